@@ -1,0 +1,1 @@
+"""The registry: organisations, coordinators, their API keys and the tokens signed for them."""

@@ -1,0 +1,231 @@
+"""The registry's HTTP API: parse, call a use case, answer."""
+from __future__ import annotations
+
+from flask import current_app, jsonify, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from shared.errors import Unauthenticated
+from shared.http.auth import bearer_token, requires
+from shared.http.pagination import PageArgs, keyset_page, page_body
+from services.registry import service
+from services.registry.models import ApiKey, Coordinator, Organisation
+from services.registry.schemas import (
+    CoordinatorIn, CoordinatorOut, CoordinatorPage, KeyCreatedOut, KeyIn, KeyPage,
+    OrganisationIn, OrganisationOut, OrganisationPage, OrganisationPatch, OrganisationQuery,
+    SuspensionIn, TokenOut,
+)
+
+organisations = Blueprint("organisations", __name__, url_prefix="/organisations",
+                          description="Organisations of the coalition and their API keys.")
+coordinators = Blueprint("coordinators", __name__, url_prefix="/coordinators",
+                         description="The coalition office's coordinators and their API keys.")
+tokens = Blueprint("tokens", __name__, url_prefix="",
+                   description="Exchange an API key for a short-lived signed token; the public keys.")
+
+
+def kernel():
+    return current_app.extensions["doa"]
+
+
+def created(body, location: str):
+    return body, 201, {"Location": location}
+
+
+@organisations.route("")
+class Organisations(MethodView):
+    @organisations.arguments(OrganisationQuery, location="query")
+    @organisations.response(200, OrganisationPage)
+    def get(self, args):
+        """List organisations (public fields; contact fields for coordinators)."""
+        stmt = select(Organisation)
+        if args.get("country"):
+            stmt = stmt.where(Organisation.country == args["country"])
+        if args.get("status"):
+            stmt = stmt.where(Organisation.status == args["status"])
+        with kernel().db.transaction() as session:
+            rows, next_url = keyset_page(session, stmt, [Organisation.created_at, Organisation.id], args)
+        return page_body(rows, next_url)
+
+    @requires("coordinator")
+    @organisations.arguments(OrganisationIn)
+    @organisations.response(201, OrganisationOut)
+    def post(self, fields):
+        """Register an organisation (coordinators)."""
+        with kernel().db.transaction() as session:
+            org = service.register_organisation(session, kernel().outbox, fields)
+        return created(org, url_for("organisations.OrganisationById", organisation_id=org.id))
+
+
+@organisations.route("/<uuid:organisation_id>")
+class OrganisationById(MethodView):
+    @organisations.response(200, OrganisationOut)
+    def get(self, organisation_id):
+        """Read an organisation."""
+        with kernel().db.transaction() as session:
+            return service.get_organisation(session, str(organisation_id))
+
+    @requires(owner="organisation_id")
+    @organisations.arguments(OrganisationPatch(partial=True))
+    @organisations.response(200, OrganisationOut)
+    def patch(self, fields, organisation_id):
+        """Change an organisation (the organisation itself or a coordinator)."""
+        with kernel().db.transaction() as session:
+            org = service.get_organisation(session, str(organisation_id))
+            service.update_organisation(session, kernel().outbox, org, fields)
+        return org
+
+
+@organisations.route("/<uuid:organisation_id>/suspension")
+class Suspension(MethodView):
+    @requires("coordinator")
+    @organisations.arguments(SuspensionIn)
+    @organisations.response(200, OrganisationOut)
+    def put(self, body, organisation_id):
+        """Suspend an organisation: its keys get no tokens and its tokens are refused (coordinators)."""
+        k = kernel()
+        with k.db.transaction() as session:
+            org = service.get_organisation(session, str(organisation_id))
+            service.suspend(session, k.outbox, k.tables["revocations"], org, body["reason"])
+        return org
+
+    @requires("coordinator")
+    @organisations.response(200, OrganisationOut)
+    def delete(self, organisation_id):
+        """Lift a suspension (coordinators)."""
+        k = kernel()
+        with k.db.transaction() as session:
+            org = service.get_organisation(session, str(organisation_id))
+            service.reinstate(session, k.outbox, k.tables["revocations"], org)
+        return org
+
+
+def _list_keys(owner_kind: str, owner_id: str, args):
+    with kernel().db.transaction() as session:
+        stmt = select(ApiKey).where(ApiKey.owner_kind == owner_kind, ApiKey.owner_id == owner_id)
+        rows, next_url = keyset_page(session, stmt, [ApiKey.created_at, ApiKey.id], args)
+    return page_body(rows, next_url)
+
+
+def _issue_key(owner_kind: str, owner_id: str, label, location_endpoint: str, **view_args):
+    with kernel().db.transaction() as session:
+        row, key = service.issue_key(session, owner_kind, owner_id, label)
+    row.key = key  # shown this once; never stored
+    return created(row, url_for(location_endpoint, key_id=row.id, **view_args))
+
+
+def _revoke_key(owner_kind: str, owner_id: str, key_id: str):
+    k = kernel()
+    with k.db.transaction() as session:
+        row = service.get_key(session, owner_kind, owner_id, key_id)
+        service.revoke_key(session, k.outbox, k.tables["revocations"], row)
+
+
+@organisations.route("/<uuid:organisation_id>/keys")
+class OrganisationKeys(MethodView):
+    @requires(owner="organisation_id")
+    @organisations.arguments(PageArgs, location="query")
+    @organisations.response(200, KeyPage)
+    def get(self, args, organisation_id):
+        """List an organisation's keys (metadata only)."""
+        with kernel().db.transaction() as session:
+            service.get_organisation(session, str(organisation_id))
+        return _list_keys("organisation", str(organisation_id), args)
+
+    @requires(owner="organisation_id")
+    @organisations.arguments(KeyIn)
+    @organisations.response(201, KeyCreatedOut)
+    def post(self, body, organisation_id):
+        """Issue an API key, shown this once (a coordinator, or the organisation to rotate)."""
+        with kernel().db.transaction() as session:
+            service.get_organisation(session, str(organisation_id))
+        return _issue_key("organisation", str(organisation_id), body.get("label"),
+                          "organisations.OrganisationKey", organisation_id=organisation_id)
+
+
+@organisations.route("/<uuid:organisation_id>/keys/<uuid:key_id>")
+class OrganisationKey(MethodView):
+    @requires(owner="organisation_id")
+    @organisations.response(204)
+    def delete(self, organisation_id, key_id):
+        """Revoke a key: no new tokens, and its tokens are refused everywhere within seconds."""
+        _revoke_key("organisation", str(organisation_id), str(key_id))
+
+
+@coordinators.route("")
+class Coordinators(MethodView):
+    @requires("coordinator")
+    @coordinators.arguments(PageArgs, location="query")
+    @coordinators.response(200, CoordinatorPage)
+    def get(self, args):
+        """List coordinators (coordinators)."""
+        with kernel().db.transaction() as session:
+            rows, next_url = keyset_page(session, select(Coordinator),
+                                         [Coordinator.created_at, Coordinator.id], args)
+        return page_body(rows, next_url)
+
+    @requires("coordinator")
+    @coordinators.arguments(CoordinatorIn)
+    @coordinators.response(201, CoordinatorOut)
+    def post(self, body):
+        """Add a coordinator (coordinators); then issue it a key."""
+        with kernel().db.transaction() as session:
+            coordinator = service.create_coordinator(session, body["name"])
+        return created(coordinator, url_for("coordinators.CoordinatorKeys", coordinator_id=coordinator.id))
+
+
+@coordinators.route("/<uuid:coordinator_id>/keys")
+class CoordinatorKeys(MethodView):
+    @requires("coordinator")
+    @coordinators.arguments(PageArgs, location="query")
+    @coordinators.response(200, KeyPage)
+    def get(self, args, coordinator_id):
+        """List a coordinator's keys (coordinators)."""
+        with kernel().db.transaction() as session:
+            service.get_coordinator(session, str(coordinator_id))
+        return _list_keys("coordinator", str(coordinator_id), args)
+
+    @requires("coordinator")
+    @coordinators.arguments(KeyIn)
+    @coordinators.response(201, KeyCreatedOut)
+    def post(self, body, coordinator_id):
+        """Issue a coordinator an API key, shown this once (coordinators)."""
+        with kernel().db.transaction() as session:
+            service.get_coordinator(session, str(coordinator_id))
+        return _issue_key("coordinator", str(coordinator_id), body.get("label"),
+                          "coordinators.CoordinatorKey", coordinator_id=coordinator_id)
+
+
+@coordinators.route("/<uuid:coordinator_id>/keys/<uuid:key_id>")
+class CoordinatorKey(MethodView):
+    @requires("coordinator")
+    @coordinators.response(204)
+    def delete(self, coordinator_id, key_id):
+        """Revoke a coordinator's key (coordinators)."""
+        _revoke_key("coordinator", str(coordinator_id), str(key_id))
+
+
+@tokens.route("/tokens", methods=["POST"])
+@tokens.response(200, TokenOut)
+@tokens.doc(security=[{"bearer": []}], description="Send `Authorization: Bearer <API key>`; "
+            "the answer follows OAuth 2.0 (RFC 6749 §5.1).")
+def issue_token():
+    """Exchange an API key for an access token (at most 15 minutes)."""
+    key = bearer_token()
+    if key is None:
+        raise Unauthenticated("Send your API key as 'Authorization: Bearer <key>'.")
+    k = kernel()
+    with k.db.transaction() as session:
+        principal = service.principal_for_key(session, key)
+    token, ttl = current_app.extensions["doa.signer"].sign(principal)
+    return ({"access_token": token, "token_type": "Bearer", "expires_in": ttl}, 200,
+            {"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+
+@tokens.route("/.well-known/jwks.json")
+def jwks():
+    """The public keys that verify access tokens (JWKS)."""
+    response = jsonify(current_app.extensions["doa.signer"].jwks())
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return response

@@ -1,0 +1,77 @@
+"""The registry's tables."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.bus.tables import add_kernel_tables
+from shared.db import UTCDateTime, new_id, utcnow
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    __table_args__ = (
+        # One abbreviation per country, whatever its case ("CPK" and "cpk" are the same).
+        UniqueConstraint("country", "abbreviation_key", name="uq_organisations_country_abbreviation"),
+        Index("ix_organisations_created", "created_at", "id"),
+        Index("ix_organisations_country_created", "country", "created_at", "id"),
+        Index("ix_organisations_status_created", "status", "created_at", "id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    abbreviation: Mapped[str] = mapped_column(String(40))
+    abbreviation_key: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(300))
+    name_en: Mapped[str] = mapped_column(String(300))
+    country: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(String(64))
+    languages: Mapped[list] = mapped_column(JSON, default=list)
+    website: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    contact_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    suspension_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Coordinator(Base):
+    __tablename__ = "coordinators"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    __table_args__ = (Index("ix_api_keys_owner", "owner_kind", "owner_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    owner_kind: Mapped[str] = mapped_column(String(20))  # coordinator or organisation
+    owner_id: Mapped[str] = mapped_column(String(36))
+    label: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SigningKey(Base):
+    """Ed25519 keys the registry signs tokens with; the public halves are the JWKS."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    private_pem: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+add_kernel_tables(Base.metadata)
+metadata = Base.metadata

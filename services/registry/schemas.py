@@ -1,0 +1,125 @@
+"""What the registry's API accepts and answers."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
+
+from shared.fields import CountryCode, Email, LanguageCode, Text, TimeZone
+from shared.http.auth import current_principal
+from shared.http.pagination import PageArgs
+
+STATUSES = ("active", "suspended")
+
+
+def _unique(values):
+    if len(set(values)) != len(values):
+        raise ValidationError("must not repeat a language.")
+
+
+class OrganisationIn(Schema):
+    abbreviation = Text(required=True, max_length=40)
+    name = Text(required=True, max_length=300, metadata={"description": "As the organisation writes it, in any script."})
+    name_en = Text(required=True, max_length=300)
+    country = CountryCode(required=True, metadata={"description": "ISO 3166-1 alpha-2", "example": "KE"})
+    timezone = TimeZone(required=True, metadata={"example": "Africa/Nairobi"})
+    languages = fields.List(LanguageCode(), load_default=list, validate=[validate.Length(max=20), _unique],
+                            metadata={"description": "ISO 639-1 codes", "example": ["sw", "en"]})
+    website = fields.Url(allow_none=True, load_default=None, schemes={"http", "https"},
+                         validate=validate.Length(max=500))
+    contact_email = Email(allow_none=True, load_default=None, validate=validate.Length(max=320),
+                          metadata={"description": "Private: shown only to the organisation and coordinators."})
+
+
+class OrganisationPatch(OrganisationIn):
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("name at least one field to change.")
+
+
+PRIVATE_FIELDS = ("contact_email", "suspension_reason")
+
+
+class OrganisationOut(Schema):
+    """Contact fields are shown only to the organisation itself and to coordinators."""
+
+    id = fields.String(dump_only=True)
+    abbreviation = fields.String()
+    name = fields.String()
+    name_en = fields.String()
+    country = fields.String()
+    timezone = fields.String()
+    languages = fields.List(fields.String())
+    website = fields.String(allow_none=True)
+    status = fields.String()
+    created_at = fields.AwareDateTime(format="iso")
+    updated_at = fields.AwareDateTime(format="iso")
+    contact_email = fields.String(allow_none=True, metadata={"description": "Private."})
+    suspension_reason = fields.String(allow_none=True, metadata={"description": "Private."})
+
+    @post_dump(pass_original=True)
+    def _hide_private(self, data, original, **kwargs):
+        if not may_see_private(original.id):
+            for name in PRIVATE_FIELDS:
+                data.pop(name, None)
+        return data
+
+
+def may_see_private(organisation_id: str) -> bool:
+    principal = current_principal()
+    return principal is not None and (principal.is_coordinator or principal.owns(organisation_id))
+
+
+class OrganisationPage(Schema):
+    items = fields.List(fields.Nested(OrganisationOut))
+    next = fields.String(allow_none=True)
+
+
+class OrganisationQuery(PageArgs):
+    country = CountryCode()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+class SuspensionIn(Schema):
+    reason = Text(required=True, max_length=1000, multiline=True)
+
+
+class CoordinatorIn(Schema):
+    name = Text(required=True, max_length=200)
+
+
+class CoordinatorOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    created_at = fields.AwareDateTime(format="iso")
+
+
+class CoordinatorPage(Schema):
+    items = fields.List(fields.Nested(CoordinatorOut))
+    next = fields.String(allow_none=True)
+
+
+class KeyIn(Schema):
+    label = Text(load_default=None, allow_none=True, max_length=100)
+
+
+class KeyOut(Schema):
+    id = fields.String()
+    label = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime(format="iso")
+    last_used_at = fields.AwareDateTime(format="iso", allow_none=True)
+    revoked_at = fields.AwareDateTime(format="iso", allow_none=True)
+
+
+class KeyCreatedOut(KeyOut):
+    key = fields.String(metadata={"description": "The API key. Shown this once: store it now."})
+
+
+class KeyPage(Schema):
+    items = fields.List(fields.Nested(KeyOut))
+    next = fields.String(allow_none=True)
+
+
+class TokenOut(Schema):
+    access_token = fields.String()
+    token_type = fields.String()
+    expires_in = fields.Integer()

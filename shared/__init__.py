@@ -1,0 +1,1 @@
+"""The kernel every dayofaction service uses. It imports no service."""

@@ -1,0 +1,139 @@
+"""API keys and signed access tokens: the parts every service shares.
+
+The registry issues API keys (shown once, stored as a SHA-256 digest: a key holds 256 bits of
+randomness, so a slow password hash would add nothing) and signs short-lived tokens with
+Ed25519. Every service verifies tokens itself with the registry's public keys, and refuses
+those of revoked keys and suspended organisations it learnt about from the bus.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+import jwt
+import requests
+
+ROLES = ("coordinator", "organisation")
+KEY_PREFIX = "doa_"
+ALGORITHM = "EdDSA"
+AUDIENCE = "dayofaction"
+
+
+class AuthError(Exception):
+    """The caller could not be authenticated (401)."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str            # coordinator or organisation
+    subject_id: str      # the coordinator's or the organisation's id
+    key_id: str          # the API key the token was minted from
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role == "coordinator"
+
+    def owns(self, organisation_id: str) -> bool:
+        return self.role == "organisation" and self.subject_id == organisation_id
+
+
+def new_api_key() -> tuple[str, str]:
+    """Answer (key id, the key as the holder uses it)."""
+    key_id = str(uuid.uuid4())
+    return key_id, f"{KEY_PREFIX}{key_id}_{secrets.token_urlsafe(32)}"
+
+
+def parse_api_key(key: str) -> tuple[str, str]:
+    """Answer (key id, secret) or raise AuthError."""
+    if not key.startswith(KEY_PREFIX):
+        raise AuthError("not an API key")
+    key_id, sep, secret = key[len(KEY_PREFIX):].partition("_")
+    try:
+        uuid.UUID(key_id)
+    except ValueError:
+        raise AuthError("not an API key") from None
+    if not sep or len(secret) < 20:
+        raise AuthError("not an API key")
+    return key_id, secret
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def digest_matches(secret: str, stored: str) -> bool:
+    return hmac.compare_digest(digest(secret), stored)
+
+
+JwksSource = Callable[[], dict]
+
+
+class TokenVerifier:
+    """Verifies access tokens against a JWKS and a revocation check."""
+
+    def __init__(self, jwks: JwksSource, issuer: str,
+                 is_revoked: Callable[[str, str], bool] = lambda key_id, subject_id: False):
+        self.jwks = jwks
+        self.issuer = issuer
+        self.is_revoked = is_revoked
+
+    def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+            key = self._key(header.get("kid"))
+            claims = jwt.decode(token, key=key, algorithms=[ALGORITHM], issuer=self.issuer,
+                                audience=AUDIENCE,
+                                options={"require": ["exp", "iat", "iss", "sub", "role", "akid"]})
+        except jwt.ExpiredSignatureError:
+            raise AuthError("the token has expired") from None
+        except jwt.PyJWTError as exc:
+            raise AuthError(f"the token is not valid: {exc}") from None
+        if claims["role"] not in ROLES:
+            raise AuthError("the token names an unknown role")
+        principal = Principal(role=claims["role"], subject_id=claims["sub"], key_id=claims["akid"])
+        if self.is_revoked(principal.key_id, principal.subject_id):
+            raise AuthError("the key behind this token was revoked or its holder suspended")
+        return principal
+
+    def _key(self, kid):
+        if not kid:
+            raise jwt.InvalidTokenError("no key id")
+        for entry in self.jwks().get("keys", []):
+            if entry.get("kid") == kid:
+                return jwt.PyJWK(entry, algorithm=ALGORITHM)
+        refresh = getattr(self.jwks, "refresh", None)
+        if refresh is not None:
+            refresh()  # the registry may have rotated its key since we last asked
+        raise jwt.InvalidTokenError("signed by an unknown key")
+
+
+class HttpJwks:
+    """The registry's JWKS fetched over HTTP and cached for `ttl` seconds."""
+
+    def __init__(self, url: str, ttl: float = 300):
+        self.url = url
+        self.ttl = ttl
+        self._keys: dict = {"keys": []}
+        self._fetched = float("-inf")
+        self._lock = threading.Lock()
+
+    def __call__(self) -> dict:
+        with self._lock:
+            if time.monotonic() - self._fetched > self.ttl:
+                response = requests.get(self.url, timeout=5)
+                response.raise_for_status()
+                self._keys = response.json()
+                self._fetched = time.monotonic()
+            return self._keys
+
+    def refresh(self) -> None:
+        """Forget the cache (a token named a key id we do not know yet)."""
+        with self._lock:
+            if time.monotonic() - self._fetched > 10:
+                self._fetched = float("-inf")

@@ -1,0 +1,1 @@
+"""The message bus: envelope, catalogue, topology, outbox, relay and consumers (kombu)."""

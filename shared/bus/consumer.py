@@ -1,0 +1,162 @@
+"""Consuming messages: validate, skip what was handled, commit, then acknowledge.
+
+`Delivery.handle` holds the whole rule and knows nothing of kombu, so a test can run a
+handler without a broker; `ServiceConsumer` feeds it from the service's queue.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Callable
+
+from kombu.mixins import ConsumerMixin
+from marshmallow import ValidationError
+from sqlalchemy import Table, insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shared.bus.catalogue import UnknownMessageType, validate_incoming
+from shared.bus.connection import declare_topology
+from shared.bus.envelope import EnvelopeSchema
+from shared.bus.outbox import Outbox
+from shared.bus.topology import DEAD_LETTER_QUEUE, queue_name, service_queue
+from shared.db import Database, utcnow
+
+log = logging.getLogger("doa.bus.consumer")
+
+MAX_BACKOFF = 300.0
+
+
+@dataclass(frozen=True)
+class Message:
+    id: str
+    type: str
+    version: int
+    occurred_at: datetime
+    source: str
+    correlation_id: str | None
+    data: dict
+
+
+Handler = Callable[[Session, Message], None]
+
+
+class Delivery:
+    """What happens to one message a service receives."""
+
+    def __init__(self, service: str, db: Database, inbox: Table, outbox: Outbox,
+                 handlers: dict[str, Handler], max_attempts: int = 5, retry_base: float = 1.0):
+        self.service = service
+        self.db = db
+        self.inbox = inbox
+        self.outbox = outbox
+        self.handlers = handlers
+        self.max_attempts = max_attempts
+        self.retry_base = retry_base
+
+    def handle(self, body, headers: dict | None) -> str:
+        """Answer one of: handled, duplicate, ignored, retry, dead."""
+        headers = headers or {}
+        attempt = int(headers.get("x-attempts", 0)) + 1
+        try:
+            message = self._parse(body)
+        except (ValidationError, UnknownMessageType, TypeError, ValueError) as exc:
+            # A malformed message will not get better by trying again.
+            return self.park(body, attempt, f"invalid message: {exc}")
+        handler = self.handlers.get(message.type)
+        if handler is None:
+            return "ignored"
+        try:
+            with self.db.transaction() as session:
+                # The id goes in first: a second delivery racing this one fails here.
+                session.execute(insert(self.inbox).values(
+                    message_id=message.id, type=message.type, handled_at=utcnow()))
+                session.flush()
+                handler(session, message)
+            return "handled"
+        except IntegrityError as exc:
+            if self._already_handled(message.id):
+                return "duplicate"
+            return self._retry_or_park(body, attempt, exc)
+        except Exception as exc:
+            return self._retry_or_park(body, attempt, exc)
+
+    def _parse(self, body) -> Message:
+        if not isinstance(body, dict):
+            raise TypeError("the body is not a JSON object")
+        env = EnvelopeSchema().load(body)
+        data = validate_incoming(env["type"], env["data"])
+        return Message(id=env["id"], type=env["type"], version=env["version"],
+                       occurred_at=env["occurred_at"], source=env["source"],
+                       correlation_id=env["correlation_id"], data=data)
+
+    def _already_handled(self, message_id: str) -> bool:
+        with self.db.transaction() as session:
+            return session.execute(
+                self.inbox.select().where(self.inbox.c.message_id == message_id)
+            ).first() is not None
+
+    def _retry_or_park(self, body, attempt: int, exc: Exception) -> str:
+        reason = f"{type(exc).__name__}: {exc}"[:2000]
+        if attempt >= self.max_attempts:
+            return self.park(body, attempt, reason)
+        delay = min(self.retry_base * 2 ** (attempt - 1), MAX_BACKOFF)
+        log.warning("message failed, retry %d in %.1fs", attempt, delay,
+                    extra={"service": self.service, "reason": reason})
+        with self.db.transaction() as session:
+            self.outbox.add_to_queue(session, queue_name(self.service), _as_envelope(body),
+                                     {"x-attempts": attempt, "x-last-error": reason},
+                                     utcnow() + timedelta(seconds=delay))
+        return "retry"
+
+    def park(self, body, attempt: int, reason: str) -> str:
+        """Put a message in the dead-letter queue with the reason, via the outbox."""
+        log.error("message parked in the dead-letter queue",
+                  extra={"service": self.service, "reason": reason, "attempts": attempt})
+        with self.db.transaction() as session:
+            self.outbox.add_to_queue(session, DEAD_LETTER_QUEUE, _as_envelope(body), {
+                "x-attempts": attempt, "x-dead-reason": reason, "x-dead-service": self.service,
+                "x-dead-at": utcnow().isoformat()}, utcnow())
+        return "dead"
+
+
+def _as_envelope(body) -> dict:
+    return body if isinstance(body, dict) else {"type": "?", "id": "?", "raw": repr(body)[:10000]}
+
+
+class ServiceConsumer(ConsumerMixin):
+    """A kombu worker that feeds a service's queue to its Delivery."""
+
+    def __init__(self, connection, delivery: Delivery, exchange_name: str, prefetch: int = 50):
+        self.connection = connection
+        self.delivery = delivery
+        self.exchange_name = exchange_name
+        self.prefetch = prefetch
+        self.outcomes: dict[str, int] = {}
+
+    def get_consumers(self, Consumer, channel):  # noqa: N803 - kombu's signature
+        declare_topology(channel, self.exchange_name)
+        return [Consumer(queues=[service_queue(self.delivery.service, self.exchange_name)],
+                         callbacks=[self.on_message], accept=["json"],
+                         prefetch_count=self.prefetch)]
+
+    def on_message(self, body, message) -> None:
+        try:
+            outcome = self.delivery.handle(body, message.headers)
+        except Exception:
+            # Even the retry could not be written (the database is away): give it back.
+            log.exception("could not record the outcome of a message; requeueing")
+            time.sleep(1)
+            message.requeue()
+            return
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        message.ack()  # only now: the effect, or the retry, is committed
+
+    def on_decode_error(self, message, exc) -> None:
+        # Not JSON (or a content type we refuse): park it rather than lose it.
+        raw = message.body.decode("utf-8", "replace") if isinstance(message.body, bytes) else message.body
+        self.delivery.park({"type": "?", "id": "?", "raw": str(raw)[:10000]}, 1,
+                           f"undecodable message: {exc}")
+        message.ack()

@@ -1,0 +1,45 @@
+"""The kernel's tables, added to every service's own metadata.
+
+- bus_outbox: messages written in the same transaction as the state change; the relay
+  publishes them and marks them sent. Also holds retries (to one queue, not before a time)
+  and dead letters, so a back-off survives a crash.
+- bus_inbox: ids of the messages a consumer has handled, written with their effect.
+- access_revocations: revoked API keys and suspended organisations, as learnt from the
+  bus, so every service refuses their tokens on its own.
+"""
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text, text
+
+from shared.db import UTCDateTime
+
+
+def add_kernel_tables(metadata: MetaData) -> dict[str, Table]:
+    outbox = Table(
+        "bus_outbox", metadata,
+        Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("message_id", String(36), nullable=False),
+        Column("routing_key", String(200), nullable=False),
+        # Empty: publish to the topic exchange; else straight to this queue (retries, dead letters).
+        Column("queue", String(200), nullable=True),
+        Column("body", Text, nullable=False),
+        Column("headers", JSON, nullable=False),
+        Column("available_at", UTCDateTime(), nullable=False),
+        Column("sent_at", UTCDateTime(), nullable=True),
+        Index("ix_bus_outbox_pending", "available_at",
+              sqlite_where=text("sent_at IS NULL"), postgresql_where=text("sent_at IS NULL")),
+    )
+    inbox = Table(
+        "bus_inbox", metadata,
+        Column("message_id", String(36), primary_key=True),
+        Column("type", String(200), nullable=False),
+        Column("handled_at", UTCDateTime(), nullable=False),
+    )
+    revocations = Table(
+        "access_revocations", metadata,
+        # kind is "key" (an API key id) or "organisation" (a suspended organisation's id)
+        Column("kind", String(20), primary_key=True),
+        Column("subject_id", String(36), primary_key=True),
+        Column("revoked_at", UTCDateTime(), nullable=False),
+    )
+    return {"outbox": outbox, "inbox": inbox, "revocations": revocations}

@@ -1,0 +1,59 @@
+"""A service's bus worker: its outbox relay and its consumer, as threads."""
+from __future__ import annotations
+
+import logging
+import threading
+
+from shared.bus.connection import connect
+from shared.bus.consumer import Delivery, ServiceConsumer
+from shared.bus.relay import Relay
+from shared.bus.topology import SUBSCRIPTIONS
+
+log = logging.getLogger("doa.bus.worker")
+
+
+class BusWorker:
+    """Runs `relay` and, for a service that consumes, a consumer of `delivery`."""
+
+    def __init__(self, relay: Relay, delivery: Delivery | None, bus_url: str,
+                 exchange_name: str, visibility_timeout: int = 300):
+        self.relay = relay
+        self.delivery = delivery
+        self.bus_url = bus_url
+        self.exchange_name = exchange_name
+        self.visibility_timeout = visibility_timeout
+        self.stop_event = threading.Event()
+        self.consumer: ServiceConsumer | None = None
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> "BusWorker":
+        name = self.delivery.service if self.delivery else "relay"
+        self.threads.append(threading.Thread(target=self.relay.run_forever, args=(self.stop_event,),
+                                             name=f"{name}-relay", daemon=True))
+        if self.delivery is not None and self.delivery.service in SUBSCRIPTIONS:
+            connection = connect(self.bus_url, self.visibility_timeout)
+            self.consumer = ServiceConsumer(connection, self.delivery, self.exchange_name)
+            self.threads.append(threading.Thread(target=self.consumer.run, kwargs={"timeout": 1},
+                                                 name=f"{name}-consumer", daemon=True))
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def stop(self, timeout: float = 10) -> None:
+        self.stop_event.set()
+        self.relay.wake.set()
+        if self.consumer is not None:
+            self.consumer.should_stop = True
+        for thread in self.threads:
+            thread.join(timeout)
+        if self.consumer is not None:
+            self.consumer.connection.release()
+
+    def wait(self) -> None:
+        """Block until stopped (the foreground `doa worker` command)."""
+        try:
+            while not self.stop_event.wait(1):
+                if not all(t.is_alive() for t in self.threads):
+                    raise RuntimeError("a bus thread died")
+        finally:
+            self.stop()

@@ -1,0 +1,99 @@
+"""Configuration from environment variables, each with an embedded default.
+
+Every variable the platform reads is declared once in SETTINGS; `doa config` prints them
+as the README's table, so the table and the code cannot drift apart.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+SERVICES = ("registry", "events", "media", "notify")
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    help: str
+    cast: Callable[[str], Any] = str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("HOST", "127.0.0.1", "Address the embedded server (`make run`) listens on."),
+    Setting("PORT", "8000", "Port the embedded server listens on.", int),
+    Setting("DOA_VAR_DIR", "var", "Folder for SQLite files and other local state."),
+    Setting("BUS_URL", "memory://", "Message bus: `memory://` (one process), `redis://host:6379/0`, `amqp://user:pw@host:5672//`."),
+    Setting("BUS_EXCHANGE", "doa", "Name of the durable topic exchange every message goes through."),
+    Setting("BUS_MAX_ATTEMPTS", "5", "Tries before a failing message is parked in the dead-letter queue.", int),
+    Setting("BUS_RETRY_BASE_SECONDS", "1.0", "First back-off after a failed try; doubles each try (capped at 5 minutes).", float),
+    Setting("BUS_RELAY_INTERVAL", "0.2", "Seconds the outbox relay waits between polls when it has nothing to send.", float),
+    Setting("BUS_RELAY_BATCH", "500", "Outbox rows the relay publishes per round.", int),
+    Setting("BUS_VISIBILITY_TIMEOUT", "300", "Redis only: seconds before a message taken by a consumer that died is delivered again.", int),
+    Setting("REGISTRY_DATABASE_URL", "", "SQLAlchemy URL of the registry's database (default: SQLite file `<DOA_VAR_DIR>/registry.db`)."),
+    Setting("EVENTS_DATABASE_URL", "", "Likewise for the events service."),
+    Setting("MEDIA_DATABASE_URL", "", "Likewise for the media service."),
+    Setting("NOTIFY_DATABASE_URL", "", "Likewise for the notify service."),
+    Setting("AUTO_MIGRATE", "true", "Bring the database schema up to date when a service starts.", _bool),
+    Setting("JWKS_URL", "", "Where services fetch the registry's public keys (embedded mode: read in-process). E.g. `http://registry:8000/api/registry/.well-known/jwks.json`."),
+    Setting("TOKEN_TTL_SECONDS", "900", "Lifetime of a signed access token (at most 900).", int),
+    Setting("TOKEN_ISSUER", "dayofaction-registry", "`iss` claim of the access tokens."),
+    Setting("REGISTRY_SIGNING_KEY", "", "Ed25519 private key (PEM) the registry signs tokens with; empty: generate one and keep it in the registry's database."),
+    Setting("MAX_CONTENT_LENGTH", "1048576", "Largest JSON request body in bytes; larger gets 413.", int),
+    Setting("LOG_LEVEL", "INFO", "Python log level."),
+    Setting("LOG_FORMAT", "json", "`json` (one object a line) or `text`."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class Config:
+    """A snapshot of the settings; `overrides` win over the environment (tests use them)."""
+
+    def __init__(self, environ: Mapping[str, str] | None = None, **overrides: Any):
+        env = os.environ if environ is None else environ
+        self._values: dict[str, Any] = {}
+        for s in SETTINGS:
+            raw = env.get(s.name, s.default)
+            self._values[s.name] = s.cast(raw) if raw != "" or s.cast is str else s.cast(s.default)
+        for key, value in overrides.items():
+            if key not in _BY_NAME:
+                raise KeyError(f"unknown setting {key}")
+            self._values[key] = value
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def replace(self, **overrides: Any) -> "Config":
+        new = Config(environ={})
+        new._values = {**self._values, **overrides}
+        return new
+
+    @property
+    def var_dir(self) -> Path:
+        return Path(self.DOA_VAR_DIR)
+
+    def database_url(self, service: str) -> str:
+        url = self._values.get(f"{service.upper()}_DATABASE_URL") or ""
+        if url:
+            return url
+        path = self.var_dir.resolve() / f"{service}.db"
+        return f"sqlite:///{path}"
+
+
+def settings_table() -> str:
+    """The README's configuration table, in Markdown."""
+    rows = ["| variable | default | what it does |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        default = f"`{s.default}`" if s.default else "(empty)"
+        rows.append(f"| `{s.name}` | {default} | {s.help} |")
+    return "\n".join(rows)

@@ -1,0 +1,103 @@
+"""Marshmallow fields for the codes every service checks: countries, zones, languages, mail."""
+from __future__ import annotations
+
+import unicodedata
+import zoneinfo
+from functools import lru_cache
+
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+from marshmallow import ValidationError, fields
+
+
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+@lru_cache(maxsize=1)
+def _countries() -> frozenset[str]:
+    return frozenset(c.alpha_2 for c in pycountry.countries)
+
+
+@lru_cache(maxsize=1)
+def _languages() -> frozenset[str]:
+    return frozenset(lang.alpha_2 for lang in pycountry.languages if hasattr(lang, "alpha_2"))
+
+
+def is_country(code: str) -> bool:
+    return code in _countries()
+
+
+def is_timezone(name: str) -> bool:
+    return name in _zones()
+
+
+def is_language(code: str) -> bool:
+    return code in _languages()
+
+
+class CountryCode(fields.String):
+    """ISO 3166-1 alpha-2, any case in, upper case out."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs).strip().upper()
+        if not is_country(code):
+            raise ValidationError(f"'{value}' is not an ISO 3166-1 alpha-2 country code (e.g. DE, KE, CO).")
+        return code
+
+
+class TimeZone(fields.String):
+    """An IANA zone name as in the tz database (tzdata), e.g. Asia/Kathmandu."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        name = super()._deserialize(value, attr, data, **kwargs).strip()
+        if not is_timezone(name):
+            raise ValidationError(f"'{value}' is not an IANA time zone (e.g. Europe/Berlin).")
+        return name
+
+
+class LanguageCode(fields.String):
+    """ISO 639-1 (two letters), any case in, lower case out."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs).strip().lower()
+        if not is_language(code):
+            raise ValidationError(f"'{value}' is not an ISO 639-1 language code (e.g. en, fa, tr).")
+        return code
+
+
+class Email(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        try:
+            return validate_email(text, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValidationError(f"not a valid e-mail address: {exc}") from None
+
+
+class Text(fields.String):
+    """Printable text: stripped, NFC-normalised, no control characters, not blank."""
+
+    def __init__(self, *args, max_length: int = 300, multiline: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_length = max_length
+        self.multiline = multiline
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs)).strip()
+        allowed = {"\n", "\t"} if self.multiline else set()
+        if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
+            raise ValidationError("must not contain control characters.")
+        if not text:
+            raise ValidationError("must not be blank.")
+        if len(text) > self.max_length:
+            raise ValidationError(f"must be at most {self.max_length} characters.")
+        return text
+
+
+class UUIDString(fields.UUID):
+    """A UUID, checked, kept as its canonical string."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return str(super()._deserialize(value, attr, data, **kwargs))

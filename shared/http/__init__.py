@@ -1,0 +1,1 @@
+"""HTTP kernel: the service app factory, problem+json errors, auth glue, pagination."""

@@ -1,0 +1,134 @@
+"""The one way a service builds its Flask app."""
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+
+from flask import Flask, current_app, g, jsonify, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from shared.bus.connection import connect
+from shared.errors import DomainError
+from shared.http.auth import WWW_AUTH
+from shared.http.problems import from_http_exception, problem_response
+from shared.kernel import Kernel
+from shared.migrations import is_current
+
+log = logging.getLogger("doa.http")
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+JSON_TYPES = ("application/json",)
+SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+
+
+class ProblemApi(Api):
+    """flask-smorest's Api with every error answered as problem+json."""
+
+    def handle_http_exception(self, error):
+        return from_http_exception(error)
+
+
+def accepts_any_body(view):
+    """Mark a view that takes a body other than JSON (an upload, a CSV)."""
+    view._accepts_any_body = True
+    return view
+
+
+def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version: str = "1",
+                       migrations: str, description: str = "") -> Flask:
+    name = kernel.name
+    prefix = f"/api/{name}"
+    app = Flask(f"doa.{name}")
+    app.config.update(
+        API_TITLE=title, API_VERSION=version, OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=prefix, OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL=SWAGGER_CDN,
+        API_SPEC_OPTIONS={"info": {"description": description},
+                          "components": {"securitySchemes": {"bearer": {
+                              "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}},
+        MAX_CONTENT_LENGTH=kernel.config.MAX_CONTENT_LENGTH,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False  # names in Cyrillic or Persian stay readable
+    app.extensions["doa"] = kernel
+    api = ProblemApi(app)
+    for blp in blueprints:
+        api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
+
+    @app.before_request
+    def _request_id():
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if REQUEST_ID.match(given) else str(uuid.uuid4())
+
+    @app.before_request
+    def _json_only():
+        if request.method not in ("POST", "PUT", "PATCH"):
+            return None
+        view = current_app.view_functions.get(request.endpoint)
+        view_class = getattr(view, "view_class", None)
+        handler = getattr(view_class, request.method.lower(), None) if view_class else view
+        if getattr(handler, "_accepts_any_body", False):
+            return None
+        has_body = (request.content_length or 0) > 0 or "chunked" in request.headers.get("Transfer-Encoding", "")
+        if has_body and not (request.mimetype in JSON_TYPES or request.mimetype.endswith("+json")):
+            return problem_response(415, f"Send JSON (Content-Type: application/json), not "
+                                         f"{request.mimetype or 'an untyped body'}.")
+        return None
+
+    @app.after_request
+    def _after(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.headers.get("Authorization"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        log.info("%s %s %s", request.method, request.path, response.status_code,
+                 extra={"status": response.status_code, "service": name})
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc):
+        return from_http_exception(exc)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        headers = WWW_AUTH if exc.status == 401 else None
+        return problem_response(exc.status, exc.detail, type_=exc.type_, headers=headers, **exc.extra)
+
+    @app.errorhandler(Exception)
+    def _crash(exc):
+        if isinstance(exc, HTTPException):
+            return from_http_exception(exc)
+        log.exception("unhandled error")
+        return problem_response(500, InternalServerError.description)
+
+    def healthz():
+        return jsonify(status="alive", service=name)
+
+    def readyz():
+        checks = {}
+        try:
+            kernel.db.ping()
+            checks["database"] = "ok" if is_current(kernel.db, migrations) else "not migrated"
+        except Exception as exc:  # report, do not crash: this is what readiness is for
+            checks["database"] = f"error: {type(exc).__name__}"
+        checks["bus"] = _bus_check(kernel.config)
+        if all(v == "ok" for v in checks.values()):
+            return jsonify(status="ready", service=name, checks=checks)
+        return problem_response(503, "The service is not ready.", type_="not-ready", checks=checks)
+
+    for path in ("/healthz", f"{prefix}/healthz"):
+        app.add_url_rule(path, f"healthz{path}", healthz)
+    for path in ("/readyz", f"{prefix}/readyz"):
+        app.add_url_rule(path, f"readyz{path}", readyz)
+    return app
+
+
+def _bus_check(config) -> str:
+    try:
+        with connect(config.BUS_URL, config.BUS_VISIBILITY_TIMEOUT) as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        return "ok"
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"

@@ -1,0 +1,63 @@
+"""Key-set pagination: `limit` and an opaque `cursor`, so page 2,000 is as fast as page 1."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from urllib.parse import urlencode
+
+from flask import request
+from marshmallow import Schema, fields, validate
+from sqlalchemy import Select, tuple_
+from sqlalchemy.orm import Session
+
+from shared.http.problems import fail
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class PageArgs(Schema):
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=1, max=MAX_LIMIT))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+def _encode(values: list) -> str:
+    packed = [["d", v.isoformat()] if isinstance(v, datetime) else ["v", v] for v in values]
+    return base64.urlsafe_b64encode(json.dumps(packed).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str, width: int) -> list:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        packed = json.loads(raw)
+        if not isinstance(packed, list) or len(packed) != width:
+            raise ValueError
+        return [datetime.fromisoformat(v) if k == "d" else v for k, v in packed]
+    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
+        fail(400, "The cursor is not one this list gave out; start again without it.",
+             type_="bad-cursor", errors=[{"field": "cursor", "location": "query",
+                                          "message": "Not a valid cursor."}])
+
+
+def keyset_page(session: Session, stmt: Select, order_by: list, args: dict):
+    """Answer (rows, next url). `order_by` columns are ascending and end with a unique one."""
+    limit = args["limit"]
+    if args.get("cursor"):
+        stmt = stmt.where(tuple_(*order_by) > tuple_(*_decode(args["cursor"], len(order_by))))
+    rows = session.execute(stmt.order_by(*order_by).limit(limit + 1)).scalars().all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_url = None
+    if has_more:
+        last = rows[-1]
+        cursor = _encode([getattr(last, col.key) for col in order_by])
+        query = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
+        query.append(("cursor", cursor))
+        next_url = f"{request.script_root}{request.path}?{urlencode(query)}"
+    return rows, next_url
+
+
+def page_body(items: list, next_url: str | None) -> dict:
+    return {"items": items, "next": next_url}

@@ -1,0 +1,71 @@
+"""A service's kernel, built in one place: database, outbox, token verifier, bus worker."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import MetaData
+
+from shared.auth import HttpJwks, JwksSource, TokenVerifier
+from shared.bus.consumer import Delivery, Handler
+from shared.bus.outbox import Outbox
+from shared.bus.relay import Relay
+from shared.bus.tables import add_kernel_tables
+from shared.bus.worker import BusWorker
+from shared.config import Config
+from shared.db import Database
+from shared.migrations import upgrade
+from shared.revocations import revocation_check
+
+
+def _request_id() -> str | None:
+    from flask import g, has_request_context
+
+    return g.get("request_id") if has_request_context() else None
+
+
+@dataclass
+class Kernel:
+    name: str
+    config: Config
+    db: Database
+    tables: dict
+    outbox: Outbox
+    verifier: TokenVerifier
+    handlers: dict[str, Handler] = field(default_factory=dict)
+
+    def relay(self) -> Relay:
+        c = self.config
+        return Relay(self.db, self.tables["outbox"], c.BUS_URL, c.BUS_EXCHANGE,
+                     batch=c.BUS_RELAY_BATCH, interval=c.BUS_RELAY_INTERVAL,
+                     visibility_timeout=c.BUS_VISIBILITY_TIMEOUT)
+
+    def delivery(self) -> Delivery:
+        c = self.config
+        return Delivery(self.name, self.db, self.tables["inbox"], self.outbox, self.handlers,
+                        max_attempts=c.BUS_MAX_ATTEMPTS, retry_base=c.BUS_RETRY_BASE_SECONDS)
+
+    def worker(self) -> BusWorker:
+        c = self.config
+        return BusWorker(self.relay(), self.delivery(), c.BUS_URL, c.BUS_EXCHANGE,
+                         c.BUS_VISIBILITY_TIMEOUT)
+
+
+def build_kernel(name: str, config: Config, metadata: MetaData, migrations: str,
+                 jwks: JwksSource | None = None) -> Kernel:
+    """`metadata` is the service's own; the kernel's tables are added to it by the caller's
+    models module (see `add_kernel_tables`). `jwks` defaults to fetching JWKS_URL."""
+    db = Database(config.database_url(name))
+    if config.AUTO_MIGRATE:
+        upgrade(db, migrations)
+    tables = {key: metadata.tables[f] for key, f in
+              (("outbox", "bus_outbox"), ("inbox", "bus_inbox"), ("revocations", "access_revocations"))}
+    if jwks is None:
+        if not config.JWKS_URL:
+            raise RuntimeError(f"{name}: set JWKS_URL so the service can verify tokens")
+        jwks = HttpJwks(config.JWKS_URL)
+    verifier = TokenVerifier(jwks, config.TOKEN_ISSUER, revocation_check(db, tables["revocations"]))
+    return Kernel(name=name, config=config, db=db, tables=tables,
+                  outbox=Outbox(tables["outbox"], name, _request_id), verifier=verifier)
+
+
+__all__ = ["Kernel", "build_kernel", "add_kernel_tables"]
