@@ -36,6 +36,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BUS_RELAY_INTERVAL", "0.2", "Seconds the outbox relay waits between polls when it has nothing to send.", float),
     Setting("BUS_RELAY_BATCH", "500", "Outbox rows the relay publishes per round.", int),
     Setting("BUS_VISIBILITY_TIMEOUT", "300", "Redis only: seconds before a message taken by a consumer that died is delivered again.", int),
+    Setting("WORKER_HEARTBEAT_FILE", "", "`doa worker` touches this file every few seconds while healthy (container health checks read it)."),
     Setting("REGISTRY_DATABASE_URL", "", "SQLAlchemy URL of the registry's database (default: SQLite file `<DOA_VAR_DIR>/registry.db`)."),
     Setting("EVENTS_DATABASE_URL", "", "Likewise for the events service."),
     Setting("MEDIA_DATABASE_URL", "", "Likewise for the media service."),

@@ -32,6 +32,7 @@ class Kernel:
     outbox: Outbox
     verifier: TokenVerifier
     handlers: dict[str, Handler] = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
 
     def relay(self) -> Relay:
         c = self.config

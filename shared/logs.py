@@ -32,5 +32,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # kombu and werkzeug are chatty at INFO; their warnings still show.
-    for noisy in ("kombu", "amqp", "werkzeug", "waitress.queue"):
+    for noisy in ("kombu", "amqp", "werkzeug", "waitress.queue", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # memory:// has no host name, and kombu warns about it on every connection.
+    logging.getLogger("kombu.connection").setLevel(logging.ERROR)

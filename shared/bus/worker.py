@@ -33,7 +33,7 @@ class BusWorker:
         if self.delivery is not None and self.delivery.service in SUBSCRIPTIONS:
             connection = connect(self.bus_url, self.visibility_timeout)
             self.consumer = ServiceConsumer(connection, self.delivery, self.exchange_name)
-            self.threads.append(threading.Thread(target=self.consumer.run, kwargs={"timeout": 1},
+            self.threads.append(threading.Thread(target=self.consumer.run,
                                                  name=f"{name}-consumer", daemon=True))
         for thread in self.threads:
             thread.start()

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from shared.bus.connection import connect
 from shared.errors import DomainError
-from shared.http.auth import WWW_AUTH
+from shared.http.auth import WWW_AUTH, require_principal
 from shared.http.problems import from_http_exception, problem_response
 from shared.kernel import Kernel
 from shared.migrations import is_current
@@ -53,6 +53,7 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     )
     app.json.ensure_ascii = False  # names in Cyrillic or Persian stay readable
     app.extensions["doa"] = kernel
+    app.extensions.update(kernel.extras)
     api = ProblemApi(app)
     for blp in blueprints:
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
@@ -102,6 +103,12 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
             return from_http_exception(exc)
         log.exception("unhandled error")
         return problem_response(500, InternalServerError.description)
+
+    @app.get(f"{prefix}/me")
+    def me():
+        """Who this service takes the caller to be (debugging a token)."""
+        principal = require_principal()
+        return jsonify(role=principal.role, subject_id=principal.subject_id, key_id=principal.key_id)
 
     def healthz():
         return jsonify(status="alive", service=name)

@@ -1,0 +1,198 @@
+"""The `doa` command: run the platform, its workers, and the operator's tasks."""
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+from sqlalchemy import func, select
+
+from shared.config import SERVICES, Config, settings_table
+from shared.logs import configure_logging
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+DEMO_CSV = EXAMPLES / "signatories-2022.csv"
+
+
+def _config() -> Config:
+    config = Config()
+    configure_logging(config.LOG_LEVEL, config.LOG_FORMAT)
+    return config
+
+
+@click.group()
+def main() -> None:
+    """dayofaction: coordinate a worldwide day of action."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Listen address (default: HOST).")
+@click.option("--port", type=int, default=None, help="Port (default: PORT).")
+@click.option("--demo", is_flag=True, help="Load the demo data when the platform is empty.")
+def run(host, port, demo) -> None:
+    """Start the whole platform in this process (embedded mode)."""
+    from waitress import create_server
+
+    from services.platform import EmbeddedPlatform
+    from services.registry.first_start import ensure_first_coordinator
+
+    config = _config()
+    platform = EmbeddedPlatform(config)
+    host, port = host or config.HOST, port or config.PORT
+    registry = platform.kernels["registry"]
+    if demo:
+        _load_demo_if_empty(registry)
+    first_key = ensure_first_coordinator(registry)
+    platform.start_workers()
+    server = create_server(platform.wsgi, host=host, port=port, threads=8, ident="dayofaction")
+    base = f"http://{host}:{server.effective_port}"
+    click.echo(f"\ndayofaction is running at {base}/")
+    click.echo(f"API documentation: {base}/api/registry/docs (and /api/events/docs, /api/media/docs, /api/notify/docs)")
+    if first_key:
+        click.echo("\nA first coordinator was created. Its API key, shown this once:\n")
+        click.echo(f"    {first_key}\n")
+        click.echo(f"Exchange it for a token:  curl -X POST -H 'Authorization: Bearer {first_key}' {base}/api/registry/tokens\n")
+    sys.stdout.flush()
+
+    def shutdown(*_):
+        raise KeyboardInterrupt  # leaves waitress's loop; the workers stop below
+
+    signal.signal(signal.SIGTERM, shutdown)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+        platform.stop()
+        click.echo("dayofaction stopped.")
+
+
+@main.command()
+@click.argument("service", type=click.Choice(SERVICES))
+def worker(service) -> None:
+    """Run one service's bus worker: its outbox relay and its consumer."""
+    from services.platform import build_kernel
+
+    config = _config()
+    kernel = build_kernel(service, config, jwks=lambda: {"keys": []})
+    bus_worker = kernel.worker().start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    click.echo(f"{service} worker running on {config.BUS_URL.split('@')[-1]}")
+    heartbeat = Path(config.WORKER_HEARTBEAT_FILE) if config.WORKER_HEARTBEAT_FILE else None
+    while not stop.wait(2):
+        if not all(t.is_alive() for t in bus_worker.threads):
+            bus_worker.stop()
+            raise SystemExit(f"{service} worker: a bus thread died")
+        if heartbeat is not None:
+            heartbeat.touch()
+    bus_worker.stop()
+
+
+@main.command()
+@click.argument("services", nargs=-1, type=click.Choice(SERVICES))
+def migrate(services) -> None:
+    """Bring the databases of SERVICES (default: all) up to date."""
+    from services.platform import SPECS
+    from shared.db import Database
+    from shared.migrations import upgrade
+
+    config = _config()
+    for name in services or SERVICES:
+        db = Database(config.database_url(name))
+        upgrade(db, SPECS[name].migrations)
+        db.dispose()
+        click.echo(f"{name}: up to date")
+
+
+@main.command("config")
+def show_config() -> None:
+    """Print every setting as the README's table."""
+    click.echo(settings_table())
+
+
+@main.group()
+def admin() -> None:
+    """Tasks of the coalition office."""
+
+
+@admin.command("create-coordinator")
+@click.argument("name")
+def create_coordinator(name) -> None:
+    """Create a coordinator and print its first API key (shown once)."""
+    from services.registry import app as registry_app
+    from services.registry import service
+
+    kernel = registry_app.build(_config())
+    with kernel.db.transaction() as session:
+        coordinator = service.create_coordinator(session, name.strip() or "Coordinator")
+        _, key = service.issue_key(session, "coordinator", coordinator.id, "created by doa admin")
+    click.echo(f"Coordinator {coordinator.name} ({coordinator.id}). API key, shown this once:")
+    click.echo(key)
+
+
+@main.group()
+def registry() -> None:
+    """The registry's data."""
+
+
+@registry.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-bad", is_flag=True, help="Import the good rows even if some are bad.")
+def import_organisations(file: Path, skip_bad: bool) -> None:
+    """Import organisations from a CSV file (a re-run changes nothing)."""
+    from services.registry import app as registry_app
+
+    kernel = registry_app.build(_config())
+    report = _import(kernel, file, skip_bad)
+    if report.errors and not skip_bad:
+        sys.exit(1)
+
+
+def _import(kernel, file: Path, skip_bad: bool):
+    from services.registry.importer import ImportReport, import_rows, parse
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise click.ClickException(f"{file} is not UTF-8 text: {exc}") from None
+    rows, errors = parse(text)
+    report = ImportReport(errors=errors)
+    for error in errors:
+        click.echo(f"{file}: {error}", err=True)
+    if errors and not skip_bad:
+        click.echo(f"{len(errors)} problem(s) found; nothing imported. Fix them, or give --skip-bad.", err=True)
+        return report
+    with kernel.db.transaction() as session:
+        with click.progressbar(length=len(rows), label="Importing organisations", file=sys.stderr) as bar:
+            import_rows(session, kernel.outbox, rows, report, bar.update)
+    click.echo(f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
+               f"skipped {len({e.line for e in errors})} bad row(s)")
+    return report
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo data: the 29 signatories of the 2022 campaign."""
+    from services.registry import app as registry_app
+
+    kernel = registry_app.build(_config())
+    _import(kernel, DEMO_CSV, skip_bad=False)
+
+
+def _load_demo_if_empty(kernel) -> None:
+    from services.registry.models import Organisation
+
+    with kernel.db.transaction() as session:
+        count = session.execute(select(func.count()).select_from(Organisation)).scalar_one()
+    if count == 0:
+        click.echo("Loading the demo data (the 2022 signatories)…")
+        _import(kernel, DEMO_CSV, skip_bad=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The events service: campaigns, the day of action, local events (built on the foundation)."""

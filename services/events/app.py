@@ -1,0 +1,16 @@
+"""Builds the events service."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from shared.service import ServiceSpec
+from services.events.handlers import build_handlers
+from services.events.models import metadata
+
+SPEC = ServiceSpec(
+    name="events", title="dayofaction events", description="Campaigns, the day of action and local events.",
+    metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
+    blueprints=list, handlers=build_handlers,
+)
+build = SPEC.build
+create_app = SPEC.create_app

@@ -1,0 +1,9 @@
+"""Messages the media service consumes: for now, what it needs to refuse revoked tokens."""
+from __future__ import annotations
+
+from shared.revocations import revocation_handlers
+from services.media.models import metadata
+
+
+def build_handlers() -> dict:
+    return revocation_handlers(metadata.tables["access_revocations"])

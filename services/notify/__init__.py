@@ -1,0 +1,1 @@
+"""The notify service: subscriptions, e-mail, webhooks, reminders (built on the foundation)."""

@@ -1,0 +1,109 @@
+"""Importing organisations from a CSV file, idempotently.
+
+Columns: abbreviation, name, name_en, country, timezone, and optionally languages (codes
+separated by spaces, commas or semicolons), website, contact_email. Other columns (such as
+`number` or `list` in a signatory list) are ignored. A row whose country and abbreviation
+match an organisation already registered updates it; a re-run of the same file changes
+nothing.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from marshmallow import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.bus.outbox import Outbox
+from services.registry import service
+from services.registry.models import Organisation
+from services.registry.schemas import OrganisationIn
+
+REQUIRED = ("abbreviation", "name", "name_en", "country", "timezone")
+OPTIONAL = ("languages", "website", "contact_email")
+
+
+@dataclass
+class RowError:
+    line: int
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"field {self.field}" if self.field else "row"
+        return f"line {self.line}, {where}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+
+class ImportRefused(Exception):
+    """The file has bad rows and skipping them was not asked for; nothing was imported."""
+
+    def __init__(self, errors: list[RowError]):
+        super().__init__(f"{len(errors)} bad row(s); nothing imported")
+        self.errors = errors
+
+
+def parse(text: str) -> tuple[list[tuple[int, dict]], list[RowError]]:
+    """Answer the valid rows (with their line numbers) and the errors of the others."""
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    if missing:
+        return [], [RowError(1, name, "this column is missing from the header") for name in missing]
+    header = set(reader.fieldnames or [])
+    schema = OrganisationIn()
+    good: list[tuple[int, dict]] = []
+    errors: list[RowError] = []
+    seen: dict[tuple[str, str], int] = {}
+    for record in reader:
+        line = reader.line_num
+        raw = {k: (record.get(k) or "").strip() for k in REQUIRED + OPTIONAL if k in record}
+        if "languages" in raw:
+            raw["languages"] = [x for x in re.split(r"[\s,;]+", raw["languages"]) if x]
+        for optional in ("website", "contact_email"):
+            if optional in raw and not raw[optional]:
+                raw[optional] = None
+        try:
+            fields = schema.load(raw)
+        except ValidationError as exc:
+            for name, messages in sorted(exc.messages.items()):
+                for message in messages if isinstance(messages, list) else [str(messages)]:
+                    errors.append(RowError(line, name, str(message)))
+            continue
+        # A column the file lacks leaves that field as it is (a re-import keeps a contact
+        # address the organisation set itself).
+        fields = {k: v for k, v in fields.items() if k in REQUIRED or k in header}
+        key = (fields["country"], service.abbreviation_key(fields["abbreviation"]))
+        if key in seen:
+            errors.append(RowError(line, "abbreviation", f"repeats line {seen[key]} ({key[0]} {fields['abbreviation']})"))
+            continue
+        seen[key] = line
+        good.append((line, fields))
+    return good, errors
+
+
+def import_rows(session: Session, outbox: Outbox, rows: Iterable[tuple[int, dict]],
+                report: ImportReport, progress: Callable[[int], None] = lambda n: None) -> None:
+    for _line, fields in rows:
+        existing = session.execute(select(Organisation).where(
+            Organisation.country == fields["country"],
+            Organisation.abbreviation_key == service.abbreviation_key(fields["abbreviation"]),
+        )).scalar()
+        if existing is None:
+            service.register_organisation(session, outbox, fields)
+            report.created += 1
+        elif service.update_organisation(session, outbox, existing, fields):
+            report.updated += 1
+        else:
+            report.unchanged += 1
+        progress(1)

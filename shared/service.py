@@ -1,0 +1,40 @@
+"""What a service declares about itself, and the two functions every service offers:
+`build` (its kernel: database, outbox, verifier, handlers) and `create_app` (its Flask app)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from flask import Flask
+from sqlalchemy import MetaData
+
+from shared.auth import JwksSource
+from shared.config import Config
+from shared.http.app import create_service_app
+from shared.kernel import Kernel, build_kernel
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    metadata: MetaData
+    migrations: str
+    blueprints: Callable[[], list]
+    handlers: Callable[[], dict] = dict
+    # Called with the new kernel; may put objects into kernel.extras (the registry's signer).
+    on_build: Callable[[Kernel], None] | None = field(default=None)
+
+    def build(self, config: Config | None = None, jwks: JwksSource | None = None) -> Kernel:
+        kernel = build_kernel(self.name, config or Config(), self.metadata, self.migrations, jwks)
+        kernel.handlers = self.handlers()
+        if self.on_build is not None:
+            self.on_build(kernel)
+        return kernel
+
+    def create_app(self, config: Config | None = None, kernel: Kernel | None = None,
+                   jwks: JwksSource | None = None) -> Flask:
+        kernel = kernel or self.build(config, jwks)
+        return create_service_app(kernel, self.blueprints(), title=self.title,
+                                  description=self.description, migrations=self.migrations)
