@@ -11,9 +11,8 @@ from sqlalchemy import func, select
 
 from shared.config import SERVICES, Config, settings_table
 from shared.logs import configure_logging
+from services.demo import SIGNATORIES_CSV
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-DEMO_CSV = EXAMPLES / "signatories-2022.csv"
 
 
 def _config() -> Config:
@@ -181,7 +180,7 @@ def demo() -> None:
     from services.registry import app as registry_app
 
     kernel = registry_app.build(_config())
-    _import(kernel, DEMO_CSV, skip_bad=False)
+    _import(kernel, SIGNATORIES_CSV, skip_bad=False)
 
 
 def _load_demo_if_empty(kernel) -> None:
@@ -191,7 +190,7 @@ def _load_demo_if_empty(kernel) -> None:
         count = session.execute(select(func.count()).select_from(Organisation)).scalar_one()
     if count == 0:
         click.echo("Loading the demo data (the 2022 signatories)…")
-        _import(kernel, DEMO_CSV, skip_bad=False)
+        _import(kernel, SIGNATORIES_CSV, skip_bad=False)
 
 
 if __name__ == "__main__":

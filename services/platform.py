@@ -103,6 +103,8 @@ class EmbeddedPlatform:
         self.workers = [k.worker().start() for k in self.kernels.values()]
 
     def stop(self) -> None:
+        for worker in self.workers:  # all at once: each consumer takes a moment to notice
+            worker.request_stop()
         for worker in self.workers:
             worker.stop()
         for kernel in self.kernels.values():

@@ -46,6 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TOKEN_TTL_SECONDS", "900", "Lifetime of a signed access token (at most 900).", int),
     Setting("TOKEN_ISSUER", "dayofaction-registry", "`iss` claim of the access tokens."),
     Setting("REGISTRY_SIGNING_KEY", "", "Ed25519 private key (PEM) the registry signs tokens with; empty: generate one and keep it in the registry's database."),
+    Setting("PROXY_HOPS", "0", "How many reverse proxies stand in front (the gateway: 1); their X-Forwarded-* headers are trusted, no one else's.", int),
     Setting("MAX_CONTENT_LENGTH", "1048576", "Largest JSON request body in bytes; larger gets 413.", int),
     Setting("LOG_LEVEL", "INFO", "Python log level."),
     Setting("LOG_FORMAT", "json", "`json` (one object a line) or `text`."),

@@ -43,7 +43,7 @@ class Kernel:
     def delivery(self) -> Delivery:
         c = self.config
         return Delivery(self.name, self.db, self.tables["inbox"], self.outbox, self.handlers,
-                        max_attempts=c.BUS_MAX_ATTEMPTS, retry_base=c.BUS_RETRY_BASE_SECONDS)
+                        c.BUS_EXCHANGE, max_attempts=c.BUS_MAX_ATTEMPTS, retry_base=c.BUS_RETRY_BASE_SECONDS)
 
     def worker(self) -> BusWorker:
         c = self.config

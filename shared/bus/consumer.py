@@ -21,7 +21,7 @@ from shared.bus.catalogue import UnknownMessageType, validate_incoming
 from shared.bus.connection import declare_topology
 from shared.bus.envelope import EnvelopeSchema
 from shared.bus.outbox import Outbox
-from shared.bus.topology import DEAD_LETTER_QUEUE, queue_name, service_queue
+from shared.bus.topology import dead_letter_queue_name, queue_name, service_queue
 from shared.db import Database, utcnow
 
 log = logging.getLogger("doa.bus.consumer")
@@ -47,8 +47,10 @@ class Delivery:
     """What happens to one message a service receives."""
 
     def __init__(self, service: str, db: Database, inbox: Table, outbox: Outbox,
-                 handlers: dict[str, Handler], max_attempts: int = 5, retry_base: float = 1.0):
+                 handlers: dict[str, Handler], exchange_name: str, max_attempts: int = 5,
+                 retry_base: float = 1.0):
         self.service = service
+        self.exchange_name = exchange_name
         self.db = db
         self.inbox = inbox
         self.outbox = outbox
@@ -106,7 +108,7 @@ class Delivery:
         log.warning("message failed, retry %d in %.1fs", attempt, delay,
                     extra={"service": self.service, "reason": reason})
         with self.db.transaction() as session:
-            self.outbox.add_to_queue(session, queue_name(self.service), _as_envelope(body),
+            self.outbox.add_to_queue(session, queue_name(self.exchange_name, self.service), _as_envelope(body),
                                      {"x-attempts": attempt, "x-last-error": reason},
                                      utcnow() + timedelta(seconds=delay))
         return "retry"
@@ -116,7 +118,7 @@ class Delivery:
         log.error("message parked in the dead-letter queue",
                   extra={"service": self.service, "reason": reason, "attempts": attempt})
         with self.db.transaction() as session:
-            self.outbox.add_to_queue(session, DEAD_LETTER_QUEUE, _as_envelope(body), {
+            self.outbox.add_to_queue(session, dead_letter_queue_name(self.exchange_name), _as_envelope(body), {
                 "x-attempts": attempt, "x-dead-reason": reason, "x-dead-service": self.service,
                 "x-dead-at": utcnow().isoformat()}, utcnow())
         return "dead"
@@ -129,10 +131,10 @@ def _as_envelope(body) -> dict:
 class ServiceConsumer(ConsumerMixin):
     """A kombu worker that feeds a service's queue to its Delivery."""
 
-    def __init__(self, connection, delivery: Delivery, exchange_name: str, prefetch: int = 50):
+    def __init__(self, connection, delivery: Delivery, prefetch: int = 50):
         self.connection = connection
         self.delivery = delivery
-        self.exchange_name = exchange_name
+        self.exchange_name = delivery.exchange_name
         self.prefetch = prefetch
         self.outcomes: dict[str, int] = {}
 

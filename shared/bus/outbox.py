@@ -35,8 +35,9 @@ class Outbox:
     def add_to_queue(self, session: Session, queue: str, envelope: dict, headers: dict,
                      available_at: datetime) -> None:
         """Queue an existing message for one queue only: a retry or a dead letter."""
-        self._insert(session, envelope["id"], envelope.get("type", "?"), queue, envelope,
-                     headers, available_at)
+        # The envelope may be malformed (that can be why it is parked): keep ids in bounds.
+        self._insert(session, str(envelope.get("id", "?"))[:36], str(envelope.get("type", "?"))[:200],
+                     queue, envelope, headers, available_at)
 
     def _insert(self, session, message_id, routing_key, queue, envelope, headers, available_at):
         session.execute(self.table.insert().values(

@@ -10,7 +10,7 @@ from sqlalchemy import Table, delete, event, select, update
 
 from shared.bus.connection import connect, declare_topology
 from shared.bus.outbox import OUTBOX_DIRTY
-from shared.bus.topology import DEAD_LETTER_QUEUE, consumers_of, exchange
+from shared.bus.topology import consumers_of, dead_letter_queue_name, exchange
 from shared.db import Database, utcnow
 
 log = logging.getLogger("doa.bus.relay")
@@ -105,7 +105,7 @@ class Relay:
             # Nobody consumes this type: keep it where an operator can see it, with why.
             headers.update({"x-dead-reason": f"unroutable: no queue is bound to {row.routing_key}",
                             "x-attempts": 0})
-            producer.publish(row.body, exchange="", routing_key=DEAD_LETTER_QUEUE,
+            producer.publish(row.body, exchange="", routing_key=dead_letter_queue_name(self.exchange_name),
                              headers=headers, **common)
 
     def _purge_sent(self) -> None:

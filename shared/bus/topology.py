@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from kombu import Exchange, Queue, binding
 
-DEAD_LETTER_QUEUE = "doa.dead-letter"
 
 # Which message types each service consumes. A publisher needs this too (see above), so it
 # lives in the kernel; tests check it against each service's handler map.
@@ -23,8 +22,13 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
-def queue_name(service: str) -> str:
-    return f"doa.{service}"
+def queue_name(exchange_name: str, service: str) -> str:
+    """Queues are named after their exchange, so two platforms can share one broker."""
+    return f"{exchange_name}.{service}"
+
+
+def dead_letter_queue_name(exchange_name: str) -> str:
+    return f"{exchange_name}.dead-letter"
 
 
 def exchange(name: str) -> Exchange:
@@ -33,17 +37,17 @@ def exchange(name: str) -> Exchange:
 
 def service_queue(service: str, exchange_name: str) -> Queue:
     ex = exchange(exchange_name)
-    return Queue(queue_name(service), exchange=ex, durable=True, auto_delete=False,
+    return Queue(queue_name(exchange_name, service), exchange=ex, durable=True, auto_delete=False,
                  bindings=[binding(ex, routing_key=key) for key in SUBSCRIPTIONS[service]])
 
 
-def dead_letter_queue() -> Queue:
+def dead_letter_queue(exchange_name: str) -> Queue:
     # Bound to nothing: the relay puts messages into it through the default exchange.
-    return Queue(DEAD_LETTER_QUEUE, durable=True, auto_delete=False)
+    return Queue(dead_letter_queue_name(exchange_name), durable=True, auto_delete=False)
 
 
 def all_queues(exchange_name: str) -> list[Queue]:
-    return [service_queue(s, exchange_name) for s in SUBSCRIPTIONS] + [dead_letter_queue()]
+    return [service_queue(s, exchange_name) for s in SUBSCRIPTIONS] + [dead_letter_queue(exchange_name)]
 
 
 def topic_matches(pattern: str, key: str) -> bool:

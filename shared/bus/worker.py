@@ -32,18 +32,23 @@ class BusWorker:
                                              name=f"{name}-relay", daemon=True))
         if self.delivery is not None and self.delivery.service in SUBSCRIPTIONS:
             connection = connect(self.bus_url, self.visibility_timeout)
-            self.consumer = ServiceConsumer(connection, self.delivery, self.exchange_name)
-            self.threads.append(threading.Thread(target=self.consumer.run,
+            self.consumer = ServiceConsumer(connection, self.delivery)
+            # A short safety interval lets stop() return quickly.
+            self.threads.append(threading.Thread(target=self.consumer.run, kwargs={"safety_interval": 0.25},
                                                  name=f"{name}-consumer", daemon=True))
         for thread in self.threads:
             thread.start()
         return self
 
-    def stop(self, timeout: float = 10) -> None:
+    def request_stop(self) -> None:
+        """Ask the threads to finish; `stop` also waits for them."""
         self.stop_event.set()
         self.relay.wake.set()
         if self.consumer is not None:
             self.consumer.should_stop = True
+
+    def stop(self, timeout: float = 10) -> None:
+        self.request_stop()
         for thread in self.threads:
             thread.join(timeout)
         if self.consumer is not None:

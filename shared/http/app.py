@@ -8,6 +8,7 @@ import uuid
 from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.bus.connection import connect
 from shared.errors import DomainError
@@ -54,6 +55,9 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     app.json.ensure_ascii = False  # names in Cyrillic or Persian stay readable
     app.extensions["doa"] = kernel
     app.extensions.update(kernel.extras)
+    if kernel.config.PROXY_HOPS:
+        hops = kernel.config.PROXY_HOPS
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
     api = ProblemApi(app)
     for blp in blueprints:
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))

@@ -1,0 +1,138 @@
+"""Integration fixtures: whole platforms in this process, on SQLite or the real PostgreSQL,
+over the in-process bus, the real Redis or the real RabbitMQ."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from kombu import Connection
+from sqlalchemy import create_engine, text
+from werkzeug.test import Client
+
+from shared.config import SERVICES, Config
+from shared.bus.topology import all_queues
+from services.platform import EmbeddedPlatform
+from services.registry import service as registry_service
+from tests.conftest import AMQP_URL, PG_ADMIN_URL, REDIS_URL, need
+
+BUS_URLS = {"memory": "memory://", "redis": REDIS_URL, "amqp": AMQP_URL}
+
+
+@pytest.fixture(scope="session")
+def pg_databases():
+    """One PostgreSQL database per service for this test session, dropped at its end."""
+    need("postgres")
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    prefix = f"doa_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    urls = {}
+    with admin.connect() as conn:
+        for name in SERVICES:
+            conn.execute(text(f'CREATE DATABASE "{prefix}_{name}"'))
+            urls[name] = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{prefix}_{name}"
+    yield urls
+    with admin.connect() as conn:
+        for name in SERVICES:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(platform: EmbeddedPlatform) -> None:
+    for kernel in platform.kernels.values():
+        with kernel.db.engine.begin() as conn:
+            names = [t.name for t in reversed(kernel.tables["outbox"].metadata.sorted_tables)]
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def make_platform(tmp_path, exchange_name, request):
+    """Build a platform: make_platform(bus="memory"|"redis"|"amqp", db="sqlite"|"postgres")."""
+    made: list[EmbeddedPlatform] = []
+    used_urls: set[str] = set()
+
+    def make(bus: str = "memory", db: str = "sqlite", **overrides) -> EmbeddedPlatform:
+        if bus != "memory":
+            need(bus)
+        settings = dict(DOA_VAR_DIR=str(tmp_path / "var"), BUS_URL=BUS_URLS[bus],
+                        BUS_EXCHANGE=exchange_name, LOG_FORMAT="text", LOG_LEVEL="WARNING",
+                        BUS_RELAY_INTERVAL=0.05, BUS_RETRY_BASE_SECONDS=0.05,
+                        BUS_VISIBILITY_TIMEOUT=2)
+        if db == "postgres":
+            urls = request.getfixturevalue("pg_databases")
+            settings.update({f"{n.upper()}_DATABASE_URL": u for n, u in urls.items()})
+        settings.update(overrides)
+        platform = EmbeddedPlatform(Config(environ={}, **settings))
+        if db == "postgres" and not made:
+            _truncate_all(platform)  # the databases live for the session; each test starts empty
+        made.append(platform)
+        used_urls.add(settings["BUS_URL"])
+        return platform
+
+    yield make
+    for platform in made:
+        platform.stop()
+    for url in used_urls - {"memory://"}:
+        with Connection(url) as conn:
+            channel = conn.channel()
+            for queue in all_queues(exchange_name):
+                try:
+                    queue(channel).delete()
+                except Exception:  # already gone
+                    pass
+
+
+class ApiClient:
+    """The platform over HTTP (WSGI, in process), with helpers for tokens."""
+
+    def __init__(self, platform: EmbeddedPlatform):
+        self.platform = platform
+        self.http = Client(platform.wsgi)
+
+    def request(self, method: str, path: str, token: str | None = None, **kwargs):
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.open(path, method=method, headers=headers, **kwargs)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def patch(self, path, **kw):
+        return self.request("PATCH", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    def token_for_key(self, key: str) -> str:
+        response = self.post("/api/registry/tokens", headers={"Authorization": f"Bearer {key}"})
+        assert response.status_code == 200, response.json
+        return response.json["access_token"]
+
+    def coordinator_token(self) -> str:
+        kernel = self.platform.kernels["registry"]
+        with kernel.db.transaction() as session:
+            coordinator = registry_service.create_coordinator(session, "Test office")
+            _, key = registry_service.issue_key(session, "coordinator", coordinator.id, None)
+        return self.token_for_key(key)
+
+    def register(self, token: str, **fields) -> dict:
+        body = {"abbreviation": "CPK", "name": "Communist Party of Kenya",
+                "name_en": "Communist Party of Kenya", "country": "KE",
+                "timezone": "Africa/Nairobi", "languages": ["sw", "en"],
+                "contact_email": "office@cpk.example", **fields}
+        response = self.post("/api/registry/organisations", token=token, json=body)
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def organisation_token(self, coordinator: str, organisation_id: str) -> tuple[str, str]:
+        """Answer (key, token) for a new key of the organisation."""
+        response = self.post(f"/api/registry/organisations/{organisation_id}/keys", token=coordinator, json={})
+        assert response.status_code == 201, response.json
+        key = response.json["key"]
+        return key, self.token_for_key(key)
