@@ -47,6 +47,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("TOKEN_ISSUER", "dayofaction-registry", "`iss` claim of the access tokens."),
     Setting("REGISTRY_SIGNING_KEY", "", "Ed25519 private key (PEM) the registry signs tokens with; empty: generate one and keep it in the registry's database."),
     Setting("PROXY_HOPS", "0", "How many reverse proxies stand in front (the gateway: 1); their X-Forwarded-* headers are trusted, no one else's.", int),
+    Setting("RATE_LIMIT_STORAGE_URL", "memory://", "Where rate-limit counters live: `memory://` (per process) or `redis://host:6379/1` (shared)."),
+    Setting("TOKEN_RATE_LIMIT", "30/minute", "Token requests allowed per client address (`POST /api/registry/tokens`); more get 429."),
     Setting("MAX_CONTENT_LENGTH", "1048576", "Largest JSON request body in bytes; larger gets 413.", int),
     Setting("LOG_LEVEL", "INFO", "Python log level."),
     Setting("LOG_FORMAT", "json", "`json` (one object a line) or `text`."),

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from shared.errors import Unauthenticated
 from shared.http.auth import bearer_token, requires
 from shared.http.pagination import PageArgs, keyset_page, page_body
+from shared.http.ratelimit import limiter, token_limit
 from services.registry import service
 from services.registry.models import ApiKey, Coordinator, Organisation
 from services.registry.schemas import (
@@ -207,6 +208,7 @@ class CoordinatorKey(MethodView):
 
 
 @tokens.route("/tokens", methods=["POST"])
+@limiter.limit(token_limit)
 @tokens.response(200, TokenOut)
 @tokens.doc(security=[{"bearer": []}], description="Send `Authorization: Bearer <API key>`; "
             "the answer follows OAuth 2.0 (RFC 6749 §5.1).")

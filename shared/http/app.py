@@ -14,6 +14,7 @@ from shared.bus.connection import connect
 from shared.errors import DomainError
 from shared.http.auth import WWW_AUTH, require_principal
 from shared.http.problems import from_http_exception, problem_response
+from shared.http.ratelimit import init_rate_limits
 from shared.kernel import Kernel
 from shared.migrations import is_current
 
@@ -58,6 +59,7 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     if kernel.config.PROXY_HOPS:
         hops = kernel.config.PROXY_HOPS
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+    init_rate_limits(app, kernel.config.RATE_LIMIT_STORAGE_URL)
     api = ProblemApi(app)
     for blp in blueprints:
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))

@@ -84,6 +84,9 @@ def from_http_exception(exc: HTTPException):
     extra = dict(data.get("problem") or {})
     errors = extra.pop("errors", None) or errors
     headers = dict(getattr(exc, "get_headers", lambda: [])()) if status == 405 else data.get("headers")
+    if status == 429:
+        detail = f"Too many requests: the limit is {exc.description}. Wait and try again."
+        headers = {"Retry-After": str(getattr(exc, "retry_after", None) or 60)}
     headers = {k: v for k, v in (headers or {}).items() if k.lower() != "content-type"}
     return problem_response(status, detail, type_=data.get("problem_type"), errors=errors,
                             headers=headers, **extra)

@@ -56,7 +56,9 @@ def make_platform(tmp_path, exchange_name, request):
         settings = dict(DOA_VAR_DIR=str(tmp_path / "var"), BUS_URL=BUS_URLS[bus],
                         BUS_EXCHANGE=exchange_name, LOG_FORMAT="text", LOG_LEVEL="WARNING",
                         BUS_RELAY_INTERVAL=0.05, BUS_RETRY_BASE_SECONDS=0.05,
-                        BUS_VISIBILITY_TIMEOUT=2)
+                        BUS_VISIBILITY_TIMEOUT=2,
+                        # One limiter counts for every app in this process: keep tests apart.
+                        TOKEN_RATE_LIMIT="10000/minute")
         if db == "postgres":
             urls = request.getfixturevalue("pg_databases")
             settings.update({f"{n.upper()}_DATABASE_URL": u for n, u in urls.items()})

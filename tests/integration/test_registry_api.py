@@ -262,3 +262,12 @@ def test_docs_health_and_readiness(api):
         assert api.get(f"/api/{service}/healthz").json["status"] == "alive"
         ready = api.get(f"/api/{service}/readyz")
         assert ready.status_code == 200 and ready.json["checks"] == {"database": "ok", "bus": "ok"}
+
+
+def test_token_requests_are_rate_limited_per_client(make_platform):
+    api = ApiClient(make_platform(TOKEN_RATE_LIMIT="3/minute"))
+    answers = [api.post("/api/registry/tokens", headers={"Authorization": "Bearer doa_x"}) for _ in range(4)]
+    assert [a.status_code for a in answers] == [401, 401, 401, 429]
+    limited = answers[-1]
+    assert limited.headers["Content-Type"] == "application/problem+json"
+    assert int(limited.headers["Retry-After"]) > 0 and "3 per 1 minute" in limited.json["detail"]
