@@ -1,19 +1,21 @@
 """The one way a service builds its Flask app."""
 from __future__ import annotations
 
+import http
 import logging
 import re
 import uuid
 
 from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
+from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.bus.connection import connect
 from shared.errors import DomainError
 from shared.http.auth import WWW_AUTH, require_principal
-from shared.http.problems import from_http_exception, problem_response
+from shared.http.problems import ProblemSchema, from_http_exception, problem_response
 from shared.http.ratelimit import init_rate_limits
 from shared.kernel import Kernel
 from shared.migrations import is_current
@@ -22,14 +24,28 @@ log = logging.getLogger("doa.http")
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 JSON_TYPES = ("application/json",)
+PROBLEM_JSON = "application/problem+json"
 SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
 
 
 class ProblemApi(Api):
-    """flask-smorest's Api with every error answered as problem+json."""
+    """flask-smorest's Api with every error answered, and documented, as problem+json."""
+
+    ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error):
         return from_http_exception(error)
+
+    def _register_responses(self):
+        for status in http.HTTPStatus:
+            response = {"description": status.phrase}
+            if status >= 400:
+                response["schema"] = self.ERROR_SCHEMA
+            prepare_response(response, self.spec, PROBLEM_JSON)
+            self.spec.components.response(status.name, response, lazy=True)
+        response = {"description": "An error (application/problem+json)", "schema": self.ERROR_SCHEMA}
+        prepare_response(response, self.spec, PROBLEM_JSON)
+        self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
 def accepts_any_body(view):

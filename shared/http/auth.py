@@ -77,7 +77,9 @@ def requires(*roles: str, owner: str | None = None):
 
         # flask-smorest reads this to document the view as needing a token.
         apidoc = wrapper.__dict__.setdefault("_apidoc", {})
-        apidoc.setdefault("manual_doc", {})["security"] = [{"bearer": []}]
+        manual = apidoc.setdefault("manual_doc", {})
+        manual["security"] = [{"bearer": []}]
+        manual.setdefault("responses", {}).update({401: "UNAUTHORIZED", 403: "FORBIDDEN"})
         return wrapper
 
     return decorate

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -13,6 +14,24 @@ TYPES = {
     405: "method-not-allowed", 409: "conflict", 413: "too-large", 415: "unsupported-media-type",
     422: "validation", 429: "rate-limited", 500: "internal", 503: "unavailable",
 }
+
+
+class FieldError(Schema):
+    field = fields.String(allow_none=True, metadata={"description": "e.g. `country`, `languages.1`"})
+    location = fields.String(metadata={"description": "json, query, path or headers"})
+    message = fields.String()
+
+
+class ProblemSchema(Schema):
+    """An error, as RFC 9457 describes it (for the OpenAPI document)."""
+
+    type = fields.String(metadata={"example": PROBLEM_BASE + "validation"})
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    instance = fields.String()
+    request_id = fields.String()
+    errors = fields.List(fields.Nested(FieldError))
 
 
 def problem_response(status: int, detail: str, *, type_: str | None = None,
