@@ -108,6 +108,39 @@ def migrate(services) -> None:
         click.echo(f"{name}: up to date")
 
 
+@main.group()
+def bus() -> None:
+    """The message bus: the dead-letter queue."""
+
+
+@bus.command("dead-letters")
+def dead_letters() -> None:
+    """List the messages parked in the dead-letter queue, with why."""
+    from shared.bus.dead_letters import list_parked
+
+    config = _config()
+    parked = list_parked(config.BUS_URL, config.BUS_EXCHANGE)
+    for item in parked:
+        body = item.body if isinstance(item.body, dict) else {}
+        click.echo(f"{item.id}  {body.get('type', '?')}  service={item.service or '-'}  "
+                   f"tries={item.headers.get('x-attempts', '?')}  reason={item.headers.get('x-dead-reason', '?')}")
+    click.echo(f"{len(parked)} parked message(s)")
+
+
+@bus.command("replay")
+@click.argument("message_ids", nargs=-1)
+@click.option("--all", "everything", is_flag=True, help="Replay every parked message.")
+def replay_dead_letters(message_ids, everything) -> None:
+    """Send parked messages back to the service that parked them (after fixing the cause)."""
+    from shared.bus.dead_letters import replay
+
+    if not message_ids and not everything:
+        raise click.UsageError("name the message ids to replay, or give --all")
+    config = _config()
+    replayed = replay(config.BUS_URL, config.BUS_EXCHANGE, None if everything else set(message_ids))
+    click.echo(f"replayed {len(replayed)} message(s)")
+
+
 @main.command("config")
 def show_config() -> None:
     """Print every setting as the README's table."""

@@ -1,0 +1,65 @@
+"""The operator's view of the dead-letter queue: list parked messages, replay them.
+
+Brokers cannot show a queue without taking from it, so both operations take every parked
+message and put back what they do not replay, in the same order. Run one at a time.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.bus.connection import connect, declare_topology
+from shared.bus.topology import dead_letter_queue, dead_letter_queue_name, queue_name
+
+
+@dataclass
+class Parked:
+    body: object
+    headers: dict
+
+    @property
+    def id(self) -> str:
+        return str(self.body.get("id", "?")) if isinstance(self.body, dict) else "?"
+
+    @property
+    def service(self) -> str | None:
+        return self.headers.get("x-dead-service")
+
+
+def _take_all(conn, exchange_name: str) -> list[tuple[Parked, object]]:
+    """Take every parked message one by one (basic_get: nothing is prefetched)."""
+    channel = conn.channel()
+    declare_topology(channel, exchange_name)
+    queue = dead_letter_queue(exchange_name)(channel)
+    taken: list = []
+    while (message := queue.get(no_ack=False, accept=["json"])) is not None:
+        taken.append((Parked(message.decode(), dict(message.headers or {})), message))
+    return taken
+
+
+def _publish(conn, queue: str, parked: Parked, headers: dict) -> None:
+    conn.Producer(conn.channel()).publish(parked.body, exchange="", routing_key=queue, headers=headers,
+                                          serializer="json", delivery_mode=2)
+
+
+def list_parked(url: str, exchange_name: str) -> list[Parked]:
+    with connect(url) as conn:
+        taken = _take_all(conn, exchange_name)
+        for parked, message in taken:  # back, in order, before acknowledging the originals
+            _publish(conn, dead_letter_queue_name(exchange_name), parked, parked.headers)
+            message.ack()
+    return [parked for parked, _ in taken]
+
+
+def replay(url: str, exchange_name: str, ids: set[str] | None = None) -> list[Parked]:
+    """Send parked messages (all, or those with these ids) back to the service that parked
+    them, with a fresh count of tries. Unroutable ones stay parked. Answer the replayed."""
+    replayed = []
+    with connect(url) as conn:
+        for parked, message in _take_all(conn, exchange_name):
+            if parked.service and (ids is None or parked.id in ids):
+                _publish(conn, queue_name(exchange_name, parked.service), parked, {})
+                replayed.append(parked)
+            else:
+                _publish(conn, dead_letter_queue_name(exchange_name), parked, parked.headers)
+            message.ack()
+    return replayed
