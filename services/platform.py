@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify
 
 from shared.config import SERVICES, Config
+from shared.http.app import install_request_id_and_problems
+from shared.http.problems import problem_response
 from shared.kernel import Kernel
 from shared.service import ServiceSpec
 from services.events.app import SPEC as EVENTS
@@ -77,14 +79,12 @@ def create_root_app(apps: dict[str, Flask]) -> Flask:
     root.add_url_rule("/healthz", "healthz", lambda: _ask_each("/healthz"))
     root.add_url_rule("/readyz", "readyz", lambda: _ask_each("/readyz"))
 
+    install_request_id_and_problems(root)
+
     @root.errorhandler(404)
     def not_found(_exc):
-        response = jsonify(type="urn:dayofaction:problem:not-found", title="Not Found", status=404,
-                           detail=f"Nothing here. The APIs are under /api/<service>/: {', '.join(apps)}.",
-                           instance=request.path)
-        response.status_code = 404
-        response.mimetype = "application/problem+json"
-        return response
+        return problem_response(404, "Nothing here. The APIs are under /api/<service>/: "
+                                     f"{', '.join(apps)}.")
 
     return root
 

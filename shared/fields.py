@@ -76,6 +76,27 @@ class Email(fields.String):
             raise ValidationError(f"not a valid e-mail address: {exc}") from None
 
 
+# Controls, lone surrogates, and the bidirectional overrides used to disguise text (while
+# the joiners Persian needs, U+200C and U+200D, stay allowed).
+BIDI_OVERRIDES = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def unsafe_character(text: str, allowed: set[str] = frozenset()) -> str | None:
+    """The first character that has no place in stored text, or None."""
+    for ch in text:
+        if ch in allowed:
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cs") or ch in BIDI_OVERRIDES:
+            return ch
+    return None
+
+
+def no_unsafe_characters(text: str) -> None:
+    """A marshmallow validator."""
+    if unsafe_character(text) is not None:
+        raise ValidationError("must not contain control or invisible formatting characters.")
+
+
 class Text(fields.String):
     """Printable text: stripped, NFC-normalised, no control characters, not blank."""
 
@@ -87,8 +108,8 @@ class Text(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         text = unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs)).strip()
         allowed = {"\n", "\t"} if self.multiline else set()
-        if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
-            raise ValidationError("must not contain control characters.")
+        if unsafe_character(text, allowed) is not None:
+            raise ValidationError("must not contain control or invisible formatting characters.")
         if not text:
             raise ValidationError("must not be blank.")
         if len(text) > self.max_length:

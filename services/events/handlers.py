@@ -22,10 +22,17 @@ def organisation_changed(session: Session, message: Message) -> None:
         org.as_of = message.occurred_at
 
 
+class NotKnownYet(Exception):
+    """A status change for an organisation whose registration has not arrived yet: the
+    consumer retries it later, by when the registration will have come."""
+
+
 def _status_setter(status: str):
     def set_status(session: Session, message: Message) -> None:
         org = session.get(KnownOrganisation, message.data["id"])
-        if org is not None and message.occurred_at >= org.as_of:
+        if org is None:
+            raise NotKnownYet(f"organisation {message.data['id']} is not known yet")
+        if message.occurred_at >= org.as_of:
             org.status, org.as_of = status, message.occurred_at
 
     return set_status

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
@@ -26,7 +26,8 @@ class Organisation(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     abbreviation: Mapped[str] = mapped_column(String(40))
-    abbreviation_key: Mapped[str] = mapped_column(String(40))
+    # Folding can lengthen text (ß → ss, ﬃ → ffi): room for three times the abbreviation.
+    abbreviation_key: Mapped[str] = mapped_column(String(120))
     name: Mapped[str] = mapped_column(String(300))
     name_en: Mapped[str] = mapped_column(String(300))
     country: Mapped[str] = mapped_column(String(2))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
 
-from shared.fields import CountryCode, Email, LanguageCode, Text, TimeZone
+from shared.fields import CountryCode, Email, LanguageCode, Text, TimeZone, no_unsafe_characters
 from shared.http.auth import current_principal
 from shared.http.pagination import PageArgs
 
@@ -24,7 +24,7 @@ class OrganisationIn(Schema):
     languages = fields.List(LanguageCode(), load_default=list, validate=[validate.Length(max=20), _unique],
                             metadata={"description": "ISO 639-1 codes", "example": ["sw", "en"]})
     website = fields.Url(allow_none=True, load_default=None, schemes={"http", "https"},
-                         validate=validate.Length(max=500))
+                         validate=[validate.Length(max=500), no_unsafe_characters])
     contact_email = Email(allow_none=True, load_default=None, validate=validate.Length(max=320),
                           metadata={"description": "Private: shown only to the organisation and coordinators."})
 

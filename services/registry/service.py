@@ -4,14 +4,18 @@ The caller's transaction holds the state change and the outbox message together.
 """
 from __future__ import annotations
 
+import unicodedata
+from datetime import datetime
+
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shared.auth import AuthError, Principal, digest, digest_matches, new_api_key, parse_api_key
 from shared.bus.outbox import Outbox
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, Unauthenticated
-from shared.revocations import restore, revoke
+from shared.revocations import set_revoked
 from services.registry.models import ApiKey, Coordinator, Organisation
 
 PUBLIC_FIELDS = ("abbreviation", "name", "name_en", "country", "timezone", "languages", "website")
@@ -19,7 +23,11 @@ MAX_ACTIVE_KEYS = 20
 
 
 def abbreviation_key(abbreviation: str) -> str:
-    return " ".join(abbreviation.casefold().split())
+    """What makes two abbreviations the same: case, width (ＣＰＫ), invisible characters and
+    spacing do not count."""
+    folded = unicodedata.normalize("NFKC", abbreviation).casefold()
+    visible = "".join(ch for ch in folded if unicodedata.category(ch) != "Cf")
+    return " ".join(visible.split())
 
 
 def public_data(org: Organisation) -> dict:
@@ -37,6 +45,16 @@ def _check_unique(session: Session, country: str, abbreviation: str, except_id: 
                        existing_id=existing)
 
 
+def _flush_unique(session: Session, country: str, abbreviation: str) -> None:
+    """Write now; a registration that raced ours to the same abbreviation is a conflict."""
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if "abbreviation" not in str(exc.orig).lower() and "uq_organisations" not in str(exc.orig):
+            raise
+        raise Conflict(f"{country} already has an organisation abbreviated '{abbreviation}'.") from None
+
+
 def get_organisation(session: Session, organisation_id: str) -> Organisation:
     org = session.get(Organisation, organisation_id)
     if org is None:
@@ -49,7 +67,7 @@ def register_organisation(session: Session, outbox: Outbox, fields: dict) -> Org
     org = Organisation(**fields, abbreviation_key=abbreviation_key(fields["abbreviation"]),
                        status="active")
     session.add(org)
-    session.flush()
+    _flush_unique(session, fields["country"], fields["abbreviation"])
     outbox.add(session, "organisation.registered", public_data(org))
     return org
 
@@ -67,6 +85,7 @@ def update_organisation(session: Session, outbox: Outbox, org: Organisation, fie
         setattr(org, name, fields[name])
     org.abbreviation_key = abbreviation_key(org.abbreviation)
     org.updated_at = utcnow()
+    _flush_unique(session, org.country, org.abbreviation)
     public_changed = [name for name in changed if name in PUBLIC_FIELDS]
     if public_changed:
         outbox.add(session, "organisation.updated", {**public_data(org), "changed": public_changed})
@@ -77,8 +96,8 @@ def suspend(session: Session, outbox: Outbox, revocations, org: Organisation, re
     if org.status == "suspended":
         return False
     org.status, org.suspension_reason, org.updated_at = "suspended", reason, utcnow()
-    revoke(session, revocations, "organisation", org.id)
-    outbox.add(session, "organisation.suspended", {"id": org.id, "reason": reason})
+    message = outbox.add(session, "organisation.suspended", {"id": org.id, "reason": reason})
+    set_revoked(session, revocations, "organisation", org.id, True, _when(message))
     return True
 
 
@@ -86,9 +105,15 @@ def reinstate(session: Session, outbox: Outbox, revocations, org: Organisation) 
     if org.status != "suspended":
         return False
     org.status, org.suspension_reason, org.updated_at = "active", None, utcnow()
-    restore(session, revocations, "organisation", org.id)
-    outbox.add(session, "organisation.reinstated", {"id": org.id})
+    message = outbox.add(session, "organisation.reinstated", {"id": org.id})
+    set_revoked(session, revocations, "organisation", org.id, False, _when(message))
     return True
+
+
+def _when(envelope: dict) -> datetime:
+    # The registry records its own revocations with the time its message carries, so its
+    # table and every other service's agree on what is newest.
+    return datetime.fromisoformat(envelope["occurred_at"])
 
 
 def create_coordinator(session: Session, name: str) -> Coordinator:
@@ -107,6 +132,9 @@ def get_coordinator(session: Session, coordinator_id: str) -> Coordinator:
 
 def issue_key(session: Session, owner_kind: str, owner_id: str, label: str | None) -> tuple[ApiKey, str]:
     """Answer the stored key and the key itself, which is never stored."""
+    owner = Organisation if owner_kind == "organisation" else Coordinator
+    # Lock the owner (PostgreSQL), so two requests at once cannot both pass the limit.
+    session.execute(select(owner.id).where(owner.id == owner_id).with_for_update())
     active = session.execute(select(func.count()).select_from(ApiKey).where(
         ApiKey.owner_kind == owner_kind, ApiKey.owner_id == owner_id,
         ApiKey.revoked_at.is_(None))).scalar_one()
@@ -132,9 +160,9 @@ def revoke_key(session: Session, outbox: Outbox, revocations, row: ApiKey) -> No
     if row.revoked_at is not None:
         return
     row.revoked_at = utcnow()
-    revoke(session, revocations, "key", row.id)
-    outbox.add(session, "key.revoked", {"key_id": row.id, "owner_kind": row.owner_kind,
-                                        "owner_id": row.owner_id})
+    message = outbox.add(session, "key.revoked", {"key_id": row.id, "owner_kind": row.owner_kind,
+                                                  "owner_id": row.owner_id})
+    set_revoked(session, revocations, "key", row.id, True, _when(message))
 
 
 def principal_for_key(session: Session, key: str) -> Principal:

@@ -14,7 +14,7 @@ from typing import Callable
 from kombu.mixins import ConsumerMixin
 from marshmallow import ValidationError
 from sqlalchemy import Table, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from shared.bus.catalogue import UnknownMessageType, validate_incoming
@@ -60,8 +60,7 @@ class Delivery:
 
     def handle(self, body, headers: dict | None) -> str:
         """Answer one of: handled, duplicate, ignored, retry, dead."""
-        headers = headers or {}
-        attempt = int(headers.get("x-attempts", 0)) + 1
+        attempt = _attempt(headers)
         try:
             message = self._parse(body)
         except (ValidationError, UnknownMessageType, TypeError, ValueError) as exc:
@@ -124,6 +123,14 @@ class Delivery:
         return "dead"
 
 
+def _attempt(headers) -> int:
+    """Which try this is, from the header a retry carries (anything odd counts as the first)."""
+    try:
+        return max(int((headers or {}).get("x-attempts", 0)), 0) + 1
+    except (TypeError, ValueError):
+        return 1
+
+
 def _as_envelope(body) -> dict:
     return body if isinstance(body, dict) else {"type": "?", "id": "?", "raw": repr(body)[:10000]}
 
@@ -147,12 +154,18 @@ class ServiceConsumer(ConsumerMixin):
     def on_message(self, body, message) -> None:
         try:
             outcome = self.delivery.handle(body, message.headers)
-        except Exception:
-            # Even the retry could not be written (the database is away): give it back.
+        except (OperationalError, InterfaceError):
+            # Even the retry could not be written (the database is away): give it back
+            # and pause, rather than spin through the queue.
             log.exception("could not record the outcome of a message; requeueing")
             time.sleep(1)
             message.requeue()
             return
+        except Exception:
+            # A message that breaks even parking (it cannot be stored as it is): log it
+            # whole and drop it, rather than let it block the queue for ever.
+            log.exception("dropping a message that cannot be handled nor parked: %r", body)
+            outcome = "dropped"
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
         message.ack()  # only now: the effect, or the retry, is committed
 

@@ -15,6 +15,23 @@ from shared.db import utcnow
 OUTBOX_DIRTY = "bus_outbox_dirty"
 
 
+def _clean(value):
+    """Text that can be encoded anywhere (a lone surrogate becomes its escape), recursively."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_clean(str(k)): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return _clean(repr(value))
+
+
+def _jsonable(headers: dict) -> dict:
+    return _clean(headers)
+
+
 class Outbox:
     """Adds messages to a service's outbox table; the relay sends them after commit."""
 
@@ -36,13 +53,15 @@ class Outbox:
                      available_at: datetime) -> None:
         """Queue an existing message for one queue only: a retry or a dead letter."""
         # The envelope may be malformed (that can be why it is parked): keep ids in bounds.
-        self._insert(session, str(envelope.get("id", "?"))[:36], str(envelope.get("type", "?"))[:200],
-                     queue, envelope, headers, available_at)
+        self._insert(session, _clean(str(envelope.get("id", "?")))[:36],
+                     _clean(str(envelope.get("type", "?")))[:200], queue, envelope, headers, available_at)
 
     def _insert(self, session, message_id, routing_key, queue, envelope, headers, available_at):
         session.execute(self.table.insert().values(
             message_id=message_id, routing_key=routing_key, queue=queue,
-            body=json.dumps(envelope, ensure_ascii=False), headers=headers,
+            # ASCII escapes keep even a broken string (a lone surrogate) storable; repr()
+            # stands in for what JSON cannot hold (bytes a hostile publisher smuggled in).
+            body=json.dumps(envelope, default=repr), headers=_jsonable(headers),
             available_at=available_at, sent_at=None,
         ))
         session.info[OUTBOX_DIRTY] = True

@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text, text
 
 from shared.db import UTCDateTime
 
@@ -40,6 +40,9 @@ def add_kernel_tables(metadata: MetaData) -> dict[str, Table]:
         # kind is "key" (an API key id) or "organisation" (a suspended organisation's id)
         Column("kind", String(20), primary_key=True),
         Column("subject_id", String(36), primary_key=True),
-        Column("revoked_at", UTCDateTime(), nullable=False),
+        # False once lifted (a reinstatement): the row stays, so that a late, older
+        # suspension message cannot undo a newer reinstatement, nor the other way round.
+        Column("revoked", Boolean, nullable=False),
+        Column("as_of", UTCDateTime(), nullable=False),
     )
     return {"outbox": outbox, "inbox": inbox, "revocations": revocations}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import http
+import json
 import logging
 import re
 import uuid
@@ -54,6 +55,36 @@ def accepts_any_body(view):
     return view
 
 
+def install_request_id_and_problems(app: Flask) -> None:
+    """X-Request-ID in and out, and every error as problem+json: for any Flask app here."""
+
+    @app.before_request
+    def _request_id():
+        given = request.headers.get("X-Request-ID", "")
+        g.request_id = given if REQUEST_ID.match(given) else str(uuid.uuid4())
+
+    @app.after_request
+    def _echo_request_id(response):
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        return response
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc):
+        return from_http_exception(exc)
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError):
+        headers = WWW_AUTH if exc.status == 401 else None
+        return problem_response(exc.status, exc.detail, type_=exc.type_, headers=headers, **exc.extra)
+
+    @app.errorhandler(Exception)
+    def _crash(exc):
+        if isinstance(exc, HTTPException):
+            return from_http_exception(exc)
+        log.exception("unhandled error")
+        return problem_response(500, InternalServerError.description)
+
+
 def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version: str = "1",
                        migrations: str, description: str = "") -> Flask:
     name = kernel.name
@@ -80,51 +111,39 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     for blp in blueprints:
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
 
-    @app.before_request
-    def _request_id():
-        given = request.headers.get("X-Request-ID", "")
-        g.request_id = given if REQUEST_ID.match(given) else str(uuid.uuid4())
+    install_request_id_and_problems(app)
 
     @app.before_request
     def _json_only():
-        if request.method not in ("POST", "PUT", "PATCH"):
-            return None
+        if request.method not in ("POST", "PUT", "PATCH") or request.url_rule is None:
+            return None  # nothing to read, or routing will answer 404/405
         view = current_app.view_functions.get(request.endpoint)
         view_class = getattr(view, "view_class", None)
         handler = getattr(view_class, request.method.lower(), None) if view_class else view
         if getattr(handler, "_accepts_any_body", False):
             return None
         has_body = (request.content_length or 0) > 0 or "chunked" in request.headers.get("Transfer-Encoding", "")
-        if has_body and not (request.mimetype in JSON_TYPES or request.mimetype.endswith("+json")):
+        if not has_body:
+            return None
+        if not (request.mimetype in JSON_TYPES or re.fullmatch(r"application/[\w.+-]+\+json", request.mimetype)):
             return problem_response(415, f"Send JSON (Content-Type: application/json), not "
                                          f"{request.mimetype or 'an untyped body'}.")
+        try:
+            # Parsed once here to refuse what would crash a parser further in: nesting
+            # deeper than Python recurses, integers longer than it converts.
+            json.loads(request.get_data(cache=True))
+        except (ValueError, RecursionError):
+            return problem_response(400, "The request body is not valid JSON.", type_="malformed-json")
         return None
 
     @app.after_request
     def _after(response):
-        response.headers["X-Request-ID"] = g.get("request_id", "")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         if request.headers.get("Authorization"):
             response.headers.setdefault("Cache-Control", "no-store")
         log.info("%s %s %s", request.method, request.path, response.status_code,
                  extra={"status": response.status_code, "service": name})
         return response
-
-    @app.errorhandler(HTTPException)
-    def _http_error(exc):
-        return from_http_exception(exc)
-
-    @app.errorhandler(DomainError)
-    def _domain_error(exc: DomainError):
-        headers = WWW_AUTH if exc.status == 401 else None
-        return problem_response(exc.status, exc.detail, type_=exc.type_, headers=headers, **exc.extra)
-
-    @app.errorhandler(Exception)
-    def _crash(exc):
-        if isinstance(exc, HTTPException):
-            return from_http_exception(exc)
-        log.exception("unhandled error")
-        return problem_response(500, InternalServerError.description)
 
     @app.get(f"{prefix}/me")
     def me():

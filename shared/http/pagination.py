@@ -12,6 +12,8 @@ from marshmallow import Schema, fields, validate
 from sqlalchemy import Select, tuple_
 from sqlalchemy.orm import Session
 
+from shared.db import UTCDateTime
+from shared.fields import unsafe_character
 from shared.http.problems import fail
 
 DEFAULT_LIMIT = 50
@@ -28,24 +30,44 @@ def _encode(values: list) -> str:
     return base64.urlsafe_b64encode(json.dumps(packed).encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str, width: int) -> list:
+def _decode(cursor: str, columns: list) -> list:
+    """The values a cursor holds, each checked against its column: a cursor is opaque to
+    clients but nothing stops one from forging it."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         packed = json.loads(raw)
-        if not isinstance(packed, list) or len(packed) != width:
+        if not isinstance(packed, list) or len(packed) != len(columns):
             raise ValueError
-        return [datetime.fromisoformat(v) if k == "d" else v for k, v in packed]
-    except (ValueError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
+        values = [_value(pair, column) for pair, column in zip(packed, columns)]
+    except (ValueError, TypeError, binascii.Error, RecursionError):
         fail(400, "The cursor is not one this list gave out; start again without it.",
              type_="bad-cursor", errors=[{"field": "cursor", "location": "query",
                                           "message": "Not a valid cursor."}])
+    return values
+
+
+def _value(pair, column):
+    kind, value = pair
+    if isinstance(column.type, UTCDateTime):
+        if kind != "d" or not isinstance(value, str):
+            raise ValueError
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError
+        return moment
+    if kind != "v" or not isinstance(value, str) or unsafe_character(value) is not None:
+        raise ValueError
+    if len(value) > (getattr(column.type, "length", None) or 1000):
+        raise ValueError
+    return value
 
 
 def keyset_page(session: Session, stmt: Select, order_by: list, args: dict):
-    """Answer (rows, next url). `order_by` columns are ascending and end with a unique one."""
+    """Answer (rows, next url). `order_by` columns are ascending and end with a unique one;
+    each is a date-time (UTCDateTime) or a string column."""
     limit = args["limit"]
     if args.get("cursor"):
-        stmt = stmt.where(tuple_(*order_by) > tuple_(*_decode(args["cursor"], len(order_by))))
+        stmt = stmt.where(tuple_(*order_by) > tuple_(*_decode(args["cursor"], order_by)))
     rows = session.execute(stmt.order_by(*order_by).limit(limit + 1)).scalars().all()
     has_more = len(rows) > limit
     rows = rows[:limit]

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 06:15:14.662819
+Create Date: 2026-11-27 06:51:10.401586
 """
 from alembic import op
 import sqlalchemy as sa
@@ -20,7 +20,8 @@ def upgrade() -> None:
     op.create_table('access_revocations',
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('subject_id', sa.String(length=36), nullable=False),
-    sa.Column('revoked_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked', sa.Boolean(), nullable=False),
+    sa.Column('as_of', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('kind', 'subject_id')
     )
     op.create_table('bus_inbox',
