@@ -35,6 +35,9 @@ bench: $(STAMP)  ## speed, as ratios against baselines measured in the same run
 distributed: $(STAMP)  ## mode 2: every service under gunicorn, the bus on Redis (see Procfile)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -e deploy/distributed.env
 
+lint: $(STAMP)  ## static checks
+	$(BIN)/ruff check shared services tests bench
+
 config: $(STAMP)  ## print the configuration table
 	$(BIN)/doa config
 

@@ -9,10 +9,9 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
+from services.demo import SIGNATORIES_CSV
 from shared.config import SERVICES, Config, settings_table
 from shared.logs import configure_logging
-from services.demo import SIGNATORIES_CSV
-
 
 
 def _config() -> Config:

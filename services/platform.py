@@ -10,15 +10,15 @@ import logging
 
 from flask import Flask, jsonify
 
+from services.events.app import SPEC as EVENTS
+from services.media.app import SPEC as MEDIA
+from services.notify.app import SPEC as NOTIFY
+from services.registry import app as registry_app
 from shared.config import SERVICES, Config
 from shared.http.app import install_request_id_and_problems
 from shared.http.problems import problem_response
 from shared.kernel import Kernel
 from shared.service import ServiceSpec
-from services.events.app import SPEC as EVENTS
-from services.media.app import SPEC as MEDIA
-from services.notify.app import SPEC as NOTIFY
-from services.registry import app as registry_app
 
 log = logging.getLogger("doa.platform")
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.service import ServiceSpec
 from services.events.handlers import build_handlers
 from services.events.models import metadata
+from shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
     name="events", title="dayofaction events", description="Campaigns, the day of action and local events.",

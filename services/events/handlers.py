@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from services.events.models import KnownOrganisation, metadata
 from shared.bus.consumer import Message, merge_handlers
 from shared.revocations import revocation_handlers
-from services.events.models import KnownOrganisation, metadata
 
 COPIED = ("abbreviation", "name", "name_en", "country", "timezone", "languages", "website", "status")
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.service import ServiceSpec
 from services.media.handlers import build_handlers
 from services.media.models import metadata
+from shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
     name="media", title="dayofaction media", description="Safe uploads, reports and the material package.",

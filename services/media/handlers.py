@@ -1,8 +1,8 @@
 """Messages the media service consumes: for now, what it needs to refuse revoked tokens."""
 from __future__ import annotations
 
-from shared.revocations import revocation_handlers
 from services.media.models import metadata
+from shared.revocations import revocation_handlers
 
 
 def build_handlers() -> dict:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.service import ServiceSpec
 from services.notify.handlers import build_handlers
 from services.notify.models import metadata
+from shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
     name="notify", title="dayofaction notify", description="Subscriptions, e-mail, webhooks and reminders.",

@@ -6,17 +6,27 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
+from services.registry import service
+from services.registry.models import ApiKey, Coordinator, Organisation
+from services.registry.schemas import (
+    CoordinatorIn,
+    CoordinatorOut,
+    CoordinatorPage,
+    KeyCreatedOut,
+    KeyIn,
+    KeyPage,
+    OrganisationIn,
+    OrganisationOut,
+    OrganisationPage,
+    OrganisationPatch,
+    OrganisationQuery,
+    SuspensionIn,
+    TokenOut,
+)
 from shared.errors import Unauthenticated
 from shared.http.auth import bearer_token, requires
 from shared.http.pagination import PageArgs, keyset_page, page_body
 from shared.http.ratelimit import limiter, token_limit
-from services.registry import service
-from services.registry.models import ApiKey, Coordinator, Organisation
-from services.registry.schemas import (
-    CoordinatorIn, CoordinatorOut, CoordinatorPage, KeyCreatedOut, KeyIn, KeyPage,
-    OrganisationIn, OrganisationOut, OrganisationPage, OrganisationPatch, OrganisationQuery,
-    SuspensionIn, TokenOut,
-)
 
 organisations = Blueprint("organisations", __name__, url_prefix="/organisations",
                           description="Organisations of the coalition and their API keys.")

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from shared.auth import JwksSource
-from shared.config import Config
-from shared.kernel import Kernel
-from shared.service import ServiceSpec
 from services.registry import api
 from services.registry.handlers import HANDLERS
 from services.registry.models import metadata
 from services.registry.tokens import Signer
+from shared.auth import JwksSource
+from shared.config import Config
+from shared.kernel import Kernel
+from shared.service import ServiceSpec
 
 
 def _attach_signer(kernel: Kernel) -> None:

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from shared.kernel import Kernel
 from services.registry import service
 from services.registry.models import Coordinator
+from shared.kernel import Kernel
 
 
 def ensure_first_coordinator(kernel: Kernel) -> str | None:

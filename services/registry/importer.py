@@ -18,10 +18,10 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.bus.outbox import Outbox
 from services.registry import service
 from services.registry.models import Organisation
 from services.registry.schemas import OrganisationIn
+from shared.bus.outbox import Outbox
 
 REQUIRED = ("abbreviation", "name", "name_en", "country", "timezone")
 OPTIONAL = ("languages", "website", "contact_email")

@@ -11,12 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.registry.models import ApiKey, Coordinator, Organisation
 from shared.auth import AuthError, Principal, digest, digest_matches, new_api_key, parse_api_key
 from shared.bus.outbox import Outbox
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, Unauthenticated
 from shared.revocations import set_revoked
-from services.registry.models import ApiKey, Coordinator, Organisation
 
 PUBLIC_FIELDS = ("abbreviation", "name", "name_en", "country", "timezone", "languages", "website")
 MAX_ACTIVE_KEYS = 20

@@ -13,9 +13,9 @@ from jwt.algorithms import OKPAlgorithm
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from services.registry.models import SigningKey
 from shared.auth import ALGORITHM, AUDIENCE, Principal
 from shared.db import Database, utcnow
-from services.registry.models import SigningKey
 
 MAX_TTL = 900
 FIRST_KID = "00000000-0000-4000-8000-000000000001"

@@ -1,7 +1,6 @@
 """The outbox relay: publishes committed outbox rows, then marks them sent."""
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from datetime import timedelta

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from kombu import Exchange, Queue, binding
 
-
 # Which message types each service consumes. A publisher needs this too (see above), so it
 # lives in the kernel; tests check it against each service's handler map.
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {

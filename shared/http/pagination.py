@@ -38,7 +38,7 @@ def _decode(cursor: str, columns: list) -> list:
         packed = json.loads(raw)
         if not isinstance(packed, list) or len(packed) != len(columns):
             raise ValueError
-        values = [_value(pair, column) for pair, column in zip(packed, columns)]
+        values = [_value(pair, column) for pair, column in zip(packed, columns, strict=True)]
     except (ValueError, TypeError, binascii.Error, RecursionError):
         fail(400, "The cursor is not one this list gave out; start again without it.",
              type_="bad-cursor", errors=[{"field": "cursor", "location": "query",

@@ -10,10 +10,10 @@ from kombu import Connection
 from sqlalchemy import create_engine, text
 from werkzeug.test import Client
 
-from shared.config import SERVICES, Config
-from shared.bus.topology import all_queues
 from services.platform import EmbeddedPlatform
 from services.registry import service as registry_service
+from shared.bus.topology import all_queues
+from shared.config import SERVICES, Config
 from tests.conftest import AMQP_URL, PG_ADMIN_URL, REDIS_URL, need
 
 BUS_URLS = {"memory": "memory://", "redis": REDIS_URL, "amqp": AMQP_URL}
@@ -138,3 +138,14 @@ class ApiClient:
         assert response.status_code == 201, response.json
         key = response.json["key"]
         return key, self.token_for_key(key)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def api(request, make_platform) -> ApiClient:
+    """The platform over HTTP, once on SQLite and once on the real PostgreSQL."""
+    return ApiClient(make_platform(db=request.param))
+
+
+@pytest.fixture
+def coordinator(api) -> str:
+    return api.coordinator_token()

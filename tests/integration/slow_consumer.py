@@ -7,8 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from shared.config import Config
 from services.events.app import build
+from shared.config import Config
 
 
 def main(var_dir: str, bus_url: str, exchange: str, marker: str) -> None:

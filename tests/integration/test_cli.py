@@ -5,12 +5,12 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from shared.config import Config
 from services.cli import main
 from services.registry import app as registry_app
 from services.registry.models import Organisation
+from shared.config import Config
 
 HEADER = "number,abbreviation,name,name_en,country,timezone,languages,list\n"
 GOOD = ("1,CPK,Communist Party of Kenya,Communist Party of Kenya,KE,Africa/Nairobi,sw en,initial\n"

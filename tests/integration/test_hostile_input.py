@@ -8,20 +8,9 @@ import threading
 
 import pytest
 
-from tests.integration.conftest import ApiClient
 from tests.integration.test_registry_api import ORGS, counts
 
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def api(request, make_platform) -> ApiClient:
-    return ApiClient(make_platform(db=request.param))
-
-
-@pytest.fixture
-def coordinator(api) -> str:
-    return api.coordinator_token()
 
 
 def forged(values) -> str:

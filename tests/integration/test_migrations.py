@@ -8,10 +8,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from services.platform import SPECS
 from shared.config import SERVICES
 from shared.db import Database
 from shared.migrations import is_current, upgrade
-from services.platform import SPECS
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

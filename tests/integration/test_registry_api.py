@@ -16,16 +16,6 @@ from tests.integration.conftest import ApiClient
 ORGS = "/api/registry/organisations"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def api(request, make_platform) -> ApiClient:
-    return ApiClient(make_platform(db=request.param))
-
-
-@pytest.fixture
-def coordinator(api) -> str:
-    return api.coordinator_token()
-
-
 def counts(api: ApiClient) -> tuple[int, int]:
     kernel = api.platform.kernels["registry"]
     outbox = kernel.tables["outbox"]
@@ -222,7 +212,7 @@ def test_revocation_and_suspension_reach_every_service_within_seconds(api, coord
     assert api.get("/api/events/me", token=token).json["subject_id"] == org["id"]
     api.put(f"{ORGS}/{org['id']}/suspension", json={"reason": "danger"}, token=coordinator)
     for service in ("events", "media", "notify"):
-        wait_until(lambda: api.get(f"/api/{service}/me", token=token).status_code == 401, 10,
+        wait_until(lambda s=service: api.get(f"/api/{s}/me", token=token).status_code == 401, 10,
                    message=f"{service} to refuse a suspended organisation's token")
     assert api.post("/api/registry/tokens", headers={"Authorization": f"Bearer {key}"}).status_code == 401
     api.delete(f"{ORGS}/{org['id']}/suspension", token=coordinator)

@@ -1,10 +1,10 @@
 import pytest
 
-from shared.bus.catalogue import CATALOGUE
-from shared.bus.topology import SUBSCRIPTIONS, all_queues, consumers_of, topic_matches
 from services.events.handlers import build_handlers as events_handlers
 from services.media.handlers import build_handlers as media_handlers
 from services.notify.handlers import build_handlers as notify_handlers
+from shared.bus.catalogue import CATALOGUE
+from shared.bus.topology import SUBSCRIPTIONS, all_queues, consumers_of, topic_matches
 
 
 @pytest.mark.parametrize("pattern,key,expected", [

@@ -1,4 +1,4 @@
-from shared.migrations import run_env
 from services.notify.models import metadata
+from shared.migrations import run_env
 
 run_env(metadata)
