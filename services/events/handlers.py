@@ -1,6 +1,10 @@
 """Messages the events service consumes: it keeps a copy of every organisation."""
 from __future__ import annotations
 
+from functools import lru_cache
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.events.models import KnownOrganisation, metadata
@@ -10,16 +14,22 @@ from shared.revocations import revocation_handlers
 COPIED = ("abbreviation", "name", "name_en", "country", "timezone", "languages", "website", "status")
 
 
+@lru_cache(maxsize=None)
+def _upsert(dialect: str):
+    """Insert the copy, or update it unless it is newer than the message (one statement,
+    built once per dialect: this runs for every organisation message)."""
+    table = KnownOrganisation.__table__
+    statement = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.id],
+        set_={name: statement.excluded[name] for name in COPIED + ("as_of",)},
+        where=table.c.as_of <= statement.excluded.as_of)
+
+
 def organisation_changed(session: Session, message: Message) -> None:
     data = message.data
-    org = session.get(KnownOrganisation, data["id"])
-    if org is None:
-        session.add(KnownOrganisation(id=data["id"], as_of=message.occurred_at,
-                                      **{f: data[f] for f in COPIED}))
-    elif message.occurred_at >= org.as_of:
-        for f in COPIED:
-            setattr(org, f, data[f])
-        org.as_of = message.occurred_at
+    session.execute(_upsert(session.get_bind().dialect.name),
+                    {"id": data["id"], "as_of": message.occurred_at, **{f: data[f] for f in COPIED}})
 
 
 class NotKnownYet(Exception):

@@ -22,9 +22,11 @@ from services.registry.schemas import (
     OrganisationQuery,
     SuspensionIn,
     TokenOut,
+    present_organisation,
 )
 from shared.errors import Unauthenticated
 from shared.http.auth import bearer_token, requires
+from shared.http.dump import json_response
 from shared.http.pagination import PageArgs, keyset_page, page_body
 from shared.http.ratelimit import limiter, token_limit
 
@@ -50,14 +52,14 @@ class Organisations(MethodView):
     @organisations.response(200, OrganisationPage)
     def get(self, args):
         """List organisations (public fields; contact fields for coordinators)."""
-        stmt = select(Organisation)
+        stmt = select(Organisation.__table__)  # rows, not ORM objects: this list is hot
         if args.get("country"):
             stmt = stmt.where(Organisation.country == args["country"])
         if args.get("status"):
             stmt = stmt.where(Organisation.status == args["status"])
         with kernel().db.transaction() as session:
             rows, next_url = keyset_page(session, stmt, [Organisation.created_at, Organisation.id], args)
-        return page_body(rows, next_url)
+        return json_response(page_body([present_organisation(row) for row in rows], next_url))
 
     @requires("coordinator")
     @organisations.arguments(OrganisationIn)
@@ -66,7 +68,8 @@ class Organisations(MethodView):
         """Register an organisation (coordinators)."""
         with kernel().db.transaction() as session:
             org = service.register_organisation(session, kernel().outbox, fields)
-        return created(org, url_for("organisations.OrganisationById", organisation_id=org.id))
+        return json_response(present_organisation(org), 201,
+                             {"Location": url_for("organisations.OrganisationById", organisation_id=org.id)})
 
 
 @organisations.route("/<uuid:organisation_id>")
@@ -75,7 +78,7 @@ class OrganisationById(MethodView):
     def get(self, organisation_id):
         """Read an organisation."""
         with kernel().db.transaction() as session:
-            return service.get_organisation(session, str(organisation_id))
+            return json_response(present_organisation(service.get_organisation(session, str(organisation_id))))
 
     @requires(owner="organisation_id")
     @organisations.arguments(OrganisationPatch(partial=True))
@@ -85,7 +88,7 @@ class OrganisationById(MethodView):
         with kernel().db.transaction() as session:
             org = service.get_organisation(session, str(organisation_id))
             service.update_organisation(session, kernel().outbox, org, fields)
-        return org
+        return json_response(present_organisation(org))
 
 
 @organisations.route("/<uuid:organisation_id>/suspension")
@@ -99,7 +102,7 @@ class Suspension(MethodView):
         with k.db.transaction() as session:
             org = service.get_organisation(session, str(organisation_id))
             service.suspend(session, k.outbox, k.tables["revocations"], org, body["reason"])
-        return org
+        return json_response(present_organisation(org))
 
     @requires("coordinator")
     @organisations.response(200, OrganisationOut)
@@ -109,7 +112,7 @@ class Suspension(MethodView):
         with k.db.transaction() as session:
             org = service.get_organisation(session, str(organisation_id))
             service.reinstate(session, k.outbox, k.tables["revocations"], org)
-        return org
+        return json_response(present_organisation(org))
 
 
 def _list_keys(owner_kind: str, owner_id: str, args):

@@ -1,10 +1,11 @@
 """What the registry's API accepts and answers."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, post_dump, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.fields import CountryCode, Email, LanguageCode, Text, TimeZone, no_unsafe_characters
 from shared.http.auth import current_principal
+from shared.http.dump import compile_dumper
 from shared.http.pagination import PageArgs
 
 STATUSES = ("active", "suspended")
@@ -53,20 +54,24 @@ class OrganisationOut(Schema):
     status = fields.String()
     created_at = fields.AwareDateTime(format="iso")
     updated_at = fields.AwareDateTime(format="iso")
-    contact_email = fields.String(allow_none=True, metadata={"description": "Private."})
-    suspension_reason = fields.String(allow_none=True, metadata={"description": "Private."})
+    contact_email = fields.String(allow_none=True, metadata={
+        "description": "Private: present only for the organisation itself and coordinators."})
+    suspension_reason = fields.String(allow_none=True, metadata={
+        "description": "Private: present only for the organisation itself and coordinators."})
 
-    @post_dump(pass_original=True)
-    def _hide_private(self, data, original, **kwargs):
-        if not may_see_private(original.id):
-            for name in PRIVATE_FIELDS:
-                data.pop(name, None)
-        return data
+
+_PUBLIC = compile_dumper(OrganisationOut(exclude=PRIVATE_FIELDS))
+_FULL = compile_dumper(OrganisationOut())
 
 
 def may_see_private(organisation_id: str) -> bool:
     principal = current_principal()
     return principal is not None and (principal.is_coordinator or principal.owns(organisation_id))
+
+
+def present_organisation(org) -> dict:
+    """An organisation as the caller may see it."""
+    return _FULL(org) if may_see_private(org.id) else _PUBLIC(org)
 
 
 class OrganisationPage(Schema):

@@ -8,6 +8,7 @@ Contact data (e-mail addresses, phone numbers) never travels on the bus.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
@@ -84,13 +85,23 @@ def message_type(name: str) -> MessageType:
         raise UnknownMessageType(name) from None
 
 
+@lru_cache(maxsize=None)
+def _schema(name: str, unknown: str) -> Schema:
+    # Building a schema costs more than using it; each is made once and reused.
+    return message_type(name).schema(unknown=unknown)
+
+
 def validate_outgoing(name: str, data: dict) -> dict:
     """Strict: a publisher that sends what the catalogue does not say has a bug."""
-    return message_type(name).schema(unknown=RAISE).load(data)
+    return _schema(name, RAISE).load(data)
 
 
 def validate_incoming(name: str, data: dict) -> dict:
-    return message_type(name).schema(unknown=EXCLUDE).load(data)
+    return _schema(name, EXCLUDE).load(data)
+
+
+def dump(name: str, data: dict) -> dict:
+    return _schema(name, RAISE).dump(data)
 
 
 __all__ = ["CATALOGUE", "MessageType", "UnknownMessageType", "ValidationError",

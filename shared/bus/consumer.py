@@ -27,6 +27,7 @@ from shared.db import Database, utcnow
 log = logging.getLogger("doa.bus.consumer")
 
 MAX_BACKOFF = 300.0
+ENVELOPE = EnvelopeSchema()
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Delivery:
         self.handlers = handlers
         self.max_attempts = max_attempts
         self.retry_base = retry_base
+        self._remember = insert(inbox)  # built once: this runs for every message
 
     def handle(self, body, headers: dict | None) -> str:
         """Answer one of: handled, duplicate, ignored, retry, dead."""
@@ -72,8 +74,8 @@ class Delivery:
         try:
             with self.db.transaction() as session:
                 # The id goes in first: a second delivery racing this one fails here.
-                session.execute(insert(self.inbox).values(
-                    message_id=message.id, type=message.type, handled_at=utcnow()))
+                session.execute(self._remember, {"message_id": message.id, "type": message.type,
+                                                 "handled_at": utcnow()})
                 session.flush()
                 handler(session, message)
             return "handled"
@@ -87,7 +89,7 @@ class Delivery:
     def _parse(self, body) -> Message:
         if not isinstance(body, dict):
             raise TypeError("the body is not a JSON object")
-        env = EnvelopeSchema().load(body)
+        env = ENVELOPE.load(body)
         data = validate_incoming(env["type"], env["data"])
         return Message(id=env["id"], type=env["type"], version=env["version"],
                        occurred_at=env["occurred_at"], source=env["source"],

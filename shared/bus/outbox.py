@@ -8,7 +8,7 @@ from typing import Callable
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
-from shared.bus.catalogue import message_type, validate_outgoing
+from shared.bus.catalogue import dump, message_type, validate_outgoing
 from shared.bus.envelope import make_envelope
 from shared.db import utcnow
 
@@ -44,7 +44,7 @@ class Outbox:
     def add(self, session: Session, type_: str, data: dict) -> dict:
         """Validate and queue one message; it is published only if `session` commits."""
         kind = message_type(type_)
-        clean = kind.schema().dump(validate_outgoing(type_, data))
+        clean = dump(type_, validate_outgoing(type_, data))
         envelope = make_envelope(type_, kind.version, clean, self.source, self.correlation_id())
         self._insert(session, envelope["id"], type_, None, envelope, {}, utcnow())
         return envelope

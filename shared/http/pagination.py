@@ -68,7 +68,11 @@ def keyset_page(session: Session, stmt: Select, order_by: list, args: dict):
     limit = args["limit"]
     if args.get("cursor"):
         stmt = stmt.where(tuple_(*order_by) > tuple_(*_decode(args["cursor"], order_by)))
-    rows = session.execute(stmt.order_by(*order_by).limit(limit + 1)).scalars().all()
+    result = session.execute(stmt.order_by(*order_by).limit(limit + 1))
+    # select(Model) gives ORM objects; select(table) gives rows (faster, for hot lists).
+    descriptions = stmt.column_descriptions
+    one_entity = len(descriptions) == 1 and isinstance(descriptions[0].get("type"), type)
+    rows = (result.scalars() if one_entity else result).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_url = None

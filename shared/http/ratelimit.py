@@ -2,12 +2,18 @@
 process of a service shares one count."""
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 # One Limiter for every app; each service app registers itself with init_app.
 limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True)
+
+
+@limiter.request_filter
+def _reads_are_not_limited() -> bool:
+    # Limits guard writes (token requests); reads skip the check and its cost.
+    return request.method in ("GET", "HEAD", "OPTIONS")
 
 
 def init_rate_limits(app: Flask, storage_url: str) -> None:
