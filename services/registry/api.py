@@ -23,6 +23,7 @@ from services.registry.schemas import (
     SuspensionIn,
     TokenOut,
     present_organisation,
+    present_organisations,
 )
 from shared.errors import Unauthenticated
 from shared.http.auth import bearer_token, requires
@@ -57,9 +58,9 @@ class Organisations(MethodView):
             stmt = stmt.where(Organisation.country == args["country"])
         if args.get("status"):
             stmt = stmt.where(Organisation.status == args["status"])
-        with kernel().db.transaction() as session:
-            rows, next_url = keyset_page(session, stmt, [Organisation.created_at, Organisation.id], args)
-        return json_response(page_body([present_organisation(row) for row in rows], next_url))
+        with kernel().db.engine.connect() as connection:  # a read: no ORM session needed
+            rows, next_url = keyset_page(connection, stmt, [Organisation.created_at, Organisation.id], args)
+        return json_response(page_body(present_organisations(rows), next_url))
 
     @requires("coordinator")
     @organisations.arguments(OrganisationIn)

@@ -64,14 +64,18 @@ _PUBLIC = compile_dumper(OrganisationOut(exclude=PRIVATE_FIELDS))
 _FULL = compile_dumper(OrganisationOut())
 
 
-def may_see_private(organisation_id: str) -> bool:
+def present_organisations(orgs) -> list[dict]:
+    """Organisations as the caller may see them: contact fields for coordinators and for
+    the organisation itself only."""
     principal = current_principal()
-    return principal is not None and (principal.is_coordinator or principal.owns(organisation_id))
+    if principal is not None and principal.is_coordinator:
+        return [_FULL(org) for org in orgs]
+    own = principal.subject_id if principal is not None and principal.role == "organisation" else None
+    return [_FULL(org) if org.id == own else _PUBLIC(org) for org in orgs]
 
 
 def present_organisation(org) -> dict:
-    """An organisation as the caller may see it."""
-    return _FULL(org) if may_see_private(org.id) else _PUBLIC(org)
+    return present_organisations([org])[0]
 
 
 class OrganisationPage(Schema):

@@ -101,6 +101,7 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False  # names in Cyrillic or Persian stay readable
+    app.json.sort_keys = False  # fields in the order the schemas declare them (id first)
     app.extensions["doa"] = kernel
     app.extensions.update(kernel.extras)
     if kernel.config.PROXY_HOPS:
