@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import signal
 import sys
-import threading
 from pathlib import Path
 
 import click
@@ -77,18 +76,14 @@ def worker(service) -> None:
     config = _config()
     kernel = build_kernel(service, config, jwks=lambda: {"keys": []})
     bus_worker = kernel.worker().start()
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: bus_worker.request_stop())
+    signal.signal(signal.SIGINT, lambda *_: bus_worker.request_stop())
     click.echo(f"{service} worker running on {config.BUS_URL.split('@')[-1]}")
     heartbeat = Path(config.WORKER_HEARTBEAT_FILE) if config.WORKER_HEARTBEAT_FILE else None
-    while not stop.wait(2):
-        if not all(t.is_alive() for t in bus_worker.threads):
-            bus_worker.stop()
-            raise SystemExit(f"{service} worker: a bus thread died")
-        if heartbeat is not None:
-            heartbeat.touch()
-    bus_worker.stop()
+    try:
+        bus_worker.wait(heartbeat)
+    except RuntimeError as exc:
+        raise SystemExit(f"{service} worker: {exc}") from None
 
 
 @main.command()

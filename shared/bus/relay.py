@@ -115,11 +115,6 @@ class Relay:
         with self.db.transaction() as session:
             session.execute(delete(self.table).where(self.table.c.sent_at < now - KEEP_SENT))
 
-    def pending(self) -> int:
-        t = self.table
-        with self.db.transaction() as session:
-            return len(session.execute(select(t.c.seq).where(t.c.sent_at.is_(None))).all())
-
     def run_forever(self, stop: threading.Event) -> None:
         backoff = self.interval
         while not stop.is_set():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 from shared.bus.connection import connect
 from shared.bus.consumer import Delivery, ServiceConsumer
@@ -54,11 +55,14 @@ class BusWorker:
         if self.consumer is not None:
             self.consumer.connection.release()
 
-    def wait(self) -> None:
-        """Block until stopped (the foreground `doa worker` command)."""
+    def wait(self, heartbeat: Path | None = None) -> None:
+        """Block until `request_stop` (a signal handler calls it), touching `heartbeat`
+        every two seconds while every thread lives; then stop."""
         try:
-            while not self.stop_event.wait(1):
+            while not self.stop_event.wait(2):
                 if not all(t.is_alive() for t in self.threads):
                     raise RuntimeError("a bus thread died")
+                if heartbeat is not None:
+                    heartbeat.touch()
         finally:
             self.stop()
