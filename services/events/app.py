@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.events import api
 from services.events.handlers import build_handlers
 from services.events.models import metadata
 from shared.service import ServiceSpec
@@ -10,7 +11,7 @@ from shared.service import ServiceSpec
 SPEC = ServiceSpec(
     name="events", title="dayofaction events", description="Campaigns, the day of action and local events.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
-    blueprints=list, handlers=build_handlers,
+    blueprints=lambda: [api.blp], handlers=build_handlers,
 )
 build = SPEC.build
 create_app = SPEC.create_app

@@ -57,6 +57,44 @@ class KeyRevokedData(Schema):
     owner_id = UUIDString(required=True)
 
 
+class CampaignData(Schema):
+    """A campaign's public face: its name, its dates and its state."""
+
+    id = UUIDString(required=True)
+    name = fields.String(required=True)
+    languages = fields.List(fields.String(), required=True)
+    day_of_action = fields.Date(required=True)
+    window_start = fields.Date(required=True)
+    window_end = fields.Date(required=True)
+    list_date = fields.Date(required=True, allow_none=True)
+    activity_types = fields.List(fields.String(), required=True)
+    status = fields.String(required=True, validate=validate.OneOf(["draft", "open", "closed"]))
+
+
+class CampaignUpdatedData(CampaignData):
+    changed = fields.List(fields.String(), required=True)
+
+
+class CampaignRescheduledData(CampaignData):
+    previous_day_of_action = fields.Date(required=True)
+    previous_window_start = fields.Date(required=True)
+    previous_window_end = fields.Date(required=True)
+    # Events that now fall outside the window, so their organisations can be told.
+    events_outside_window = fields.List(fields.Dict(), required=True)
+
+
+class CampaignAdoptedData(Schema):
+    id = UUIDString(required=True)
+    endorsements = fields.Integer(required=True)
+    threshold = fields.Integer(required=True)
+
+
+class EndorsementData(Schema):
+    campaign_id = UUIDString(required=True)
+    organisation_id = UUIDString(required=True)
+    number = fields.Integer(required=True, allow_none=True)
+
+
 CATALOGUE: dict[str, MessageType] = {
     m.name: m
     for m in (
@@ -70,6 +108,18 @@ CATALOGUE: dict[str, MessageType] = {
                     "A coordinator lifted a suspension."),
         MessageType("key.revoked", 1, KeyRevokedData, "registry",
                     "An API key was revoked: tokens minted from it are refused everywhere."),
+        MessageType("campaign.created", 1, CampaignData, "events", "A coordinator opened a campaign (as a draft or open)."),
+        MessageType("campaign.updated", 1, CampaignUpdatedData, "events",
+                    "A campaign's fields other than its dates changed; `changed` names them."),
+        MessageType("campaign.rescheduled", 1, CampaignRescheduledData, "events",
+                    "The day of action or the window moved; carries the previous dates and the events "
+                    "that now fall outside the window."),
+        MessageType("campaign.adopted", 1, CampaignAdoptedData, "events",
+                    "A campaign reached its threshold of endorsements."),
+        MessageType("endorsement.added", 1, EndorsementData, "events",
+                    "An organisation endorsed a campaign; `number` is its place in the signatory list."),
+        MessageType("endorsement.withdrawn", 1, EndorsementData, "events",
+                    "An organisation withdrew its endorsement (`number` is null)."),
     )
 }
 

@@ -1,0 +1,127 @@
+"""The events service's HTTP API: parse, call a use case, answer."""
+from __future__ import annotations
+
+from flask import current_app, url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from services.events import campaigns as use
+from services.events.models import Campaign
+from services.events.schemas import (
+    CampaignIn,
+    CampaignOut,
+    CampaignPage,
+    CampaignPatch,
+    CampaignQuery,
+    EndorsementIn,
+    EndorsementOut,
+    SignatoryList,
+)
+from shared.errors import Forbidden, Invalid
+from shared.http.auth import current_principal, require_principal, requires
+from shared.http.pagination import keyset_page, page_body
+
+blp = Blueprint("campaigns", __name__, url_prefix="/campaigns",
+                description="Campaigns, their day of action, endorsements and signatories.")
+
+
+def kernel():
+    return current_app.extensions["doa"]
+
+
+def _with_count(session, campaign: Campaign) -> Campaign:
+    campaign.endorsements = use.endorsement_count(session, campaign.id)
+    return campaign
+
+
+@blp.route("")
+class Campaigns(MethodView):
+    @blp.arguments(CampaignQuery, location="query")
+    @blp.response(200, CampaignPage)
+    def get(self, args):
+        """List campaigns (drafts only for coordinators)."""
+        principal = current_principal()
+        stmt = select(Campaign)
+        if args.get("status"):
+            stmt = stmt.where(Campaign.status == args["status"])
+        if not (principal and principal.is_coordinator):
+            stmt = stmt.where(Campaign.status != "draft")
+        with kernel().db.transaction() as session:
+            rows, next_url = keyset_page(session, stmt, [Campaign.created_at, Campaign.id], args)
+            items = [_with_count(session, c) for c in rows]
+        return page_body(items, next_url)
+
+    @requires("coordinator")
+    @blp.arguments(CampaignIn)
+    @blp.response(201, CampaignOut)
+    def post(self, fields):
+        """Open a campaign (coordinators)."""
+        with kernel().db.transaction() as session:
+            campaign = _with_count(session, use.create_campaign(session, kernel().outbox, fields))
+        return campaign, 201, {"Location": url_for("campaigns.CampaignById", campaign_id=campaign.id)}
+
+
+@blp.route("/<uuid:campaign_id>")
+class CampaignById(MethodView):
+    @blp.response(200, CampaignOut)
+    def get(self, campaign_id):
+        """Read a campaign."""
+        with kernel().db.transaction() as session:
+            return _with_count(session, use.get_campaign(session, str(campaign_id), current_principal()))
+
+    @requires("coordinator")
+    @blp.arguments(CampaignPatch(partial=True))
+    @blp.response(200, CampaignOut)
+    def patch(self, fields, campaign_id):
+        """Change a campaign; moving its dates announces `campaign.rescheduled` (coordinators)."""
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), current_principal())
+            use.update_campaign(session, kernel().outbox, campaign, fields)
+            return _with_count(session, campaign)
+
+
+@blp.route("/<uuid:campaign_id>/endorsements")
+class Endorsements(MethodView):
+    @requires("organisation", "coordinator")
+    @blp.arguments(EndorsementIn)
+    @blp.response(201, EndorsementOut)
+    def post(self, body, campaign_id):
+        """Endorse an open campaign (an organisation for itself, or a coordinator on its behalf)."""
+        principal = require_principal()
+        organisation_id = body.get("organisation_id")
+        if principal.is_coordinator and organisation_id is None:
+            raise Invalid("Name the organisation you endorse for.",
+                          errors=[{"field": "organisation_id", "location": "json", "message": "Missing data."}])
+        if not principal.is_coordinator:
+            if organisation_id not in (None, principal.subject_id):
+                raise Forbidden("An organisation may endorse only for itself.")
+            organisation_id = principal.subject_id
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), principal)
+            endorsement, number = use.endorse(session, kernel().outbox, campaign, organisation_id)
+        return ({"campaign_id": endorsement.campaign_id, "organisation_id": organisation_id, "number": number,
+                 "endorsed_at": endorsement.endorsed_at}, 201,
+                {"Location": url_for("campaigns.EndorsementByOrganisation", campaign_id=campaign_id,
+                                     organisation_id=organisation_id)})
+
+
+@blp.route("/<uuid:campaign_id>/endorsements/<uuid:organisation_id>")
+class EndorsementByOrganisation(MethodView):
+    @requires(owner="organisation_id")
+    @blp.response(204)
+    def delete(self, campaign_id, organisation_id):
+        """Withdraw an endorsement (the organisation itself or a coordinator)."""
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), current_principal())
+            use.withdraw(session, kernel().outbox, campaign, str(organisation_id))
+
+
+@blp.route("/<uuid:campaign_id>/signatories")
+class Signatories(MethodView):
+    @blp.response(200, SignatoryList)
+    def get(self, campaign_id):
+        """The numbered signatory list, initial and subsequent, as a resolution prints it."""
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), current_principal())
+            return use.signatories(session, campaign)

@@ -1,0 +1,132 @@
+"""Campaigns and endorsements: the use cases. Each takes a session and commits nothing; the
+caller's transaction holds the change and its outbox message together."""
+from __future__ import annotations
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import Session
+
+from services.events.models import Campaign, Endorsement, KnownOrganisation
+from services.events.rules import is_initial_signatory, schedule_problems
+from shared.auth import Principal
+from shared.bus.outbox import Outbox
+from shared.db import utcnow
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
+
+DATES = ("day_of_action", "window_start", "window_end")
+PUBLISHED = ("name", "languages", "list_date", "activity_types", "status")
+
+
+def campaign_data(campaign: Campaign) -> dict:
+    return {"id": campaign.id, **{f: getattr(campaign, f) for f in DATES + PUBLISHED}}
+
+
+def _check_dates(values: dict) -> None:
+    problems = schedule_problems(values["day_of_action"], values["window_start"], values["window_end"],
+                                 values.get("list_date"))
+    if problems:
+        raise Invalid(f"The campaign's dates do not fit together: {', '.join(problems)}.",
+                      errors=[{"field": f, "location": "json", "message": m} for f, m in problems.items()])
+
+
+def create_campaign(session: Session, outbox: Outbox, fields: dict) -> Campaign:
+    _check_dates(fields)
+    campaign = Campaign(**fields)
+    session.add(campaign)
+    session.flush()
+    outbox.add(session, "campaign.created", campaign_data(campaign))
+    return campaign
+
+
+def get_campaign(session: Session, campaign_id: str, principal: Principal | None) -> Campaign:
+    """Drafts are the coordinators' own: to anyone else they do not exist."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or (campaign.status == "draft" and not (principal and principal.is_coordinator)):
+        raise NotFound(f"No campaign has the id {campaign_id}.")
+    return campaign
+
+
+def update_campaign(session: Session, outbox: Outbox, campaign: Campaign, fields: dict) -> list[str]:
+    merged = {f: fields.get(f, getattr(campaign, f)) for f in DATES + ("list_date",)}
+    _check_dates(merged)
+    changed = [name for name, value in fields.items() if getattr(campaign, name) != value]
+    if not changed:
+        return []
+    previous = {f"previous_{f}": getattr(campaign, f) for f in DATES}
+    for name in changed:
+        setattr(campaign, name, fields[name])
+    campaign.updated_at = utcnow()
+    if any(name in DATES for name in changed):
+        # Local events will be checked against the new window here (events_outside_window).
+        outbox.add(session, "campaign.rescheduled", {**campaign_data(campaign), **previous,
+                                                      "events_outside_window": []})
+    if any(name not in DATES for name in changed):
+        outbox.add(session, "campaign.updated", {**campaign_data(campaign),
+                                                 "changed": [n for n in changed if n not in DATES]})
+    return changed
+
+
+def endorsement_count(session: Session, campaign_id: str) -> int:
+    return session.execute(select(func.count()).select_from(Endorsement).where(
+        Endorsement.campaign_id == campaign_id, Endorsement.withdrawn_at.is_(None))).scalar_one()
+
+
+def endorse(session: Session, outbox: Outbox, campaign: Campaign, organisation_id: str) -> tuple[Endorsement, int]:
+    """Answer the endorsement and its number in the signatory list."""
+    if campaign.status != "open":
+        raise Conflict(f"The campaign is {campaign.status}; only an open campaign takes endorsements.",
+                       campaign_status=campaign.status)
+    organisation = session.get(KnownOrganisation, organisation_id)
+    if organisation is None:
+        raise NotFound(f"No organisation {organisation_id} is known here (yet).")
+    if organisation.status != "active":
+        raise Forbidden("A suspended organisation cannot endorse a campaign.")
+    endorsement = session.execute(select(Endorsement).where(
+        Endorsement.campaign_id == campaign.id, Endorsement.organisation_id == organisation_id)).scalar()
+    if endorsement is not None and endorsement.withdrawn_at is None:
+        raise Conflict("This organisation already endorses the campaign.")
+    if endorsement is None:
+        endorsement = Endorsement(campaign_id=campaign.id, organisation_id=organisation_id)
+        session.add(endorsement)
+    else:  # endorsing again after a withdrawal: it joins the end of the list
+        endorsement.withdrawn_at, endorsement.endorsed_at = None, utcnow()
+    session.flush()
+    number = session.execute(select(func.count()).select_from(Endorsement).where(
+        Endorsement.campaign_id == campaign.id, Endorsement.withdrawn_at.is_(None),
+        tuple_(Endorsement.endorsed_at, Endorsement.id) <= tuple_(endorsement.endorsed_at, endorsement.id),
+    )).scalar_one()
+    outbox.add(session, "endorsement.added", {"campaign_id": campaign.id, "organisation_id": organisation_id,
+                                              "number": number})
+    total = endorsement_count(session, campaign.id)
+    if campaign.adoption_threshold and campaign.adopted_at is None and total >= campaign.adoption_threshold:
+        campaign.adopted_at = utcnow()
+        outbox.add(session, "campaign.adopted", {"id": campaign.id, "endorsements": total,
+                                                 "threshold": campaign.adoption_threshold})
+    return endorsement, number
+
+
+def withdraw(session: Session, outbox: Outbox, campaign: Campaign, organisation_id: str) -> None:
+    endorsement = session.execute(select(Endorsement).where(
+        Endorsement.campaign_id == campaign.id, Endorsement.organisation_id == organisation_id,
+        Endorsement.withdrawn_at.is_(None))).scalar()
+    if endorsement is None:
+        raise NotFound("This organisation does not endorse the campaign.")
+    endorsement.withdrawn_at = utcnow()
+    outbox.add(session, "endorsement.withdrawn", {"campaign_id": campaign.id,
+                                                  "organisation_id": organisation_id, "number": None})
+
+
+def signatories(session: Session, campaign: Campaign) -> dict:
+    """The signatory list as a resolution prints it: numbered in endorsement order, split
+    into initial and subsequent signatories by the list date."""
+    rows = session.execute(
+        select(Endorsement, KnownOrganisation)
+        .join(KnownOrganisation, KnownOrganisation.id == Endorsement.organisation_id)
+        .where(Endorsement.campaign_id == campaign.id, Endorsement.withdrawn_at.is_(None))
+        .order_by(Endorsement.endorsed_at, Endorsement.id)).all()
+    listed = {"initial": [], "subsequent": []}
+    for number, (endorsement, org) in enumerate(rows, start=1):
+        part = "initial" if is_initial_signatory(endorsement.endorsed_at, campaign.list_date) else "subsequent"
+        listed[part].append({"number": number, "organisation_id": org.id, "abbreviation": org.abbreviation,
+                             "name": org.name, "name_en": org.name_en, "country": org.country,
+                             "endorsed_at": endorsement.endorsed_at})
+    return {"campaign_id": campaign.id, "list_date": campaign.list_date, **listed}
