@@ -1,23 +1,30 @@
 """The events service's HTTP API: parse, call a use case, answer."""
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import current_app, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.events import campaigns as use
-from services.events.models import Campaign
+from services.events import local_events as events
+from services.events.models import Campaign, LocalEvent
 from services.events.schemas import (
     CampaignIn,
     CampaignOut,
     CampaignPage,
     CampaignPatch,
     CampaignQuery,
+    DecisionIn,
     EndorsementIn,
     EndorsementOut,
+    LocalEventIn,
+    LocalEventOut,
+    LocalEventPage,
+    LocalEventQuery,
     SignatoryList,
 )
+from shared.db import utcnow
 from shared.errors import Forbidden, Invalid
 from shared.http.auth import current_principal, require_principal, requires
 from shared.http.pagination import keyset_page, page_body
@@ -125,3 +132,96 @@ class Signatories(MethodView):
         with kernel().db.transaction() as session:
             campaign = use.get_campaign(session, str(campaign_id), current_principal())
             return use.signatories(session, campaign)
+
+
+events_blp = Blueprint("local_events", __name__, url_prefix="/events",
+                       description="Local events: submitted by organisations, decided by coordinators, found by all.")
+
+
+def _wanted_languages(args: dict) -> list[str]:
+    wanted = [args["lang"]] if args.get("lang") else []
+    wanted += [code.split("-")[0].lower() for code in request.accept_languages.values()]
+    return wanted
+
+
+def _present(event, args: dict | None = None) -> dict:
+    return events.present(event, current_principal(), _wanted_languages(args or request.args), utcnow())
+
+
+@blp.route("/<uuid:campaign_id>/events")
+class CampaignEvents(MethodView):
+    @requires("organisation", "coordinator")
+    @blp.arguments(LocalEventIn)
+    @blp.response(201, LocalEventOut)
+    def post(self, fields, campaign_id):
+        """Submit a local event (an organisation for itself, or a coordinator on its behalf)."""
+        principal = require_principal()
+        organisation_id = fields.get("organisation_id")
+        if principal.is_coordinator and organisation_id is None:
+            raise Invalid("Name the organisation the event is for.",
+                          errors=[{"field": "organisation_id", "location": "json", "message": "Missing data."}])
+        if not principal.is_coordinator:
+            if organisation_id not in (None, principal.subject_id):
+                raise Forbidden("An organisation submits only its own events.")
+            organisation_id = principal.subject_id
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), principal)
+            event = events.submit(session, kernel().outbox, campaign, organisation_id, fields)
+            body = _present(event)
+        return body, 201, {"Location": url_for("local_events.LocalEventById", event_id=event.id)}
+
+
+@events_blp.route("")
+class LocalEvents(MethodView):
+    @events_blp.arguments(LocalEventQuery, location="query")
+    @events_blp.response(200, LocalEventPage)
+    def get(self, args):
+        """Find events, in order of their start (UTC); the public sees approved public events."""
+        stmt = events.list_statement(args, current_principal())
+        with kernel().db.transaction() as session:
+            rows, next_url = keyset_page(session, stmt, [LocalEvent.starts_at, LocalEvent.id], args)
+            return page_body([_present(e, args) for e in rows], next_url)
+
+
+@events_blp.route("/<uuid:event_id>")
+class LocalEventById(MethodView):
+    @events_blp.response(200, LocalEventOut)
+    def get(self, event_id):
+        """Read an event (`?lang=` or Accept-Language picks the text's language)."""
+        with kernel().db.transaction() as session:
+            return _present(events.get_event(session, str(event_id), current_principal()))
+
+
+def _decide(event_id, approve: bool, reason):
+    with kernel().db.transaction() as session:
+        event = events.get_event(session, str(event_id), current_principal())
+        events.decide(session, kernel().outbox, event, approve, reason)
+        return _present(event)
+
+
+@events_blp.route("/<uuid:event_id>/approval", methods=["POST"])
+@requires("coordinator")
+@events_blp.response(200, LocalEventOut)
+def approve_event(event_id):
+    """Approve a submitted event (coordinators); approving twice is a 409 with the state."""
+    return _decide(event_id, True, None)
+
+
+@events_blp.route("/<uuid:event_id>/rejection", methods=["POST"])
+@requires("coordinator")
+@events_blp.arguments(DecisionIn)
+@events_blp.response(200, LocalEventOut)
+def reject_event(body, event_id):
+    """Reject a submitted event, with the reason (coordinators)."""
+    return _decide(event_id, False, body.get("reason"))
+
+
+@events_blp.route("/<uuid:event_id>/cancellation", methods=["POST"])
+@requires("organisation")
+@events_blp.response(200, LocalEventOut)
+def cancel_event(event_id):
+    """Cancel an event (the organisation that holds it)."""
+    with kernel().db.transaction() as session:
+        event = events.get_event(session, str(event_id), current_principal())
+        events.cancel(session, kernel().outbox, event, require_principal())
+        return _present(event)

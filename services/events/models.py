@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
@@ -66,6 +66,48 @@ class Endorsement(Base):
     organisation_id: Mapped[str] = mapped_column(String(36))
     endorsed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class LocalEvent(Base):
+    """A local event an organisation holds in its own city and time zone."""
+
+    __tablename__ = "local_events"
+    __table_args__ = (Index("ix_local_events_start", "starts_at", "id"),
+                      Index("ix_local_events_campaign_start", "campaign_id", "starts_at", "id"),
+                      Index("ix_local_events_country_start", "country", "starts_at", "id"),
+                      Index("ix_local_events_organisation", "organisation_id", "starts_at"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("campaigns.id"))
+    organisation_id: Mapped[str] = mapped_column(String(36))
+    # Text per language ({"en": "...", "de": "..."}); the first of `languages` is the fallback.
+    title: Mapped[dict] = mapped_column(JSON)
+    description: Mapped[dict] = mapped_column(JSON, default=dict)
+    languages: Mapped[list] = mapped_column(JSON)
+    activity_type: Mapped[str] = mapped_column(String(40))
+    city: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    venue: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    # As the organisation gave them (wall-clock, no offset), and the instants they mean.
+    starts_local: Mapped[str] = mapped_column(String(19))
+    ends_local: Mapped[str] = mapped_column(String(19))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    online_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    expected_participants: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    visibility: Mapped[str] = mapped_column(String(20), default="public")  # public | coordinators
+    address_public: Mapped[str] = mapped_column(String(20), default="never")  # never | now | before
+    address_public_hours: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="submitted")
+    rejection_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outside_window: Mapped[bool] = mapped_column(Boolean, default=False)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 add_kernel_tables(Base.metadata)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.events.rules import DEFAULT_ACTIVITY_TYPES
-from shared.fields import LanguageCode, Text, UUIDString
+from shared.fields import CountryCode, LanguageCode, Text, TimeZone, UUIDString, no_unsafe_characters
 from shared.http.pagination import PageArgs
 
 STATUSES = ("draft", "open", "closed")
@@ -94,3 +94,107 @@ class SignatoryList(Schema):
     list_date = fields.Date(allow_none=True)
     initial = fields.List(fields.Nested(Signatory))
     subsequent = fields.List(fields.Nested(Signatory))
+
+
+OFFSET = validate.Regexp(r"^[+-]\d{2}:\d{2}$", error="must be an offset like +02:00 or -03:30.")
+
+
+class LocalEventIn(Schema):
+    organisation_id = UUIDString(load_default=None, metadata={
+        "description": "Coordinators submitting on an organisation's behalf name it."})
+    title = fields.Dict(keys=LanguageCode(), values=Text(max_length=300), required=True,
+                        validate=validate.Length(min=1, max=30), metadata={"example": {"en": "Rally", "de": "Kundgebung"}})
+    description = fields.Dict(keys=LanguageCode(), values=Text(max_length=20000, multiline=True),
+                              load_default=dict, validate=validate.Length(max=30))
+    languages = fields.List(LanguageCode(), load_default=None, validate=[validate.Length(min=1, max=30), _unique],
+                            metadata={"description": "The first is the fallback; default: the title's languages."})
+    activity_type = fields.String(required=True, validate=SLUG)
+    city = Text(required=True, max_length=200)
+    country = CountryCode(required=True)
+    venue = Text(load_default=None, allow_none=True, max_length=300)
+    address = Text(load_default=None, allow_none=True, max_length=500)
+    latitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=-180, max=180))
+    timezone = TimeZone(required=True)
+    start = fields.NaiveDateTime(required=True, metadata={"description": "Local wall-clock time, no offset.",
+                                                          "example": "2022-12-01T17:00:00"})
+    end = fields.NaiveDateTime(required=True)
+    start_offset = fields.String(load_default=None, allow_none=True, validate=OFFSET, metadata={
+        "description": "Only for a time that happens twice (the clocks go back): which one."})
+    end_offset = fields.String(load_default=None, allow_none=True, validate=OFFSET)
+    online_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"},
+                            validate=[validate.Length(max=500), no_unsafe_characters])
+    expected_participants = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                           validate=validate.Range(min=0, max=10_000_000))
+    visibility = fields.String(load_default="public", validate=validate.OneOf(["public", "coordinators"]))
+    address_public = fields.String(load_default="never", validate=validate.OneOf(["never", "now", "before"]),
+                                   metadata={"description": "When the exact address becomes public."})
+    address_public_hours = fields.Integer(load_default=None, allow_none=True, strict=True,
+                                          validate=validate.Range(min=1, max=720))
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        errors = {}
+        languages = data.get("languages") or list(data.get("title", {}))
+        if data.get("title") and languages and languages[0] not in data["title"]:
+            errors["title"] = [f"needs a title in the first language ({languages[0]})."]
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            errors["longitude" if data.get("longitude") is None else "latitude"] = ["give both coordinates or neither."]
+        if data.get("address_public") == "before" and data.get("address_public_hours") is None:
+            errors["address_public_hours"] = ["say how many hours before the start the address becomes public."]
+        if data.get("activity_type") == "online" and not data.get("online_url"):
+            errors["online_url"] = ["an online event needs its address on the web."]
+        if errors:
+            raise ValidationError(errors)
+
+
+class DecisionIn(Schema):
+    reason = Text(load_default=None, allow_none=True, max_length=2000, multiline=True)
+
+
+class LocalEventOut(Schema):
+    id = fields.String()
+    campaign_id = fields.String()
+    organisation_id = fields.String()
+    language = fields.String(metadata={"description": "The language `title` and `description` are in."})
+    title = fields.String()
+    description = fields.String()
+    titles = fields.Dict(keys=fields.String(), values=fields.String())
+    descriptions = fields.Dict(keys=fields.String(), values=fields.String())
+    languages = fields.List(fields.String())
+    activity_type = fields.String()
+    city = fields.String()
+    country = fields.String()
+    venue = fields.String(allow_none=True)
+    address = fields.String(allow_none=True, metadata={"description": "Absent until its owner made it public."})
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+    timezone = fields.String()
+    start = fields.String(metadata={"description": "Local wall-clock time in `timezone`."})
+    end = fields.String()
+    starts_at = fields.AwareDateTime(format="iso")
+    ends_at = fields.AwareDateTime(format="iso")
+    online_url = fields.String(allow_none=True)
+    expected_participants = fields.Integer(allow_none=True)
+    visibility = fields.String()
+    address_public = fields.String()
+    address_public_hours = fields.Integer(allow_none=True)
+    status = fields.String()
+    rejection_reason = fields.String(allow_none=True)
+    outside_window = fields.Boolean()
+    created_at = fields.AwareDateTime(format="iso")
+    updated_at = fields.AwareDateTime(format="iso")
+
+
+class LocalEventPage(Schema):
+    items = fields.List(fields.Nested(LocalEventOut))
+    next = fields.String(allow_none=True)
+
+
+class LocalEventQuery(PageArgs):
+    campaign = UUIDString()
+    country = CountryCode()
+    organisation = UUIDString()
+    activity_type = fields.String(validate=SLUG)
+    status = fields.String(validate=validate.OneOf(["submitted", "approved", "rejected", "cancelled"]))
+    lang = LanguageCode()

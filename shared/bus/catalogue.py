@@ -95,6 +95,31 @@ class EndorsementData(Schema):
     number = fields.Integer(required=True, allow_none=True)
 
 
+class EventData(Schema):
+    """A local event, without its address: where exactly it happens stays in the events
+    service, which decides when (and whether) anyone may see it."""
+
+    id = UUIDString(required=True)
+    campaign_id = UUIDString(required=True)
+    organisation_id = UUIDString(required=True)
+    title = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    languages = fields.List(fields.String(), required=True)
+    activity_type = fields.String(required=True)
+    city = fields.String(required=True)
+    country = fields.String(required=True)
+    timezone = fields.String(required=True)
+    starts_local = fields.String(required=True)
+    ends_local = fields.String(required=True)
+    starts_at = fields.AwareDateTime(required=True, format="iso")
+    ends_at = fields.AwareDateTime(required=True, format="iso")
+    status = fields.String(required=True)
+    visibility = fields.String(required=True, validate=validate.OneOf(["public", "coordinators"]))
+
+
+class EventRejectedData(EventData):
+    reason = fields.String(required=True)
+
+
 CATALOGUE: dict[str, MessageType] = {
     m.name: m
     for m in (
@@ -120,6 +145,11 @@ CATALOGUE: dict[str, MessageType] = {
                     "An organisation endorsed a campaign; `number` is its place in the signatory list."),
         MessageType("endorsement.withdrawn", 1, EndorsementData, "events",
                     "An organisation withdrew its endorsement (`number` is null)."),
+        MessageType("event.submitted", 1, EventData, "events", "An organisation submitted a local event."),
+        MessageType("event.approved", 1, EventData, "events", "A coordinator approved a local event."),
+        MessageType("event.rejected", 1, EventRejectedData, "events",
+                    "A coordinator rejected a local event, with the reason."),
+        MessageType("event.cancelled", 1, EventData, "events", "The organisation cancelled its local event."),
     )
 }
 

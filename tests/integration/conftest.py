@@ -14,7 +14,7 @@ from services.platform import EmbeddedPlatform
 from services.registry import service as registry_service
 from shared.bus.topology import all_queues
 from shared.config import SERVICES, Config
-from tests.conftest import AMQP_URL, PG_ADMIN_URL, REDIS_URL, need
+from tests.conftest import AMQP_URL, PG_ADMIN_URL, REDIS_URL, need, wait_until
 
 BUS_URLS = {"memory": "memory://", "redis": REDIS_URL, "amqp": AMQP_URL}
 
@@ -149,3 +149,26 @@ def api(request, make_platform) -> ApiClient:
 @pytest.fixture
 def coordinator(api) -> str:
     return api.coordinator_token()
+
+
+def _known_count(api) -> int:
+    from sqlalchemy import func, select
+
+    from services.events.models import KnownOrganisation
+
+    with api.platform.kernels["events"].db.transaction() as s:
+        return s.execute(select(func.count()).select_from(KnownOrganisation)).scalar_one()
+
+
+@pytest.fixture
+def organisations(api, coordinator):
+    """Three organisations registered at the registry and known to events via the bus."""
+    api.platform.start_workers()
+    orgs = [api.register(coordinator, abbreviation=a, name=n, name_en=e, country=c, timezone=z)
+            for a, n, e, c, z in (("CPK", "Communist Party of Kenya", "Communist Party of Kenya", "KE", "Africa/Nairobi"),
+                                  ("БКП", "Българска комунистическа партия", "Bulgarian Communist Party", "BG",
+                                   "Europe/Sofia"),
+                                  ("MLKP", "Marksist Leninist Komünist Parti", "Marxist Leninist Communist Party",
+                                   "TR", "Europe/Istanbul"))]
+    wait_until(lambda: _known_count(api) == 3, message="events to know the organisations")
+    return orgs

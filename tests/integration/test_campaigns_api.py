@@ -28,20 +28,6 @@ def table_count(api, model) -> int:
         return len(s.execute(select(model.id)).all())
 
 
-@pytest.fixture
-def organisations(api, coordinator):
-    """Three organisations registered at the registry and known to events via the bus."""
-    api.platform.start_workers()
-    orgs = [api.register(coordinator, abbreviation=a, name=n, name_en=e, country=c, timezone=z)
-            for a, n, e, c, z in (("CPK", "Communist Party of Kenya", "Communist Party of Kenya", "KE", "Africa/Nairobi"),
-                                  ("БКП", "Българска комунистическа партия", "Bulgarian Communist Party", "BG",
-                                   "Europe/Sofia"),
-                                  ("MLKP", "Marksist Leninist Komünist Parti", "Marxist Leninist Communist Party",
-                                   "TR", "Europe/Istanbul"))]
-    wait_until(lambda: table_count(api, KnownOrganisation) == 3, message="events to know the organisations")
-    return orgs
-
-
 def test_a_coordinator_opens_a_campaign_and_the_public_reads_it(api, coordinator):
     response = api.post(CAMPAIGNS, token=coordinator, json=CAMPAIGN_2022)
     assert response.status_code == 201

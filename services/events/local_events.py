@@ -1,0 +1,170 @@
+"""Local events: submitted by organisations, decided by coordinators. Each use case takes a
+session and commits nothing; the caller's transaction holds the change and its message."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.events.localtime import LocalTimeError, to_utc, zone_in_country
+from services.events.models import Campaign, KnownOrganisation, LocalEvent
+from shared.auth import Principal
+from shared.bus.outbox import Outbox
+from shared.db import utcnow
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
+
+MESSAGE_FIELDS = ("id", "campaign_id", "organisation_id", "title", "languages", "activity_type", "city",
+                  "country", "timezone", "starts_local", "ends_local", "starts_at", "ends_at", "status",
+                  "visibility")
+
+
+def event_data(event: LocalEvent) -> dict:
+    return {f: getattr(event, f) for f in MESSAGE_FIELDS}
+
+
+def _invalid(problems: dict[str, str]) -> Invalid:
+    return Invalid(f"The event does not fit: {', '.join(problems)}.",
+                   errors=[{"field": f, "location": "json", "message": m} for f, m in problems.items()])
+
+
+def _place_in_time(fields: dict, campaign: Campaign) -> tuple[datetime, datetime]:
+    """The UTC instants of the event's local start and end, checked against its zone,
+    its country and the campaign's window."""
+    zone = fields["timezone"]
+    if not zone_in_country(zone, fields["country"]):
+        raise _invalid({"timezone": f"{zone} is not a time zone of {fields['country']}."})
+    problems: dict[str, str] = {}
+    instants = {}
+    for name in ("start", "end"):
+        try:
+            instants[name] = to_utc(fields[name], zone, name, fields.get(f"{name}_offset"))
+        except LocalTimeError as exc:
+            problems[exc.field] = exc.message
+    if problems:
+        raise _invalid(problems)
+    if instants["end"] <= instants["start"]:
+        raise _invalid({"end": "must be after the start."})
+    local_day = fields["start"].date()  # "on the day" means the date in the event's own zone
+    if not campaign.window_start <= local_day <= campaign.window_end:
+        raise _invalid({"start": f"falls on {local_day.isoformat()}, outside the campaign's window "
+                                 f"{campaign.window_start.isoformat()} – {campaign.window_end.isoformat()}."})
+    return instants["start"], instants["end"]
+
+
+def submit(session: Session, outbox: Outbox, campaign: Campaign, organisation_id: str, fields: dict) -> LocalEvent:
+    if campaign.status != "open":
+        raise Conflict(f"The campaign is {campaign.status}; events are submitted to open campaigns.",
+                       campaign_status=campaign.status)
+    organisation = session.get(KnownOrganisation, organisation_id)
+    if organisation is None:
+        raise NotFound(f"No organisation {organisation_id} is known here (yet).")
+    if organisation.status != "active":
+        raise Forbidden("A suspended organisation cannot submit events.")
+    if fields["activity_type"] not in campaign.activity_types:
+        raise _invalid({"activity_type": f"must be one of the campaign's: {', '.join(campaign.activity_types)}."})
+    starts_at, ends_at = _place_in_time(fields, campaign)
+    values = {k: v for k, v in fields.items() if k not in ("start", "end", "start_offset", "end_offset",
+                                                            "organisation_id")}
+    values["languages"] = fields.get("languages") or list(fields["title"])
+    event = LocalEvent(**values, campaign_id=campaign.id, organisation_id=organisation_id,
+                       starts_local=fields["start"].isoformat(timespec="seconds"),
+                       ends_local=fields["end"].isoformat(timespec="seconds"),
+                       starts_at=starts_at, ends_at=ends_at, status="submitted")
+    session.add(event)
+    session.flush()
+    outbox.add(session, "event.submitted", event_data(event))
+    return event
+
+
+def may_see_everything(event: LocalEvent, principal: Principal | None) -> bool:
+    return principal is not None and (principal.is_coordinator or principal.owns(event.organisation_id))
+
+
+def is_public(event: LocalEvent) -> bool:
+    return event.status in ("approved", "cancelled") and event.visibility == "public"
+
+
+def address_visible(event: LocalEvent, principal: Principal | None, now: datetime) -> bool:
+    if may_see_everything(event, principal):
+        return True
+    if event.address_public == "now":
+        return True
+    if event.address_public == "before" and event.address_public_hours:
+        return now >= event.starts_at - timedelta(hours=event.address_public_hours)
+    return False
+
+
+def get_event(session: Session, event_id: str, principal: Principal | None) -> LocalEvent:
+    """What a caller may not see does not exist for it."""
+    event = session.get(LocalEvent, event_id)
+    if event is None or not (is_public(event) or may_see_everything(event, principal)):
+        raise NotFound(f"No event has the id {event_id}.")
+    return event
+
+
+def decide(session: Session, outbox: Outbox, event: LocalEvent, approve: bool, reason: str | None) -> None:
+    if event.status != "submitted":
+        raise Conflict(f"The event is already {event.status}.", current_status=event.status)
+    if not approve and not reason:
+        raise Invalid("Say why the event is rejected.",
+                      errors=[{"field": "reason", "location": "json", "message": "Missing data."}])
+    event.status = "approved" if approve else "rejected"
+    event.rejection_reason = None if approve else reason
+    event.updated_at = utcnow()
+    if approve:
+        outbox.add(session, "event.approved", event_data(event))
+    else:
+        outbox.add(session, "event.rejected", {**event_data(event), "reason": reason})
+
+
+def cancel(session: Session, outbox: Outbox, event: LocalEvent, principal: Principal) -> None:
+    if not principal.owns(event.organisation_id):
+        raise Forbidden("Only the organisation that holds the event cancels it.")
+    if event.status not in ("submitted", "approved"):
+        raise Conflict(f"The event is already {event.status}.", current_status=event.status)
+    event.status, event.updated_at = "cancelled", utcnow()
+    event.sequence += 1
+    outbox.add(session, "event.cancelled", event_data(event))
+
+
+def list_statement(args: dict, principal: Principal | None):
+    stmt = select(LocalEvent)
+    for arg, column in (("campaign", LocalEvent.campaign_id), ("country", LocalEvent.country),
+                        ("organisation", LocalEvent.organisation_id), ("activity_type", LocalEvent.activity_type),
+                        ("status", LocalEvent.status)):
+        if args.get(arg):
+            stmt = stmt.where(column == args[arg])
+    if principal is None or not principal.is_coordinator:
+        public = (LocalEvent.status.in_(("approved", "cancelled"))) & (LocalEvent.visibility == "public")
+        if principal is not None:  # an organisation also sees all of its own
+            public = public | (LocalEvent.organisation_id == principal.subject_id)
+        stmt = stmt.where(public)
+    return stmt
+
+
+def pick_language(texts: dict, languages: list, wanted: list[str]) -> str:
+    for code in wanted:
+        if code in texts:
+            return code
+    return languages[0] if languages and languages[0] in texts else next(iter(texts), "")
+
+
+def present(event: LocalEvent, principal: Principal | None, wanted: list[str], now: datetime) -> dict:
+    language = pick_language(event.title, event.languages, wanted)
+    full = may_see_everything(event, principal)
+    shown_address = address_visible(event, principal, now)
+    out = {c: getattr(event, c) for c in ("id", "campaign_id", "organisation_id", "languages", "activity_type",
+                                          "city", "country", "venue", "timezone", "starts_at", "ends_at",
+                                          "online_url", "expected_participants", "visibility", "address_public",
+                                          "address_public_hours", "status", "outside_window", "created_at",
+                                          "updated_at")}
+    out.update(language=language, title=event.title.get(language, ""),
+               description=(event.description or {}).get(language, ""),
+               titles=event.title, descriptions=event.description or {},
+               start=event.starts_local, end=event.ends_local)
+    if shown_address:  # coordinates would give the address away as well
+        out.update(address=event.address, latitude=event.latitude, longitude=event.longitude)
+    if full:
+        out["rejection_reason"] = event.rejection_reason
+    return out

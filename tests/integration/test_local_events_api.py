@@ -1,0 +1,129 @@
+"""Local events over HTTP: submitted in their own zone, decided by coordinators, found by
+the public without what their owners keep private. SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import pytest
+
+from services.events.models import LocalEvent
+from tests.integration.test_campaigns_api import CAMPAIGN_2022, CAMPAIGNS, events_messages, table_count
+
+EVENTS = "/api/events/events"
+
+
+@pytest.fixture
+def setting(api, coordinator, organisations):
+    """An open 2022 campaign; tokens of two organisations."""
+    campaign = api.post(CAMPAIGNS, token=coordinator, json=CAMPAIGN_2022).json
+    tokens = [api.organisation_token(coordinator, o["id"])[1] for o in organisations[:2]]
+    return {"campaign": campaign, "tokens": tokens, "orgs": organisations}
+
+
+def event(**overrides) -> dict:
+    return {"title": {"en": "Rally for solidarity", "sw": "Mkutano wa mshikamano"}, "activity_type": "rally",
+            "city": "Nairobi", "country": "KE", "timezone": "Africa/Nairobi", "start": "2022-12-01T17:00:00",
+            "end": "2022-12-01T19:00:00", "address": "Uhuru Park, gate 2", "venue": "Uhuru Park",
+            "latitude": -1.29, "longitude": 36.82, **overrides}
+
+
+def submit(api, setting, token=None, **overrides):
+    return api.post(f"{CAMPAIGNS}/{setting['campaign']['id']}/events", token=token or setting["tokens"][0],
+                    json=event(**overrides))
+
+
+def test_an_event_is_placed_in_its_own_zone(api, setting):
+    response = submit(api, setting)
+    assert response.status_code == 201, response.json
+    body = response.json
+    assert response.headers["Location"] == f"{EVENTS}/{body['id']}"
+    assert (body["start"], body["starts_at"]) == ("2022-12-01T17:00:00", "2022-12-01T14:00:00+00:00")
+    assert body["status"] == "submitted" and body["address"] == "Uhuru Park, gate 2"  # its owner sees it
+    kiritimati = submit(api, setting, country="KI", city="London", timezone="Pacific/Kiritimati",
+                        start="2022-12-01T09:00:00", end="2022-12-01T10:00:00").json
+    assert kiritimati["starts_at"] == "2022-11-30T19:00:00+00:00"
+    [message] = [m for m in events_messages(api) if m["type"] == "event.submitted"][:1]
+    assert "address" not in message["data"] and message["data"]["city"] == "Nairobi"
+
+
+@pytest.mark.parametrize("overrides,field,words", [
+    ({"country": "DE", "city": "Berlin", "timezone": "Europe/Berlin", "start": "2022-12-01T17:00:00",
+      "end": "2022-12-01T16:00:00"}, "end", "after the start"),
+    ({"timezone": "Europe/Berlin"}, "timezone", "not a time zone of KE"),
+    ({"start": "2022-11-20T17:00:00", "end": "2022-11-20T18:00:00"}, "start", "outside the campaign's window"),
+    ({"activity_type": "picnic"}, "activity_type", "one of the campaign's"),
+    ({"activity_type": "online"}, "online_url", "needs its address"),
+    ({"title": {"de": "Kundgebung"}, "languages": ["en", "de"]}, "title", "first language"),
+    ({"latitude": 10}, "longitude", None),
+    ({"address_public": "before"}, "address_public_hours", None),
+    ({"start": "2022-12-01T17:00:00+03:00"}, "start", None),
+])
+def test_events_that_break_a_rule_get_a_422_naming_the_field(api, setting, overrides, field, words):
+    before = table_count(api, LocalEvent)
+    body = event(**overrides)
+    if field == "longitude":  # a latitude without a longitude
+        body.pop("longitude")
+    response = api.post(f"{CAMPAIGNS}/{setting['campaign']['id']}/events", token=setting["tokens"][0], json=body)
+    assert response.status_code == 422, response.json
+    errors = {e["field"]: e["message"] for e in response.json["errors"]}
+    assert field in errors and (words is None or words in errors[field])
+    assert table_count(api, LocalEvent) == before
+
+
+def test_dst_gaps_are_refused_and_folds_must_name_their_offset(api, coordinator, setting):
+    campaign = api.post(CAMPAIGNS, token=coordinator, json={
+        **CAMPAIGN_2022, "day_of_action": "2022-10-30", "window_start": "2022-03-01", "window_end": "2022-12-31",
+        "list_date": None}).json
+    path = f"{CAMPAIGNS}/{campaign['id']}/events"
+    berlin = {"country": "DE", "city": "Berlin", "timezone": "Europe/Berlin"}
+    gap = api.post(path, token=setting["tokens"][0], json=event(**berlin, start="2022-03-27T02:30:00",
+                                                                   end="2022-03-27T04:00:00"))
+    assert gap.status_code == 422 and "does not exist" in gap.json["errors"][0]["message"]
+    fold = api.post(path, token=setting["tokens"][0], json=event(**berlin, start="2022-10-30T02:30:00",
+                                                                    end="2022-10-30T04:00:00"))
+    assert fold.status_code == 422 and fold.json["errors"][0]["field"] == "start_offset"
+    chosen = api.post(path, token=setting["tokens"][0], json=event(**berlin, start="2022-10-30T02:30:00",
+                                                                      start_offset="+01:00", end="2022-10-30T04:00:00"))
+    assert chosen.status_code == 201 and chosen.json["starts_at"] == "2022-10-30T01:30:00+00:00"
+
+
+def test_coordinators_decide_once_and_the_public_then_sees_what_it_may(api, coordinator, setting):
+    public = submit(api, setting, address_public="never").json
+    hidden = submit(api, setting, visibility="coordinators", start="2022-12-01T10:00:00",
+                    end="2022-12-01T11:00:00").json
+    assert api.get(f"{EVENTS}/{public['id']}").status_code == 404  # not approved yet
+    assert api.post(f"{EVENTS}/{public['id']}/approval", token=setting["tokens"][0]).status_code == 403
+    approved = api.post(f"{EVENTS}/{public['id']}/approval", token=coordinator)
+    assert approved.status_code == 200 and approved.json["status"] == "approved"
+    twice = api.post(f"{EVENTS}/{public['id']}/approval", token=coordinator)
+    assert twice.status_code == 409 and twice.json["current_status"] == "approved"
+    api.post(f"{EVENTS}/{hidden['id']}/approval", token=coordinator)
+    seen = api.get(f"{EVENTS}/{public['id']}", headers={"Accept-Language": "sw, en;q=0.5"}).json
+    assert seen["title"] == "Mkutano wa mshikamano" and seen["language"] == "sw"
+    assert "address" not in seen and "latitude" not in seen and seen["city"] == "Nairobi"
+    assert api.get(f"{EVENTS}/{public['id']}?lang=fa").json["title"] == "Rally for solidarity"  # fallback
+    listed = api.get(f"{EVENTS}?campaign={setting['campaign']['id']}").json["items"]
+    assert [e["id"] for e in listed] == [public["id"]]  # the coordinators-only event never shows
+    assert api.get(f"{EVENTS}/{hidden['id']}").status_code == 404
+    everything = api.get(EVENTS, token=coordinator).json["items"]
+    assert [e["id"] for e in everything] == [hidden["id"], public["id"]]  # in UTC order
+
+
+def test_rejections_need_a_reason_and_only_owners_cancel(api, coordinator, setting):
+    first = submit(api, setting).json
+    assert api.post(f"{EVENTS}/{first['id']}/rejection", token=coordinator, json={}).status_code == 422
+    rejected = api.post(f"{EVENTS}/{first['id']}/rejection", token=coordinator, json={"reason": "duplicate"})
+    assert rejected.status_code == 200 and rejected.json["rejection_reason"] == "duplicate"
+    second = submit(api, setting).json
+    other = setting["tokens"][1]
+    assert api.post(f"{EVENTS}/{second['id']}/cancellation", token=other).status_code == 404  # not theirs to see
+    cancelled = api.post(f"{EVENTS}/{second['id']}/cancellation", token=setting["tokens"][0])
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
+    assert api.post(f"{EVENTS}/{second['id']}/cancellation", token=setting["tokens"][0]).status_code == 409
+    types = [m["type"] for m in events_messages(api)]
+    assert types.count("event.rejected") == 1 and types.count("event.cancelled") == 1
+
+
+def test_an_address_public_now_is_shown_to_everyone(api, coordinator, setting):
+    created = submit(api, setting, address_public="now").json
+    api.post(f"{EVENTS}/{created['id']}/approval", token=coordinator)
+    seen = api.get(f"{EVENTS}/{created['id']}").json
+    assert seen["address"] == "Uhuru Park, gate 2" and seen["latitude"] == -1.29
