@@ -2,10 +2,12 @@
 caller's transaction holds the change and its outbox message together."""
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import Session
 
-from services.events.models import Campaign, Endorsement, KnownOrganisation
+from services.events.models import Campaign, Endorsement, KnownOrganisation, LocalEvent
 from services.events.rules import is_initial_signatory, schedule_problems
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
@@ -56,13 +58,28 @@ def update_campaign(session: Session, outbox: Outbox, campaign: Campaign, fields
         setattr(campaign, name, fields[name])
     campaign.updated_at = utcnow()
     if any(name in DATES for name in changed):
-        # Local events will be checked against the new window here (events_outside_window).
+        outside = flag_events_outside_window(session, campaign)
         outbox.add(session, "campaign.rescheduled", {**campaign_data(campaign), **previous,
-                                                      "events_outside_window": []})
+                                                      "events_outside_window": outside})
     if any(name not in DATES for name in changed):
         outbox.add(session, "campaign.updated", {**campaign_data(campaign),
                                                  "changed": [n for n in changed if n not in DATES]})
     return changed
+
+
+def flag_events_outside_window(session: Session, campaign: Campaign) -> list[dict]:
+    """Flag (never delete) the campaign's live events whose local date left the window, unflag
+    those back inside; answer the flagged ones, so their organisations can be told."""
+    outside = []
+    live = session.execute(select(LocalEvent).where(
+        LocalEvent.campaign_id == campaign.id, LocalEvent.status.in_(("submitted", "approved")))).scalars()
+    for event in live:
+        local_day = date.fromisoformat(event.starts_local[:10])
+        event.outside_window = not campaign.window_start <= local_day <= campaign.window_end
+        if event.outside_window:
+            outside.append({"id": event.id, "organisation_id": event.organisation_id, "start": event.starts_local,
+                            "timezone": event.timezone})
+    return outside
 
 
 def endorsement_count(session: Session, campaign_id: str) -> int:

@@ -127,3 +127,17 @@ def test_an_address_public_now_is_shown_to_everyone(api, coordinator, setting):
     api.post(f"{EVENTS}/{created['id']}/approval", token=coordinator)
     seen = api.get(f"{EVENTS}/{created['id']}").json
     assert seen["address"] == "Uhuru Park, gate 2" and seen["latitude"] == -1.29
+
+
+def test_moving_the_window_flags_events_outside_it_and_names_them(api, coordinator, setting):
+    early = submit(api, setting, start="2022-11-26T12:00:00", end="2022-11-26T13:00:00").json
+    on_the_day = submit(api, setting).json
+    path = f"{CAMPAIGNS}/{setting['campaign']['id']}"
+    assert api.patch(path, token=coordinator, json={"window_start": "2022-11-28"}).status_code == 200
+    rescheduled = [m for m in events_messages(api) if m["type"] == "campaign.rescheduled"][-1]["data"]
+    assert [e["id"] for e in rescheduled["events_outside_window"]] == [early["id"]]
+    assert rescheduled["events_outside_window"][0]["organisation_id"] == setting["orgs"][0]["id"]
+    assert api.get(f"{EVENTS}/{early['id']}", token=coordinator).json["outside_window"] is True
+    assert api.get(f"{EVENTS}/{on_the_day['id']}", token=coordinator).json["outside_window"] is False
+    api.patch(path, token=coordinator, json={"window_start": "2022-11-20"})
+    assert api.get(f"{EVENTS}/{early['id']}", token=coordinator).json["outside_window"] is False
