@@ -21,6 +21,7 @@ from services.events.schemas import (
     LocalEventIn,
     LocalEventOut,
     LocalEventPage,
+    LocalEventPatch,
     LocalEventQuery,
     SignatoryList,
 )
@@ -190,6 +191,17 @@ class LocalEventById(MethodView):
         """Read an event (`?lang=` or Accept-Language picks the text's language)."""
         with kernel().db.transaction() as session:
             return _present(events.get_event(session, str(event_id), current_principal()))
+
+    @requires("organisation")
+    @events_blp.arguments(LocalEventPatch(partial=True))
+    @events_blp.response(200, LocalEventOut)
+    def patch(self, changes, event_id):
+        """Change an event (its organisation); every rule is checked again, and the change
+        is announced as event.updated naming what changed."""
+        with kernel().db.transaction() as session:
+            event = events.get_event(session, str(event_id), current_principal())
+            events.update(session, kernel().outbox, event, require_principal(), changes)
+            return _present(event)
 
 
 def _decide(event_id, approve: bool, reason):

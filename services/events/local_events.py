@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.events.localtime import LocalTimeError, to_utc, zone_in_country
+from services.events.localtime import LocalTimeError, format_offset, to_utc, zone_in_country
 from services.events.models import Campaign, KnownOrganisation, LocalEvent
+from services.events.schemas import consistency_check
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.db import utcnow
@@ -75,6 +77,52 @@ def submit(session: Session, outbox: Outbox, campaign: Campaign, organisation_id
     session.flush()
     outbox.add(session, "event.submitted", event_data(event))
     return event
+
+
+EDITABLE = ("title", "description", "languages", "activity_type", "city", "country", "venue", "address",
+            "latitude", "longitude", "timezone", "online_url", "expected_participants", "visibility",
+            "address_public", "address_public_hours")
+
+
+def _as_submitted(event: LocalEvent) -> dict:
+    """The event in the shape it was submitted in, so an edit is checked as a whole."""
+    start, end = datetime.fromisoformat(event.starts_local), datetime.fromisoformat(event.ends_local)
+    return {**{f: getattr(event, f) for f in EDITABLE}, "start": start, "end": end,
+            "start_offset": format_offset(start - event.starts_at.replace(tzinfo=None)),
+            "end_offset": format_offset(end - event.ends_at.replace(tzinfo=None))}
+
+
+def update(session: Session, outbox: Outbox, event: LocalEvent, principal: Principal, changes: dict) -> list[str]:
+    """Apply the owner's changes; answer what changed (announced as event.updated)."""
+    if not principal.owns(event.organisation_id):
+        raise Forbidden("Only the organisation that holds the event changes it.")
+    if event.status not in ("submitted", "approved"):
+        raise Conflict(f"The event is {event.status}; it can no longer change.", current_status=event.status)
+    merged = _as_submitted(event)
+    if "start" in changes and "start_offset" not in changes:
+        merged["start_offset"] = None  # a new time: its old offset says nothing
+    if "end" in changes and "end_offset" not in changes:
+        merged["end_offset"] = None
+    merged.update(changes)
+    try:
+        consistency_check(merged)
+    except ValidationError as exc:
+        raise _invalid({f: " ".join(m) for f, m in exc.messages.items()}) from None
+    campaign = session.get(Campaign, event.campaign_id)
+    if merged["activity_type"] not in campaign.activity_types:
+        raise _invalid({"activity_type": f"must be one of the campaign's: {', '.join(campaign.activity_types)}."})
+    starts_at, ends_at = _place_in_time(merged, campaign)
+    new = {**{f: merged[f] for f in EDITABLE}, "starts_local": merged["start"].isoformat(timespec="seconds"),
+           "ends_local": merged["end"].isoformat(timespec="seconds"), "starts_at": starts_at, "ends_at": ends_at}
+    changed = [f for f, v in new.items() if getattr(event, f) != v]
+    if not changed:
+        return []
+    for name in changed:
+        setattr(event, name, new[name])
+    event.sequence += 1
+    event.updated_at = utcnow()
+    outbox.add(session, "event.updated", {**event_data(event), "changed": changed})
+    return changed
 
 
 def may_see_everything(event: LocalEvent, principal: Principal | None) -> bool:

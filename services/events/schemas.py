@@ -133,19 +133,35 @@ class LocalEventIn(Schema):
                                           validate=validate.Range(min=1, max=720))
 
     @validates_schema
-    def _consistent(self, data, **kwargs):
-        errors = {}
-        languages = data.get("languages") or list(data.get("title", {}))
-        if data.get("title") and languages and languages[0] not in data["title"]:
-            errors["title"] = [f"needs a title in the first language ({languages[0]})."]
-        if (data.get("latitude") is None) != (data.get("longitude") is None):
-            errors["longitude" if data.get("longitude") is None else "latitude"] = ["give both coordinates or neither."]
-        if data.get("address_public") == "before" and data.get("address_public_hours") is None:
-            errors["address_public_hours"] = ["say how many hours before the start the address becomes public."]
-        if data.get("activity_type") == "online" and not data.get("online_url"):
-            errors["online_url"] = ["an online event needs its address on the web."]
-        if errors:
-            raise ValidationError(errors)
+    def _consistent(self, data, partial=False, **kwargs):
+        if partial:
+            return  # checked on the merged event instead (local_events.update)
+        consistency_check(data)
+
+
+def consistency_check(data: dict) -> None:
+    """The rules that tie an event's fields together; raises ValidationError."""
+    errors = {}
+    languages = data.get("languages") or list(data.get("title", {}))
+    if data.get("title") and languages and languages[0] not in data["title"]:
+        errors["title"] = [f"needs a title in the first language ({languages[0]})."]
+    if (data.get("latitude") is None) != (data.get("longitude") is None):
+        errors["longitude" if data.get("longitude") is None else "latitude"] = ["give both coordinates or neither."]
+    if data.get("address_public") == "before" and data.get("address_public_hours") is None:
+        errors["address_public_hours"] = ["say how many hours before the start the address becomes public."]
+    if data.get("activity_type") == "online" and not data.get("online_url"):
+        errors["online_url"] = ["an online event needs its address on the web."]
+    if errors:
+        raise ValidationError(errors)
+
+
+class LocalEventPatch(LocalEventIn):
+    """The fields to change; the event as it then stands must still follow every rule."""
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("name at least one field to change.")
 
 
 class DecisionIn(Schema):

@@ -116,6 +116,10 @@ class EventData(Schema):
     visibility = fields.String(required=True, validate=validate.OneOf(["public", "coordinators"]))
 
 
+class EventUpdatedData(EventData):
+    changed = fields.List(fields.String(), required=True)
+
+
 class EventRejectedData(EventData):
     reason = fields.String(required=True)
 
@@ -150,6 +154,8 @@ CATALOGUE: dict[str, MessageType] = {
         MessageType("event.rejected", 1, EventRejectedData, "events",
                     "A coordinator rejected a local event, with the reason."),
         MessageType("event.cancelled", 1, EventData, "events", "The organisation cancelled its local event."),
+        MessageType("event.updated", 1, EventUpdatedData, "events",
+                    "The organisation changed its event; `changed` names the fields (time, place, text…)."),
     )
 }
 

@@ -141,3 +141,22 @@ def test_moving_the_window_flags_events_outside_it_and_names_them(api, coordinat
     assert api.get(f"{EVENTS}/{on_the_day['id']}", token=coordinator).json["outside_window"] is False
     api.patch(path, token=coordinator, json={"window_start": "2022-11-20"})
     assert api.get(f"{EVENTS}/{early['id']}", token=coordinator).json["outside_window"] is False
+
+
+def test_an_owner_changes_time_and_place_and_the_change_is_announced(api, coordinator, setting):
+    created = submit(api, setting).json
+    api.post(f"{EVENTS}/{created['id']}/approval", token=coordinator)
+    path = f"{EVENTS}/{created['id']}"
+    moved = api.patch(path, token=setting["tokens"][0], json={"start": "2022-12-01T18:00:00", "venue": "Kamukunji"})
+    assert moved.status_code == 200 and moved.json["starts_at"] == "2022-12-01T15:00:00+00:00"
+    [updated] = [m["data"] for m in events_messages(api) if m["type"] == "event.updated"]
+    assert set(updated["changed"]) == {"venue", "starts_local", "starts_at"}
+    assert api.patch(path, token=setting["tokens"][0], json={"venue": "Kamukunji"}).status_code == 200  # no change
+    assert len([m for m in events_messages(api) if m["type"] == "event.updated"]) == 1
+    late = api.patch(path, token=setting["tokens"][0], json={"end": "2022-12-01T17:30:00"})
+    assert late.status_code == 422 and late.json["errors"][0]["field"] == "end"
+    elsewhere = api.patch(path, token=setting["tokens"][0], json={"timezone": "Asia/Tehran"})
+    assert elsewhere.status_code == 422 and elsewhere.json["errors"][0]["field"] == "timezone"
+    assert api.patch(path, token=setting["tokens"][1], json={"venue": "x"}).status_code == 403
+    assert api.patch(path, token=coordinator, json={"venue": "x"}).status_code == 403
+    assert api.get(path).json["venue"] == "Kamukunji"
