@@ -1,6 +1,7 @@
 """One database per service: engine, sessions and the transaction boundary."""
 from __future__ import annotations
 
+import json
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -51,7 +52,8 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
+                               json_serializer=_json)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -62,9 +64,17 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            # SQLite's own lower() knows only ASCII; names here come in every script.
+            dbapi_conn.create_function("lower", 1, lambda s: s.lower() if isinstance(s, str) else s,
+                                       deterministic=True)
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, json_serializer=_json)
+
+
+def _json(value) -> str:
+    # Text stays readable in the database (and searchable): no \uXXXX escapes.
+    return json.dumps(value, ensure_ascii=False)
 
 
 class Database:

@@ -18,6 +18,8 @@ from services.events.schemas import (
     DecisionIn,
     EndorsementIn,
     EndorsementOut,
+    HoldIn,
+    HoldOut,
     LocalEventIn,
     LocalEventOut,
     LocalEventPage,
@@ -27,6 +29,7 @@ from services.events.schemas import (
 )
 from shared.db import utcnow
 from shared.errors import Forbidden, Invalid
+from shared.fields import is_country
 from shared.http.auth import current_principal, require_principal, requires
 from shared.http.pagination import keyset_page, page_body
 
@@ -237,3 +240,34 @@ def cancel_event(event_id):
         event = events.get_event(session, str(event_id), current_principal())
         events.cancel(session, kernel().outbox, event, require_principal())
         return _present(event)
+
+
+holds_blp = Blueprint("country_holds", __name__, url_prefix="/countries",
+                      description="Emergency control: hide every event of a country from public outputs.")
+
+
+@holds_blp.route("/<string:country>/hold")
+class CountryHoldView(MethodView):
+    @requires("coordinator")
+    @holds_blp.arguments(HoldIn)
+    @holds_blp.response(200, HoldOut)
+    def put(self, body, country):
+        """Hide every event of COUNTRY from all public outputs at once, with the reason (coordinators)."""
+        code = _country(country)
+        with kernel().db.transaction() as session:
+            return events.hold_country(session, code, body["reason"], require_principal())
+
+    @requires("coordinator")
+    @holds_blp.response(204)
+    def delete(self, country):
+        """Show the country's events again (coordinators)."""
+        code = _country(country)
+        with kernel().db.transaction() as session:
+            events.release_country(session, code)
+
+
+def _country(code: str) -> str:
+    if not is_country(code.upper()):
+        raise Invalid(f"'{code}' is not an ISO 3166-1 alpha-2 country code.",
+                      errors=[{"field": "country", "location": "path", "message": "Not a country code."}])
+    return code.upper()

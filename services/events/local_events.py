@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.events.localtime import LocalTimeError, format_offset, to_utc, zone_in_country
-from services.events.models import Campaign, KnownOrganisation, LocalEvent
+from services.events.models import Campaign, CountryHold, KnownOrganisation, LocalEvent
 from services.events.schemas import consistency_check
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
@@ -129,8 +129,16 @@ def may_see_everything(event: LocalEvent, principal: Principal | None) -> bool:
     return principal is not None and (principal.is_coordinator or principal.owns(event.organisation_id))
 
 
-def is_public(event: LocalEvent) -> bool:
-    return event.status in ("approved", "cancelled") and event.visibility == "public"
+def public_condition():
+    """What the public may see of events, as SQL: approved (or since cancelled), public, and
+    not in a country a coordinator has put on hold."""
+    return (LocalEvent.status.in_(("approved", "cancelled")) & (LocalEvent.visibility == "public")
+            & LocalEvent.country.not_in(select(CountryHold.country)))
+
+
+def is_public(session: Session, event: LocalEvent) -> bool:
+    return (event.status in ("approved", "cancelled") and event.visibility == "public"
+            and session.get(CountryHold, event.country) is None)
 
 
 def address_visible(event: LocalEvent, principal: Principal | None, now: datetime) -> bool:
@@ -146,7 +154,7 @@ def address_visible(event: LocalEvent, principal: Principal | None, now: datetim
 def get_event(session: Session, event_id: str, principal: Principal | None) -> LocalEvent:
     """What a caller may not see does not exist for it."""
     event = session.get(LocalEvent, event_id)
-    if event is None or not (is_public(event) or may_see_everything(event, principal)):
+    if event is None or not (may_see_everything(event, principal) or is_public(session, event)):
         raise NotFound(f"No event has the id {event_id}.")
     return event
 
@@ -183,12 +191,47 @@ def list_statement(args: dict, principal: Principal | None):
                         ("status", LocalEvent.status)):
         if args.get(arg):
             stmt = stmt.where(column == args[arg])
+    if args.get("city"):
+        stmt = stmt.where(func.lower(LocalEvent.city) == args["city"].lower())
+    if args.get("language"):  # languages is a JSON list: match the quoted code in its text
+        stmt = stmt.where(cast(LocalEvent.languages, String).like(f'%"{args["language"]}"%'))
+    if args.get("starts_from"):
+        stmt = stmt.where(LocalEvent.starts_at >= args["starts_from"])
+    if args.get("starts_before"):
+        stmt = stmt.where(LocalEvent.starts_at < args["starts_before"])
+    if args.get("q"):
+        pattern = f"%{escape_like(args['q'].lower())}%"
+        stmt = stmt.where(or_(func.lower(cast(LocalEvent.title, String)).like(pattern, escape="\\"),
+                              func.lower(cast(LocalEvent.description, String)).like(pattern, escape="\\"),
+                              func.lower(LocalEvent.city).like(pattern, escape="\\")))
     if principal is None or not principal.is_coordinator:
-        public = (LocalEvent.status.in_(("approved", "cancelled"))) & (LocalEvent.visibility == "public")
+        public = public_condition()
         if principal is not None:  # an organisation also sees all of its own
             public = public | (LocalEvent.organisation_id == principal.subject_id)
         stmt = stmt.where(public)
     return stmt
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def hold_country(session: Session, country: str, reason: str, principal: Principal) -> CountryHold:
+    hold = session.get(CountryHold, country)
+    if hold is None:
+        hold = CountryHold(country=country, reason=reason, held_by=principal.subject_id)
+        session.add(hold)
+    else:
+        hold.reason = reason
+    session.flush()
+    return hold
+
+
+def release_country(session: Session, country: str) -> None:
+    hold = session.get(CountryHold, country)
+    if hold is None:
+        raise NotFound(f"{country} is not on hold.")
+    session.delete(hold)
 
 
 def pick_language(texts: dict, languages: list, wanted: list[str]) -> str:

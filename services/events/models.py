@@ -110,5 +110,16 @@ class LocalEvent(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class CountryHold(Base):
+    """A coordinator's emergency stop: no event of this country in any public output."""
+
+    __tablename__ = "country_holds"
+
+    country: Mapped[str] = mapped_column(String(2), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    held_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    held_by: Mapped[str] = mapped_column(String(36))
+
+
 add_kernel_tables(Base.metadata)
 metadata = Base.metadata

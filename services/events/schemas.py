@@ -213,4 +213,20 @@ class LocalEventQuery(PageArgs):
     organisation = UUIDString()
     activity_type = fields.String(validate=SLUG)
     status = fields.String(validate=validate.OneOf(["submitted", "approved", "rejected", "cancelled"]))
-    lang = LanguageCode()
+    city = Text(max_length=200)
+    language = LanguageCode(metadata={"description": "Events held in this language."})
+    starts_from = fields.AwareDateTime(metadata={"description": "Starting at or after this instant."})
+    starts_before = fields.AwareDateTime(metadata={"description": "Starting before this instant."})
+    q = Text(max_length=200, metadata={"description": "Free text in titles, descriptions and cities."})
+    lang = LanguageCode(metadata={"description": "The language to answer in (else Accept-Language)."})
+
+
+class HoldIn(Schema):
+    reason = Text(required=True, max_length=2000, multiline=True)
+
+
+class HoldOut(Schema):
+    country = fields.String()
+    reason = fields.String()
+    held_at = fields.AwareDateTime(format="iso")
+    held_by = fields.String()

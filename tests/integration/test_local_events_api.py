@@ -160,3 +160,33 @@ def test_an_owner_changes_time_and_place_and_the_change_is_announced(api, coordi
     assert api.patch(path, token=setting["tokens"][1], json={"venue": "x"}).status_code == 403
     assert api.patch(path, token=coordinator, json={"venue": "x"}).status_code == 403
     assert api.get(path).json["venue"] == "Kamukunji"
+
+
+def test_a_country_on_hold_vanishes_from_every_public_output_and_comes_back(api, coordinator, setting):
+    kenyan = submit(api, setting).json
+    api.post(f"{EVENTS}/{kenyan['id']}/approval", token=coordinator)
+    assert api.put("/api/events/countries/ke/hold", token=setting["tokens"][0], json={"reason": "x"}).status_code == 403
+    held = api.put("/api/events/countries/ke/hold", token=coordinator, json={"reason": "arrests announced"})
+    assert held.status_code == 200 and held.json["country"] == "KE"
+    assert api.get(EVENTS).json["items"] == [] and api.get(f"{EVENTS}/{kenyan['id']}").status_code == 404
+    assert api.get(f"{EVENTS}/{kenyan['id']}", token=setting["tokens"][0]).status_code == 200  # its owner still sees it
+    assert api.put("/api/events/countries/XX/hold", token=coordinator, json={"reason": "x"}).status_code == 422
+    assert api.delete("/api/events/countries/KE/hold", token=coordinator).status_code == 204
+    assert [e["id"] for e in api.get(EVENTS).json["items"]] == [kenyan["id"]]
+
+
+def test_the_list_filters_by_city_language_time_and_free_text(api, coordinator, setting):
+    ids = {}
+    for key, overrides in {"nairobi": {}, "mombasa": {"city": "Mombasa", "title": {"sw": "Maandamano Mombasa"},
+                                                      "start": "2022-12-02T10:00:00", "end": "2022-12-02T12:00:00"}}.items():
+        created = submit(api, setting, **overrides).json
+        api.post(f"{EVENTS}/{created['id']}/approval", token=coordinator)
+        ids[key] = created["id"]
+    found = lambda query: [e["id"] for e in api.get(f"{EVENTS}?{query}").json["items"]]  # noqa: E731
+    assert found("city=mombasa") == [ids["mombasa"]]
+    assert found("language=en") == [ids["nairobi"]]
+    assert found("starts_from=2022-12-02T00:00:00%2B00:00") == [ids["mombasa"]]
+    assert found("starts_before=2022-12-02T00:00:00%2B00:00") == [ids["nairobi"]]
+    assert found("q=MAANDAMANO") == [ids["mombasa"]] and found("q=solidarity") == [ids["nairobi"]]
+    assert found("q=100%25_") == []
+    assert api.get(f"{EVENTS}?starts_from=yesterday").status_code == 422

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 07:38:09.534903
+Create Date: 2026-11-27 07:43:27.684237
 """
 import sqlalchemy as sa
 from alembic import op
@@ -65,6 +65,13 @@ def upgrade() -> None:
         batch_op.create_index('ix_campaigns_created', ['created_at', 'id'], unique=False)
         batch_op.create_index('ix_campaigns_status_created', ['status', 'created_at', 'id'], unique=False)
 
+    op.create_table('country_holds',
+    sa.Column('country', sa.String(length=2), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('held_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('held_by', sa.String(length=36), nullable=False),
+    sa.PrimaryKeyConstraint('country')
+    )
     op.create_table('known_organisations',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('abbreviation', sa.String(length=40), nullable=False),
@@ -147,6 +154,7 @@ def downgrade() -> None:
 
     op.drop_table('endorsements')
     op.drop_table('known_organisations')
+    op.drop_table('country_holds')
     with op.batch_alter_table('campaigns', schema=None) as batch_op:
         batch_op.drop_index('ix_campaigns_status_created')
         batch_op.drop_index('ix_campaigns_created')
