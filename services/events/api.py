@@ -1,12 +1,13 @@
 """The events service's HTTP API: parse, call a use case, answer."""
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+from flask import Response, current_app, request, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.events import campaigns as use
+from services.events import finding
 from services.events import local_events as events
 from services.events.models import Campaign, LocalEvent
 from services.events.schemas import (
@@ -18,6 +19,7 @@ from services.events.schemas import (
     DecisionIn,
     EndorsementIn,
     EndorsementOut,
+    GeoQuery,
     HoldIn,
     HoldOut,
     LocalEventIn,
@@ -26,11 +28,15 @@ from services.events.schemas import (
     LocalEventPatch,
     LocalEventQuery,
     SignatoryList,
+    StatisticsOut,
+    TimelinePage,
+    TimelineQuery,
 )
 from shared.db import utcnow
 from shared.errors import Forbidden, Invalid
 from shared.fields import is_country
 from shared.http.auth import current_principal, require_principal, requires
+from shared.http.dump import json_response
 from shared.http.pagination import keyset_page, page_body
 
 blp = Blueprint("campaigns", __name__, url_prefix="/campaigns",
@@ -271,3 +277,95 @@ def _country(code: str) -> str:
         raise Invalid(f"'{code}' is not an ISO 3166-1 alpha-2 country code.",
                       errors=[{"field": "country", "location": "path", "message": "Not a country code."}])
     return code.upper()
+
+
+@blp.route("/<uuid:campaign_id>/timeline")
+class Timeline(MethodView):
+    @blp.arguments(TimelineQuery, location="query")
+    @blp.response(200, TimelinePage)
+    def get(self, args, campaign_id):
+        """Follow the sun: the day of action's approved events in UTC order, with local times,
+        from where the day begins (UTC+14) to where it ends (UTC-12)."""
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), current_principal())
+            rows, next_url = keyset_page(session, finding.timeline_statement(campaign),
+                                         [LocalEvent.starts_at, LocalEvent.id], args)
+            wanted = _wanted_languages(args)
+            return page_body([finding.timeline_item(e, wanted) for e in rows], next_url)
+
+
+@blp.route("/<uuid:campaign_id>/statistics")
+class Statistics(MethodView):
+    @blp.response(200, StatisticsOut)
+    def get(self, campaign_id):
+        """Approved events and expected participants per country, activity type and organisation
+        (the public's figures leave out what it may not see)."""
+        principal = current_principal()
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), principal)
+            return finding.statistics(session, campaign, everything=bool(principal and principal.is_coordinator))
+
+
+@events_blp.route("/map.geojson")
+@events_blp.arguments(GeoQuery, location="query")
+def events_geojson(args):
+    """Public events with a public place, as a GeoJSON FeatureCollection (for maps)."""
+    stmt = events.list_statement({k: v for k, v in args.items() if k != "lang"}, None)
+    with kernel().db.transaction() as session:
+        features = list(finding.geojson_features(session, stmt.order_by(LocalEvent.starts_at, LocalEvent.id),
+                                                 _wanted_languages(args), utcnow()))
+    response = json_response({"type": "FeatureCollection", "features": features})
+    response.mimetype = "application/geo+json"
+    return response
+
+
+def _ical(stmt, name: str, filename: str):
+    k = kernel()
+    wanted, now, base = _wanted_languages(request.args), utcnow(), request.host_url.rstrip("/")
+
+    def generate():
+        with k.db.transaction() as session:
+            yield from finding.ical_stream(session, stmt.order_by(LocalEvent.starts_at, LocalEvent.id),
+                                           name, wanted, now, base)
+
+    response = Response(stream_with_context(generate()), mimetype="text/calendar")
+    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+def _public_events(**filters):
+    return events.list_statement(filters, None)
+
+
+@blp.route("/<uuid:campaign_id>/events.ics")
+def campaign_ical(campaign_id):
+    """The campaign's public events as an iCalendar feed (subscribe to it in a calendar app)."""
+    with kernel().db.transaction() as session:
+        campaign = use.get_campaign(session, str(campaign_id), None)
+        name = campaign.name
+    return _ical(_public_events(campaign=str(campaign_id)), name, "campaign.ics")
+
+
+@holds_blp.route("/<string:country>/events.ics")
+def country_ical(country):
+    """A country's public events as an iCalendar feed."""
+    code = _country(country)
+    return _ical(_public_events(country=code), f"dayofaction {code}", f"{code}.ics")
+
+
+organisations_blp = Blueprint("organisation_feeds", __name__, url_prefix="/organisations",
+                              description="Each organisation's public events as a calendar feed.")
+
+
+@organisations_blp.route("/<uuid:organisation_id>/events.ics")
+def organisation_ical(organisation_id):
+    """An organisation's public events as an iCalendar feed."""
+    return _ical(_public_events(organisation=str(organisation_id)), "dayofaction", "organisation.ics")
+
+
+@events_blp.route("/<uuid:event_id>.ics")
+def event_ical(event_id):
+    """One public event as an iCalendar file (add it to a calendar)."""
+    with kernel().db.transaction() as session:
+        events.get_event(session, str(event_id), None)
+    return _ical(select(LocalEvent).where(LocalEvent.id == str(event_id)), "dayofaction", "event.ics")

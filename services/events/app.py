@@ -11,7 +11,7 @@ from shared.service import ServiceSpec
 SPEC = ServiceSpec(
     name="events", title="dayofaction events", description="Campaigns, the day of action and local events.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
-    blueprints=lambda: [api.blp, api.events_blp, api.holds_blp], handlers=build_handlers,
+    blueprints=lambda: [api.blp, api.events_blp, api.holds_blp, api.organisations_blp], handlers=build_handlers,
 )
 build = SPEC.build
 create_app = SPEC.create_app

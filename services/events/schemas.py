@@ -230,3 +230,53 @@ class HoldOut(Schema):
     reason = fields.String()
     held_at = fields.AwareDateTime(format="iso")
     held_by = fields.String()
+
+
+class TimelineQuery(PageArgs):
+    lang = LanguageCode()
+
+
+class TimelineItem(Schema):
+    id = fields.String()
+    starts_at = fields.AwareDateTime(format="iso")
+    start = fields.String(metadata={"description": "Local wall-clock time."})
+    timezone = fields.String()
+    utc_offset = fields.String()
+    city = fields.String()
+    country = fields.String()
+    activity_type = fields.String()
+    title = fields.String()
+    language = fields.String()
+
+
+class TimelinePage(Schema):
+    items = fields.List(fields.Nested(TimelineItem))
+    next = fields.String(allow_none=True)
+
+
+class Tally(Schema):
+    key = fields.String()
+    abbreviation = fields.String(allow_none=True)
+    events = fields.Integer()
+    expected_participants = fields.Integer()
+
+
+class Totals(Schema):
+    events = fields.Integer()
+    expected_participants = fields.Integer()
+
+
+class StatisticsOut(Schema):
+    campaign_id = fields.String()
+    countries = fields.List(fields.Nested(Tally))
+    activity_types = fields.List(fields.Nested(Tally))
+    organisations = fields.List(fields.Nested(Tally))
+    total = fields.Nested(Totals)
+
+
+class GeoQuery(Schema):
+    campaign = UUIDString()
+    country = CountryCode()
+    organisation = UUIDString()
+    activity_type = fields.String(validate=SLUG)
+    lang = LanguageCode()

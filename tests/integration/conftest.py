@@ -172,3 +172,13 @@ def organisations(api, coordinator):
                                    "TR", "Europe/Istanbul"))]
     wait_until(lambda: _known_count(api) == 3, message="events to know the organisations")
     return orgs
+
+
+@pytest.fixture
+def setting(api, coordinator, organisations):
+    """An open 2022 campaign; tokens of two organisations."""
+    from tests.integration.test_campaigns_api import CAMPAIGN_2022, CAMPAIGNS
+
+    campaign = api.post(CAMPAIGNS, token=coordinator, json=CAMPAIGN_2022).json
+    tokens = [api.organisation_token(coordinator, o["id"])[1] for o in organisations[:2]]
+    return {"campaign": campaign, "tokens": tokens, "orgs": organisations}

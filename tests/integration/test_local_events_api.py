@@ -10,14 +10,6 @@ from tests.integration.test_campaigns_api import CAMPAIGN_2022, CAMPAIGNS, event
 EVENTS = "/api/events/events"
 
 
-@pytest.fixture
-def setting(api, coordinator, organisations):
-    """An open 2022 campaign; tokens of two organisations."""
-    campaign = api.post(CAMPAIGNS, token=coordinator, json=CAMPAIGN_2022).json
-    tokens = [api.organisation_token(coordinator, o["id"])[1] for o in organisations[:2]]
-    return {"campaign": campaign, "tokens": tokens, "orgs": organisations}
-
-
 def event(**overrides) -> dict:
     return {"title": {"en": "Rally for solidarity", "sw": "Mkutano wa mshikamano"}, "activity_type": "rally",
             "city": "Nairobi", "country": "KE", "timezone": "Africa/Nairobi", "start": "2022-12-01T17:00:00",

@@ -2,12 +2,12 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 07:43:27.684237
+Create Date: 2026-11-27 07:47:21.074259
 """
-import sqlalchemy as sa
 from alembic import op
-
+import sqlalchemy as sa
 import shared.db
+
 
 revision = '0001'
 down_revision = None

@@ -1,0 +1,118 @@
+"""What the public finds: the follow-the-sun timeline, statistics, the map (GeoJSON) and
+calendars (iCalendar). Every output here starts from `public_condition`, so coordinators-only
+events, countries on hold and addresses not yet public never leak into it."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Iterator
+
+from icalendar import Calendar, Event, Timezone
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.events.local_events import address_visible, pick_language, public_condition
+from services.events.models import Campaign, KnownOrganisation, LocalEvent
+
+ICAL_PRODID = "-//dayofaction//events//EN"
+
+
+def on_the_day(campaign: Campaign):
+    """Events whose local date (in their own zone) is the day of action."""
+    return LocalEvent.starts_local.startswith(campaign.day_of_action.isoformat())
+
+
+def timeline_statement(campaign: Campaign):
+    return select(LocalEvent).where(LocalEvent.campaign_id == campaign.id, LocalEvent.status == "approved",
+                                    public_condition(), on_the_day(campaign))
+
+
+def timeline_item(event: LocalEvent, wanted: list[str]) -> dict:
+    language = pick_language(event.title, event.languages, wanted)
+    local = datetime.fromisoformat(event.starts_local)
+    offset = local - event.starts_at.replace(tzinfo=None)
+    minutes = int(offset.total_seconds() // 60)
+    return {"id": event.id, "starts_at": event.starts_at, "start": event.starts_local, "timezone": event.timezone,
+            "utc_offset": f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}",
+            "city": event.city, "country": event.country, "activity_type": event.activity_type,
+            "title": event.title.get(language, ""), "language": language}
+
+
+def statistics(session: Session, campaign: Campaign, everything: bool) -> dict:
+    """Counts and expected participants per country, activity type and organisation."""
+    condition = (LocalEvent.campaign_id == campaign.id) & (LocalEvent.status == "approved")
+    if not everything:
+        condition = condition & public_condition()
+    out = {}
+    for name, column in (("countries", LocalEvent.country), ("activity_types", LocalEvent.activity_type),
+                         ("organisations", LocalEvent.organisation_id)):
+        rows = session.execute(select(column, func.count(), func.coalesce(func.sum(LocalEvent.expected_participants), 0))
+                               .where(condition).group_by(column).order_by(func.count().desc(), column)).all()
+        out[name] = [{"key": key, "events": count, "expected_participants": int(people)} for key, count, people in rows]
+    names = dict(session.execute(select(KnownOrganisation.id, KnownOrganisation.abbreviation).where(
+        KnownOrganisation.id.in_([o["key"] for o in out["organisations"]]))).all())
+    for row in out["organisations"]:
+        row["abbreviation"] = names.get(row["key"])
+    out["total"] = {"events": sum(r["events"] for r in out["countries"]),
+                    "expected_participants": sum(r["expected_participants"] for r in out["countries"])}
+    return {"campaign_id": campaign.id, **out}
+
+
+def geojson_features(session: Session, stmt, wanted: list[str], now: datetime) -> Iterator[dict]:
+    """Public events with coordinates whose owners made the place public (coordinates would
+    give an address away)."""
+    for event in session.execute(stmt.where(LocalEvent.latitude.is_not(None),
+                                            LocalEvent.address_public != "never")).scalars():
+        if not address_visible(event, None, now):
+            continue
+        language = pick_language(event.title, event.languages, wanted)
+        yield {"type": "Feature", "id": event.id,
+               "geometry": {"type": "Point", "coordinates": [event.longitude, event.latitude]},
+               "properties": {"title": event.title.get(language, ""), "city": event.city, "country": event.country,
+                              "activity_type": event.activity_type, "start": event.starts_local,
+                              "timezone": event.timezone, "starts_at": event.starts_at.isoformat(),
+                              "status": event.status}}
+
+
+def ical_stream(session: Session, stmt, name: str, wanted: list[str], now: datetime,
+                base_url: str) -> Iterator[bytes]:
+    """An iCalendar feed, written event by event (never built whole in memory): local times
+    with TZID and a VTIMEZONE per zone, stable UIDs, SEQUENCE, cancelled as CANCELLED."""
+    zones = session.execute(stmt.with_only_columns(LocalEvent.timezone).distinct().order_by(None)).scalars().all()
+    span = session.execute(stmt.with_only_columns(func.min(LocalEvent.starts_at), func.max(LocalEvent.ends_at))
+                           .order_by(None)).one()
+    head = Calendar()
+    head.add("prodid", ICAL_PRODID)
+    head.add("version", "2.0")
+    head.add("x-wr-calname", name)
+    yield head.to_ical().replace(b"END:VCALENDAR\r\n", b"")
+    if zones:  # each zone's rules over the feed's years, no more (a VTIMEZONE lists every change)
+        first, last = span[0].date().replace(month=1, day=1), span[1].date().replace(month=12, day=31)
+        for zone in sorted(zones):
+            yield Timezone.from_tzid(zone, first_date=first, last_date=last).to_ical()
+    for event in session.execute(stmt.execution_options(yield_per=500)).scalars():
+        yield _vevent(event, wanted, now, base_url).to_ical()
+    yield b"END:VCALENDAR\r\n"
+
+
+def _vevent(event: LocalEvent, wanted: list[str], now: datetime, base_url: str) -> Event:
+    from zoneinfo import ZoneInfo
+
+    language = pick_language(event.title, event.languages, wanted)
+    tz = ZoneInfo(event.timezone)
+    vevent = Event()
+    vevent.add("uid", f"{event.id}@dayofaction")
+    vevent.add("dtstamp", event.updated_at.astimezone(timezone.utc))
+    vevent.add("dtstart", event.starts_at.astimezone(tz))
+    vevent.add("dtend", event.ends_at.astimezone(tz))
+    vevent.add("sequence", event.sequence)
+    vevent.add("summary", event.title.get(language, ""))
+    description = (event.description or {}).get(language)
+    if description:
+        vevent.add("description", description)
+    place = [event.city, event.country]
+    if address_visible(event, None, now) and event.address:
+        place = [event.address, *place]
+    vevent.add("location", ", ".join(p for p in place if p))
+    vevent.add("status", "CANCELLED" if event.status == "cancelled" else "CONFIRMED")
+    vevent.add("url", f"{base_url}/api/events/events/{event.id}")
+    return vevent
