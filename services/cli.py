@@ -8,7 +8,6 @@ from pathlib import Path
 import click
 from sqlalchemy import func, select
 
-from services.demo import SIGNATORIES_CSV
 from shared.config import SERVICES, Config, settings_table
 from shared.logs import configure_logging
 
@@ -39,10 +38,10 @@ def run(host, port, demo) -> None:
     platform = EmbeddedPlatform(config)
     host, port = host or config.HOST, port or config.PORT
     registry = platform.kernels["registry"]
-    if demo:
-        _load_demo_if_empty(registry)
-    first_key = ensure_first_coordinator(registry)
     platform.start_workers()
+    if demo:
+        _load_demo_if_empty(platform)
+    first_key = ensure_first_coordinator(registry)
     server = create_server(platform.wsgi, host=host, port=port, threads=8, ident="dayofaction")
     base = f"http://{host}:{server.effective_port}"
     click.echo(f"\ndayofaction is running at {base}/")
@@ -203,21 +202,29 @@ def _import(kernel, file: Path, skip_bad: bool):
 
 @main.command()
 def demo() -> None:
-    """Load the demo data: the 29 signatories of the 2022 campaign."""
-    from services.registry import app as registry_app
+    """Load the demo: the 29 signatories of 2022, the 2022 campaign and sample events."""
+    from services import demo as demo_data
+    from services.platform import build_kernels
 
-    kernel = registry_app.build(_config())
-    _import(kernel, SIGNATORIES_CSV, skip_bad=False)
+    kernels = build_kernels(_config())
+    workers = [kernels[name].worker().start() for name in ("registry", "events")]
+    try:
+        demo_data.load(kernels["registry"], kernels["events"], click.echo)
+    finally:
+        for worker in workers:
+            worker.stop()
 
 
-def _load_demo_if_empty(kernel) -> None:
+def _load_demo_if_empty(platform) -> None:
+    from services import demo as demo_data
     from services.registry.models import Organisation
 
-    with kernel.db.transaction() as session:
+    registry = platform.kernels["registry"]
+    with registry.db.transaction() as session:
         count = session.execute(select(func.count()).select_from(Organisation)).scalar_one()
     if count == 0:
-        click.echo("Loading the demo data (the 2022 signatories)…")
-        _import(kernel, SIGNATORIES_CSV, skip_bad=False)
+        click.echo("Loading the demo data (the 2022 campaign)…")
+        demo_data.load(registry, platform.kernels["events"], click.echo)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,11 @@ def test_make_run_starts_everything_and_a_newcomer_can_act_at_once(tmp_path):
         # The demo data is there on first start.
         demo = http.call("GET", "/api/registry/organisations?country=KE").json()["items"]
         assert [o["abbreviation"] for o in demo] == ["CPK"]
+        [campaign] = http.call("GET", "/api/events/campaigns").json()["items"]
+        signatories = http.call("GET", f"/api/events/campaigns/{campaign['id']}/signatories").json()
+        assert (len(signatories["initial"]), len(signatories["subsequent"])) == (28, 1)
+        timeline = http.call("GET", f"/api/events/campaigns/{campaign['id']}/timeline?limit=200").json()["items"]
+        assert timeline[0]["timezone"] == "Pacific/Kiritimati" and timeline[-1]["timezone"] == "America/Lima"
         created = http.call("POST", "/api/registry/organisations", token=token, json={
             "abbreviation": "TKP/ML", "name": "Türkiye Komünist Partisi/Marksist-Leninist",
             "name_en": "Communist Party of Turkey/Marxist-Leninist", "country": "TR",

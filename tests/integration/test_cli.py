@@ -72,9 +72,12 @@ def test_a_file_that_is_not_utf8_is_refused_clearly(runner, tmp_path):
     assert result.exit_code != 0 and "not UTF-8" in result.output
 
 
-def test_demo_loads_the_29_signatories_once(runner, tmp_path):
-    assert runner.invoke(main, ["demo"]).exit_code == 0
-    assert runner.invoke(main, ["demo"]).exit_code == 0
+def test_demo_loads_the_29_signatories_and_the_2022_campaign_once(runner, tmp_path):
+    first = runner.invoke(main, ["demo"])
+    assert first.exit_code == 0, first.output
+    assert "29 signatories, 20 approved events" in first.output
+    again = runner.invoke(main, ["demo"])
+    assert again.exit_code == 0 and "there already" in again.output
     orgs = organisations(tmp_path)
     assert len(orgs) == 29 and len({o.country for o in orgs}) >= 20
     assert outbox_types(tmp_path).count("organisation.registered") == 29
