@@ -5,12 +5,15 @@ from flask import Response, current_app, request, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
+from werkzeug.exceptions import UnsupportedMediaType
 
+from services.events import bulk, finding
 from services.events import campaigns as use
-from services.events import finding
 from services.events import local_events as events
 from services.events.models import Campaign, LocalEvent
 from services.events.schemas import (
+    BulkOut,
+    BulkQuery,
     CampaignIn,
     CampaignOut,
     CampaignPage,
@@ -35,6 +38,7 @@ from services.events.schemas import (
 from shared.db import utcnow
 from shared.errors import Forbidden, Invalid
 from shared.fields import is_country
+from shared.http.app import accepts_any_body
 from shared.http.auth import current_principal, require_principal, requires
 from shared.http.dump import json_response
 from shared.http.pagination import keyset_page, page_body
@@ -179,6 +183,39 @@ class CampaignEvents(MethodView):
             event = events.submit(session, kernel().outbox, campaign, organisation_id, fields)
             body = _present(event)
         return body, 201, {"Location": url_for("local_events.LocalEventById", event_id=event.id)}
+
+
+@blp.route("/<uuid:campaign_id>/events.csv", methods=["POST"])
+@requires("organisation", "coordinator")
+@blp.arguments(BulkQuery, location="query")
+@blp.response(201, BulkOut)
+@blp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})
+@accepts_any_body
+def submit_events_csv(args, campaign_id):
+    """Submit many events from a CSV file (`Content-Type: text/csv`); see the columns in the
+    docs. Every bad row is reported with its line and field; nothing is created unless all
+    rows are good or skip_bad=true."""
+    principal = require_principal()
+    organisation_id = args.get("organisation_id")
+    if principal.is_coordinator and organisation_id is None:
+        raise Invalid("Name the organisation the events are for.",
+                      errors=[{"field": "organisation_id", "location": "query", "message": "Missing data."}])
+    if not principal.is_coordinator:
+        if organisation_id not in (None, principal.subject_id):
+            raise Forbidden("An organisation submits only its own events.")
+        organisation_id = principal.subject_id
+    if request.mimetype not in ("text/csv", "text/plain"):
+        raise UnsupportedMediaType("Send the file as text/csv.")
+    try:
+        text = request.get_data().decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid("The file is not UTF-8 text.", errors=[{"field": None, "location": "body",
+                                                              "message": "Not UTF-8."}]) from None
+    with kernel().db.transaction() as session:
+        campaign = use.get_campaign(session, str(campaign_id), principal)
+        created, skipped = bulk.submit_file(session, kernel().outbox, campaign, organisation_id, text,
+                                            args["skip_bad"])
+        return {"created": len(created), "ids": [e.id for e in created], "skipped": skipped}
 
 
 @events_blp.route("")

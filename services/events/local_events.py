@@ -54,7 +54,8 @@ def _place_in_time(fields: dict, campaign: Campaign) -> tuple[datetime, datetime
     return instants["start"], instants["end"]
 
 
-def submit(session: Session, outbox: Outbox, campaign: Campaign, organisation_id: str, fields: dict) -> LocalEvent:
+def check_submitter(session: Session, campaign: Campaign, organisation_id: str) -> None:
+    """May this organisation submit events to this campaign now?"""
     if campaign.status != "open":
         raise Conflict(f"The campaign is {campaign.status}; events are submitted to open campaigns.",
                        campaign_status=campaign.status)
@@ -63,9 +64,18 @@ def submit(session: Session, outbox: Outbox, campaign: Campaign, organisation_id
         raise NotFound(f"No organisation {organisation_id} is known here (yet).")
     if organisation.status != "active":
         raise Forbidden("A suspended organisation cannot submit events.")
+
+
+def check_event(campaign: Campaign, fields: dict) -> tuple[datetime, datetime]:
+    """The rules an event must follow in its campaign; answers its UTC start and end."""
     if fields["activity_type"] not in campaign.activity_types:
         raise _invalid({"activity_type": f"must be one of the campaign's: {', '.join(campaign.activity_types)}."})
-    starts_at, ends_at = _place_in_time(fields, campaign)
+    return _place_in_time(fields, campaign)
+
+
+def submit(session: Session, outbox: Outbox, campaign: Campaign, organisation_id: str, fields: dict) -> LocalEvent:
+    check_submitter(session, campaign, organisation_id)
+    starts_at, ends_at = check_event(campaign, fields)
     values = {k: v for k, v in fields.items() if k not in ("start", "end", "start_offset", "end_offset",
                                                             "organisation_id")}
     values["languages"] = fields.get("languages") or list(fields["title"])
@@ -108,10 +118,7 @@ def update(session: Session, outbox: Outbox, event: LocalEvent, principal: Princ
         consistency_check(merged)
     except ValidationError as exc:
         raise _invalid({f: " ".join(m) for f, m in exc.messages.items()}) from None
-    campaign = session.get(Campaign, event.campaign_id)
-    if merged["activity_type"] not in campaign.activity_types:
-        raise _invalid({"activity_type": f"must be one of the campaign's: {', '.join(campaign.activity_types)}."})
-    starts_at, ends_at = _place_in_time(merged, campaign)
+    starts_at, ends_at = check_event(session.get(Campaign, event.campaign_id), merged)
     new = {**{f: merged[f] for f in EDITABLE}, "starts_local": merged["start"].isoformat(timespec="seconds"),
            "ends_local": merged["end"].isoformat(timespec="seconds"), "starts_at": starts_at, "ends_at": ends_at}
     changed = [f for f, v in new.items() if getattr(event, f) != v]

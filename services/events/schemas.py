@@ -280,3 +280,20 @@ class GeoQuery(Schema):
     organisation = UUIDString()
     activity_type = fields.String(validate=SLUG)
     lang = LanguageCode()
+
+
+class BulkQuery(Schema):
+    skip_bad = fields.Boolean(load_default=False, metadata={"description": "Create the good rows anyway."})
+    organisation_id = UUIDString(load_default=None, metadata={"description": "Coordinators: for whom."})
+
+
+class RowError(Schema):
+    line = fields.Integer()
+    field = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class BulkOut(Schema):
+    created = fields.Integer()
+    ids = fields.List(fields.String())
+    skipped = fields.List(fields.Nested(RowError))

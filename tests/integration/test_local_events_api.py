@@ -182,3 +182,32 @@ def test_the_list_filters_by_city_language_time_and_free_text(api, coordinator, 
     assert found("q=MAANDAMANO") == [ids["mombasa"]] and found("q=solidarity") == [ids["nairobi"]]
     assert found("q=100%25_") == []
     assert api.get(f"{EVENTS}?starts_from=yesterday").status_code == 422
+
+
+CSV_HEADER = "title_en,title_de,activity_type,city,country,timezone,start,end,expected_participants\n"
+CSV_GOOD = ("Rally,Kundgebung,rally,Nairobi,KE,Africa/Nairobi,2022-12-01T17:00,2022-12-01T19:00,200\n"
+            "Lecture,,lecture,Mombasa,KE,Africa/Nairobi,2022-12-02T10:00,2022-12-02T12:00,\n")
+CSV_BAD = ("Bad zone,,rally,Berlin,DE,Africa/Nairobi,2022-12-01T17:00,2022-12-01T19:00,\n"
+           ",,rally,Berlin,DE,Europe/Berlin,2022-12-01T17:00,2022-12-01T19:00,lots\n")
+
+
+def test_a_csv_of_events_is_all_or_nothing_unless_bad_rows_are_skipped(api, coordinator, setting):
+    path = f"{CAMPAIGNS}/{setting['campaign']['id']}/events.csv"
+    csv_type = {"Content-Type": "text/csv"}
+    refused = api.post(path, token=setting["tokens"][0], data=CSV_HEADER + CSV_GOOD + CSV_BAD, headers=csv_type)
+    assert refused.status_code == 422 and "nothing was created" in refused.json["detail"]
+    assert {(e["line"], e["field"]) for e in refused.json["errors"]} == {
+        (4, "timezone"), (5, "title"), (5, "expected_participants")}
+    assert table_count(api, LocalEvent) == 0
+    skipped = api.post(f"{path}?skip_bad=true", token=setting["tokens"][0], data=CSV_HEADER + CSV_GOOD + CSV_BAD,
+                       headers=csv_type)
+    assert skipped.status_code == 201 and skipped.json["created"] == 2 and len(skipped.json["skipped"]) == 3
+    first = api.get(f"{EVENTS}/{skipped.json['ids'][0]}", token=coordinator, headers={"Accept-Language": "de"}).json
+    assert first["title"] == "Kundgebung" and first["starts_at"] == "2022-12-01T14:00:00+00:00"
+    assert api.post(path, token=coordinator, data=CSV_HEADER + CSV_GOOD, headers=csv_type).status_code == 422
+    on_behalf = api.post(f"{path}?organisation_id={setting['orgs'][1]['id']}", token=coordinator,
+                         data=CSV_HEADER + CSV_GOOD, headers=csv_type)
+    assert on_behalf.status_code == 201 and on_behalf.json["created"] == 2
+    assert api.post(path, token=setting["tokens"][0], data=b"\xff\xfe", headers=csv_type).status_code == 422
+    assert api.post(path, token=setting["tokens"][0], data=CSV_HEADER, headers=csv_type).status_code == 422
+    assert api.post(path, token=setting["tokens"][0], json={"a": 1}).status_code == 415
