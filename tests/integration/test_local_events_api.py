@@ -211,3 +211,21 @@ def test_a_csv_of_events_is_all_or_nothing_unless_bad_rows_are_skipped(api, coor
     assert api.post(path, token=setting["tokens"][0], data=b"\xff\xfe", headers=csv_type).status_code == 422
     assert api.post(path, token=setting["tokens"][0], data=CSV_HEADER, headers=csv_type).status_code == 422
     assert api.post(path, token=setting["tokens"][0], json={"a": 1}).status_code == 415
+
+
+def test_a_suspended_organisation_cannot_submit(api, coordinator, setting):
+    from tests.conftest import wait_until
+
+    api.put(f"/api/registry/organisations/{setting['orgs'][0]['id']}/suspension", token=coordinator,
+            json={"reason": "danger"})
+    wait_until(lambda: _status(api, setting) == "suspended", 10, message="events to learn of the suspension")
+    refused = api.post(f"{CAMPAIGNS}/{setting['campaign']['id']}/events", token=coordinator,
+                       json=event(organisation_id=setting["orgs"][0]["id"]))
+    assert refused.status_code == 403 and table_count(api, LocalEvent) == 0
+
+
+def _status(api, setting):
+    from services.events.models import KnownOrganisation
+
+    with api.platform.kernels["events"].db.transaction() as s:
+        return s.get(KnownOrganisation, setting["orgs"][0]["id"]).status
