@@ -63,10 +63,17 @@ def _row_to_fields(record: dict) -> dict:
 
 def parse(text: str) -> tuple[list[tuple[int, dict]], list[dict]]:
     """Answer the rows the schema accepts, with their lines, and the errors of the others."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
     schema = LocalEventIn()
     good, errors = [], []
-    for record in reader:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # a cell too long, a stray line break: the file is not CSV here
+            errors.append({"line": reader.line_num, "field": None, "message": f"not readable as CSV: {exc}."})
+            break
         line = reader.line_num
         if len(good) + len({e["line"] for e in errors}) >= MAX_ROWS:
             errors.append({"line": line, "field": None, "message": f"a file may hold at most {MAX_ROWS} events."})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from marshmallow import ValidationError
-from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
 from services.events.localtime import LocalTimeError, format_offset, to_utc, zone_in_country
@@ -80,6 +80,7 @@ def submit(session: Session, outbox: Outbox, campaign: Campaign, organisation_id
                                                             "organisation_id")}
     values["languages"] = fields.get("languages") or list(fields["title"])
     event = LocalEvent(**values, campaign_id=campaign.id, organisation_id=organisation_id,
+                       search_text=search_text(fields["title"], fields.get("description"), fields["city"]),
                        starts_local=fields["start"].isoformat(timespec="seconds"),
                        ends_local=fields["end"].isoformat(timespec="seconds"),
                        starts_at=starts_at, ends_at=ends_at, status="submitted")
@@ -89,6 +90,7 @@ def submit(session: Session, outbox: Outbox, campaign: Campaign, organisation_id
     return event
 
 
+MODERATED = ("title", "description", "languages", "activity_type", "online_url", "visibility")
 EDITABLE = ("title", "description", "languages", "activity_type", "city", "country", "venue", "address",
             "latitude", "longitude", "timezone", "online_url", "expected_participants", "visibility",
             "address_public", "address_public_hours")
@@ -109,10 +111,9 @@ def update(session: Session, outbox: Outbox, event: LocalEvent, principal: Princ
     if event.status not in ("submitted", "approved"):
         raise Conflict(f"The event is {event.status}; it can no longer change.", current_status=event.status)
     merged = _as_submitted(event)
-    if "start" in changes and "start_offset" not in changes:
-        merged["start_offset"] = None  # a new time: its old offset says nothing
-    if "end" in changes and "end_offset" not in changes:
-        merged["end_offset"] = None
+    for name in ("start", "end"):  # a new time or zone: the old offset says nothing
+        if (name in changes or "timezone" in changes) and f"{name}_offset" not in changes:
+            merged[f"{name}_offset"] = None
     merged.update(changes)
     try:
         consistency_check(merged)
@@ -126,6 +127,10 @@ def update(session: Session, outbox: Outbox, event: LocalEvent, principal: Princ
         return []
     for name in changed:
         setattr(event, name, new[name])
+    event.search_text = search_text(event.title, event.description, event.city)
+    if event.status == "approved" and any(name in MODERATED for name in changed):
+        # What a coordinator approved was its text and its audience: changing them asks again.
+        event.status, event.approved_at = "submitted", None
     event.sequence += 1
     event.updated_at = utcnow()
     outbox.add(session, "event.updated", {**event_data(event), "changed": changed})
@@ -137,15 +142,23 @@ def may_see_everything(event: LocalEvent, principal: Principal | None) -> bool:
 
 
 def public_condition():
-    """What the public may see of events, as SQL: approved (or since cancelled), public, and
-    not in a country a coordinator has put on hold."""
-    return (LocalEvent.status.in_(("approved", "cancelled")) & (LocalEvent.visibility == "public")
-            & LocalEvent.country.not_in(select(CountryHold.country)))
+    """What the public may see of events, as SQL: approved (or cancelled after approval),
+    public, of a campaign that is not a draft, and not in a country on hold."""
+    return (LocalEvent.status.in_(("approved", "cancelled")) & LocalEvent.approved_at.is_not(None)
+            & (LocalEvent.visibility == "public")
+            & LocalEvent.country.not_in(select(CountryHold.country))
+            & LocalEvent.campaign_id.in_(select(Campaign.id).where(Campaign.status != "draft")))
 
 
 def is_public(session: Session, event: LocalEvent) -> bool:
-    return (event.status in ("approved", "cancelled") and event.visibility == "public"
+    campaign = session.get(Campaign, event.campaign_id)
+    return (event.status in ("approved", "cancelled") and event.approved_at is not None
+            and event.visibility == "public" and campaign.status != "draft"
             and session.get(CountryHold, event.country) is None)
+
+
+def search_text(title: dict, description: dict | None, city: str) -> str:
+    return " ".join([*title.values(), *(description or {}).values(), city]).lower()
 
 
 def address_visible(event: LocalEvent, principal: Principal | None, now: datetime) -> bool:
@@ -173,6 +186,7 @@ def decide(session: Session, outbox: Outbox, event: LocalEvent, approve: bool, r
         raise Invalid("Say why the event is rejected.",
                       errors=[{"field": "reason", "location": "json", "message": "Missing data."}])
     event.status = "approved" if approve else "rejected"
+    event.approved_at = utcnow() if approve else None
     event.rejection_reason = None if approve else reason
     event.updated_at = utcnow()
     if approve:
@@ -208,9 +222,7 @@ def list_statement(args: dict, principal: Principal | None):
         stmt = stmt.where(LocalEvent.starts_at < args["starts_before"])
     if args.get("q"):
         pattern = f"%{escape_like(args['q'].lower())}%"
-        stmt = stmt.where(or_(func.lower(cast(LocalEvent.title, String)).like(pattern, escape="\\"),
-                              func.lower(cast(LocalEvent.description, String)).like(pattern, escape="\\"),
-                              func.lower(LocalEvent.city).like(pattern, escape="\\")))
+        stmt = stmt.where(LocalEvent.search_text.like(pattern, escape="\\"))
     if principal is None or not principal.is_coordinator:
         public = public_condition()
         if principal is not None:  # an organisation also sees all of its own

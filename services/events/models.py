@@ -103,6 +103,11 @@ class LocalEvent(Base):
     address_public: Mapped[str] = mapped_column(String(20), default="never")  # never | now | before
     address_public_hours: Mapped[int | None] = mapped_column(Integer, nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="submitted")
+    # Set by a coordinator's approval: only an event once approved is ever public (a
+    # cancelled one included, so calendars learn of the cancellation).
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # Lower-cased text of the titles, descriptions and city, for free-text search.
+    search_text: Mapped[str] = mapped_column(Text, default="")
     rejection_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     outside_window: Mapped[bool] = mapped_column(Boolean, default=False)
     sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE

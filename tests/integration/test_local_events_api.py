@@ -229,3 +229,56 @@ def _status(api, setting):
 
     with api.platform.kernels["events"].db.transaction() as s:
         return s.get(KnownOrganisation, setting["orgs"][0]["id"]).status
+
+
+def test_a_cancelled_submission_never_becomes_public(api, setting):
+    created = submit(api, setting).json
+    api.post(f"{EVENTS}/{created['id']}/cancellation", token=setting["tokens"][0])
+    assert api.get(f"{EVENTS}/{created['id']}").status_code == 404 and api.get(EVENTS).json["items"] == []
+    assert b"VEVENT" not in api.get(f"{CAMPAIGNS}/{setting['campaign']['id']}/events.ics").data
+
+
+def test_changing_text_or_audience_after_approval_asks_for_approval_again(api, coordinator, setting):
+    created = submit(api, setting, visibility="coordinators").json
+    api.post(f"{EVENTS}/{created['id']}/approval", token=coordinator)
+    changed = api.patch(f"{EVENTS}/{created['id']}", token=setting["tokens"][0],
+                        json={"visibility": "public", "title": {"en": "Changed after approval"}})
+    assert changed.status_code == 200 and changed.json["status"] == "submitted"
+    assert api.get(f"{EVENTS}/{created['id']}").status_code == 404
+    moved = submit(api, setting).json  # a new time alone keeps the approval, and is announced
+    api.post(f"{EVENTS}/{moved['id']}/approval", token=coordinator)
+    later = api.patch(f"{EVENTS}/{moved['id']}", token=setting["tokens"][0], json={"start": "2022-12-01T18:00:00"})
+    assert later.json["status"] == "approved"
+
+
+def test_events_of_a_campaign_set_back_to_draft_leave_every_public_output(api, coordinator, setting):
+    created = submit(api, setting).json
+    api.post(f"{EVENTS}/{created['id']}/approval", token=coordinator)
+    api.patch(f"{CAMPAIGNS}/{setting['campaign']['id']}", token=coordinator, json={"status": "draft"})
+    assert api.get(EVENTS).json["items"] == [] and api.get(f"{EVENTS}/{created['id']}").status_code == 404
+    assert api.get(f"{EVENTS}/map.geojson").json["features"] == []
+
+
+def test_free_text_matches_words_not_the_stored_json(api, coordinator, setting):
+    created = submit(api, setting).json
+    api.post(f"{EVENTS}/{created['id']}/approval", token=coordinator)
+    assert api.get(f"{EVENTS}?q=en").json["items"] == [] and api.get(f'{EVENTS}?q="').json["items"] == []
+    assert len(api.get(f"{EVENTS}?q=mshikamano").json["items"]) == 1
+
+
+def test_moving_to_another_zone_needs_no_offset_from_the_old_one(api, setting):
+    created = submit(api, setting).json
+    moved = api.patch(f"{EVENTS}/{created['id']}", token=setting["tokens"][0],
+                      json={"country": "UG", "city": "Kampala", "timezone": "Africa/Kampala"})
+    assert moved.status_code == 200 and moved.json["timezone"] == "Africa/Kampala"
+
+
+def test_csv_files_from_old_spreadsheets_and_broken_ones(api, setting):
+    path = f"{CAMPAIGNS}/{setting['campaign']['id']}/events.csv"
+    csv_type = {"Content-Type": "text/csv"}
+    huge_cell = CSV_HEADER + "x" * 200_000 + ",,rally,A,KE,Africa/Nairobi,2022-12-01T17:00,2022-12-01T19:00,\n"
+    refused = api.post(path, token=setting["tokens"][0], data=huge_cell, headers=csv_type)
+    assert refused.status_code == 422 and "not readable as CSV" in refused.json["errors"][0]["message"]
+    assert table_count(api, LocalEvent) == 0
+    old_mac = (CSV_HEADER + CSV_GOOD).replace("\n", "\r")  # bare CR line ends
+    assert api.post(path, token=setting["tokens"][0], data=old_mac, headers=csv_type).json["created"] == 2

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 07:47:21.074259
+Create Date: 2026-11-27 08:05:53.254374
 """
 import sqlalchemy as sa
 from alembic import op
@@ -123,6 +123,8 @@ def upgrade() -> None:
     sa.Column('address_public', sa.String(length=20), nullable=False),
     sa.Column('address_public_hours', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('approved_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('search_text', sa.Text(), nullable=False),
     sa.Column('rejection_reason', sa.Text(), nullable=True),
     sa.Column('outside_window', sa.Boolean(), nullable=False),
     sa.Column('sequence', sa.Integer(), nullable=False),
