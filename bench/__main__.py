@@ -1,4 +1,4 @@
-"""`python -m bench [http] [bus]`: run the benchmarks (all by default) and print the table."""
+"""`python -m bench [http] [bus] [events] [ical]`: run the benchmarks (all by default) and print the table."""
 from __future__ import annotations
 
 import argparse
@@ -8,12 +8,12 @@ import warnings
 
 from bench.common import Result, print_table
 
-BENCHMARKS = ("http", "bus")
+BENCHMARKS = ("http", "bus", "events", "ical")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("only", nargs="*", metavar="{http,bus}", help="run only these (default: all)")
+    parser.add_argument("only", nargs="*", metavar="{http,bus,events,ical}", help="run only these (default: all)")
     args = parser.parse_args(argv)
     unknown = set(args.only) - set(BENCHMARKS)
     if unknown:
@@ -33,6 +33,14 @@ def main(argv: list[str] | None = None) -> int:
             from bench import bus_throughput
 
             results += bus_throughput.run()
+        elif name == "events":
+            from bench import events_list
+
+            results += events_list.run()
+        elif name == "ical":
+            from bench import ical_feed
+
+            results += ical_feed.run()
     print()
     print_table(results)
     print()

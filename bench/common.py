@@ -24,7 +24,7 @@ class Result:
     value: float
     baseline: float
     unit: str
-    target: float = 0.5
+    target: float | None = 0.5  # None: the ratio is reported, but there is no target for it
     details: list[str] = field(default_factory=list)
 
     @property
@@ -34,8 +34,10 @@ class Result:
 
 def print_table(results: list[Result]) -> None:
     header = ("name", "value", "baseline", "ratio", "target")
-    rows = [(r.name, f"{r.value:,.1f} {r.unit}", f"{r.baseline:,.1f} {r.unit}", f"{r.ratio:.2f}",
-             f">= {r.target:.2f}" + ("" if r.ratio >= r.target else "  BELOW")) for r in results]
+    rows = [(r.name, f"{r.value:,.1f} {r.unit}", f"{r.baseline:,.1f} {r.unit}",
+             f"{r.ratio:.2f}" if r.ratio >= 0.1 else f"{r.ratio:.2g}",
+             "-" if r.target is None else f">= {r.target:.2f}" + ("" if r.ratio >= r.target else "  BELOW"))
+            for r in results]
     widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))
     print(line)

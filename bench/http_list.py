@@ -101,10 +101,10 @@ def _cpu_ticks(pids: list[int]) -> int:
 class Gunicorn:
     """One gunicorn master with the project's config file, on a free loopback port."""
 
-    def __init__(self, app: str, var_dir: Path, log: Path):
+    def __init__(self, app: str, var_dir: Path, log: Path, **env: str):
         self.app = app
         self.port = free_port()
-        self.env = clean_environ(DOA_VAR_DIR=str(var_dir), LOG_LEVEL="WARNING", BUS_URL="memory://")
+        self.env = clean_environ(DOA_VAR_DIR=str(var_dir), LOG_LEVEL="WARNING", BUS_URL="memory://", **env)
         self.workers = int(self.env.get("WEB_CONCURRENCY", "2"))
         self.log = log
         self.proc: subprocess.Popen | None = None

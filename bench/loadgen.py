@@ -78,8 +78,8 @@ def balanced_connections(port: int, path: str, count: int, pids: list[int]) -> l
 
 
 def run(port: int, path: str, requests: int, concurrency: int, warmup: int,
-        pids: list[int] | None = None) -> dict:
-    conns = (balanced_connections(port, path, concurrency, pids) if pids
+        pids: list[int] | None = None, balance_path: str | None = None) -> dict:
+    conns = (balanced_connections(port, balance_path or path, concurrency, pids) if pids
              else [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(concurrency)])
     barrier = threading.Barrier(concurrency + 1)
     done = threading.Barrier(concurrency + 1)
@@ -147,9 +147,12 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--balance", default="", help="comma-separated pids of the server's workers: "
                         "spread the connections evenly over them")
+    parser.add_argument("--balance-path", default=None, help="the GET that places the connections (default: "
+                        "--path; a cheap one like /healthz for a slow --path)")
     args = parser.parse_args()
     pids = [int(p) for p in args.balance.split(",") if p]
-    print(json.dumps(run(args.port, args.path, args.requests, args.concurrency, args.warmup, pids)))
+    print(json.dumps(run(args.port, args.path, args.requests, args.concurrency, args.warmup, pids,
+                         args.balance_path)))
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ session and commits nothing; the caller's transaction holds the change and its m
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from marshmallow import ValidationError
 from sqlalchemy import String, cast, func, select
@@ -141,6 +142,7 @@ def may_see_everything(event: LocalEvent, principal: Principal | None) -> bool:
     return principal is not None and (principal.is_coordinator or principal.owns(event.organisation_id))
 
 
+@lru_cache(maxsize=1)
 def public_condition():
     """What the public may see of events, as SQL: approved (or cancelled after approval),
     public, of a campaign that is not a draft, and not in a country on hold."""
@@ -269,6 +271,8 @@ def present(event: LocalEvent, principal: Principal | None, wanted: list[str], n
                                           "online_url", "expected_participants", "visibility", "address_public",
                                           "address_public_hours", "status", "outside_window", "created_at",
                                           "updated_at")}
+    for name in ("starts_at", "ends_at", "created_at", "updated_at"):  # ready for JSON
+        out[name] = out[name].isoformat()
     out.update(language=language, title=event.title.get(language, ""),
                description=(event.description or {}).get(language, ""),
                titles=event.title, descriptions=event.description or {},

@@ -75,7 +75,10 @@ class LocalEvent(Base):
     __table_args__ = (Index("ix_local_events_start", "starts_at", "id"),
                       Index("ix_local_events_campaign_start", "campaign_id", "starts_at", "id"),
                       Index("ix_local_events_country_start", "country", "starts_at", "id"),
-                      Index("ix_local_events_organisation", "organisation_id", "starts_at"))
+                      Index("ix_local_events_organisation", "organisation_id", "starts_at"),
+                      # Covers the statistics' three GROUP BYs, so they read no table rows.
+                      Index("ix_local_events_statistics", "campaign_id", "status", "visibility", "country",
+                            "activity_type", "organisation_id", "expected_participants", "approved_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("campaigns.id"))

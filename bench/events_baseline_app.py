@@ -1,0 +1,170 @@
+"""The baseline for the events service's public reads: a bare Flask app on the `sqlite3` module.
+
+- `GET /api/events/events?campaign=&country=&limit=`: the same SQL the service runs for the
+  public (approved, or cancelled after approval; public; of a campaign that is not a draft; of
+  a country not on hold; key-set order by starts_at, id; LIMIT limit+1), each row turned into
+  the same JSON item (same keys in the same order, the address only when public, the text in
+  the first language) with the same `next` link, by hand, then `json.dumps`.
+- `GET /api/events/campaigns/<id>/statistics`: the same four queries (the campaign, three
+  GROUP BYs over the campaign's public approved events, the organisations' abbreviations) and
+  the same JSON.
+- `GET /api/events/campaigns/<id>/events.ics`: `send_file` of `<DOA_VAR_DIR>/<id>.ics`, a
+  feed the real app generated before (the same bytes), i.e. the cost of sending that much.
+
+Run it under gunicorn like the real app: `gunicorn ... 'bench.events_baseline_app:create_app()'`
+with DOA_VAR_DIR pointing at the folder holding events.db.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sqlite3
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Flask, Response, request, send_file
+
+PREFIX = "/api/events"
+COLUMNS = ("id", "campaign_id", "organisation_id", "title", "description", "languages", "activity_type", "city",
+           "country", "venue", "address", "latitude", "longitude", "timezone", "starts_local", "ends_local",
+           "starts_at", "ends_at", "online_url", "expected_participants", "visibility", "address_public",
+           "address_public_hours", "status", "outside_window", "created_at", "updated_at")
+# Written as SQLAlchemy writes the service's statements (`local_events.public_condition`),
+# with the same bound parameters.
+PUBLIC = ("status IN (?, ?) AND approved_at IS NOT NULL AND visibility = ? "
+          "AND (country NOT IN (SELECT country FROM country_holds)) "
+          "AND campaign_id IN (SELECT id FROM campaigns WHERE status != ?)")
+PUBLIC_PARAMS = ("approved", "cancelled", "public", "draft")
+LIST = (f"SELECT {', '.join(COLUMNS)} FROM local_events WHERE campaign_id = ? AND country = ? AND {PUBLIC}"
+        " {after} ORDER BY starts_at, id LIMIT ? OFFSET ?")
+TALLY = (f"SELECT {{column}}, count(*), coalesce(sum(expected_participants), 0) FROM local_events "
+         f"WHERE campaign_id = ? AND status = ? AND {PUBLIC} "
+         f"GROUP BY {{column}} ORDER BY count(*) DESC, {{column}}")
+STORED = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a DateTime in SQLite
+
+
+def _when(stored: str) -> datetime:
+    return datetime.fromisoformat(stored).replace(tzinfo=timezone.utc)
+
+
+def _encode(starts_at: str, id_: str) -> str:
+    packed = [["d", starts_at], ["v", id_]]
+    return base64.urlsafe_b64encode(json.dumps(packed).encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[str, str]:
+    (_, when), (_, id_) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    return datetime.fromisoformat(when).astimezone(timezone.utc).strftime(STORED), id_
+
+
+def _pick(texts: dict, languages: list, wanted: list[str]) -> str:
+    for code in wanted:
+        if code in texts:
+            return code
+    return languages[0] if languages and languages[0] in texts else next(iter(texts), "")
+
+
+def _item(row: tuple, wanted: list[str], now: datetime) -> dict:
+    e = dict(zip(COLUMNS, row, strict=True))
+    titles, descriptions, languages = json.loads(e["title"]), json.loads(e["description"] or "{}"), \
+        json.loads(e["languages"])
+    starts_at = _when(e["starts_at"])
+    language = _pick(titles, languages, wanted)
+    shown = e["address_public"] == "now" or (
+        e["address_public"] == "before" and bool(e["address_public_hours"])
+        and now >= starts_at - timedelta(hours=e["address_public_hours"]))
+    item = {"id": e["id"], "campaign_id": e["campaign_id"], "organisation_id": e["organisation_id"],
+            "language": language, "title": titles.get(language, ""), "description": descriptions.get(language, ""),
+            "titles": titles, "descriptions": descriptions, "languages": languages,
+            "activity_type": e["activity_type"], "city": e["city"], "country": e["country"], "venue": e["venue"]}
+    if shown:
+        item.update(address=e["address"], latitude=e["latitude"], longitude=e["longitude"])
+    item.update(timezone=e["timezone"], start=e["starts_local"], end=e["ends_local"],
+                starts_at=starts_at.isoformat(), ends_at=_when(e["ends_at"]).isoformat(),
+                online_url=e["online_url"], expected_participants=e["expected_participants"],
+                visibility=e["visibility"], address_public=e["address_public"],
+                address_public_hours=e["address_public_hours"], status=e["status"],
+                outside_window=bool(e["outside_window"]), created_at=_when(e["created_at"]).isoformat(),
+                updated_at=_when(e["updated_at"]).isoformat())
+    return item
+
+
+def _json(body, status: int = 200) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False, separators=(",", ":")) + "\n", status=status,
+                    mimetype="application/json")
+
+
+def create_app(var_dir: str | None = None) -> Flask:
+    folder = Path(var_dir or os.environ.get("DOA_VAR_DIR", "var")).resolve()
+    database = str(folder / "events.db")
+    local = threading.local()
+
+    def connection() -> sqlite3.Connection:
+        # One connection per thread, kept: the real app's SQLAlchemy pool keeps them too.
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = sqlite3.connect(database, timeout=30)
+            conn.execute("PRAGMA journal_mode=WAL")
+        return conn
+
+    app = Flask("bench.events_baseline")
+
+    @app.get("/healthz")
+    def healthz():
+        return Response('{"status":"alive"}', mimetype="application/json")
+
+    @app.get(f"{PREFIX}/events")
+    def events():
+        try:
+            limit = max(1, min(int(request.args.get("limit", 50)), 200))
+        except ValueError:
+            return _json({"status": 400}, 400)
+        wanted = [code.split("-")[0].lower() for code in request.accept_languages.values()]
+        params: list = [request.args.get("campaign", ""), request.args.get("country", ""), *PUBLIC_PARAMS]
+        after = ""
+        if request.args.get("cursor"):
+            after = "AND (starts_at, id) > (?, ?)"
+            params += _decode(request.args["cursor"])
+        with connection() as conn:  # one transaction, like the app's session
+            rows = conn.execute(LIST.format(after=after), (*params, limit + 1, 0)).fetchall()
+        now = datetime.now(timezone.utc)
+        items = [_item(row, wanted, now) for row in rows[:limit]]
+        next_url = None
+        if len(rows) > limit:
+            query = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
+            query.append(("cursor", _encode(items[-1]["starts_at"], items[-1]["id"])))
+            next_url = f"{request.script_root}{request.path}?{urlencode(query)}"
+        return _json({"items": items, "next": next_url})
+
+    @app.get(f"{PREFIX}/campaigns/<campaign_id>/statistics")
+    def statistics(campaign_id: str):
+        with connection() as conn:
+            campaign = conn.execute("SELECT id, status FROM campaigns WHERE id = ?", (campaign_id,)).fetchone()
+            if campaign is None or campaign[1] == "draft":
+                return _json({"status": 404}, 404)
+            out = {"campaign_id": campaign_id}
+            for name, column in (("countries", "country"), ("activity_types", "activity_type"),
+                                 ("organisations", "organisation_id")):
+                out[name] = [{"key": key, "events": count, "expected_participants": people}
+                             for key, count, people in conn.execute(TALLY.format(column=column),
+                                                                            (campaign_id, "approved", *PUBLIC_PARAMS))]
+            ids = [o["key"] for o in out["organisations"]]
+            names = dict(conn.execute(f"SELECT id, abbreviation FROM known_organisations WHERE id IN "
+                                      f"({', '.join('?' * len(ids))})", ids)) if ids else {}
+        out["organisations"] = [{"key": o["key"], "abbreviation": names.get(o["key"]), "events": o["events"],
+                                 "expected_participants": o["expected_participants"]} for o in out["organisations"]]
+        out["total"] = {"events": sum(r["events"] for r in out["countries"]),
+                        "expected_participants": sum(r["expected_participants"] for r in out["countries"])}
+        return _json(out)
+
+    @app.get(f"{PREFIX}/campaigns/<campaign_id>/events.ics")
+    def ical(campaign_id: str):
+        path = folder / f"{campaign_id}.ics"
+        if not path.is_file() or path.parent != folder:
+            return _json({"status": 404}, 404)
+        return send_file(path, mimetype="text/calendar")
+
+    return app
