@@ -51,6 +51,19 @@ def kernel():
     return current_app.extensions["doa"]
 
 
+def acting_for(principal, organisation_id: str | None, location: str) -> str:
+    """The organisation a request acts for: an organisation acts for itself; a coordinator
+    acts on an organisation's behalf and must name it."""
+    if principal.is_coordinator:
+        if organisation_id is None:
+            raise Invalid("Name the organisation you act for (organisation_id).",
+                          errors=[{"field": "organisation_id", "location": location, "message": "Missing data."}])
+        return organisation_id
+    if organisation_id not in (None, principal.subject_id):
+        raise Forbidden("An organisation acts only for itself.")
+    return principal.subject_id
+
+
 def _with_count(session, campaign: Campaign) -> Campaign:
     campaign.endorsements = use.endorsement_count(session, campaign.id)
     return campaign
@@ -110,14 +123,7 @@ class Endorsements(MethodView):
     def post(self, body, campaign_id):
         """Endorse an open campaign (an organisation for itself, or a coordinator on its behalf)."""
         principal = require_principal()
-        organisation_id = body.get("organisation_id")
-        if principal.is_coordinator and organisation_id is None:
-            raise Invalid("Name the organisation you endorse for.",
-                          errors=[{"field": "organisation_id", "location": "json", "message": "Missing data."}])
-        if not principal.is_coordinator:
-            if organisation_id not in (None, principal.subject_id):
-                raise Forbidden("An organisation may endorse only for itself.")
-            organisation_id = principal.subject_id
+        organisation_id = acting_for(principal, body.get("organisation_id"), "json")
         with kernel().db.transaction() as session:
             campaign = use.get_campaign(session, str(campaign_id), principal)
             endorsement, number = use.endorse(session, kernel().outbox, campaign, organisation_id)
@@ -177,14 +183,7 @@ class CampaignEvents(MethodView):
     def post(self, fields, campaign_id):
         """Submit a local event (an organisation for itself, or a coordinator on its behalf)."""
         principal = require_principal()
-        organisation_id = fields.get("organisation_id")
-        if principal.is_coordinator and organisation_id is None:
-            raise Invalid("Name the organisation the event is for.",
-                          errors=[{"field": "organisation_id", "location": "json", "message": "Missing data."}])
-        if not principal.is_coordinator:
-            if organisation_id not in (None, principal.subject_id):
-                raise Forbidden("An organisation submits only its own events.")
-            organisation_id = principal.subject_id
+        organisation_id = acting_for(principal, fields.get("organisation_id"), "json")
         with kernel().db.transaction() as session:
             campaign = use.get_campaign(session, str(campaign_id), principal)
             event = events.submit(session, kernel().outbox, campaign, organisation_id, fields)
@@ -202,14 +201,7 @@ def submit_events_csv(args, campaign_id):
     docs. Every bad row is reported with its line and field; nothing is created unless all
     rows are good or skip_bad=true."""
     principal = require_principal()
-    organisation_id = args.get("organisation_id")
-    if principal.is_coordinator and organisation_id is None:
-        raise Invalid("Name the organisation the events are for.",
-                      errors=[{"field": "organisation_id", "location": "query", "message": "Missing data."}])
-    if not principal.is_coordinator:
-        if organisation_id not in (None, principal.subject_id):
-            raise Forbidden("An organisation submits only its own events.")
-        organisation_id = principal.subject_id
+    organisation_id = acting_for(principal, args.get("organisation_id"), "query")
     if request.mimetype not in ("text/csv", "text/plain"):
         raise UnsupportedMediaType("Send the file as text/csv.")
     try:

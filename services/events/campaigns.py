@@ -87,16 +87,21 @@ def endorsement_count(session: Session, campaign_id: str) -> int:
         Endorsement.campaign_id == campaign_id, Endorsement.withdrawn_at.is_(None))).scalar_one()
 
 
-def endorse(session: Session, outbox: Outbox, campaign: Campaign, organisation_id: str) -> tuple[Endorsement, int]:
-    """Answer the endorsement and its number in the signatory list."""
+def check_participant(session: Session, campaign: Campaign, organisation_id: str, action: str) -> None:
+    """May this organisation take part in this campaign now (endorse it, submit events)?"""
     if campaign.status != "open":
-        raise Conflict(f"The campaign is {campaign.status}; only an open campaign takes endorsements.",
+        raise Conflict(f"The campaign is {campaign.status}; only an open campaign takes {action}.",
                        campaign_status=campaign.status)
     organisation = session.get(KnownOrganisation, organisation_id)
     if organisation is None:
         raise NotFound(f"No organisation {organisation_id} is known here (yet).")
     if organisation.status != "active":
-        raise Forbidden("A suspended organisation cannot endorse a campaign.")
+        raise Forbidden(f"A suspended organisation cannot take part: no {action}.")
+
+
+def endorse(session: Session, outbox: Outbox, campaign: Campaign, organisation_id: str) -> tuple[Endorsement, int]:
+    """Answer the endorsement and its number in the signatory list."""
+    check_participant(session, campaign, organisation_id, "endorsements")
     endorsement = session.execute(select(Endorsement).where(
         Endorsement.campaign_id == campaign.id, Endorsement.organisation_id == organisation_id)).scalar()
     if endorsement is not None and endorsement.withdrawn_at is None:

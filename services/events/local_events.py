@@ -9,8 +9,9 @@ from marshmallow import ValidationError
 from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session
 
+from services.events.campaigns import check_participant
 from services.events.localtime import LocalTimeError, format_offset, to_utc, zone_in_country
-from services.events.models import Campaign, CountryHold, KnownOrganisation, LocalEvent
+from services.events.models import Campaign, CountryHold, LocalEvent
 from services.events.schemas import consistency_check
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
@@ -57,14 +58,7 @@ def _place_in_time(fields: dict, campaign: Campaign) -> tuple[datetime, datetime
 
 def check_submitter(session: Session, campaign: Campaign, organisation_id: str) -> None:
     """May this organisation submit events to this campaign now?"""
-    if campaign.status != "open":
-        raise Conflict(f"The campaign is {campaign.status}; events are submitted to open campaigns.",
-                       campaign_status=campaign.status)
-    organisation = session.get(KnownOrganisation, organisation_id)
-    if organisation is None:
-        raise NotFound(f"No organisation {organisation_id} is known here (yet).")
-    if organisation.status != "active":
-        raise Forbidden("A suspended organisation cannot submit events.")
+    check_participant(session, campaign, organisation_id, "events")
 
 
 def check_event(campaign: Campaign, fields: dict) -> tuple[datetime, datetime]:
