@@ -13,13 +13,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sqlite3
-import threading
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask, Response, request
+
+from bench.baseline_support import bare_flask, per_thread_sqlite
 
 PATH = "/api/registry/organisations"
 COLUMNS = ("id", "abbreviation", "name", "name_en", "country", "timezone", "languages", "website",
@@ -45,21 +45,8 @@ def _decode(cursor: str) -> tuple[str, str]:
 
 def create_app(database: str | None = None) -> Flask:
     database = database or str(Path(os.environ.get("DOA_VAR_DIR", "var")).resolve() / "registry.db")
-    local = threading.local()
-
-    def connection() -> sqlite3.Connection:
-        # One connection per thread, kept: the real app's SQLAlchemy pool keeps them too.
-        conn = getattr(local, "conn", None)
-        if conn is None:
-            conn = local.conn = sqlite3.connect(database, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-        return conn
-
-    app = Flask("bench.baseline")
-
-    @app.get("/healthz")
-    def healthz():
-        return Response('{"status":"alive"}', mimetype="application/json")
+    connection = per_thread_sqlite(database)
+    app = bare_flask("bench.baseline")
 
     @app.get(PATH)
     def organisations():

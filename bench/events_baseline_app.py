@@ -19,13 +19,13 @@ from __future__ import annotations
 import base64
 import json
 import os
-import sqlite3
-import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Flask, Response, request, send_file
+
+from bench.baseline_support import bare_flask, per_thread_sqlite
 
 PREFIX = "/api/events"
 COLUMNS = ("id", "campaign_id", "organisation_id", "title", "description", "languages", "activity_type", "city",
@@ -100,21 +100,8 @@ def _json(body, status: int = 200) -> Response:
 def create_app(var_dir: str | None = None) -> Flask:
     folder = Path(var_dir or os.environ.get("DOA_VAR_DIR", "var")).resolve()
     database = str(folder / "events.db")
-    local = threading.local()
-
-    def connection() -> sqlite3.Connection:
-        # One connection per thread, kept: the real app's SQLAlchemy pool keeps them too.
-        conn = getattr(local, "conn", None)
-        if conn is None:
-            conn = local.conn = sqlite3.connect(database, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-        return conn
-
-    app = Flask("bench.events_baseline")
-
-    @app.get("/healthz")
-    def healthz():
-        return Response('{"status":"alive"}', mimetype="application/json")
+    connection = per_thread_sqlite(database)
+    app = bare_flask("bench.events_baseline")
 
     @app.get(f"{PREFIX}/events")
     def events():

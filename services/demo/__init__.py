@@ -48,6 +48,7 @@ def load(registry, events, say: Callable[[str], None] = print, timeout: float = 
     """Load the demo into the registry and events kernels (their bus workers must run)."""
     from services.events import campaigns, local_events
     from services.events.models import Campaign, KnownOrganisation
+    from services.events.rules import DEFAULT_ACTIVITY_TYPES
     from services.registry.importer import ImportReport, import_rows, parse
 
     rows, errors = parse(SIGNATORIES_CSV.read_text(encoding="utf-8"))
@@ -77,7 +78,7 @@ def load(registry, events, say: Callable[[str], None] = print, timeout: float = 
             "name": CAMPAIGN_NAME, "description": "Demo: the worldwide day of action of the 2022 campaign.",
             "languages": ["en", "de", "fr", "es", "fa", "tr", "ru"], "day_of_action": date(2022, 12, 1),
             "window_start": date(2022, 11, 25), "window_end": date(2022, 12, 10), "list_date": LIST_DATE,
-            "activity_types": list(campaigns_default_types()), "status": "open", "adoption_threshold": None})
+            "activity_types": list(DEFAULT_ACTIVITY_TYPES), "status": "open", "adoption_threshold": None})
         for number, (_, fields) in enumerate(rows, start=1):
             endorsement, _ = campaigns.endorse(session, events.outbox, campaign, ids[fields["abbreviation"]])
             # As in 2022: 28 signed by the list date, the last one after it.
@@ -95,9 +96,3 @@ def load(registry, events, say: Callable[[str], None] = print, timeout: float = 
                 "address_public": "now" if place else "never", "address_public_hours": None})
             local_events.decide(session, events.outbox, event, True, None)
     say(f"the 2022 campaign: {len(rows)} signatories, {len(SAMPLE_EVENTS)} approved events")
-
-
-def campaigns_default_types():
-    from services.events.rules import DEFAULT_ACTIVITY_TYPES
-
-    return DEFAULT_ACTIVITY_TYPES

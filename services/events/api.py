@@ -166,13 +166,10 @@ def _wanted_languages(args: dict) -> list[str]:
     return wanted
 
 
-def _present(event, args: dict | None = None) -> dict:
-    return events.present(event, current_principal(), _wanted_languages(args or request.args), utcnow())
-
-
 def _event_response(event, status: int = 200, headers: dict | None = None):
     # present() gives JSON-ready values; the schema on the view documents them.
-    return json_response(_present(event), status, headers)
+    body = events.present(event, current_principal(), _wanted_languages(request.args), utcnow())
+    return json_response(body, status, headers)
 
 
 @blp.route("/<uuid:campaign_id>/events")
