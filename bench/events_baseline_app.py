@@ -6,8 +6,8 @@
   the same JSON item (same keys in the same order, the address only when public, the text in
   the first language) with the same `next` link, by hand, then `json.dumps`.
 - `GET /api/events/campaigns/<id>/statistics`: the same four queries (the campaign, three
-  GROUP BYs over the campaign's public approved events, the organisations' abbreviations) and
-  the same JSON.
+  GROUP BYs over the campaign's public tallies, the third joined with the organisations'
+  abbreviations) and the same JSON.
 - `GET /api/events/campaigns/<id>/events.ics`: `send_file` of `<DOA_VAR_DIR>/<id>.ics`, a
   feed the real app generated before (the same bytes), i.e. the cost of sending that much.
 
@@ -40,9 +40,15 @@ PUBLIC = ("status IN (?, ?) AND approved_at IS NOT NULL AND visibility = ? "
 PUBLIC_PARAMS = ("approved", "cancelled", "public", "draft")
 LIST = (f"SELECT {', '.join(COLUMNS)} FROM local_events WHERE campaign_id = ? AND country = ? AND {PUBLIC}"
         " {after} ORDER BY starts_at, id LIMIT ? OFFSET ?")
-TALLY = (f"SELECT {{column}}, count(*), coalesce(sum(expected_participants), 0) FROM local_events "
-         f"WHERE campaign_id = ? AND status = ? AND {PUBLIC} "
-         f"GROUP BY {{column}} ORDER BY count(*) DESC, {{column}}")
+# The statistics add up the running tallies (`services.events.tallies`), as the service does.
+TALLY = ("SELECT {column}, sum(events), sum(expected_participants) FROM event_tallies "
+         "WHERE campaign_id = ? AND visibility = ? AND (country NOT IN (SELECT country FROM country_holds)) "
+         "GROUP BY {column} HAVING sum(events) > ? ORDER BY sum(events) DESC, {column}")
+ORGANISATIONS = ("SELECT organisation_id, sum(events), sum(expected_participants), abbreviation FROM event_tallies "
+                 "LEFT OUTER JOIN known_organisations ON known_organisations.id = organisation_id "
+                 "WHERE campaign_id = ? AND visibility = ? AND (event_tallies.country NOT IN "
+                 "(SELECT country FROM country_holds)) GROUP BY organisation_id, abbreviation "
+                 "HAVING sum(events) > ? ORDER BY sum(events) DESC, organisation_id")
 STORED = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a DateTime in SQLite
 
 
@@ -133,16 +139,13 @@ def create_app(var_dir: str | None = None) -> Flask:
             if campaign is None or campaign[1] == "draft":
                 return _json({"status": 404}, 404)
             out = {"campaign_id": campaign_id}
-            for name, column in (("countries", "country"), ("activity_types", "activity_type"),
-                                 ("organisations", "organisation_id")):
+            for name, column in (("countries", "country"), ("activity_types", "activity_type")):
                 out[name] = [{"key": key, "events": count, "expected_participants": people}
                              for key, count, people in conn.execute(TALLY.format(column=column),
-                                                                            (campaign_id, "approved", *PUBLIC_PARAMS))]
-            ids = [o["key"] for o in out["organisations"]]
-            names = dict(conn.execute(f"SELECT id, abbreviation FROM known_organisations WHERE id IN "
-                                      f"({', '.join('?' * len(ids))})", ids)) if ids else {}
-        out["organisations"] = [{"key": o["key"], "abbreviation": names.get(o["key"]), "events": o["events"],
-                                 "expected_participants": o["expected_participants"]} for o in out["organisations"]]
+                                                                            (campaign_id, "public", 0))]
+            out["organisations"] = [
+                {"key": key, "events": count, "expected_participants": people, "abbreviation": abbreviation}
+                for key, count, people, abbreviation in conn.execute(ORGANISATIONS, (campaign_id, "public", 0))]
         out["total"] = {"events": sum(r["events"] for r in out["countries"]),
                         "expected_participants": sum(r["expected_participants"] for r in out["countries"])}
         return _json(out)

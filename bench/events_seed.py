@@ -18,7 +18,9 @@ from sqlalchemy import insert
 CHUNK = 5_000
 DAY_OF_ACTION = date(2022, 12, 1)
 WINDOW = (date(2022, 11, 25), date(2022, 12, 10))
-EVENTS_PER_ORGANISATION = 20  # 500 organisations hold 10,000 events, 5,000 hold 100,000
+# A large coalition: 400 organisations, 16 in each country, holding every event of the bench
+# (so 10,000 and 100,000 events differ in events, not in how many organisations hold them).
+ORGANISATIONS = 400
 
 # (country, time zone, city): 25 countries on every continent, from UTC+13 to UTC-5.
 PLACES = [
@@ -61,25 +63,31 @@ def add_campaign(kernel, name: str = "Day of action 2022") -> str:
 
 def add_events(kernel, campaign_id: str, count: int, start: int = 0) -> None:
     """`count` approved public events of the campaign, spread over 25 countries, the activity
-    types and the campaign's window (40% on the day of action), by count // 20 organisations
-    (each also known to the service, as the bus would have told it). `start` numbers them on
-    from an earlier call's events."""
+    types and the campaign's window (40% on the day of action), each held by one of the
+    organisations of its country (known to the service, as the bus would have told it).
+    `start` numbers them on from an earlier call's events."""
     from services.events import local_events
     from services.events.models import KnownOrganisation, LocalEvent
     from services.events.rules import DEFAULT_ACTIVITY_TYPES
 
+    try:
+        from services.events import tallies
+    except ImportError:  # an older service, without them
+        tallies = None
     rng = random.Random(f"{campaign_id}-{start}-{count}")
-    organisations = [_uuid(rng) for _ in range(max(1, count // EVENTS_PER_ORGANISATION))]
+    organisations = [str(uuid.UUID(int=i + 1, version=4)) for i in range(ORGANISATIONS)]
     now = datetime(2022, 11, 1, 12, tzinfo=timezone.utc)
     days = (WINDOW[1] - WINDOW[0]).days + 1
     zones = {zone: ZoneInfo(zone) for _, zone, _ in PLACES}
-    with kernel.db.transaction() as session:
-        session.execute(insert(KnownOrganisation.__table__), [
-            {"id": org, "abbreviation": f"ORG-{i:05d}", "name": f"Climate group {i}", "name_en": f"Climate group {i}",
-             "country": PLACES[i % len(PLACES)][0], "timezone": PLACES[i % len(PLACES)][1], "languages": ["en"],
-             "website": None, "status": "active", "as_of": now}
-            for i, org in enumerate(organisations, start // EVENTS_PER_ORGANISATION)])
+    if start == 0:
+        with kernel.db.transaction() as session:
+            session.execute(insert(KnownOrganisation.__table__), [
+                {"id": org, "abbreviation": f"ORG-{i:05d}", "name": f"Climate group {i}",
+                 "name_en": f"Climate group {i}", "country": PLACES[i % len(PLACES)][0],
+                 "timezone": PLACES[i % len(PLACES)][1], "languages": ["en"], "website": None, "status": "active",
+                 "as_of": now} for i, org in enumerate(organisations)])
     table = LocalEvent.__table__
+    per_country = ORGANISATIONS // len(PLACES)
     search = getattr(local_events, "search_text", None)
     for first in range(start, start + count, CHUNK):
         rows = []
@@ -92,7 +100,8 @@ def add_events(kernel, campaign_id: str, count: int, start: int = 0) -> None:
             ends_local = local + timedelta(hours=2)
             created = now + timedelta(seconds=i, microseconds=rng.randrange(1_000_000))
             rows.append({
-                "id": _uuid(rng), "campaign_id": campaign_id, "organisation_id": rng.choice(organisations),
+                "id": _uuid(rng), "campaign_id": campaign_id,
+                "organisation_id": organisations[i % len(PLACES) + len(PLACES) * rng.randrange(per_country)],
                 "title": {"en": f"{activity.replace('_', ' ').capitalize()} in {city} #{i}"},
                 "description": {"en": f"Join us in {city} for the day of action: bring friends, banners and "
                                       f"warm clothes. Meeting point announced a day before. ({i})"},
@@ -115,6 +124,9 @@ def add_events(kernel, campaign_id: str, count: int, start: int = 0) -> None:
                 row["search_text"] = search(row["title"], row["description"], city)
         with kernel.db.transaction() as session:
             session.execute(insert(table), rows)
+    if tallies is not None:  # Core inserts pass the ORM by: count the statistics' tallies afresh
+        with kernel.db.transaction() as session:
+            tallies.rebuild(session.connection(), campaign_id)
 
 
 def checkpoint(var_dir: Path) -> None:

@@ -337,7 +337,9 @@ class Statistics(MethodView):
         principal = current_principal()
         with kernel().db.transaction() as session:
             campaign = use.get_campaign(session, str(campaign_id), principal)
-            return finding.statistics(session, campaign, everything=bool(principal and principal.is_coordinator))
+            # Plain dicts of strings and numbers: sent as they are, not dumped again.
+            return json_response(finding.statistics(session, campaign,
+                                                    everything=bool(principal and principal.is_coordinator)))
 
 
 @events_blp.route("/map.geojson")

@@ -4,14 +4,15 @@ events, countries on hold and addresses not yet public never leak into it."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Iterator
 
 from icalendar import Calendar, Event, Timezone
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from services.events.local_events import address_visible, pick_language, public_condition
-from services.events.models import Campaign, KnownOrganisation, LocalEvent
+from services.events.models import Campaign, CountryHold, EventTally, KnownOrganisation, LocalEvent
 
 ICAL_PRODID = "-//dayofaction//events//EN"
 
@@ -37,24 +38,37 @@ def timeline_item(event: LocalEvent, wanted: list[str]) -> dict:
             "title": event.title.get(language, ""), "language": language}
 
 
+@lru_cache(maxsize=2)
+def _statistics_statements(everything: bool) -> dict:
+    """The three sums over a campaign's tallies (bound to :campaign_id), built once: building
+    them costs more than running them."""
+    condition = EventTally.campaign_id == bindparam("campaign_id")
+    if not everything:  # what `public_condition` lets through, as far as approved events go
+        condition &= (EventTally.visibility == "public") & EventTally.country.not_in(select(CountryHold.country))
+    events, people = func.sum(EventTally.events), func.sum(EventTally.expected_participants)
+    statements = {}
+    for name, column in (("countries", EventTally.country), ("activity_types", EventTally.activity_type),
+                         ("organisations", EventTally.organisation_id)):
+        statements[name] = (select(column, events, people).where(condition).group_by(column)
+                            .having(events > 0).order_by(events.desc(), column))
+    statements["organisations"] = (  # with the abbreviation each is known by
+        statements["organisations"].add_columns(KnownOrganisation.abbreviation)
+        .outerjoin(KnownOrganisation, KnownOrganisation.id == EventTally.organisation_id)
+        .group_by(KnownOrganisation.abbreviation))
+    return statements
+
+
 def statistics(session: Session, campaign: Campaign, everything: bool) -> dict:
-    """Counts and expected participants per country, activity type and organisation."""
-    condition = (LocalEvent.campaign_id == campaign.id) & (LocalEvent.status == "approved")
-    if not everything:
-        condition = condition & public_condition()
-    out = {}
-    for name, column in (("countries", LocalEvent.country), ("activity_types", LocalEvent.activity_type),
-                         ("organisations", LocalEvent.organisation_id)):
-        rows = session.execute(select(column, func.count(), func.coalesce(func.sum(LocalEvent.expected_participants), 0))
-                               .where(condition).group_by(column).order_by(func.count().desc(), column)).all()
-        out[name] = [{"key": key, "events": count, "expected_participants": int(people)} for key, count, people in rows]
-    names = dict(session.execute(select(KnownOrganisation.id, KnownOrganisation.abbreviation).where(
-        KnownOrganisation.id.in_([o["key"] for o in out["organisations"]]))).all())
-    for row in out["organisations"]:
-        row["abbreviation"] = names.get(row["key"])
+    """Counts and expected participants per country, activity type and organisation, added
+    up from the campaign's tallies (a few rows per organisation, however many events)."""
+    out: dict = {"campaign_id": campaign.id}
+    for name, stmt in _statistics_statements(everything).items():
+        out[name] = [{"key": row[0], "events": int(row[1]), "expected_participants": int(row[2] or 0),
+                      **({"abbreviation": row[3]} if len(row) > 3 else {})}
+                     for row in session.execute(stmt, {"campaign_id": campaign.id})]
     out["total"] = {"events": sum(r["events"] for r in out["countries"]),
                     "expected_participants": sum(r["expected_participants"] for r in out["countries"])}
-    return {"campaign_id": campaign.id, **out}
+    return out
 
 
 def geojson_features(session: Session, stmt, wanted: list[str], now: datetime) -> Iterator[dict]:

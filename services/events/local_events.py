@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import lru_cache
+from operator import attrgetter
 
 from marshmallow import ValidationError
 from sqlalchemy import String, cast, func, select
@@ -256,15 +257,17 @@ def pick_language(texts: dict, languages: list, wanted: list[str]) -> str:
     return languages[0] if languages and languages[0] in texts else next(iter(texts), "")
 
 
+_PRESENTED = ("id", "campaign_id", "organisation_id", "languages", "activity_type", "city", "country", "venue",
+              "timezone", "starts_at", "ends_at", "online_url", "expected_participants", "visibility",
+              "address_public", "address_public_hours", "status", "outside_window", "created_at", "updated_at")
+_presented = attrgetter(*_PRESENTED)  # one C call for the twenty values: the list is hot
+
+
 def present(event: LocalEvent, principal: Principal | None, wanted: list[str], now: datetime) -> dict:
     language = pick_language(event.title, event.languages, wanted)
     full = may_see_everything(event, principal)
     shown_address = address_visible(event, principal, now)
-    out = {c: getattr(event, c) for c in ("id", "campaign_id", "organisation_id", "languages", "activity_type",
-                                          "city", "country", "venue", "timezone", "starts_at", "ends_at",
-                                          "online_url", "expected_participants", "visibility", "address_public",
-                                          "address_public_hours", "status", "outside_window", "created_at",
-                                          "updated_at")}
+    out = dict(zip(_PRESENTED, _presented(event), strict=True))
     for name in ("starts_at", "ends_at", "created_at", "updated_at"):  # ready for JSON
         out[name] = out[name].isoformat()
     out.update(language=language, title=event.title.get(language, ""),

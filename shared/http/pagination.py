@@ -80,14 +80,16 @@ def keyset_page(session: Session | Connection, stmt: Select, order_by: list, arg
         stmt = stmt.where(_after(tuple(order_by)))
         params = {f"after_{i}": value for i, value in enumerate(_decode(args["cursor"], order_by))}
     stmt = stmt.order_by(*order_by).limit(limit + 1)
-    # select(Model) gives ORM objects; select(table) gives plain rows, read without the ORM
-    # (faster, for hot lists).
-    descriptions = stmt.column_descriptions
-    if len(descriptions) == 1 and isinstance(descriptions[0].get("type"), type):
-        rows = session.execute(stmt, params).scalars().all()
+    # On a Connection: plain rows, read without the ORM (faster, for hot lists). On a Session,
+    # select(Model) gives ORM objects and anything else rows.
+    if isinstance(session, Connection):
+        rows = session.execute(stmt, params).all()
     else:
-        connection = session.connection() if isinstance(session, Session) else session
-        rows = connection.execute(stmt, params).all()
+        descriptions = stmt.column_descriptions
+        if len(descriptions) == 1 and isinstance(descriptions[0].get("type"), type):
+            rows = session.execute(stmt, params).scalars().all()
+        else:
+            rows = session.connection().execute(stmt, params).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_url = None

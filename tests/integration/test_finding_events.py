@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from icalendar import Calendar
 
+from services.events.schemas import StatisticsOut
 from tests.integration.test_local_events_api import EVENTS, submit
 
 ZONES = [  # (country, city, zone, local start on the day): from where the day begins to where it ends
@@ -51,6 +52,57 @@ def test_statistics_count_what_each_reader_may_see(api, coordinator, setting):
     assert stats["organisations"][0]["abbreviation"] == "CPK"
     full = api.get(f"/api/events/campaigns/{setting['campaign']['id']}/statistics", token=coordinator).json
     assert full["total"]["events"] == 6 and hidden["country"] == "KE"
+    assert StatisticsOut().dump(full) == full  # what the OpenAPI document promises
+
+
+def _recounted(api, campaign_id: str) -> dict:
+    """The tallies counted afresh from the events, to hold the running ones against."""
+    from sqlalchemy import select
+
+    from services.events import tallies
+    from services.events.models import EventTally
+
+    def rows(session):
+        return {tuple(getattr(t, k) for k in (*tallies.KEY, "events", "expected_participants"))
+                for t in session.execute(select(EventTally).where(EventTally.campaign_id == campaign_id,
+                                                                  EventTally.events != 0)).scalars()}
+
+    db = api.platform.kernels["events"].db
+    with db.transaction() as session:
+        running = rows(session)
+        tallies.rebuild(session.connection(), campaign_id)
+        recounted = rows(session)
+        session.rollback()
+    return {"running": running, "recounted": recounted}
+
+
+def test_statistics_follow_every_approval_change_cancellation_and_hold(api, coordinator, setting):
+    campaign = setting["campaign"]["id"]
+    stats_path = f"/api/events/campaigns/{campaign}/statistics"
+    kenyan = approved(api, coordinator, setting, expected_participants=100)
+    approved(api, coordinator, setting, country="NP", city="Kathmandu", timezone="Asia/Kathmandu",
+             expected_participants=30)
+    submit(api, setting, expected_participants=1000)  # waiting for a decision: not counted
+    assert api.get(stats_path).json["total"] == {"events": 2, "expected_participants": 130}
+
+    # The owner's new figure counts at once; a new text asks for approval again and leaves the count.
+    api.patch(f"{EVENTS}/{kenyan['id']}", token=setting["tokens"][0], json={"expected_participants": 250})
+    assert api.get(stats_path).json["total"] == {"events": 2, "expected_participants": 280}
+    api.patch(f"{EVENTS}/{kenyan['id']}", token=setting["tokens"][0], json={"title": {"en": "A new call"}})
+    assert api.get(stats_path).json["countries"] == [{"key": "NP", "events": 1, "expected_participants": 30}]
+    api.post(f"{EVENTS}/{kenyan['id']}/approval", token=coordinator)
+
+    assert api.put("/api/events/countries/NP/hold", token=coordinator, json={"reason": "raids"}).status_code == 200
+    assert [c["key"] for c in api.get(stats_path).json["countries"]] == ["KE"]
+    assert [c["key"] for c in api.get(stats_path, token=coordinator).json["countries"]] == ["KE", "NP"]
+    api.delete("/api/events/countries/NP/hold", token=coordinator)
+
+    api.post(f"{EVENTS}/{kenyan['id']}/cancellation", token=setting["tokens"][0])
+    stats = api.get(stats_path).json
+    assert stats["total"] == {"events": 1, "expected_participants": 30}
+    assert [a["key"] for a in stats["activity_types"]] == ["rally"] and len(stats["organisations"]) == 1
+    counts = _recounted(api, campaign)
+    assert counts["running"] == counts["recounted"]
 
 
 def test_the_map_shows_only_places_their_owners_made_public(api, coordinator, setting):

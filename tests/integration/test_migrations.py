@@ -3,22 +3,37 @@ and several processes may start (and migrate) at once."""
 from __future__ import annotations
 
 import threading
+import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, text
 
 from services.platform import SPECS
 from shared.config import SERVICES
 from shared.db import Database
 from shared.migrations import is_current, upgrade
+from tests.conftest import PG_ADMIN_URL, need
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def urls(request, tmp_path):
-    if request.param == "postgres":
-        return request.getfixturevalue("pg_databases")
-    return {name: f"sqlite:///{tmp_path}/{name}.db" for name in SERVICES}
+    """Empty databases, one per service, that every migration runs on from the start."""
+    if request.param == "sqlite":
+        yield {name: f"sqlite:///{tmp_path}/{name}.db" for name in SERVICES}
+        return
+    need("postgres")
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    prefix = f"doa_migrate_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        for name in SERVICES:
+            conn.execute(text(f'CREATE DATABASE "{prefix}_{name}"'))
+    yield {name: PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{prefix}_{name}" for name in SERVICES}
+    with admin.connect() as conn:
+        for name in SERVICES:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -54,3 +69,31 @@ def test_processes_starting_together_migrate_once(tmp_path):
         t.join()
     assert errors == []
     assert is_current(Database(url), SPECS["registry"].migrations)
+
+
+def test_statistics_tallies_start_from_the_events_already_approved(urls):
+    """0002 adds the statistics' running tallies: a database holding events before it must
+    come out with them counted, or an upgraded deployment would show empty statistics."""
+    db = Database(urls["events"])
+    upgrade(db, SPECS["events"].migrations, revision="0001")
+    now = "2022-11-01 12:00:00.000000+00:00"
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO campaigns (id, name, description, languages, day_of_action, window_start, "
+                          "window_end, activity_types, status, created_at, updated_at) VALUES ('c1', 'Day', '', "
+                          "'[]', '2022-12-01', '2022-11-25', '2022-12-10', '[\"rally\"]', 'open', :now, :now)"),
+                     {"now": now})
+        for number, (status, people) in enumerate((("approved", 100), ("approved", None), ("submitted", 50))):
+            conn.execute(text(
+                "INSERT INTO local_events (id, campaign_id, organisation_id, title, description, languages, "
+                "activity_type, city, country, timezone, starts_local, ends_local, starts_at, ends_at, "
+                "expected_participants, visibility, address_public, status, search_text, outside_window, sequence, "
+                "created_at, updated_at) VALUES (:id, 'c1', 'o1', '{}', '{}', '[]', 'rally', 'Nairobi', 'KE', "
+                "'Africa/Nairobi', '2022-12-01T17:00:00', '2022-12-01T18:00:00', :now, :now, :people, 'public', "
+                "'never', :status, '', false, 0, :now, :now)"),
+                {"id": f"e{number}", "now": now, "people": people, "status": status})
+    upgrade(db, SPECS["events"].migrations)
+    with db.engine.connect() as conn:
+        rows = conn.execute(text("SELECT country, activity_type, organisation_id, visibility, events, "
+                                 "expected_participants FROM event_tallies")).all()
+    db.dispose()
+    assert [tuple(r) for r in rows] == [("KE", "rally", "o1", "public", 2, 100)]
