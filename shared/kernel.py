@@ -1,7 +1,9 @@
 """A service's kernel, built in one place: database, outbox, token verifier, bus worker."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
+from typing import Callable
 
 from sqlalchemy import MetaData
 
@@ -33,6 +35,8 @@ class Kernel:
     verifier: TokenVerifier
     handlers: dict[str, Handler] = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
+    # Loops the service's worker runs beside its relay and consumer (name, run(stop_event)).
+    background: list[tuple[str, Callable[[threading.Event], None]]] = field(default_factory=list)
 
     def relay(self) -> Relay:
         c = self.config
@@ -48,7 +52,7 @@ class Kernel:
     def worker(self) -> BusWorker:
         c = self.config
         return BusWorker(self.relay(), self.delivery(), c.BUS_URL, c.BUS_EXCHANGE,
-                         c.BUS_VISIBILITY_TIMEOUT)
+                         c.BUS_VISIBILITY_TIMEOUT, tasks=self.background)
 
 
 def build_kernel(name: str, config: Config, metadata: MetaData, migrations: str,

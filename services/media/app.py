@@ -3,14 +3,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.media import api
 from services.media.handlers import build_handlers
 from services.media.models import metadata
+from services.media.processing import Processor
+from services.media.storage import open_storage
+from shared.kernel import Kernel
 from shared.service import ServiceSpec
+
+
+def _on_build(kernel: Kernel) -> None:
+    kernel.extras["storage"] = open_storage(kernel.config)
+    kernel.background.append(("processing", Processor(kernel, kernel.extras["storage"]).run_forever))
+
 
 SPEC = ServiceSpec(
     name="media", title="dayofaction media", description="Safe uploads, reports and the material package.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
-    blueprints=list, handlers=build_handlers,
+    blueprints=lambda: [api.uploads_blp, api.blp], handlers=build_handlers, on_build=_on_build,
 )
 build = SPEC.build
 create_app = SPEC.create_app

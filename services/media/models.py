@@ -1,13 +1,117 @@
-"""The media service's tables (the kernel's, until its issue adds its own)."""
+"""The media service's tables."""
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
+from shared.db import UTCDateTime, new_id, utcnow
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class KnownCampaign(Base):
+    """The service's copy of a campaign's name and state, kept from the events service's
+    messages, with the media policy coordinators set for it here."""
+
+    __tablename__ = "known_campaigns"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(10))
+    # Every public photo of the campaign must have its faces blurred.
+    require_face_blur: Mapped[bool] = mapped_column(Boolean, default=False)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KnownEvent(Base):
+    """What media needs of an approved local event: whose it is, and when it ends (its
+    media stay private until then)."""
+
+    __tablename__ = "known_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(36))
+    organisation_id: Mapped[str] = mapped_column(String(36))
+    country: Mapped[str] = mapped_column(String(2))
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20))
+    visibility: Mapped[str] = mapped_column(String(20))
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Blob(Base):
+    """Stored content, named by its SHA-256: the same bytes are stored once."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    content_type: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class MediaItem(Base):
+    """One upload and what processing made of it.
+
+    status: received (waiting for the worker) → processing → processed, or rejected (with
+    `reason`; nothing of the file kept), or held (a video or song kept unprocessed because
+    ffmpeg is missing: never published until processed)."""
+
+    __tablename__ = "media_items"
+    __table_args__ = (Index("ix_media_items_status", "status", "created_at"),
+                      Index("ix_media_items_owner", "organisation_id", "created_at", "id"),
+                      Index("ix_media_items_original", "original_sha256"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # None: a coordinator's
+    uploaded_by: Mapped[str] = mapped_column(String(36))
+    campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("known_campaigns.id"))
+    event_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("known_events.id"), nullable=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    content_type: Mapped[str] = mapped_column(String(100))  # as sniffed from the upload
+    size: Mapped[int] = mapped_column(BigInteger)
+    name: Mapped[str | None] = mapped_column(String(200), nullable=True)  # the uploader's file name, cleaned
+    # The SHA-256 of the upload as it came; the upload itself (metadata and all) is deleted
+    # once the item is processed or rejected.
+    original_sha256: Mapped[str] = mapped_column(String(64))
+    # The uploader's statement that the people shown agreed to publication.
+    consent: Mapped[bool] = mapped_column(Boolean, default=False)
+    blur_faces: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12), default="received")
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    # What processing made: the clean file, and variants by name ("320", "1280", "poster").
+    clean_sha256: Mapped[str | None] = mapped_column(String(64), ForeignKey("blobs.sha256"), nullable=True)
+    clean_content_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    variants: Mapped[dict] = mapped_column(JSON, default=dict)  # name -> {"sha256", "content_type", "width"?}
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    duration: Mapped[float | None] = mapped_column(nullable=True)
+    faces_blurred: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ResumableUpload(Base):
+    """A tus upload in progress: its bytes grow in a local part file until complete."""
+
+    __tablename__ = "resumable_uploads"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    uploaded_by: Mapped[str] = mapped_column(String(36))
+    length: Mapped[int] = mapped_column(BigInteger)
+    offset: Mapped[int] = mapped_column(BigInteger, default=0)
+    options: Mapped[dict] = mapped_column(JSON)  # campaign, event, consent, blur_faces, name
+    media_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # once complete
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 add_kernel_tables(Base.metadata)

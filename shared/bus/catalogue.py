@@ -124,6 +124,24 @@ class EventRejectedData(EventData):
     reason = fields.String(required=True)
 
 
+class MediaData(Schema):
+    """An upload, without its content or anything taken from it: that stays in the media
+    service, which publishes only what processing left clean."""
+
+    id = UUIDString(required=True)
+    organisation_id = UUIDString(required=True, allow_none=True)
+    campaign_id = UUIDString(required=True)
+    event_id = UUIDString(required=True, allow_none=True)
+    kind = fields.String(required=True, validate=validate.OneOf(["photo", "video", "audio", "document"]))
+    content_type = fields.String(required=True)
+    size = fields.Integer(required=True)
+    status = fields.String(required=True)
+
+
+class MediaRejectedData(MediaData):
+    reason = fields.String(required=True)
+
+
 CATALOGUE: dict[str, MessageType] = {
     m.name: m
     for m in (
@@ -156,6 +174,12 @@ CATALOGUE: dict[str, MessageType] = {
         MessageType("event.cancelled", 1, EventData, "events", "The organisation cancelled its local event."),
         MessageType("event.updated", 1, EventUpdatedData, "events",
                     "The organisation changed its event; `changed` names the fields (time, place, text…)."),
+        MessageType("media.uploaded", 1, MediaData, "media",
+                    "An upload arrived and waits for privacy processing in the media worker."),
+        MessageType("media.processed", 1, MediaData, "media",
+                    "An upload was cleaned (metadata removed, faces blurred if asked) and can be used."),
+        MessageType("media.rejected", 1, MediaRejectedData, "media",
+                    "An upload could not be processed (corrupt, a decompression bomb…); nothing of it is kept."),
     )
 }
 

@@ -16,7 +16,9 @@ from kombu import Exchange, Queue, binding
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "events": ("organisation.registered", "organisation.updated", "organisation.suspended",
                "organisation.reinstated", "key.revoked"),
-    "media": ("organisation.suspended", "organisation.reinstated", "key.revoked"),
+    "media": ("organisation.suspended", "organisation.reinstated", "key.revoked", "campaign.created",
+              "campaign.updated", "campaign.rescheduled", "event.approved", "event.updated", "event.cancelled",
+              "media.uploaded"),
     "notify": ("organisation.suspended", "organisation.reinstated", "key.revoked"),
 }
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
+from typing import Callable
 
 from shared.bus.connection import connect
 from shared.bus.consumer import Delivery, ServiceConsumer
@@ -14,10 +15,12 @@ log = logging.getLogger("doa.bus.worker")
 
 
 class BusWorker:
-    """Runs `relay` and, for a service that consumes, a consumer of `delivery`."""
+    """Runs `relay`, for a service that consumes a consumer of `delivery`, and the service's
+    own background `tasks`, each `run(stop_event)` returning when the event is set."""
 
     def __init__(self, relay: Relay, delivery: Delivery | None, bus_url: str,
-                 exchange_name: str, visibility_timeout: int = 300):
+                 exchange_name: str, visibility_timeout: int = 300,
+                 tasks: list[tuple[str, Callable[[threading.Event], None]]] | None = None):
         self.relay = relay
         self.delivery = delivery
         self.bus_url = bus_url
@@ -26,6 +29,7 @@ class BusWorker:
         self.stop_event = threading.Event()
         self.consumer: ServiceConsumer | None = None
         self.threads: list[threading.Thread] = []
+        self.tasks = tasks or []
 
     def start(self) -> "BusWorker":
         name = self.delivery.service if self.delivery else "relay"
@@ -37,6 +41,9 @@ class BusWorker:
             # A short safety interval lets stop() return quickly.
             self.threads.append(threading.Thread(target=self.consumer.run, kwargs={"safety_interval": 0.25},
                                                  name=f"{name}-consumer", daemon=True))
+        for task_name, run in self.tasks:  # the service's own loops (media processing…)
+            self.threads.append(threading.Thread(target=run, args=(self.stop_event,), name=f"{name}-{task_name}",
+                                                 daemon=True))
         for thread in self.threads:
             thread.start()
         return self

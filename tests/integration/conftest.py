@@ -182,3 +182,18 @@ def setting(api, coordinator, organisations):
     campaign = api.post(CAMPAIGNS, token=coordinator, json=CAMPAIGN_2022).json
     tokens = [api.organisation_token(coordinator, o["id"])[1] for o in organisations[:2]]
     return {"campaign": campaign, "tokens": tokens, "orgs": organisations}
+
+
+@pytest.fixture
+def media_campaign(api, setting) -> str:
+    """The open 2022 campaign's id, once the media service has learnt of it from the bus."""
+    from services.media.models import KnownCampaign
+
+    campaign_id = setting["campaign"]["id"]
+
+    def known():
+        with api.platform.kernels["media"].db.transaction() as s:
+            return s.get(KnownCampaign, campaign_id) is not None
+
+    wait_until(known, message="media to know the campaign")
+    return campaign_id

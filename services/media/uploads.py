@@ -1,0 +1,104 @@
+"""Uploads become media items: who may upload where, the item recorded with its message in
+one transaction, and who may see it afterwards. Each use case takes a session and commits
+nothing; the caller's transaction holds the change and its message."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from sqlalchemy.orm import Session
+
+from services.media.models import Blob, KnownCampaign, KnownEvent, MediaItem
+from services.media.receiving import Received
+from services.media.storage import Storage
+from shared.auth import Principal
+from shared.bus.outbox import Outbox
+from shared.errors import Forbidden, Invalid, NotFound
+
+
+def original_key(media_id: str) -> str:
+    """Where an upload waits, metadata and all, until the worker has cleaned it: one per item
+    and apart from the clean blobs, so removing it never removes anything else. (What is
+    kept, the clean files, is stored once per content.)"""
+    return f"originals/{media_id}"
+
+
+def _invalid(field: str, message: str) -> Invalid:
+    return Invalid(message, errors=[{"field": field, "location": "query", "message": message}])
+
+
+def acting_organisation(principal: Principal, options: dict) -> str | None:
+    """An organisation uploads for itself; a coordinator for the coalition (None) or, naming
+    it, for an organisation."""
+    if principal.is_coordinator:
+        return options.get("organisation_id")
+    if options.get("organisation_id") not in (None, principal.subject_id):
+        raise Forbidden("An organisation uploads for itself only.")
+    return principal.subject_id
+
+
+def check_target(session: Session, principal: Principal, options: dict) -> tuple[KnownCampaign, KnownEvent | None]:
+    """The campaign (and event) an upload is for must exist, and an event must be the
+    uploader's own."""
+    campaign = session.get(KnownCampaign, options["campaign_id"])
+    if campaign is None or campaign.status == "draft":
+        raise _invalid("campaign_id", "No open or closed campaign has this id.")
+    event = None
+    if options.get("event_id"):
+        event = session.get(KnownEvent, options["event_id"])
+        if event is None or event.campaign_id != campaign.id:
+            raise _invalid("event_id", "No approved event of this campaign has this id.")
+        if not principal.is_coordinator and event.organisation_id != principal.subject_id:
+            raise Forbidden("Media are attached to the uploader's own events only.")
+    return campaign, event
+
+
+def clean_name(name: str | None) -> str | None:
+    """The uploader's file name, for display and downloads: no path, no control characters."""
+    if not name:
+        return None
+    name = unicodedata.normalize("NFC", name).replace("\\", "/").rsplit("/", 1)[-1]
+    name = re.sub(r"[\x00-\x1f\x7f\"]", "", name).strip(" .")
+    return name[:200] or None
+
+
+def accept(session: Session, outbox: Outbox, storage: Storage, principal: Principal, options: dict,
+           received: Received) -> MediaItem:
+    """Record an upload (its original stored once per content) and announce it to the worker."""
+    campaign, event = check_target(session, principal, options)
+    organisation_id = acting_organisation(principal, options)
+    item = MediaItem(organisation_id=organisation_id, uploaded_by=principal.subject_id, campaign_id=campaign.id,
+                     event_id=event.id if event else None, kind=received.sniffed.kind,
+                     content_type=received.sniffed.content_type, size=received.size,
+                     name=clean_name(options.get("name")), original_sha256=received.sha256,
+                     consent=bool(options.get("consent")), blur_faces=bool(options.get("blur_faces")),
+                     status="received", variants={})
+    session.add(item)
+    session.flush()
+    storage.put(received.path, original_key(item.id), received.sniffed.content_type)
+    outbox.add(session, "media.uploaded", message_data(item))
+    return item
+
+
+def message_data(item: MediaItem) -> dict:
+    return {"id": item.id, "organisation_id": item.organisation_id, "campaign_id": item.campaign_id,
+            "event_id": item.event_id, "kind": item.kind, "content_type": item.content_type, "size": item.size,
+            "status": item.status}
+
+
+def may_manage(item: MediaItem, principal: Principal | None) -> bool:
+    return principal is not None and (principal.is_coordinator or (
+        item.organisation_id is not None and principal.owns(item.organisation_id)))
+
+
+def get_item(session: Session, media_id: str, principal: Principal | None) -> MediaItem:
+    """What a caller may not see does not exist for it."""
+    item = session.get(MediaItem, media_id)
+    if item is None or not may_manage(item, principal):
+        raise NotFound("No media item has this id.")
+    return item
+
+
+def remember_blob(session: Session, sha256: str, size: int, content_type: str) -> None:
+    if session.get(Blob, sha256) is None:
+        session.add(Blob(sha256=sha256, size=size, content_type=content_type))
