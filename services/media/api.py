@@ -8,14 +8,36 @@ from flask_smorest import Blueprint
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from services.media import resumable, uploads
-from services.media.models import Blob, MediaItem, ResumableUpload
+from services.media import atom, materials, reports, resumable, uploads
+from services.media.models import Blob, KnownCampaign, Material, MediaItem, Report, ResumableUpload
 from services.media.receiving import Received, limits, receive, sha256_of
-from services.media.schemas import MediaOut, MediaPage, MediaQuery, UploadOptions
+from services.media.schemas import (
+    FeedQuery,
+    MaterialIn,
+    MaterialList,
+    MaterialOut,
+    MaterialQuery,
+    MaterialVersionIn,
+    MaterialWithVersions,
+    MediaOut,
+    MediaPage,
+    MediaQuery,
+    Policy,
+    PublicMedia,
+    Rejection,
+    ReportIn,
+    ReportOut,
+    ReportPage,
+    ReportPatch,
+    ReportQuery,
+    TurnoutOut,
+    UploadOptions,
+)
 from services.media.serving import serve
 from services.media.sniff import sniff
 from services.media.storage import blob_key, work_dir
-from shared.errors import Conflict, DomainError, Invalid, NotFound
+from shared.db import utcnow
+from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from shared.http.app import accepts_any_body
 from shared.http.auth import current_principal, require_principal, requires
 from shared.http.dump import json_response
@@ -234,12 +256,13 @@ class MediaById(MethodView):
         """An upload's state: received, processing, processed, rejected (with the reason)
         or held (waiting for ffmpeg)."""
         with kernel().db.transaction() as session:
-            return json_response(present(uploads.get_item(session, str(media_id), current_principal())))
+            item, manager = uploads.get_item(session, str(media_id), current_principal())
+            return json_response(present(item) if manager else _media_public(item))
 
 
 def _file(media_id, variant: str | None) -> Response:
     with kernel().db.transaction() as session:
-        item = uploads.get_item(session, str(media_id), current_principal())
+        item, manager = uploads.get_item(session, str(media_id), current_principal())
         if item.status != "processed":
             raise NotFound(f"The file is not ready: the upload is {item.status}.")
         if variant is None:
@@ -250,8 +273,9 @@ def _file(media_id, variant: str | None) -> Response:
             raise NotFound(f"This upload has no variant {variant!r}.")
         size = session.get(Blob, sha).size
         name, kind = item.name, item.kind
-    return serve(storage(), blob_key(sha), sha, size, content_type, name=name if variant is None else None,
-                 attachment=kind == "document")
+    return serve(storage(), blob_key(sha), sha, size, content_type,
+                 name=name if variant is None and manager else None, attachment=kind == "document",
+                 public=not manager)
 
 
 @blp.route("/<uuid:media_id>/file")
@@ -266,3 +290,243 @@ def media_file(media_id):
 def media_variant(media_id, name):
     """A smaller copy ("320", "1280") or a video's "poster"."""
     return _file(media_id, name)
+
+
+reports_blp = Blueprint("reports", __name__, url_prefix="/reports",
+                        description="Reports after the day: organisations send, coordinators publish or reject.")
+campaigns_blp = Blueprint("media-campaigns", __name__, url_prefix="/campaigns",
+                          description="Per campaign: the website's feeds, turnout, the media policy and the "
+                                      "material package.")
+materials_blp = Blueprint("materials", __name__, url_prefix="/materials",
+                          description="Items of a campaign's material package, in versions.")
+
+
+def _media_public(item: MediaItem) -> dict:
+    base = f"{request.script_root}/api/media/media/{item.id}"
+    out = PublicMedia().dump(item)
+    out["file_url"] = f"{base}/file"
+    out["variants"] = {name: {**v, "url": f"{base}/variants/{name}"} for name, v in (item.variants or {}).items()}
+    return out
+
+
+def _reports_out(session, rows: list[Report], principal) -> list[dict]:
+    """Reports with their media: all of them for those who manage a report, what the
+    public may see for everyone else."""
+    now = utcnow()
+    public = reports.attached_media(session, [r.id for r in rows], True, now)
+    full = reports.attached_media(session, [r.id for r in rows if reports.may_manage(r, principal)], False, now)
+    return [{**ReportOut().dump(r), "media": [_media_public(m) for m in full.get(r.id, public[r.id])]}
+            for r in rows]
+
+
+def _acting(principal, organisation_id: str | None) -> str:
+    if principal.is_coordinator:
+        if organisation_id is None:
+            raise Invalid("Coordinators name the organisation a report is for.",
+                          errors=[{"field": "organisation_id", "location": "json", "message": "Missing data."}])
+        return organisation_id
+    if organisation_id not in (None, principal.subject_id):
+        raise Forbidden("An organisation reports for itself only.")
+    return principal.subject_id
+
+
+@reports_blp.route("")
+class Reports(MethodView):
+    @requires(*ROLES)
+    @reports_blp.arguments(ReportIn)
+    @reports_blp.response(201, ReportOut)
+    def post(self, fields):
+        """Send a report on an event (or on the campaign, naming the country) with media
+        uploaded before; it waits for a coordinator."""
+        principal = require_principal(*ROLES)
+        with kernel().db.transaction() as session:
+            report = reports.submit(session, kernel().outbox, principal, _acting(principal, fields["organisation_id"]),
+                                    fields)
+            body = _reports_out(session, [report], principal)[0]
+        return json_response(body, 201, {"Location": f"{request.script_root}/api/media/reports/{body['id']}"})
+
+    @reports_blp.arguments(ReportQuery, location="query")
+    @reports_blp.response(200, ReportPage)
+    def get(self, args):
+        """Reports, newest first: the public sees published ones, an organisation also its
+        own, coordinators all."""
+        principal = current_principal()
+        stmt = reports.list_statement(args, principal)
+        with kernel().db.transaction() as session:
+            rows, next_url = keyset_page(session, stmt, [Report.created_at, Report.id], args)
+            return json_response(page_body(_reports_out(session, rows, principal), next_url))
+
+
+@reports_blp.route("/<uuid:report_id>")
+class ReportById(MethodView):
+    @reports_blp.response(200, ReportOut)
+    def get(self, report_id):
+        principal = current_principal()
+        with kernel().db.transaction() as session:
+            report = reports.get_report(session, str(report_id), principal)
+            return json_response(_reports_out(session, [report], principal)[0])
+
+    @requires("organisation")
+    @reports_blp.arguments(ReportPatch(partial=True))
+    @reports_blp.response(200, ReportOut)
+    def patch(self, changes, report_id):
+        """Change a report until a coordinator has decided on it."""
+        principal = require_principal("organisation")
+        with kernel().db.transaction() as session:
+            report = reports.get_report(session, str(report_id), principal)
+            reports.update(session, report, principal, changes)
+            session.flush()
+            return json_response(_reports_out(session, [report], principal)[0])
+
+
+def _decide(report_id, publish: bool, reason: str | None):
+    principal = require_principal("coordinator")
+    with kernel().db.transaction() as session:
+        report = reports.get_report(session, str(report_id), principal)
+        reports.decide(session, kernel().outbox, report, publish, reason)
+        return json_response(_reports_out(session, [report], principal)[0])
+
+
+@reports_blp.route("/<uuid:report_id>/publication", methods=["POST"])
+@requires("coordinator")
+@reports_blp.response(200, ReportOut)
+def publish_report(report_id):
+    """Publish a report (coordinators): it and its public media appear on the website."""
+    return _decide(report_id, True, None)
+
+
+@reports_blp.route("/<uuid:report_id>/rejection", methods=["POST"])
+@requires("coordinator")
+@reports_blp.arguments(Rejection)
+@reports_blp.response(200, ReportOut)
+def reject_report(args, report_id):
+    """Reject a report, saying why (its organisation is told)."""
+    return _decide(report_id, False, args["reason"])
+
+
+def _campaign(session, campaign_id) -> KnownCampaign:
+    campaign = session.get(KnownCampaign, str(campaign_id))
+    if campaign is None or campaign.status == "draft":
+        raise NotFound("No campaign has this id.")
+    return campaign
+
+
+@campaigns_blp.route("/<uuid:campaign_id>/reports.atom")
+@campaigns_blp.arguments(FeedQuery, location="query")
+@campaigns_blp.response(200, description="An Atom feed (application/atom+xml).")
+def reports_feed(args, campaign_id):
+    """The campaign's published reports as an Atom feed (`?country=` for one country), with
+    the smaller copies of their public photos as enclosures."""
+    with kernel().db.transaction() as session:
+        campaign = _campaign(session, campaign_id)
+        stmt = reports.list_statement({"campaign_id": campaign.id, "country": args["country"]}, None)
+        rows = list(session.execute(stmt.order_by(Report.published_at.desc()).limit(100)).scalars())
+        media = reports.attached_media(session, [r.id for r in rows], True, utcnow())
+    root = f"{request.host_url.rstrip('/')}{request.script_root}/api/media"
+    entries = [{"id": f"urn:uuid:{r.id}", "title": r.title, "text": r.text, "language": r.language,
+                "country": r.country, "url": f"{root}/reports/{r.id}", "published": r.published_at,
+                "updated": r.updated_at,
+                "images": [{"url": f"{root}/media/{m.id}/variants/1280", **m.variants["1280"]}
+                           for m in media[r.id] if m.kind == "photo" and "1280" in (m.variants or {})]}
+               for r in rows]
+    updated = max((r.updated_at for r in rows), default=campaign.as_of)
+    title = f"{campaign.name}: reports" + (f" from {args['country']}" if args["country"] else "")
+    body = atom.feed(f"urn:uuid:{campaign.id}:reports:{args['country'] or 'all'}", title, request.url, updated,
+                     entries)
+    return Response(body, content_type="application/atom+xml; charset=utf-8")
+
+
+@campaigns_blp.route("/<uuid:campaign_id>/turnout")
+@campaigns_blp.response(200, TurnoutOut)
+def campaign_turnout(campaign_id):
+    """Turnout from the published reports, per country."""
+    with kernel().db.transaction() as session:
+        campaign = _campaign(session, campaign_id)
+        countries = reports.turnout(session, campaign.id)
+    return json_response({"campaign_id": campaign.id, "countries": countries,
+                          "total": sum(c["turnout"] for c in countries)})
+
+
+@campaigns_blp.route("/<uuid:campaign_id>/policy", methods=["PUT"])
+@requires("coordinator")
+@campaigns_blp.arguments(Policy)
+@campaigns_blp.response(200, Policy)
+def campaign_policy(args, campaign_id):
+    """Set the campaign's media policy (coordinators): with `require_face_blur`, no photo
+    whose faces were not blurred is public."""
+    with kernel().db.transaction() as session:
+        campaign = session.get(KnownCampaign, str(campaign_id))
+        if campaign is None:
+            raise NotFound("No campaign has this id.")
+        campaign.require_face_blur = args["require_face_blur"]
+        return {"require_face_blur": campaign.require_face_blur}
+
+
+def _material_out(material: Material) -> dict:
+    return {**MaterialOut().dump(material),
+            "file_url": f"{request.script_root}/api/media/media/{material.media_id}/file"}
+
+
+@campaigns_blp.route("/<uuid:campaign_id>/materials")
+class CampaignMaterials(MethodView):
+    @campaigns_blp.arguments(MaterialQuery, location="query")
+    @campaigns_blp.response(200, MaterialList)
+    def get(self, args, campaign_id):
+        """The current items of the package (`?lang=` for one language)."""
+        with kernel().db.transaction() as session:
+            campaign = _campaign(session, campaign_id)
+            rows = session.execute(materials.current_statement(campaign.id, args["lang"])).all()
+            return json_response({"items": [_material_out(row[0]) for row in rows]})
+
+    @requires("coordinator")
+    @campaigns_blp.arguments(MaterialIn)
+    @campaigns_blp.response(201, MaterialOut)
+    def post(self, fields, campaign_id):
+        """Publish an item (coordinators), from a processed upload of the campaign."""
+        principal = require_principal("coordinator")
+        with kernel().db.transaction() as session:
+            material = materials.publish(session, kernel().outbox, str(campaign_id), principal.subject_id, fields)
+            return json_response(_material_out(material), 201)
+
+
+@campaigns_blp.route("/<uuid:campaign_id>/materials.zip")
+@campaigns_blp.arguments(MaterialQuery, location="query")
+@campaigns_blp.response(200, description="A zip (application/zip) of the current items with manifest.json and "
+                                         "INDEX.txt listing each file's SHA-256.")
+def materials_zip(args, campaign_id):
+    """The whole package as one zip, streamed (`?lang=` for one language)."""
+    with kernel().db.transaction() as session:
+        campaign = _campaign(session, campaign_id)
+        entries = materials.package_entries(session.execute(materials.current_statement(campaign.id,
+                                                                                        args["lang"])).all())
+        session.expunge(campaign)
+    package = materials.zip_stream(storage(), campaign, entries)
+    name = f"materials-{args['lang']}.zip" if args["lang"] else "materials.zip"
+    return Response(iter(package), content_type="application/zip", direct_passthrough=True,
+                    headers={"Content-Length": str(len(package)),
+                             "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@materials_blp.route("/<uuid:material_id>")
+@materials_blp.response(200, MaterialWithVersions)
+def material_by_id(material_id):
+    """An item with all its versions, newest first."""
+    with kernel().db.transaction() as session:
+        material = materials.get_material(session, str(material_id))
+        _campaign(session, material.campaign_id)
+        out = _material_out(material)
+        out["versions"] = [_material_out(m) for m in materials.versions(session, material)]
+        return json_response(out)
+
+
+@materials_blp.route("/<uuid:material_id>/versions", methods=["POST"])
+@requires("coordinator")
+@materials_blp.arguments(MaterialVersionIn)
+@materials_blp.response(201, MaterialOut)
+def replace_material(fields, material_id):
+    """Replace an item with a new version (coordinators); the earlier ones are kept."""
+    principal = require_principal("coordinator")
+    with kernel().db.transaction() as session:
+        earlier = materials.get_material(session, str(material_id))
+        material = materials.replace(session, kernel().outbox, earlier, principal.subject_id, fields)
+        return json_response(_material_out(material), 201)

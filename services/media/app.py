@@ -20,7 +20,7 @@ def _on_build(kernel: Kernel) -> None:
 SPEC = ServiceSpec(
     name="media", title="dayofaction media", description="Safe uploads, reports and the material package.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
-    blueprints=lambda: [api.uploads_blp, api.blp], handlers=build_handlers, on_build=_on_build,
+    blueprints=lambda: [api.uploads_blp, api.blp, api.reports_blp, api.campaigns_blp, api.materials_blp], handlers=build_handlers, on_build=_on_build,
 )
 build = SPEC.build
 create_app = SPEC.create_app

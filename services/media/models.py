@@ -114,5 +114,61 @@ class ResumableUpload(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class Report(Base):
+    """What an organisation tells of its event (or of its part in the campaign) after the
+    day: submitted → published or rejected (with a reason) by a coordinator."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index("ix_reports_campaign", "campaign_id", "status", "created_at", "id"),
+                      Index("ix_reports_owner", "organisation_id", "created_at", "id"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("known_campaigns.id"))
+    event_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("known_events.id"), nullable=True)
+    organisation_id: Mapped[str] = mapped_column(String(36))
+    country: Mapped[str] = mapped_column(String(2))
+    title: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    turnout: Mapped[int | None] = mapped_column(Integer, nullable=True)  # estimated participants
+    status: Mapped[str] = mapped_column(String(10), default="submitted")
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class ReportMedia(Base):
+    """The media attached to a report, in the order the organisation gave them."""
+
+    __tablename__ = "report_media"
+
+    report_id: Mapped[str] = mapped_column(String(36), ForeignKey("reports.id"), primary_key=True)
+    media_id: Mapped[str] = mapped_column(String(36), ForeignKey("media_items.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Material(Base):
+    """One version of an item of a campaign's material package. Replacing an item adds a
+    version (same `series_id`) and keeps the earlier ones."""
+
+    __tablename__ = "materials"
+    __table_args__ = (Index("ix_materials_campaign", "campaign_id", "current", "kind", "created_at"),
+                      Index("ix_materials_series", "series_id", "version", unique=True))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    series_id: Mapped[str] = mapped_column(String(36))
+    version: Mapped[int] = mapped_column(Integer)
+    current: Mapped[bool] = mapped_column(Boolean, default=True)
+    campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("known_campaigns.id"))
+    kind: Mapped[str] = mapped_column(String(12))
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    media_id: Mapped[str] = mapped_column(String(36), ForeignKey("media_items.id"))
+    published_by: Mapped[str] = mapped_column(String(36))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 add_kernel_tables(Base.metadata)
 metadata = Base.metadata

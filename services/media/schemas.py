@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from shared.fields import Text, UUIDString
+from shared.fields import CountryCode, LanguageCode, Text, UUIDString
 from shared.http.pagination import PageArgs
 
 
@@ -64,3 +64,135 @@ class MediaQuery(PageArgs):
 class MediaPage(Schema):
     items = fields.List(fields.Nested(MediaOut))
     next = fields.String(allow_none=True)
+
+
+class ReportIn(Schema):
+    campaign_id = UUIDString(load_default=None, metadata={"description": "Needed when no event is named."})
+    event_id = UUIDString(load_default=None, metadata={"description": "One of the organisation's events."})
+    organisation_id = UUIDString(load_default=None, metadata={"description": "Coordinators: for whom."})
+    country = CountryCode(load_default=None, metadata={"description": "Needed when no event is named."})
+    title = Text(required=True, max_length=300)
+    text = Text(required=True, max_length=20_000, multiline=True)
+    language = LanguageCode(required=True)
+    turnout = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100_000_000),
+                             metadata={"description": "Estimated participants."})
+    media_ids = fields.List(UUIDString(), load_default=list, validate=validate.Length(max=200))
+
+
+class ReportPatch(Schema):
+    title = Text(max_length=300)
+    text = Text(max_length=20_000, multiline=True)
+    language = LanguageCode()
+    turnout = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100_000_000))
+    media_ids = fields.List(UUIDString(), validate=validate.Length(max=200))
+
+
+class Rejection(Schema):
+    reason = Text(required=True, max_length=2000, multiline=True)
+
+
+class PublicMedia(Schema):
+    id = fields.String()
+    kind = fields.String()
+    content_type = fields.String(attribute="clean_content_type")
+    file_url = fields.String()
+    variants = fields.Dict(keys=fields.String(), values=fields.Nested(Variant))
+    width = fields.Integer(allow_none=True)
+    height = fields.Integer(allow_none=True)
+    duration = fields.Float(allow_none=True)
+
+
+class ReportOut(Schema):
+    id = fields.String()
+    campaign_id = fields.String()
+    event_id = fields.String(allow_none=True)
+    organisation_id = fields.String()
+    country = fields.String()
+    title = fields.String()
+    text = fields.String()
+    language = fields.String()
+    turnout = fields.Integer(allow_none=True)
+    status = fields.String(metadata={"description": "submitted, published or rejected"})
+    reason = fields.String(allow_none=True)
+    media = fields.List(fields.Nested(PublicMedia), metadata={
+        "description": "The public sees only processed, consented media of events that have ended."})
+    created_at = fields.AwareDateTime(format="iso")
+    published_at = fields.AwareDateTime(format="iso", allow_none=True)
+
+
+class ReportQuery(PageArgs):
+    campaign_id = UUIDString(load_default=None)
+    event_id = UUIDString(load_default=None)
+    country = CountryCode(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(["submitted", "published", "rejected"]))
+
+
+class ReportPage(Schema):
+    items = fields.List(fields.Nested(ReportOut))
+    next = fields.String(allow_none=True)
+
+
+class FeedQuery(Schema):
+    country = CountryCode(load_default=None)
+
+
+class Turnout(Schema):
+    country = fields.String()
+    reports = fields.Integer()
+    turnout = fields.Integer()
+
+
+class TurnoutOut(Schema):
+    campaign_id = fields.String()
+    countries = fields.List(fields.Nested(Turnout))
+    total = fields.Integer()
+
+
+class Policy(Schema):
+    require_face_blur = fields.Boolean(required=True, metadata={
+        "description": "Every public photo of the campaign must have had its faces blurred."})
+
+
+class MaterialIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(
+        ["statement", "lecture", "song", "slogan", "poster", "video", "other"]))
+    language = LanguageCode(required=True)
+    title = Text(required=True, max_length=300)
+    description = Text(load_default="", max_length=5000, multiline=True)
+    media_id = UUIDString(required=True, metadata={"description": "A processed upload of the campaign."})
+
+
+class MaterialVersionIn(Schema):
+    kind = fields.String(validate=validate.OneOf(["statement", "lecture", "song", "slogan", "poster", "video",
+                                                  "other"]))
+    language = LanguageCode()
+    title = Text(max_length=300)
+    description = Text(max_length=5000, multiline=True)
+    media_id = UUIDString(required=True)
+
+
+class MaterialOut(Schema):
+    id = fields.String()
+    series_id = fields.String()
+    version = fields.Integer()
+    current = fields.Boolean()
+    campaign_id = fields.String()
+    kind = fields.String()
+    language = fields.String()
+    title = fields.String()
+    description = fields.String()
+    media_id = fields.String()
+    file_url = fields.String()
+    created_at = fields.AwareDateTime(format="iso")
+
+
+class MaterialWithVersions(MaterialOut):
+    versions = fields.List(fields.Nested(MaterialOut))
+
+
+class MaterialQuery(Schema):
+    lang = LanguageCode(load_default=None, metadata={"description": "Only the items in this language."})
+
+
+class MaterialList(Schema):
+    items = fields.List(fields.Nested(MaterialOut))

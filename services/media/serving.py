@@ -31,9 +31,9 @@ def serve(storage: Storage, key: str, sha256: str, size: int, content_type: str,
     headers = {"ETag": etag, "Accept-Ranges": "bytes", "X-Content-Type-Options": "nosniff",
                "Content-Security-Policy": "default-src 'none'; sandbox",
                "Content-Disposition": _disposition(content_type, name, attachment),
-               # Content never changes under a name; only its owner and coordinators may
-               # see what is not public, so shared caches must not keep it.
-               "Cache-Control": "public, max-age=31536000, immutable" if public else "private, no-cache"}
+               # What is not public must not stay in shared caches; what is public may stop
+               # being so (a campaign that starts to require blurred faces): cache it briefly.
+               "Cache-Control": "public, max-age=300" if public else "private, no-cache"}
     if etag in [f'"{t}"' for t in request.if_none_match] or request.if_none_match.star_tag:
         return Response(status=304, headers=headers)
     start, end, status = 0, size - 1, 200

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from services.media.models import Blob, KnownCampaign, KnownEvent, MediaItem
 from services.media.receiving import Received
+from services.media.reports import is_public_media
 from services.media.storage import Storage
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
+from shared.db import utcnow
 from shared.errors import Forbidden, Invalid, NotFound
 
 
@@ -91,12 +93,15 @@ def may_manage(item: MediaItem, principal: Principal | None) -> bool:
         item.organisation_id is not None and principal.owns(item.organisation_id)))
 
 
-def get_item(session: Session, media_id: str, principal: Principal | None) -> MediaItem:
-    """What a caller may not see does not exist for it."""
+def get_item(session: Session, media_id: str, principal: Principal | None) -> tuple[MediaItem, bool]:
+    """The item and whether the caller manages it (its owner, coordinators) or is the public
+    seeing a published one. What a caller may not see does not exist for it."""
     item = session.get(MediaItem, media_id)
-    if item is None or not may_manage(item, principal):
-        raise NotFound("No media item has this id.")
-    return item
+    if item is not None and may_manage(item, principal):
+        return item, True
+    if item is not None and is_public_media(session, item.id, utcnow()):
+        return item, False
+    raise NotFound("No media item has this id.")
 
 
 def remember_blob(session: Session, sha256: str, size: int, content_type: str) -> None:

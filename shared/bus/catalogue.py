@@ -142,6 +142,34 @@ class MediaRejectedData(MediaData):
     reason = fields.String(required=True)
 
 
+class ReportData(Schema):
+    """A report's public face (its text stays in the media service)."""
+
+    id = UUIDString(required=True)
+    campaign_id = UUIDString(required=True)
+    event_id = UUIDString(required=True, allow_none=True)
+    organisation_id = UUIDString(required=True)
+    country = fields.String(required=True)
+    title = fields.String(required=True)
+    language = fields.String(required=True)
+    turnout = fields.Integer(required=True, allow_none=True)
+    status = fields.String(required=True, validate=validate.OneOf(["submitted", "published", "rejected"]))
+
+
+class ReportRejectedData(ReportData):
+    reason = fields.String(required=True)
+
+
+class MaterialData(Schema):
+    id = UUIDString(required=True)
+    series_id = UUIDString(required=True)
+    version = fields.Integer(required=True)
+    campaign_id = UUIDString(required=True)
+    kind = fields.String(required=True)
+    language = fields.String(required=True)
+    title = fields.String(required=True)
+
+
 CATALOGUE: dict[str, MessageType] = {
     m.name: m
     for m in (
@@ -180,6 +208,11 @@ CATALOGUE: dict[str, MessageType] = {
                     "An upload was cleaned (metadata removed, faces blurred if asked) and can be used."),
         MessageType("media.rejected", 1, MediaRejectedData, "media",
                     "An upload could not be processed (corrupt, a decompression bomb…); nothing of it is kept."),
+        MessageType("report.submitted", 1, ReportData, "media", "An organisation sent a report; it waits for a coordinator."),
+        MessageType("report.published", 1, ReportData, "media", "A coordinator published a report."),
+        MessageType("report.rejected", 1, ReportRejectedData, "media", "A coordinator rejected a report, with why."),
+        MessageType("material.published", 1, MaterialData, "media",
+                    "A coordinator published an item of the material package, or a new version of one."),
     )
 }
 
