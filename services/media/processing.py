@@ -12,12 +12,14 @@ import logging
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import or_, select, update
 
+from services.media import resumable
 from services.media.models import MediaItem
 from services.media.privacy import Unprocessable
 from services.media.receiving import sha256_of
@@ -32,6 +34,7 @@ WAKE = threading.Event()
 LEASE = timedelta(hours=2)  # longer than the longest video takes
 MAX_ATTEMPTS = 3  # a file that crashes the worker this often is rejected
 POLL_SECONDS = 5.0
+PURGE_EVERY_SECONDS = 600
 
 
 @dataclass
@@ -81,13 +84,18 @@ class Processor:
     def __init__(self, kernel: Kernel, storage: Storage):
         self.kernel = kernel
         self.storage = storage
-        self.ffmpeg = kernel.config.FFMPEG
+        self._last_purge = float("-inf")
+
+    @property
+    def ffmpeg(self) -> str:
+        return self.kernel.config.FFMPEG
 
     def run_forever(self, stop: threading.Event) -> None:
         self.release_held()
         while not stop.is_set():
             WAKE.clear()  # before looking: a wake during the look is kept for the next round
             try:
+                self.purge_expired_uploads()
                 worked = self.process_next()
             except Exception:  # a database or storage outage: wait, then go on
                 log.exception("media processing failed; trying again shortly")
@@ -102,6 +110,18 @@ class Processor:
         for _ in range(int(POLL_SECONDS / 0.25)):
             if stop.is_set() or WAKE.wait(0.25):
                 break
+
+    def purge_expired_uploads(self) -> None:
+        """Resumable uploads left unfinished past their expiry: their bytes go (tus expiration)."""
+        now = time.monotonic()
+        if now - self._last_purge < PURGE_EVERY_SECONDS:
+            return
+        self._last_purge = now
+        folder = work_dir(self.kernel.config)
+        with self.kernel.db.transaction() as session:
+            for upload in resumable.expired(session, utcnow()):
+                resumable.part_path(folder, upload.id).unlink(missing_ok=True)
+                session.delete(upload)
 
     def release_held(self) -> None:
         """Held videos and songs go back to the queue once ffmpeg is there."""

@@ -116,3 +116,27 @@ def test_the_protocol_refuses_what_it_must(api, server, setting, media_campaign)
                            ).status_code == 204
     assert requests.head(gone_url, headers={**TUS, "Authorization": f"Bearer {token}"}, timeout=10
                          ).status_code == 404
+
+
+def test_an_upload_left_unfinished_expires_and_its_bytes_go(api, server, setting, media_campaign):
+    from datetime import timedelta
+
+    from services.media.models import ResumableUpload
+    from services.media.processing import Processor
+    from services.media.storage import work_dir
+    from shared.db import utcnow
+
+    token = setting["tokens"][0]
+    created = create(server, token, 50_000, campaign_id=media_campaign)
+    url = server + urlsplit(created.headers["Location"]).path
+    upload_id = url.rsplit("/", 1)[1]
+    kernel = api.platform.kernels["media"]
+    part = work_dir(kernel.config) / f"{upload_id}.part"
+    assert part.exists()
+    with kernel.db.transaction() as session:  # as if a day had passed
+        session.get(ResumableUpload, upload_id).expires_at = utcnow() - timedelta(seconds=1)
+    assert requests.head(url, headers={**TUS, "Authorization": f"Bearer {token}"}, timeout=10).status_code == 410
+    Processor(kernel, kernel.extras["storage"]).purge_expired_uploads()
+    assert not part.exists()
+    with kernel.db.transaction() as session:
+        assert session.get(ResumableUpload, upload_id) is None

@@ -189,3 +189,44 @@ def test_files_are_served_in_ranges_with_etags(api, setting, media_campaign):
     assert api.get(url, token=token, headers={"Range": f"bytes={len(text) + 10}-"}).status_code == 416
     again = api.get(url, token=token, headers={"If-None-Match": whole.headers["ETag"]})
     assert again.status_code == 304 and again.data == b""
+
+
+def small_video(tmp_path, **metadata) -> bytes:
+    """Two seconds of test picture and tone, tagged as a phone would tag them."""
+    import subprocess
+
+    target = tmp_path / "clip.mp4"
+    tags = [arg for k, v in metadata.items() for arg in ("-metadata", f"{k}={v}")]
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=duration=2:size=320x240:rate=25",
+                    "-f", "lavfi", "-i", "sine=duration=2", "-c:v", "mpeg4", "-c:a", "aac", "-shortest", *tags,
+                    str(target)], check=True, timeout=60)
+    return target.read_bytes()
+
+
+def test_a_video_loses_its_tags_and_gets_a_poster(api, setting, media_campaign, tmp_path):
+    token = setting["tokens"][0]
+    video = small_video(tmp_path, location="+52.5200+013.4050/", make="Apple", model="iPhone 14")
+    item = processed(api, token, upload(api, token, video, campaign_id=media_campaign).headers["Location"])
+    assert item["status"] == "processed", item
+    assert item["kind"] == "video" and round(item["duration"]) == 2
+    clean = api.get(item["file_url"], token=token)
+    assert clean.mimetype == "video/mp4" and b"iPhone" not in clean.data and b"52.5200" not in clean.data
+    assert api.get(item["variants"]["poster"]["url"], token=token).mimetype == "image/jpeg"
+
+
+def test_without_ffmpeg_a_video_is_held_and_never_served(api, setting, media_campaign, tmp_path):
+    kernel = media_kernel(api)
+    video = small_video(tmp_path)
+    kernel.config = kernel.config.replace(FFMPEG="/nonexistent/ffmpeg")  # as on a machine without it
+    token = setting["tokens"][0]
+    item = processed(api, token, upload(api, token, video, campaign_id=media_campaign).headers["Location"])
+    assert item["status"] == "held" and "ffmpeg" in item["reason"]
+    assert item["file_url"] is None and api.get(f"{MEDIA}/{item['id']}/file", token=token).status_code == 404
+
+
+def test_a_decompression_bomb_is_rejected(api, setting, media_campaign):
+    bomb = io.BytesIO()
+    Image.new("1", (12_000, 12_000)).save(bomb, "PNG")  # 144 megapixels in a few kilobytes
+    token = setting["tokens"][0]
+    item = processed(api, token, upload(api, token, bomb.getvalue(), campaign_id=media_campaign).headers["Location"])
+    assert item["status"] == "rejected" and "bomb" in item["reason"]

@@ -9,6 +9,7 @@ import fnmatch
 import re
 import shlex
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -17,7 +18,10 @@ from sqlalchemy.engine import make_url
 from shared.config import SERVICES, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[2]
-INFRA = ("redis", "postgres", "gateway")
+INFRA = ("redis", "postgres", "minio", "gateway")
+# Infrastructure images configured through variables of their own, not the code's.
+OWN_VARIABLES = {"postgres": "POSTGRES_", "minio": "MINIO_", "minio-setup": "MINIO_"}
+MEDIA_SERVICES = ("media", "media-worker")
 # Read by deploy/gunicorn.conf.py, not by the code's SETTINGS.
 GUNICORN_VARS = {"WEB_CONCURRENCY", "WEB_THREADS", "FORWARDED_ALLOW_IPS"}
 # gunicorn options that take a value (as the next word when not written `--opt=value`).
@@ -279,6 +283,8 @@ def test_every_service_has_a_health_check_that_tests_the_right_thing(services, a
             assert "127.0.0.1:8000/readyz" in check, f"{name}: health check is {check!r}"
     assert "redis-cli ping" in healthcheck_text(services["redis"])
     assert "pg_isready" in healthcheck_text(services["postgres"])
+    minio = healthcheck_text(services["minio"])
+    assert "mc ready local" in minio or "/minio/health/live" in minio, minio
     assert "-U postgres" in healthcheck_text(services["postgres"])
     assert "http://127.0.0.1/healthz" in healthcheck_text(services["gateway"])
 
@@ -336,9 +342,50 @@ def test_compose_sets_only_variables_the_code_reads(services):
     for name, service in services.items():
         allowed = declared | GUNICORN_VARS
         unknown = {key for key in environment(service) if key not in allowed}
-        if name == "postgres":
-            unknown = {key for key in unknown if not key.startswith("POSTGRES_")}
+        if name in OWN_VARIABLES:
+            unknown = {key for key in unknown if not key.startswith(OWN_VARIABLES[name])}
         assert not unknown, f"{name} sets variables nothing reads: {sorted(unknown)}"
+
+
+def pinned(image: str, repository: str) -> bool:
+    name, _, tag = image.partition(":")
+    return name == repository and tag.startswith("RELEASE.")
+
+
+def test_media_keep_their_files_in_minio_and_start_after_it(services, app_services):
+    minio, setup = services["minio"], services["minio-setup"]
+    assert pinned(minio["image"], "minio/minio"), f"minio: {minio['image']} (pin a RELEASE tag)"
+    assert as_words(minio["command"]) == ["server", "/data", "--console-address", ":9001"]
+    assert "/data" in volume_targets(minio), "MinIO's data is not on a volume"
+    credentials = environment(minio)
+    user, password = (interpolate(credentials[k]) for k in ("MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"))
+    assert len(user) >= 3 and len(password) >= 8, "MinIO refuses to start with shorter credentials"
+
+    # The one-shot setup makes the bucket once MinIO answers, and is not restarted.
+    assert pinned(setup["image"], "minio/mc"), f"minio-setup: {setup['image']} (pin a RELEASE tag)"
+    assert depends_on(setup) == {"minio": "service_healthy"}
+    assert setup.get("restart", "no") == "no"
+    script = " ".join(as_words(setup.get("entrypoint") or []) + as_words(setup.get("command") or []))
+    assert "http://minio:9000" in script
+
+    for name in MEDIA_SERVICES:
+        env = environment(app_services[name])
+        store = urlparse(env.get("MEDIA_STORAGE_URL", ""))
+        assert (store.scheme, store.path) == ("s3", "/media"), f"{name}: {env.get('MEDIA_STORAGE_URL')}"
+        assert re.search(rf"\bmc mb\b[^\n]*/{re.escape(store.netloc)}\b", script), \
+            f"minio-setup does not create the bucket {store.netloc!r}"
+        assert env.get("S3_ENDPOINT_URL") == "http://minio:9000", name
+        # The same variables as MinIO's own, so setting them once changes both sides.
+        assert env.get("S3_ACCESS_KEY_ID") == credentials["MINIO_ROOT_USER"], name
+        assert env.get("S3_SECRET_ACCESS_KEY") == credentials["MINIO_ROOT_PASSWORD"], name
+        deps = depends_on(app_services[name])
+        assert deps.get("minio") == "service_healthy", f"{name}: {deps}"
+        assert deps.get("minio-setup") == "service_completed_successfully", f"{name}: {deps}"
+        # The work dir (uploads arriving, resumable uploads' parts) stays on the shared volume.
+        assert volume_targets(app_services[name]).get("/app/var") == "media-files", name
+    for name, service in app_services.items():
+        if name not in MEDIA_SERVICES:
+            assert not {k for k in environment(service) if k.startswith("S3_") or k == "MEDIA_STORAGE_URL"}, name
 
 
 def test_the_app_services_share_one_image_and_find_each_other(app_services):
