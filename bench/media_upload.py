@@ -8,8 +8,8 @@ byte sent to the 202.
 
 - **Throughput**: bytes/s of the upload against a plain copy of the same file on the same disk
   (a read/write loop of 1 MiB blocks from the source to a new file in the same folder), in the
-  same run; 3 repetitions that alternate which goes first, medians. Target: at least 0.3 of the
-  copy.
+  same run: 3 repetitions of copy, upload, copy (`sync` before each), the median upload against
+  the median of the 6 copies. Target: at least 0.3 of the copy.
 - **Memory**: the peak RSS of the gunicorn worker that took the upload: VmHWM from
   /proc/<worker>/status after the upload (every repetition runs on workers gunicorn has just
   started afresh, each warmed up with a small upload first), and the highest VmRSS sampled
@@ -24,7 +24,6 @@ BENCH_UPLOAD_MB sets a smaller size (MiB) for a quick check.
 """
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import random
@@ -40,7 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from bench.common import Result, temp_dir
-from bench.http_list import Gunicorn, _children, _cpu_ticks
+from bench.http_list import Gunicorn, _cpu_ticks
 from bench.ical_feed import _connection_to, _fresh_workers, _status_kb
 
 MIB = 1024 * 1024
@@ -224,10 +223,33 @@ def _size_label(size: int) -> str:
     return f"{size // (1024 * MIB)} GiB" if size % (1024 * MIB) == 0 else f"{size // MIB} MiB"
 
 
+def _measured_upload(app: Gunicorn, workers: list[int], source: Path, token: str, campaign: str,
+                     var_dir: Path) -> dict:
+    """One upload, with the memory and CPU time of the worker that took it."""
+    before = {pid: (_status_kb(pid, "VmHWM"), _status_kb(pid, "VmRSS"), _cpu_ticks([pid])) for pid in workers}
+    sampler = _Sampler(workers)
+    sampler.start()
+    try:
+        seconds, item = _upload(app, source, token, campaign)
+    finally:
+        peaks = sampler.stop()
+    pid = max(workers, key=lambda p: _cpu_ticks([p]) - before[p][2])  # the one that spent the CPU time
+    stored = var_dir / "media" / "originals" / item["id"]
+    if stored.stat().st_size != SIZE:
+        raise RuntimeError(f"stored {stored.stat().st_size:,} bytes of {SIZE:,}")
+    hwm_before, rss_before, ticks_before = before[pid]
+    return {"seconds": seconds, "pid": pid, "hwm_kb": _status_kb(pid, "VmHWM"), "hwm_before_kb": hwm_before,
+            "rss_before_kb": rss_before, "rss_peak_kb": peaks[pid],
+            "cpu_s": (_cpu_ticks([pid]) - ticks_before) / 100}
+
+
 def run() -> list[Result]:
     name = f"media upload {_size_label(SIZE)}"
     issuer = Issuer()
     who = (str(uuid.uuid4()), str(uuid.uuid4()))  # (organisation id, API key id)
+    copies: list[float] = []
+    runs: list[dict] = []
+    mb = 1e6
     try:
         with temp_dir("upload") as var_dir:
             campaign = seed(var_dir)
@@ -237,47 +259,29 @@ def run() -> list[Result]:
             make_video(source, SIZE, head)
             print(f"  upload: wrote a {_size_label(SIZE)} video ({len(head):,} bytes of real MP4 first) in "
                   f"{time.perf_counter() - t:.1f}s", file=sys.stderr)
-            copies: list[float] = []
-            runs: list[dict] = []
             with Gunicorn("services.media.app:create_app()", var_dir, var_dir / "gunicorn-app.log",
                           JWKS_URL=issuer.url) as app:
                 for i in range(REPEATS):
                     workers = _fresh_workers(app)
                     _warm_up(app, workers, issuer, who, campaign, head)
                     _clear(var_dir)
-                    for side in (("copy", "upload") if i % 2 == 0 else ("upload", "copy")):
-                        os.sync()  # start each side with no dirty pages of the other's writing
+                    # A copy before and after each upload: this machine's page cache writes have slow
+                    # spells, and the copies around an upload see the same ones.
+                    for side in ("copy", "upload", "copy"):
+                        os.sync()  # each side starts with no dirty pages of the other's writing
                         if side == "copy":
-                            target = var_dir / "copy.mp4"
-                            copies.append(plain_copy(source, target))
-                            target.unlink()
-                            continue
-                        before = {pid: (_status_kb(pid, "VmHWM"), _status_kb(pid, "VmRSS"),
-                                        _cpu_ticks([pid])) for pid in workers}
-                        sampler = _Sampler(workers)
-                        sampler.start()
-                        token = issuer.token(*who)
-                        try:
-                            seconds, item = _upload(app, source, token, campaign)
-                        finally:
-                            peaks = sampler.stop()
-                        # The worker that took it is the one that spent the CPU time.
-                        pid = max(workers, key=lambda p: _cpu_ticks([p]) - before[p][2])
-                        stored = var_dir / "media" / "originals" / item["id"]
-                        if stored.stat().st_size != SIZE:
-                            raise RuntimeError(f"stored {stored.stat().st_size:,} bytes of {SIZE:,}")
-                        runs.append({"seconds": seconds, "pid": pid, "hwm_kb": _status_kb(pid, "VmHWM"),
-                                     "hwm_before_kb": before[pid][0], "rss_before_kb": before[pid][1],
-                                     "rss_peak_kb": peaks[pid], "cpu_s": (_cpu_ticks([pid]) - before[pid][2]) / 100})
-                        _clear(var_dir)
+                            copies.append(plain_copy(source, var_dir / "copy.mp4"))
+                            (var_dir / "copy.mp4").unlink()
+                        else:
+                            runs.append(_measured_upload(app, workers, source, issuer.token(*who), campaign, var_dir))
+                            _clear(var_dir)
                     r = runs[-1]
-                    print(f"  upload: round {i + 1}/{REPEATS} upload {r['seconds']:6.2f} s "
-                          f"({SIZE / r['seconds'] / 1e6:6.1f} MB/s), copy {copies[-1]:6.2f} s "
-                          f"({SIZE / copies[-1] / 1e6:6.1f} MB/s); worker {r['pid']} peak RSS "
-                          f"{r['hwm_kb'] * 1024 / 1e6:.0f} MB (+{(r['hwm_kb'] - r['hwm_before_kb']) * 1024 / 1e6:.1f} "
-                          f"MB)", file=sys.stderr)
-                if not any(_children(app.proc.pid)):
-                    raise RuntimeError(f"gunicorn lost its workers; see {app.log}")
+                    print(f"  upload: round {i + 1}/{REPEATS} upload {r['seconds']:5.2f} s "
+                          f"({SIZE / r['seconds'] / mb:4.0f} MB/s, worker CPU {r['cpu_s']:.1f} s), copy before/after "
+                          f"{copies[-2]:5.2f} / {copies[-1]:5.2f} s ({SIZE / copies[-2] / mb:4.0f} / "
+                          f"{SIZE / copies[-1] / mb:4.0f} MB/s); worker {r['pid']} peak RSS "
+                          f"{r['hwm_kb'] * 1024 / mb:.0f} MB (+{(r['hwm_kb'] - r['hwm_before_kb']) * 1024 / mb:.1f})",
+                          file=sys.stderr)
     finally:
         issuer.close()
 
@@ -288,12 +292,12 @@ def run() -> list[Result]:
     hwm = max(r["hwm_kb"] for r in runs) * 1024
     growth = med("hwm_kb") - med("hwm_before_kb")
     verdict = "ok" if hwm < MEMORY_LIMIT else "ABOVE TARGET"
-    mb = 1e6
     details = [
-        f"{name}: upload (first byte sent to the 202) median {upload_s:.2f} s = {SIZE / upload_s / mb:.0f} MB/s, "
-        f"plain read/write copy of the same file in the same folder {copy_s:.2f} s = {SIZE / copy_s / mb:.0f} MB/s "
-        f"(medians of {REPEATS}); the worker spent {med('cpu_s'):.1f} s of CPU on it "
-        f"({med('cpu_s') / upload_s:.0%} of the upload's time)",
+        f"{name}: upload (first byte sent to the 202) median {upload_s:.2f} s = {SIZE / upload_s / mb:.0f} MB/s "
+        f"(of {REPEATS}, {min(r['seconds'] for r in runs):.2f}-{max(r['seconds'] for r in runs):.2f} s); plain "
+        f"read/write copy of the same file in the same folder median {copy_s:.2f} s = {SIZE / copy_s / mb:.0f} MB/s "
+        f"(of {len(copies)}, {min(copies):.2f}-{max(copies):.2f} s); the worker spent {med('cpu_s'):.1f} s of CPU "
+        f"on an upload ({med('cpu_s') / upload_s:.0%} of its time)",
         f"{name} memory: worker peak RSS (VmHWM, fresh worker warmed up with a {WARMUP_BYTES // 1024} KiB upload) "
         f"highest of {REPEATS} {hwm / mb:.0f} MB (target: under {MEMORY_LIMIT / mb:.0f} MB) {verdict}; "
         f"growth during the upload (VmHWM after - before, median) +{growth * 1024 / mb:.1f} MB over "

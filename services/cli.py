@@ -42,7 +42,12 @@ def run(host, port, demo) -> None:
     if demo:
         _load_demo_if_empty(platform)
     first_key = ensure_first_coordinator(registry)
-    server = create_server(platform.wsgi, host=host, port=port, threads=8, ident="dayofaction")
+    # Waitress takes in a request body whole before the app sees it (spooled to a temporary
+    # file past 512 KB), refusing more than max_request_body_size: let the largest upload through.
+    largest = max(config.MEDIA_MAX_PHOTO_BYTES, config.MEDIA_MAX_VIDEO_BYTES, config.MEDIA_MAX_AUDIO_BYTES,
+                  config.MEDIA_MAX_DOCUMENT_BYTES)
+    server = create_server(platform.wsgi, host=host, port=port, threads=8, ident="dayofaction",
+                           max_request_body_size=largest + 1024 * 1024)
     base = f"http://{host}:{server.effective_port}"
     click.echo(f"\ndayofaction is running at {base}/")
     click.echo(f"API documentation: {base}/api/registry/docs (and /api/events/docs, /api/media/docs, /api/notify/docs)")
