@@ -86,9 +86,16 @@ def unsafe_character(text: str, allowed: set[str] = frozenset()) -> str | None:
     for ch in text:
         if ch in allowed:
             continue
-        if unicodedata.category(ch) in ("Cc", "Cs") or ch in BIDI_OVERRIDES:
+        if unicodedata.category(ch) in ("Cc", "Cs") or ch in BIDI_OVERRIDES or _noncharacter(ch):
             return ch
     return None
+
+
+def _noncharacter(ch: str) -> bool:
+    """U+FDD0–U+FDEF and the last two code points of every plane: never text, and XML 1.0
+    cannot hold U+FFFE and U+FFFF (a feed with one breaks for every reader)."""
+    code = ord(ch)
+    return 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE
 
 
 def no_unsafe_characters(text: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import ValidationError
+from marshmallow import EXCLUDE, RAISE, ValidationError
 from sqlalchemy import select
 
 from services.media import atom, materials, reports, resumable, uploads
@@ -34,10 +34,9 @@ from services.media.schemas import (
     UploadOptions,
 )
 from services.media.serving import serve
-from services.media.sniff import sniff
 from services.media.storage import blob_key, work_dir
 from shared.db import utcnow
-from shared.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from shared.errors import Conflict, DomainError, Invalid, NotFound
 from shared.http.app import accepts_any_body
 from shared.http.auth import current_principal, require_principal, requires
 from shared.http.dump import json_response
@@ -60,9 +59,9 @@ def storage():
     return kernel().extras["storage"]
 
 
-def _options(values: dict, location: str) -> dict:
+def _options(values: dict, location: str, unknown: str = RAISE) -> dict:
     try:
-        return _OPTIONS.load(values)
+        return _OPTIONS.load(values, unknown=unknown)
     except ValidationError as exc:
         errors = [{"field": field, "location": location, "message": " ".join(map(str, messages))}
                   for field, messages in exc.messages.items()]
@@ -98,11 +97,11 @@ class PlainUpload(MethodView):
         options = _options(request.args.to_dict(), "query")
         with kernel().db.transaction() as session:  # refuse a wrong target before reading the body
             uploads.check_target(session, principal, options)
-            uploads.acting_organisation(principal, options)
+            uploads.acting_organisation(session, principal, options["organisation_id"])
         request.max_content_length = max(limits(kernel().config).values()) + 1
         received = receive(request.stream, kernel().config, work_dir(kernel().config), request.content_length)
         try:
-            with kernel().db.transaction() as session:
+            with uploads.stored_original(storage(), received), kernel().db.transaction() as session:
                 item = uploads.accept(session, kernel().outbox, storage(), principal, options, received)
                 return _accepted(item)
         finally:
@@ -149,11 +148,14 @@ class ResumableUploads(MethodView):
         if request.headers.get("Upload-Defer-Length"):
             raise Invalid("The upload's length must be known (Upload-Length).")
         length = resumable.parse_length(request.headers.get("Upload-Length"), "Upload-Length")
-        options = _options(resumable.parse_metadata(request.headers.get("Upload-Metadata")), "header")
+        metadata = resumable.parse_metadata(request.headers.get("Upload-Metadata"))
+        metadata.setdefault("name", metadata.get("filename"))  # what tus clients (Uppy…) call it
+        # Clients add keys of their own (filetype…): what is not ours is ignored, not refused.
+        options = _options({k: v for k, v in metadata.items() if v is not None}, "header", unknown=EXCLUDE)
         folder = work_dir(kernel().config)
         with kernel().db.transaction() as session:
             uploads.check_target(session, principal, options)
-            organisation_id = uploads.acting_organisation(principal, options)
+            organisation_id = uploads.acting_organisation(session, principal, options["organisation_id"])
             upload = resumable.create(session, kernel().config, folder, principal, organisation_id, length,
                                       {k: v for k, v in options.items() if v is not None})
             location = f"{request.script_root}/api/media/uploads/resumable/{upload.id}"
@@ -183,44 +185,55 @@ class ResumableUploadById(MethodView):
         with kernel().db.transaction() as session:
             upload = resumable.get(session, str(upload_id), principal)
             session.expunge(upload)
-        if upload.media_id is not None or given != upload.offset:
-            raise resumable_conflict(upload)
         if request.content_length is not None and given + request.content_length > upload.length:
             raise Invalid("The request has more bytes than the upload's length.",
                           errors=[{"field": "body", "location": "body", "message": "Beyond Upload-Length."}])
         request.max_content_length = upload.length + 1
         path = resumable.part_path(folder, upload.id)
         with resumable.locked(path) as part:
+            with kernel().db.transaction() as session:  # read again under the lock: it is the truth now
+                upload = resumable.get(session, str(upload_id), principal)
+                session.expunge(upload)
+            if upload.media_id is not None or given != upload.offset:
+                raise resumable_conflict(upload)
             try:
                 offset, sniffed = resumable.append(part, given, upload.length, request.stream, config)
             except DomainError:  # not a file we take, or too large: nothing of it stays
                 self._discard(upload.id, path)
                 raise
-            with kernel().db.transaction() as session:
+            if offset < upload.length:
+                with kernel().db.transaction() as session:
+                    stored = session.get(ResumableUpload, upload.id)
+                    stored.offset = offset
+                    return Response(status=204, headers=_tus_headers(stored))
+            received = Received(path, sha256_of(path), offset, sniffed)  # known once the first bytes were in
+            with uploads.stored_original(storage(), received), kernel().db.transaction() as session:
                 stored = session.get(ResumableUpload, upload.id)
                 stored.offset = offset
-                if offset == upload.length:
-                    received = Received(path, sha256_of(path), offset, sniffed or sniff(b""))
-                    item = uploads.accept(session, kernel().outbox, storage(), principal, upload.options, received)
-                    stored.media_id = item.id
+                item = uploads.accept(session, kernel().outbox, storage(), principal, upload.options, received)
+                stored.media_id = item.id
                 return Response(status=204, headers=_tus_headers(stored))
 
     @staticmethod
     def _discard(upload_id: str, path) -> None:
         path.unlink(missing_ok=True)
         with kernel().db.transaction() as session:
-            session.delete(session.get(ResumableUpload, upload_id))
+            stored = session.get(ResumableUpload, upload_id)
+            if stored is not None:
+                session.delete(stored)
 
     @requires(*ROLES)
     def delete(self, upload_id):
         """Give up an upload (tus termination): its bytes are deleted."""
         _check_tus_version()
+        principal = require_principal(*ROLES)
         with kernel().db.transaction() as session:
-            upload = resumable.get(session, str(upload_id), require_principal(*ROLES))
+            upload = resumable.get(session, str(upload_id), principal)
             if upload.media_id is not None:
                 raise resumable_conflict(upload)
-            resumable.part_path(work_dir(kernel().config), upload.id).unlink(missing_ok=True)
-            session.delete(upload)
+        path = resumable.part_path(work_dir(kernel().config), upload.id)
+        with resumable.locked(path):  # not while a PATCH writes
+            self._discard(upload.id, path)
         return Response(status=204, headers=_tus_headers())
 
 
@@ -245,7 +258,7 @@ class MediaList(MethodView):
             if args.get(name):
                 stmt = stmt.where(getattr(MediaItem, name) == args[name])
         with kernel().db.transaction() as session:
-            rows, next_url = keyset_page(session, stmt, [MediaItem.created_at, MediaItem.id], args)
+            rows, next_url = keyset_page(session, stmt, [MediaItem.created_at, MediaItem.id], args, descending=True)
             return json_response(page_body([present(i) for i in rows], next_url))
 
 
@@ -315,19 +328,8 @@ def _reports_out(session, rows: list[Report], principal) -> list[dict]:
     now = utcnow()
     public = reports.attached_media(session, [r.id for r in rows], True, now)
     full = reports.attached_media(session, [r.id for r in rows if reports.may_manage(r, principal)], False, now)
-    return [{**ReportOut().dump(r), "media": [_media_public(m) for m in full.get(r.id, public[r.id])]}
-            for r in rows]
-
-
-def _acting(principal, organisation_id: str | None) -> str:
-    if principal.is_coordinator:
-        if organisation_id is None:
-            raise Invalid("Coordinators name the organisation a report is for.",
-                          errors=[{"field": "organisation_id", "location": "json", "message": "Missing data."}])
-        return organisation_id
-    if organisation_id not in (None, principal.subject_id):
-        raise Forbidden("An organisation reports for itself only.")
-    return principal.subject_id
+    return [{**ReportOut().dump(r), "media": [present(m) for m in full[r.id]] if r.id in full
+             else [_media_public(m) for m in public[r.id]]} for r in rows]
 
 
 @reports_blp.route("")
@@ -340,8 +342,9 @@ class Reports(MethodView):
         uploaded before; it waits for a coordinator."""
         principal = require_principal(*ROLES)
         with kernel().db.transaction() as session:
-            report = reports.submit(session, kernel().outbox, principal, _acting(principal, fields["organisation_id"]),
-                                    fields)
+            organisation_id = uploads.acting_organisation(session, principal, fields["organisation_id"],
+                                                          coalition_allowed=False)
+            report = reports.submit(session, kernel().outbox, principal, organisation_id, fields)
             body = _reports_out(session, [report], principal)[0]
         return json_response(body, 201, {"Location": f"{request.script_root}/api/media/reports/{body['id']}"})
 
@@ -353,7 +356,7 @@ class Reports(MethodView):
         principal = current_principal()
         stmt = reports.list_statement(args, principal)
         with kernel().db.transaction() as session:
-            rows, next_url = keyset_page(session, stmt, [Report.created_at, Report.id], args)
+            rows, next_url = keyset_page(session, stmt, [Report.created_at, Report.id], args, descending=True)
             return json_response(page_body(_reports_out(session, rows, principal), next_url))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from services.media import processing
-from services.media.models import KnownCampaign, KnownEvent, metadata
+from services.media.models import KnownCampaign, KnownEvent, KnownOrganisation, metadata
 from shared.bus.consumer import Message, merge_handlers
 from shared.revocations import revocation_handlers
 
@@ -45,17 +45,32 @@ def _copy(event: KnownEvent, message: Message) -> None:
     event.as_of = message.occurred_at
 
 
+def organisation_changed(session: Session, message: Message) -> None:
+    status = {"organisation.suspended": "suspended", "organisation.reinstated": "active"}.get(
+        message.type, message.data.get("status", "active"))
+    organisation = session.get(KnownOrganisation, message.data["id"])
+    if organisation is None:
+        session.add(KnownOrganisation(id=message.data["id"], status=status, as_of=message.occurred_at))
+    elif message.occurred_at >= organisation.as_of:
+        organisation.status, organisation.as_of = status, message.occurred_at
+
+
 def media_uploaded(_session: Session, _message: Message) -> None:
     processing.WAKE.set()  # the item is in the database already; the worker picks it up
 
 
 def build_handlers() -> dict:
     return merge_handlers(revocation_handlers(metadata.tables["access_revocations"]), {
+        "organisation.registered": organisation_changed,
+        "organisation.updated": organisation_changed,
+        "organisation.suspended": organisation_changed,
+        "organisation.reinstated": organisation_changed,
         "campaign.created": campaign_changed,
         "campaign.updated": campaign_changed,
         "campaign.rescheduled": campaign_changed,
         "event.approved": event_approved,
         "event.updated": event_changed,
+        "event.rejected": event_changed,
         "event.cancelled": event_changed,
         "media.uploaded": media_uploaded,
     })

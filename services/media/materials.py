@@ -38,6 +38,9 @@ def _publishable(session: Session, media_id: str, campaign_id: str) -> MediaItem
         raise _invalid("media_id", "The file was uploaded for another campaign.")
     if item.status != "processed":
         raise _invalid("media_id", f"The file is {item.status}; only a processed file is published.")
+    if item.organisation_id is not None:  # an organisation's upload is public only through its report
+        raise _invalid("media_id", "The material package holds the coalition's own uploads (made by a "
+                                   "coordinator for no organisation), not an organisation's.")
     return item
 
 

@@ -28,6 +28,17 @@ class KnownCampaign(Base):
     as_of: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class KnownOrganisation(Base):
+    """The organisations the registry announced, so a coordinator acts only for one that exists
+    and is not suspended."""
+
+    __tablename__ = "known_organisations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(20))
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class KnownEvent(Base):
     """What media needs of an approved local event: whose it is, and when it ends (its
     media stay private until then)."""

@@ -23,9 +23,11 @@ from services.media import resumable
 from services.media.models import MediaItem
 from services.media.privacy import Unprocessable
 from services.media.receiving import sha256_of
+from services.media.resumable import Gone
 from services.media.storage import Storage, blob_key, work_dir
 from services.media.uploads import message_data, original_key, remember_blob
 from shared.db import utcnow
+from shared.errors import Conflict
 from shared.kernel import Kernel
 
 log = logging.getLogger("doa.media.processing")
@@ -120,8 +122,30 @@ class Processor:
         folder = work_dir(self.kernel.config)
         with self.kernel.db.transaction() as session:
             for upload in resumable.expired(session, utcnow()):
-                resumable.part_path(folder, upload.id).unlink(missing_ok=True)
+                try:
+                    with resumable.locked(resumable.part_path(folder, upload.id)):
+                        resumable.part_path(folder, upload.id).unlink(missing_ok=True)
+                except Conflict:  # a PATCH is writing right now: next round
+                    continue
+                except Gone:
+                    pass
                 session.delete(upload)
+        self._remove_leftovers(folder)
+
+    @staticmethod
+    def _remove_leftovers(folder: Path) -> None:
+        """What a process killed mid-upload or mid-processing left in the work folder."""
+        stale = time.time() - LEASE.total_seconds()
+        for path in folder.iterdir():
+            try:
+                if path.stat().st_mtime > stale:
+                    continue
+                if path.is_dir() and path.name.startswith("processing-"):
+                    shutil.rmtree(path, ignore_errors=True)
+                elif path.suffix == ".upload":
+                    path.unlink(missing_ok=True)
+            except FileNotFoundError:
+                continue
 
     def release_held(self) -> None:
         """Held videos and songs go back to the queue once ffmpeg is there."""

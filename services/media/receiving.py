@@ -6,12 +6,13 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from services.media.sniff import HEAD_SIZE, Sniffed, sniff
 from shared.config import Config
+from shared.db import new_id
 from shared.errors import DomainError, Invalid
 
 CHUNK = 256 * 1024
@@ -31,6 +32,7 @@ class Received:
     sha256: str
     size: int
     sniffed: Sniffed
+    media_id: str = field(default_factory=new_id)  # the item it will become
 
 
 def limits(config: Config) -> dict[str, int]:

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from services.media.models import KnownCampaign, KnownEvent, MediaItem, Report, ReportMedia
+from services.media.models import KnownCampaign, KnownEvent, Material, MediaItem, Report, ReportMedia
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.db import utcnow
@@ -27,7 +27,8 @@ def _invalid(field: str, message: str) -> Invalid:
     return Invalid(message, errors=[{"field": field, "location": "json", "message": message}])
 
 
-def _attachable(session: Session, media_ids: list[str], organisation_id: str, campaign_id: str) -> None:
+def _attachable(session: Session, media_ids: list[str], organisation_id: str, campaign_id: str,
+                event_id: str | None) -> None:
     if len(set(media_ids)) != len(media_ids):
         raise _invalid("media_ids", "A media item is named twice.")
     found = {m.id: m for m in session.execute(select(MediaItem).where(MediaItem.id.in_(media_ids))).scalars()}
@@ -39,6 +40,8 @@ def _attachable(session: Session, media_ids: list[str], organisation_id: str, ca
             raise _invalid("media_ids", f"{media_id} was uploaded for another campaign.")
         if item.status == "rejected":
             raise _invalid("media_ids", f"{media_id} was rejected: {item.reason}")
+        if item.event_id not in (None, event_id):  # or a report could lift another event's embargo
+            raise _invalid("media_ids", f"{media_id} belongs to another event.")
 
 
 def submit(session: Session, outbox: Outbox, principal: Principal, organisation_id: str, fields: dict) -> Report:
@@ -47,7 +50,7 @@ def submit(session: Session, outbox: Outbox, principal: Principal, organisation_
     event = None
     if fields.get("event_id"):
         event = session.get(KnownEvent, fields["event_id"])
-        if event is None:
+        if event is None or event.status != "approved":
             raise _invalid("event_id", "No approved event has this id.")
         if event.organisation_id != organisation_id:
             raise Forbidden("An organisation reports on its own events only.")
@@ -64,7 +67,7 @@ def submit(session: Session, outbox: Outbox, principal: Principal, organisation_
     if not country:
         raise _invalid("country", "A report on the campaign as a whole names its country.")
     media_ids = fields.get("media_ids") or []
-    _attachable(session, media_ids, organisation_id, campaign.id)
+    _attachable(session, media_ids, organisation_id, campaign.id, event.id if event else None)
     report = Report(campaign_id=campaign.id, event_id=event.id if event else None, organisation_id=organisation_id,
                     country=country, title=fields["title"], text=fields["text"], language=fields["language"],
                     turnout=fields.get("turnout"), status="submitted")
@@ -82,7 +85,10 @@ def may_manage(report: Report, principal: Principal | None) -> bool:
 def get_report(session: Session, report_id: str, principal: Principal | None) -> Report:
     """What a caller may not see does not exist for it."""
     report = session.get(Report, report_id)
-    if report is None or not (report.status == "published" or may_manage(report, principal)):
+    if report is not None and may_manage(report, principal):
+        return report
+    if report is None or session.execute(select(Report.id).where(Report.id == report.id,
+                                                                  public_report_condition(utcnow()))).first() is None:
         raise NotFound("No report has this id.")
     return report
 
@@ -94,7 +100,7 @@ def update(session: Session, report: Report, principal: Principal, changes: dict
     if report.status != "submitted":
         raise Conflict(f"The report is {report.status}; it can no longer change.", current_status=report.status)
     if "media_ids" in changes:
-        _attachable(session, changes["media_ids"], report.organisation_id, report.campaign_id)
+        _attachable(session, changes["media_ids"], report.organisation_id, report.campaign_id, report.event_id)
         session.execute(delete(ReportMedia).where(ReportMedia.report_id == report.id))
         session.add_all(ReportMedia(report_id=report.id, media_id=m, position=i)
                         for i, m in enumerate(changes["media_ids"]))
@@ -117,18 +123,28 @@ def decide(session: Session, outbox: Outbox, report: Report, publish: bool, reas
         outbox.add(session, "report.rejected", {**message_data(report), "reason": reason})
 
 
+def public_report_condition(now: datetime):
+    """Reports the public may see, as SQL: published, and not about an event its organisation
+    keeps to coordinators."""
+    hidden_event = exists().where(KnownEvent.id == Report.event_id, KnownEvent.visibility != "public")
+    return (Report.status == "published") & ~hidden_event
+
+
 def public_media_condition(now: datetime):
-    """Media the public may see, as SQL: processed; consented where people are shown; of an
-    event that has ended (or of none); faces blurred where the campaign asks it; and attached
-    to a published report."""
-    published = exists().where(ReportMedia.media_id == MediaItem.id, ReportMedia.report_id == Report.id,
-                               Report.status == "published")
+    """Media the public may see, as SQL: processed, and either in the material package or
+    attached to a public report — then also consented where people are shown, of an event
+    (the file's and the report's) that has ended, and blurred where the campaign asks it."""
     ended = MediaItem.event_id.is_(None) | exists().where(KnownEvent.id == MediaItem.event_id,
                                                           KnownEvent.ends_at <= now)
+    report_ended = Report.event_id.is_(None) | exists().where(KnownEvent.id == Report.event_id,
+                                                              KnownEvent.ends_at <= now)
+    in_public_report = exists().where(ReportMedia.media_id == MediaItem.id, ReportMedia.report_id == Report.id,
+                                      public_report_condition(now), report_ended)
     blurred = (MediaItem.kind != "photo") | MediaItem.blur_faces | ~exists().where(
         KnownCampaign.id == MediaItem.campaign_id, KnownCampaign.require_face_blur)
-    return ((MediaItem.status == "processed") & (MediaItem.consent | MediaItem.kind.not_in(NEEDS_CONSENT))
-            & ended & blurred & published)
+    reported = ((MediaItem.consent | MediaItem.kind.not_in(NEEDS_CONSENT)) & ended & blurred & in_public_report)
+    material = exists().where(Material.media_id == MediaItem.id)
+    return (MediaItem.status == "processed") & (material | reported)
 
 
 def is_public_media(session: Session, media_id: str, now: datetime) -> bool:
@@ -154,9 +170,9 @@ def list_statement(args: dict, principal: Principal | None):
         if args.get(name):
             stmt = stmt.where(getattr(Report, name) == args[name])
     if principal is None:
-        stmt = stmt.where(Report.status == "published")
+        stmt = stmt.where(public_report_condition(utcnow()))
     elif not principal.is_coordinator:
-        stmt = stmt.where((Report.status == "published") | (Report.organisation_id == principal.subject_id))
+        stmt = stmt.where(public_report_condition(utcnow()) | (Report.organisation_id == principal.subject_id))
     return stmt
 
 
@@ -164,6 +180,6 @@ def turnout(session: Session, campaign_id: str) -> list[dict]:
     """Published reports' turnout per country, the largest first."""
     people = func.coalesce(func.sum(Report.turnout), 0)
     rows = session.execute(select(Report.country, func.count(), people)
-                           .where(Report.campaign_id == campaign_id, Report.status == "published")
+                           .where(Report.campaign_id == campaign_id, public_report_condition(utcnow()))
                            .group_by(Report.country).order_by(people.desc(), Report.country)).all()
     return [{"country": c, "reports": n, "turnout": int(p)} for c, n, p in rows]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import fcntl
+import re
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -54,7 +55,7 @@ def parse_metadata(header: str | None) -> dict[str, str]:
 
 
 def parse_length(value: str | None, name: str) -> int:
-    if value is None or not value.isdigit() or len(value) > 15:
+    if value is None or not re.fullmatch(r"[0-9]{1,15}", value):  # isdigit() takes "²" too
         raise Invalid(f"{name} must be a whole number of bytes.",
                       errors=[{"field": name, "location": "header", "message": "A whole number of bytes."}])
     return int(value)
@@ -88,6 +89,8 @@ def get(session: Session, upload_id: str, principal: Principal) -> ResumableUplo
 
 @contextmanager
 def locked(path: Path) -> Iterator[BinaryIO]:
+    """The part file, held by this request alone: a PATCH, a DELETE and the expiry purge each
+    take it, so none pulls the file from under another."""
     try:
         f = open(path, "r+b")
     except FileNotFoundError:
@@ -96,7 +99,7 @@ def locked(path: Path) -> Iterator[BinaryIO]:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise Conflict("Another request is adding to this upload right now.") from None
+            raise Conflict("Another request is working on this upload right now.") from None
         yield f
     finally:
         f.close()

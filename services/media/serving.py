@@ -2,9 +2,12 @@
 type and never one a browser would run. Bodies stream from storage in chunks."""
 from __future__ import annotations
 
+import itertools
+from typing import Iterable
 from urllib.parse import quote
 
 from flask import Response, request
+from werkzeug.wsgi import ClosingIterator
 
 from services.media.sniff import ALLOWED
 from services.media.storage import Storage
@@ -34,18 +37,25 @@ def serve(storage: Storage, key: str, sha256: str, size: int, content_type: str,
                # What is not public must not stay in shared caches; what is public may stop
                # being so (a campaign that starts to require blurred faces): cache it briefly.
                "Cache-Control": "public, max-age=300" if public else "private, no-cache"}
-    if etag in [f'"{t}"' for t in request.if_none_match] or request.if_none_match.star_tag:
+    if request.if_none_match.contains_weak(sha256):  # weak comparison, `*` included (RFC 9110)
         return Response(status=304, headers=headers)
     start, end, status = 0, size - 1, 200
     wanted = request.range
     if_range = request.headers.get("If-Range")
-    if wanted is not None and (if_range is None or if_range == etag) and len(wanted.ranges) == 1:
+    # Another unit than bytes, several ranges, or a stale If-Range: the whole file (RFC 9110 allows it).
+    if wanted is not None and wanted.units == "bytes" and (if_range is None or if_range == etag) \
+            and len(wanted.ranges) == 1:
         span = wanted.range_for_length(size)
         if span is None:
             return problem_response(416, f"The file has {size} bytes.", headers={"Content-Range": f"bytes */{size}"})
         start, end, status = span[0], span[1] - 1, 206
         headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1 if size else 0)
-    body = storage.read(key, start, end) if size else iter(())
+    body: Iterable[bytes] = iter(())
+    if size:
+        chunks = storage.read(key, start, end)
+        # Open the file now: a missing blob or a store outage becomes an error response,
+        # not a 200 whose body breaks off.
+        body = ClosingIterator(itertools.chain([next(chunks, b"")], chunks), chunks.close)
     mimetype = f"{content_type}; charset=utf-8" if content_type == "text/plain" else content_type
     return Response(body, status=status, headers=headers, content_type=mimetype, direct_passthrough=True)

@@ -103,8 +103,9 @@ class S3Storage:
             raise
 
     def read(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        wanted = f"bytes={start}-{'' if end is None else end}"
-        body = self.client.get_object(Bucket=self.bucket, Key=self._key(key), Range=wanted)["Body"]
+        # No Range for the whole object: S3 answers a range of an empty object with 416.
+        wanted = {} if start == 0 and end is None else {"Range": f"bytes={start}-{'' if end is None else end}"}
+        body = self.client.get_object(Bucket=self.bucket, Key=self._key(key), **wanted)["Body"]
         try:
             yield from body.iter_chunks(CHUNK)
         finally:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from contextlib import contextmanager
+from typing import Iterator
 
 from sqlalchemy.orm import Session
 
-from services.media.models import Blob, KnownCampaign, KnownEvent, MediaItem
+from services.media.models import Blob, KnownCampaign, KnownEvent, KnownOrganisation, MediaItem
 from services.media.receiving import Received
 from services.media.reports import is_public_media
 from services.media.storage import Storage
@@ -29,14 +31,25 @@ def _invalid(field: str, message: str) -> Invalid:
     return Invalid(message, errors=[{"field": field, "location": "query", "message": message}])
 
 
-def acting_organisation(principal: Principal, options: dict) -> str | None:
-    """An organisation uploads for itself; a coordinator for the coalition (None) or, naming
-    it, for an organisation."""
-    if principal.is_coordinator:
-        return options.get("organisation_id")
-    if options.get("organisation_id") not in (None, principal.subject_id):
-        raise Forbidden("An organisation uploads for itself only.")
-    return principal.subject_id
+def acting_organisation(session: Session, principal: Principal, organisation_id: str | None,
+                        coalition_allowed: bool = True) -> str | None:
+    """An organisation acts for itself; a coordinator for the coalition (None, where that is
+    allowed) or, naming it, for an organisation the registry announced and did not suspend."""
+    if not principal.is_coordinator:
+        if organisation_id not in (None, principal.subject_id):
+            raise Forbidden("An organisation acts for itself only.")
+        return principal.subject_id
+    if organisation_id is None:
+        if coalition_allowed:
+            return None
+        raise Invalid("Coordinators name the organisation they act for.",
+                      errors=[{"field": "organisation_id", "location": "json", "message": "Missing data."}])
+    known = session.get(KnownOrganisation, organisation_id)
+    if known is None or known.status != "active":
+        raise Invalid("No active organisation has this id.",
+                      errors=[{"field": "organisation_id", "location": "json",
+                               "message": "No active organisation has this id."}])
+    return organisation_id
 
 
 def check_target(session: Session, principal: Principal, options: dict) -> tuple[KnownCampaign, KnownEvent | None]:
@@ -48,7 +61,7 @@ def check_target(session: Session, principal: Principal, options: dict) -> tuple
     event = None
     if options.get("event_id"):
         event = session.get(KnownEvent, options["event_id"])
-        if event is None or event.campaign_id != campaign.id:
+        if event is None or event.campaign_id != campaign.id or event.status != "approved":
             raise _invalid("event_id", "No approved event of this campaign has this id.")
         if not principal.is_coordinator and event.organisation_id != principal.subject_id:
             raise Forbidden("Media are attached to the uploader's own events only.")
@@ -66,20 +79,32 @@ def clean_name(name: str | None) -> str | None:
 
 def accept(session: Session, outbox: Outbox, storage: Storage, principal: Principal, options: dict,
            received: Received) -> MediaItem:
-    """Record an upload (its original stored once per content) and announce it to the worker."""
+    """Record an upload and announce it to the worker. The caller has stored the original
+    (`store_original`) before its transaction, so no lock is held while bytes move."""
     campaign, event = check_target(session, principal, options)
-    organisation_id = acting_organisation(principal, options)
-    item = MediaItem(organisation_id=organisation_id, uploaded_by=principal.subject_id, campaign_id=campaign.id,
-                     event_id=event.id if event else None, kind=received.sniffed.kind,
-                     content_type=received.sniffed.content_type, size=received.size,
+    item = MediaItem(id=received.media_id,
+                     organisation_id=acting_organisation(session, principal, options.get("organisation_id")),
+                     uploaded_by=principal.subject_id, campaign_id=campaign.id, event_id=event.id if event else None,
+                     kind=received.sniffed.kind, content_type=received.sniffed.content_type, size=received.size,
                      name=clean_name(options.get("name")), original_sha256=received.sha256,
                      consent=bool(options.get("consent")), blur_faces=bool(options.get("blur_faces")),
                      status="received", variants={})
     session.add(item)
     session.flush()
-    storage.put(received.path, original_key(item.id), received.sniffed.content_type)
     outbox.add(session, "media.uploaded", message_data(item))
     return item
+
+
+@contextmanager
+def stored_original(storage: Storage, received: Received) -> Iterator[None]:
+    """Put the upload into storage under its item's id; take it out again if the item is not
+    recorded after all (the block raised)."""
+    storage.put(received.path, original_key(received.media_id), received.sniffed.content_type)
+    try:
+        yield
+    except BaseException:
+        storage.delete(original_key(received.media_id))
+        raise
 
 
 def message_data(item: MediaItem) -> dict:

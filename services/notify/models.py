@@ -1,13 +1,205 @@
-"""The notify service's tables (the kernel's, until its issue adds its own)."""
+"""The notify service's tables. Contact data (subscribers' and organisations' addresses)
+lives here and nowhere else; the bus never carries it."""
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
+from shared.db import UTCDateTime, new_id, utcnow
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class LinkKey(Base):
+    """The secret that signs the links in e-mails (confirm, unsubscribe, erase), made on the
+    first start unless NOTIFY_LINK_SECRET gives one."""
+
+    __tablename__ = "link_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret: Mapped[str] = mapped_column(String(128))
+
+
+class KnownCampaign(Base):
+    __tablename__ = "known_campaigns"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(10))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KnownOrganisation(Base):
+    __tablename__ = "known_organisations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    abbreviation: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(300))
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KnownEvent(Base):
+    """What notifications say of an event (never its address: the bus does not carry it)."""
+
+    __tablename__ = "known_events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(36))
+    organisation_id: Mapped[str] = mapped_column(String(36))
+    title: Mapped[dict] = mapped_column(JSON)
+    languages: Mapped[list] = mapped_column(JSON)
+    city: Mapped[str] = mapped_column(String(200))
+    country: Mapped[str] = mapped_column(String(2))
+    timezone: Mapped[str] = mapped_column(String(64))
+    starts_local: Mapped[str] = mapped_column(String(19))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20))
+    visibility: Mapped[str] = mapped_column(String(20))
+    activity_type: Mapped[str] = mapped_column(String(40))
+    report_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Contact(Base):
+    """Where an organisation or a coordinator wants to be told, set by itself."""
+
+    __tablename__ = "contacts"
+
+    owner_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    role: Mapped[str] = mapped_column(String(20))  # organisation | coordinator
+    email: Mapped[str] = mapped_column(String(320))
+    language: Mapped[str] = mapped_column(String(8))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Subscription(Base):
+    """A member of the public who asked to be told about a scope: pending until the link in
+    the confirmation e-mail is followed, then confirmed."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (Index("ix_subscriptions_scope", "scope", "scope_id", "status"),
+                      Index("ix_subscriptions_email", "email"),
+                      Index("ix_subscriptions_expiry", "status", "expires_at"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320))  # lower-cased
+    language: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    # campaign (scope_id: its id) | country (code) | city ("KE/nairobi") | event (its id)
+    scope: Mapped[str] = mapped_column(String(10))
+    scope_id: Mapped[str] = mapped_column(String(250))
+    campaign_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # for purging after it closes
+    wants: Mapped[list] = mapped_column(JSON)  # new_events, changes, reminders, reports
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # while pending
+
+
+class Notice(Base):
+    """What one message (or reminder) says, once; each recipient's notification points here."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)  # the message id, or "reminder:<id>"
+    kind: Mapped[str] = mapped_column(String(40))
+    context: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Notification(Base):
+    """One e-mail to one recipient about one notice: the unique key makes a message sent once
+    per recipient however often the bus delivers it."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("notice_id", "recipient", name="uq_notifications_notice_recipient"),
+                      Index("ix_notifications_due", "status", "next_at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    notice_id: Mapped[str] = mapped_column(String(100), ForeignKey("notices.id"))
+    # "subscription:<id>" or "contact:<owner id>": the address is looked up when sending, so
+    # erasing it stops what is still queued.
+    recipient: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Erasures(Base):
+    """How many addresses were erased: the only trace an erasure leaves."""
+
+    __tablename__ = "erasures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Reminder(Base):
+    __tablename__ = "reminders"
+    __table_args__ = (UniqueConstraint("subscription_id", "event_id", "slot", name="uq_reminders_slot"),
+                      Index("ix_reminders_due", "status", "due_at"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    subscription_id: Mapped[str] = mapped_column(String(36), ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    event_id: Mapped[str] = mapped_column(String(36))
+    slot: Mapped[int] = mapped_column(Integer)  # which of the configured reminder times
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | cancelled
+
+
+class WebhookEndpoint(Base):
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = (Index("ix_webhook_endpoints_owner", "owner_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    owner_id: Mapped[str] = mapped_column(String(36))
+    role: Mapped[str] = mapped_column(String(20))  # organisation | coordinator
+    url: Mapped[str] = mapped_column(String(2000))
+    types: Mapped[list] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(10), default="active")  # active | disabled
+    disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class WebhookDelivery(Base):
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("endpoint_id", "message_id", name="uq_webhook_deliveries_message"),
+                      Index("ix_webhook_deliveries_due", "status", "next_at"),
+                      Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    endpoint_id: Mapped[str] = mapped_column(String(36), ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(36))
+    type: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)  # the envelope as JSON, signed as it is
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending | delivered | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_delivery", "delivery_id", "number"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    delivery_id: Mapped[str] = mapped_column(String(36), ForeignKey("webhook_deliveries.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 add_kernel_tables(Base.metadata)

@@ -11,15 +11,19 @@ from __future__ import annotations
 
 from kombu import Exchange, Queue, binding
 
+from shared.bus.catalogue import CATALOGUE
+
 # Which message types each service consumes. A publisher needs this too (see above), so it
 # lives in the kernel; tests check it against each service's handler map.
 SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "events": ("organisation.registered", "organisation.updated", "organisation.suspended",
                "organisation.reinstated", "key.revoked"),
-    "media": ("organisation.suspended", "organisation.reinstated", "key.revoked", "campaign.created",
-              "campaign.updated", "campaign.rescheduled", "event.approved", "event.updated", "event.cancelled",
+    "media": ("organisation.registered", "organisation.updated", "organisation.suspended",
+              "organisation.reinstated", "key.revoked", "campaign.created", "campaign.updated",
+              "campaign.rescheduled", "event.approved", "event.updated", "event.rejected", "event.cancelled",
               "media.uploaded"),
-    "notify": ("organisation.suspended", "organisation.reinstated", "key.revoked"),
+    # notify takes every message: any type may go to a webhook.
+    "notify": tuple(CATALOGUE),
 }
 
 

@@ -65,21 +65,23 @@ def _value(pair, column):
 
 
 @lru_cache(maxsize=64)
-def _after(order_by: tuple):
-    """`(a, b) > (:after_0, :after_1)`, built once per ordering (it is costly to build)."""
-    return tuple_(*order_by) > tuple_(*[bindparam(f"after_{i}", type_=column.type)
-                                       for i, column in enumerate(order_by)])
+def _after(order_by: tuple, descending: bool = False):
+    """`(a, b) > (:after_0, :after_1)` (or `<` for newest first), built once per ordering (it
+    is costly to build)."""
+    keys = tuple_(*order_by)
+    bound = tuple_(*[bindparam(f"after_{i}", type_=column.type) for i, column in enumerate(order_by)])
+    return keys < bound if descending else keys > bound
 
 
-def keyset_page(session: Session | Connection, stmt: Select, order_by: list, args: dict):
-    """Answer (rows, next url). `order_by` columns are ascending and end with a unique one;
-    each is a date-time (UTCDateTime) or a string column."""
+def keyset_page(session: Session | Connection, stmt: Select, order_by: list, args: dict, descending: bool = False):
+    """Answer (rows, next url). `order_by` columns end with a unique one, all ascending (or all
+    descending: newest first); each is a date-time (UTCDateTime) or a string column."""
     limit = args["limit"]
     params = {}
     if args.get("cursor"):
-        stmt = stmt.where(_after(tuple(order_by)))
+        stmt = stmt.where(_after(tuple(order_by), descending))
         params = {f"after_{i}": value for i, value in enumerate(_decode(args["cursor"], order_by))}
-    stmt = stmt.order_by(*order_by).limit(limit + 1)
+    stmt = stmt.order_by(*(c.desc() for c in order_by) if descending else order_by).limit(limit + 1)
     # On a Connection: plain rows, read without the ORM (faster, for hot lists). On a Session,
     # select(Model) gives ORM objects and anything else rows.
     if isinstance(session, Connection):

@@ -88,3 +88,20 @@ def test_only_coordinators_publish_processed_files_of_the_campaign(api, coordina
     assert unknown.status_code == 422 and unknown.json["errors"][0]["field"] == "media_id"
     assert api.get(path).json["items"] == []
     assert api.get(f"{MATERIALS}/00000000-0000-4000-8000-000000000000").status_code == 404
+
+
+def test_an_organisations_upload_never_becomes_material(api, coordinator, setting, media_campaign):
+    token = setting["tokens"][0]
+    response = upload(api, token, b"An organisation's own leaflet.\n", campaign_id=media_campaign)
+    wait_processed(api, coordinator, [response.json["id"]])
+    refused = api.post(f"/api/media/campaigns/{media_campaign}/materials", token=coordinator,
+                       json={"kind": "poster", "language": "en", "title": "P", "media_id": response.json["id"]})
+    assert refused.status_code == 422 and refused.json["errors"][0]["field"] == "media_id"
+
+
+def test_the_public_downloads_each_material(api, coordinator, media_campaign):
+    media_id = coordinator_upload(api, coordinator, media_campaign, b"Bread and roses.\n")
+    wait_processed(api, coordinator, [media_id])
+    made = api.post(f"/api/media/campaigns/{media_campaign}/materials", token=coordinator,
+                    json={"kind": "song", "language": "en", "title": "Bread and roses", "media_id": media_id}).json
+    assert api.get(made["file_url"]).data == b"Bread and roses.\n"

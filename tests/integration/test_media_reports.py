@@ -133,3 +133,54 @@ def test_reports_refuse_what_breaks_a_rule_and_change_nothing(api, coordinator, 
     assert api.patch(f"{REPORTS}/{report['id']}", token=mine, json={"title": "x"}).status_code == 409
     assert api.get(f"{REPORTS}/00000000-0000-4000-8000-000000000000").status_code == 404
     assert api.get(f"{REPORTS}/{report['id']}").status_code == 404  # rejected: never public
+
+
+def test_a_report_cannot_lift_an_embargo_or_use_a_cancelled_event(api, coordinator, setting, organisations):
+    soon = date.today() + timedelta(days=30)
+    campaign = api.post(CAMPAIGNS, token=coordinator, json={
+        "name": "Next year", "description": "…", "languages": ["en"], "day_of_action": soon.isoformat(),
+        "window_start": soon.isoformat(), "window_end": soon.isoformat(), "status": "open"}).json
+    token = setting["tokens"][0]
+    api.post(f"{CAMPAIGNS}/{campaign['id']}/endorsements", token=token, json={})
+    future = {**setting, "campaign": campaign}
+    event = known_to_media(api, approved(api, coordinator, future, start=f"{soon}T17:00:00",
+                                         end=f"{soon}T19:00:00")["id"])
+    loose = uploaded(api, token, campaign["id"], consent="true")  # uploaded for no event
+    report = send(api, token, event_id=event, media_ids=[loose["id"]]).json
+    api.post(f"{REPORTS}/{report['id']}/publication", token=coordinator)
+    assert api.get(f"{MEDIA}/{loose['id']}").status_code == 404  # the report's event has not ended
+
+    assert api.post(f"/api/events/events/{event}/cancellation", token=token).status_code == 200
+
+    def cancelled():
+        with api.platform.kernels["media"].db.transaction() as s:
+            return s.get(KnownEvent, event).status == "cancelled"
+
+    wait_until(cancelled, message="media to hear of the cancellation")
+    late = upload(api, token, jpeg_with_secrets(), campaign_id=campaign["id"], event_id=event)
+    assert late.status_code == 422 and late.json["errors"][0]["field"] == "event_id"
+    assert send(api, token, event_id=event).status_code == 422
+
+
+def test_coordinators_act_only_for_organisations_that_exist(api, coordinator, setting, media_campaign):
+    nobody = "00000000-0000-4000-8000-000000000000"
+    made_up = send(api, coordinator, campaign_id=media_campaign, country="DE", organisation_id=nobody)
+    assert made_up.status_code == 422 and made_up.json["errors"][0]["field"] == "organisation_id"
+    assert send(api, coordinator, campaign_id=media_campaign, country="DE").status_code == 422
+    real = setting["orgs"][0]["id"]
+    assert send(api, coordinator, campaign_id=media_campaign, country="KE", organisation_id=real).status_code == 201
+
+
+def test_text_a_feed_cannot_hold_is_refused(api, setting, media_campaign):
+    response = send(api, setting["tokens"][0], campaign_id=media_campaign, country="KE", title="Bad \uffff char")
+    assert response.status_code == 422 and response.json["errors"][0]["field"] == "title"
+
+
+def test_lists_show_the_newest_first(api, setting, media_campaign):
+    token = setting["tokens"][0]
+    titles = [f"Report {n}" for n in range(3)]
+    for title in titles:
+        assert send(api, token, campaign_id=media_campaign, country="KE", title=title).status_code == 201
+    page = api.get(f"{REPORTS}?limit=2", token=token).json
+    rest = api.get(page["next"], token=token).json
+    assert [r["title"] for r in page["items"] + rest["items"]] == titles[::-1]

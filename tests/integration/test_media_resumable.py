@@ -101,6 +101,11 @@ def test_the_protocol_refuses_what_it_must(api, server, setting, media_campaign)
     assert no_version.status_code == 412
     assert create(server, token, 10**12, campaign_id=media_campaign).status_code == 413
     assert create(server, token, 100, campaign_id="nope").status_code == 422
+    odd = requests.post(server + RESUMABLE, headers={**TUS, "Authorization": f"Bearer {token}",
+                                                     "Upload-Length": "\xb2"}, timeout=10)
+    assert odd.status_code == 422  # a superscript two is a digit to str.isdigit(), not a length
+    uppy = create(server, token, 100, campaign_id=media_campaign, filename="march.mp4", filetype="video/mp4")
+    assert uppy.status_code == 201  # keys of the client's own are ignored
     html = b"<html><body>" + b"x" * 9000 + b"</body></html>"
     created = create(server, token, len(html), campaign_id=media_campaign)
     url = server + urlsplit(created.headers["Location"]).path

@@ -230,3 +230,13 @@ def test_a_decompression_bomb_is_rejected(api, setting, media_campaign):
     token = setting["tokens"][0]
     item = processed(api, token, upload(api, token, bomb.getvalue(), campaign_id=media_campaign).headers["Location"])
     assert item["status"] == "rejected" and "bomb" in item["reason"]
+
+
+def test_odd_range_units_and_weak_etags(api, setting, media_campaign):
+    token = setting["tokens"][0]
+    text = b"We shall overcome.\n" * 10
+    item = processed(api, token, upload(api, token, text, campaign_id=media_campaign).headers["Location"])
+    url = item["file_url"]
+    assert api.get(url, token=token, headers={"Range": "items=0-1"}).status_code == 200
+    etag = api.get(url, token=token).headers["ETag"]
+    assert api.get(url, token=token, headers={"If-None-Match": f"W/{etag}"}).status_code == 304

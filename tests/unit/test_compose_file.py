@@ -381,7 +381,8 @@ def test_media_keep_their_files_in_minio_and_start_after_it(services, app_servic
         deps = depends_on(app_services[name])
         assert deps.get("minio") == "service_healthy", f"{name}: {deps}"
         assert deps.get("minio-setup") == "service_completed_successfully", f"{name}: {deps}"
-        # The work dir (uploads arriving, resumable uploads' parts) stays on the shared volume.
+        # The work dir stays on the shared volume: resumable uploads' parts are written by the web
+        # process and purged, once expired, by the worker.
         assert volume_targets(app_services[name]).get("/app/var") == "media-files", name
     for name, service in app_services.items():
         if name not in MEDIA_SERVICES:

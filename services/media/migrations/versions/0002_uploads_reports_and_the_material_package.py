@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 09:09:13.268331
+Create Date: 2026-11-27 09:19:36.428974
 """
 import sqlalchemy as sa
 from alembic import op
@@ -40,6 +40,12 @@ def upgrade() -> None:
     sa.Column('ends_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('visibility', sa.String(length=20), nullable=False),
+    sa.Column('as_of', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    op.create_table('known_organisations',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('as_of', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
@@ -166,6 +172,7 @@ def downgrade() -> None:
 
     op.drop_table('media_items')
     op.drop_table('resumable_uploads')
+    op.drop_table('known_organisations')
     op.drop_table('known_events')
     op.drop_table('known_campaigns')
     op.drop_table('blobs')

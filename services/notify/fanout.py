@@ -1,0 +1,67 @@
+"""Who is told what: a message becomes one notice and one notification per recipient, written
+set-wise (INSERT … SELECT), so 100,000 subscribers never pass through memory, and with a
+unique key per (notice, recipient), so a message delivered twice is told once."""
+from __future__ import annotations
+
+from sqlalchemy import String, cast, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.notify.models import Contact, Notice, Notification, Subscription
+from shared.db import utcnow
+
+WANTS = ("new_events", "changes", "reminders", "reports")
+
+
+def add_notice(session: Session, notice_id: str, kind: str, context: dict) -> bool:
+    """Record what a message says; False when it was recorded before (a repeated message)."""
+    if session.get(Notice, notice_id) is not None:
+        return False
+    session.add(Notice(id=notice_id, kind=kind, context=context))
+    session.flush()
+    return True
+
+
+def _insert(session: Session):
+    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(Notification)
+
+
+def to_recipients(session: Session, notice_id: str, recipients: select) -> int:
+    """Queue the notice for every recipient key the select yields (one column)."""
+    now = utcnow()
+    query = select(literal(notice_id), recipients.subquery().c[0], literal("pending"), literal(0), literal(now))
+    stmt = _insert(session).from_select(["notice_id", "recipient", "status", "attempts", "next_at"], query)
+    return session.execute(stmt.on_conflict_do_nothing()).rowcount or 0
+
+
+def subscribers(wants: str, *, campaign_id: str | None = None, country: str | None = None,
+                city: str | None = None, event_id: str | None = None):
+    """Confirmed subscribers who want `wants` and whose scope covers the given place."""
+    scopes = []
+    if campaign_id:
+        scopes.append((Subscription.scope == "campaign") & (Subscription.scope_id == campaign_id))
+    if country:
+        scopes.append((Subscription.scope == "country") & (Subscription.scope_id == country)
+                      & ((Subscription.campaign_id.is_(None)) | (Subscription.campaign_id == campaign_id)))
+        if city:
+            scopes.append((Subscription.scope == "city") & (Subscription.scope_id == city_key(country, city))
+                          & ((Subscription.campaign_id.is_(None)) | (Subscription.campaign_id == campaign_id)))
+    if event_id:
+        scopes.append((Subscription.scope == "event") & (Subscription.scope_id == event_id))
+    condition = scopes[0]
+    for scope in scopes[1:]:
+        condition = condition | scope
+    return select(literal("subscription:") + Subscription.id).where(
+        Subscription.status == "confirmed", cast(Subscription.wants, String).like(f'%"{wants}"%'), condition)
+
+
+def contact_of(owner_id: str):
+    return select(literal("contact:") + Contact.owner_id).where(Contact.owner_id == owner_id)
+
+
+def coordinators():
+    return select(literal("contact:") + Contact.owner_id).where(Contact.role == "coordinator")
+
+
+def city_key(country: str, city: str) -> str:
+    return f"{country.upper()}/{city.strip().casefold()}"
