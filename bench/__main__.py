@@ -1,4 +1,5 @@
-"""`python -m bench [http] [bus] [events] [ical]`: run the benchmarks (all by default) and print the table."""
+"""`python -m bench [http] [bus] [events] [ical] [upload] [photos] [media]`: run the benchmarks (all by
+default) and print the table. `media` stands for `upload photos`."""
 from __future__ import annotations
 
 import argparse
@@ -8,17 +9,23 @@ import warnings
 
 from bench.common import Result, print_table
 
-BENCHMARKS = ("http", "bus", "events", "ical")
+BENCHMARKS = ("http", "bus", "events", "ical", "upload", "photos")
+GROUPS = {"media": ("upload", "photos")}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("only", nargs="*", metavar="{http,bus,events,ical}", help="run only these (default: all)")
+    names = (*BENCHMARKS, *GROUPS)
+    parser.add_argument("only", nargs="*", metavar="{" + ",".join(names) + "}", help="run only these (default: all)")
     args = parser.parse_args(argv)
-    unknown = set(args.only) - set(BENCHMARKS)
+    unknown = set(args.only) - set(names)
     if unknown:
-        parser.error(f"unknown benchmark {', '.join(sorted(unknown))}; choose from {', '.join(BENCHMARKS)}")
-    chosen = args.only or list(BENCHMARKS)
+        parser.error(f"unknown benchmark {', '.join(sorted(unknown))}; choose from {', '.join(names)}")
+    chosen: list[str] = []
+    for name in args.only or BENCHMARKS:
+        for one in GROUPS.get(name, (name,)):
+            if one not in chosen:
+                chosen.append(one)
     warnings.filterwarnings("ignore", category=DeprecationWarning, module="kombu")
 
     results: list[Result] = []
@@ -41,6 +48,14 @@ def main(argv: list[str] | None = None) -> int:
             from bench import ical_feed
 
             results += ical_feed.run()
+        elif name == "upload":
+            from bench import media_upload
+
+            results += media_upload.run()
+        elif name == "photos":
+            from bench import media_photos
+
+            results += media_photos.run()
     print()
     print_table(results)
     print()

@@ -49,6 +49,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PROXY_HOPS", "0", "How many reverse proxies stand in front (the gateway: 1); their X-Forwarded-* headers are trusted, no one else's.", int),
     Setting("RATE_LIMIT_STORAGE_URL", "memory://", "Where rate-limit counters live: `memory://` (per process) or `redis://host:6379/1` (shared)."),
     Setting("TOKEN_RATE_LIMIT", "30/minute", "Token requests allowed per client address (`POST /api/registry/tokens`); more get 429."),
+    Setting("SUBSCRIBE_RATE_LIMIT", "10/minute", "Subscriptions allowed per client address (`POST /api/notify/subscriptions`): each sends a confirmation e-mail."),
     Setting("MAX_CONTENT_LENGTH", "1048576", "Largest JSON request body in bytes; larger gets 413.", int),
     Setting("MEDIA_STORAGE_URL", "", "Where media files are kept: empty for `<DOA_VAR_DIR>/media`, `file:///path`, or `s3://bucket/prefix` (an S3-compatible store, see `S3_*`)."),
     Setting("S3_ENDPOINT_URL", "", "The S3-compatible store's address (e.g. `http://minio:9000`); empty: AWS."),

@@ -3,14 +3,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from services.notify import api
 from services.notify.handlers import build_handlers
+from services.notify.mail_dispatch import MailDispatcher
 from services.notify.models import metadata
+from services.notify.webhook_dispatch import WebhookDispatcher
+from shared.kernel import Kernel
 from shared.service import ServiceSpec
+
+
+def _on_build(kernel: Kernel) -> None:
+    kernel.background.append(("mail", MailDispatcher(kernel).run_forever))
+    kernel.background.append(("webhooks", WebhookDispatcher(kernel).run_forever))
+
 
 SPEC = ServiceSpec(
     name="notify", title="dayofaction notify", description="Subscriptions, e-mail, webhooks and reminders.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
-    blueprints=list, handlers=build_handlers,
+    blueprints=lambda: [api.subscriptions_blp, api.links_blp, api.contacts_blp, api.webhooks_blp],
+    handlers=build_handlers, on_build=_on_build,
 )
 build = SPEC.build
 create_app = SPEC.create_app

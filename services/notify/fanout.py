@@ -3,14 +3,18 @@ set-wise (INSERT … SELECT), so 100,000 subscribers never pass through memory, 
 unique key per (notice, recipient), so a message delivered twice is told once."""
 from __future__ import annotations
 
-from sqlalchemy import String, cast, literal, select
+import threading
+
+from sqlalchemy import String, cast, literal, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from services.notify.models import Contact, Notice, Notification, Subscription
+from services.notify.models import Contact, KnownEvent, Notice, Notification, Subscription
 from shared.db import utcnow
 
 WANTS = ("new_events", "changes", "reminders", "reports")
+# Set when notifications are queued, so the e-mail loop looks at once (it also polls).
+QUEUED = threading.Event()
 
 
 def add_notice(session: Session, notice_id: str, kind: str, context: dict) -> bool:
@@ -29,9 +33,18 @@ def _insert(session: Session):
 def to_recipients(session: Session, notice_id: str, recipients: select) -> int:
     """Queue the notice for every recipient key the select yields (one column)."""
     now = utcnow()
-    query = select(literal(notice_id), recipients.subquery().c[0], literal("pending"), literal(0), literal(now))
+    # WHERE true: SQLite cannot otherwise tell the upsert's ON from a join's.
+    query = select(literal(notice_id), recipients.subquery().c[0], literal("pending"), literal(0),
+                   literal(now)).where(true())
     stmt = _insert(session).from_select(["notice_id", "recipient", "status", "attempts", "next_at"], query)
-    return session.execute(stmt.on_conflict_do_nothing()).rowcount or 0
+    count = session.execute(stmt.on_conflict_do_nothing()).rowcount or 0
+    QUEUED.set()
+    return count
+
+
+def one(recipient: str):
+    """A single recipient key, as `to_recipients` takes them."""
+    return select(literal(recipient))
 
 
 def subscribers(wants: str, *, campaign_id: str | None = None, country: str | None = None,
@@ -61,6 +74,14 @@ def contact_of(owner_id: str):
 
 def coordinators():
     return select(literal("contact:") + Contact.owner_id).where(Contact.role == "coordinator")
+
+
+def event_context(event: KnownEvent) -> dict:
+    """What notices say of an event (never its address: the bus does not carry it)."""
+    return {"id": event.id, "campaign_id": event.campaign_id, "title": event.title, "languages": event.languages,
+            "city": event.city, "country": event.country, "timezone": event.timezone,
+            "starts_local": event.starts_local, "starts_at": event.starts_at.isoformat(),
+            "activity_type": event.activity_type}
 
 
 def city_key(country: str, city: str) -> str:

@@ -6,8 +6,8 @@ import json
 
 from sqlalchemy.orm import Session
 
-from services.notify import fanout, reminders
-from services.notify.fanout import add_notice, contact_of, coordinators, subscribers, to_recipients
+from services.notify import fanout, reminders, webhook_dispatch
+from services.notify.fanout import add_notice, contact_of, coordinators, event_context, subscribers, to_recipients
 from services.notify.models import KnownCampaign, KnownEvent, KnownOrganisation, metadata
 from services.notify.webhooks.queue import queue_deliveries
 from shared.bus.catalogue import CATALOGUE, dump
@@ -29,7 +29,8 @@ def envelope(message: Message) -> str:
 
 
 def forward(session: Session, message: Message) -> None:
-    queue_deliveries(session, message, envelope(message))
+    if queue_deliveries(session, message, envelope(message)):
+        webhook_dispatch.WAKE.set()
 
 
 def _newer(row, message: Message) -> bool:
@@ -69,8 +70,14 @@ def campaign_rescheduled(session: Session, message: Message) -> None:
         if add_notice(session, notice, "events_outside_window", {
                 "campaign_name": data["name"], "day_of_action": str(data["day_of_action"]),
                 "window_start": str(data["window_start"]), "window_end": str(data["window_end"]),
-                "events": [{k: e.get(k) for k in ("id", "title", "starts_local", "timezone")} for e in events]}):
+                "events": [_outside_event(session, e) for e in events]}):
             to_recipients(session, notice, contact_of(organisation_id))
+
+
+def _outside_event(session: Session, event: dict) -> dict:
+    known = session.get(KnownEvent, event["id"])
+    return {"id": event["id"], "title": known.title if known else {}, "languages": known.languages if known else [],
+            "starts_local": event.get("start"), "timezone": event.get("timezone")}
 
 
 def remember_event(session: Session, message: Message) -> tuple[KnownEvent, str | None]:
@@ -86,13 +93,6 @@ def remember_event(session: Session, message: Message) -> tuple[KnownEvent, str 
         event.as_of = message.occurred_at
     session.flush()
     return event, before
-
-
-def event_context(event: KnownEvent) -> dict:
-    return {"id": event.id, "campaign_id": event.campaign_id, "title": event.title, "languages": event.languages,
-            "city": event.city, "country": event.country, "timezone": event.timezone,
-            "starts_local": event.starts_local, "starts_at": event.starts_at.isoformat(),
-            "activity_type": event.activity_type}
 
 
 def _public(event: KnownEvent) -> bool:

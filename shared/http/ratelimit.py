@@ -24,3 +24,7 @@ def init_rate_limits(app: Flask, storage_url: str) -> None:
 
 def token_limit() -> str:
     return current_app.extensions["doa"].config.TOKEN_RATE_LIMIT
+
+
+def subscribe_limit() -> str:
+    return current_app.extensions["doa"].config.SUBSCRIBE_RATE_LIMIT

@@ -58,7 +58,7 @@ def make_platform(tmp_path, exchange_name, request):
                         BUS_RELAY_INTERVAL=0.05, BUS_RETRY_BASE_SECONDS=0.05,
                         BUS_VISIBILITY_TIMEOUT=2,
                         # One limiter counts for every app in this process: keep tests apart.
-                        TOKEN_RATE_LIMIT="10000/minute")
+                        TOKEN_RATE_LIMIT="10000/minute", SUBSCRIBE_RATE_LIMIT="10000/minute")
         if db == "postgres":
             urls = request.getfixturevalue("pg_databases")
             settings.update({f"{n.upper()}_DATABASE_URL": u for n, u in urls.items()})

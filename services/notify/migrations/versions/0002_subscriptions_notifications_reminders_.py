@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 09:18:27.625544
+Create Date: 2026-11-27 09:27:48.405787
 """
 import sqlalchemy as sa
 from alembic import op

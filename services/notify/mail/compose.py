@@ -1,0 +1,70 @@
+"""A rendered e-mail made into a message for one recipient: text and HTML alternatives in UTF-8, and the
+headers a mail client and a spam filter expect (RFC 8058 one-click unsubscribe for subscribers).
+
+Nothing else goes in: no X-Mailer, no tracking ids, the Date in UTC so the server's zone is not told.
+"""
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+from email.utils import formatdate
+from urllib.parse import urlsplit
+
+from services.notify.mail.render import Rendered
+
+MESSAGE_ID_DOMAIN = "dayofaction"
+# A caller's id goes into Message-ID and into .eml file names, so it keeps to characters safe in both.
+_MESSAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+=-]{0,200}")
+_LINE_BREAK = re.compile(r"[\r\n\x00]")
+
+
+def compose(rendered: Rendered, *, sender: str, to: str, message_id: str, unsubscribe_url: str | None = None,
+            reply_to: str | None = None) -> EmailMessage:
+    """One message to one address. `message_id` is stable for the e-mail (a re-send is recognisable by it).
+    ValueError for a line break in any header value (header injection), a `to` that is not exactly one
+    address, a message id with other characters than letters, digits and ._+=-, or a non-http(s) unsubscribe link."""
+    if not _MESSAGE_ID.fullmatch(message_id or ""):
+        raise ValueError(f"message_id must be letters, digits and ._+=- only, not {message_id!r}")
+    headers = {"From": sender, "To": to, "Subject": rendered.subject, "Reply-To": reply_to,
+               "Content-Language": rendered.language}
+    if unsubscribe_url is not None:
+        headers["List-Unsubscribe"] = f"<{_unsubscribe_link(unsubscribe_url)}>"
+    for name, value in headers.items():
+        if value is not None and _LINE_BREAK.search(value):
+            raise ValueError(f"the {name} header must not contain a line break")
+
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    addresses = message["To"].addresses
+    if len(addresses) != 1 or not addresses[0].username or not addresses[0].domain:
+        raise ValueError("an e-mail goes to exactly one address, so no recipient learns another's")
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Subject"] = rendered.subject
+    message["Date"] = formatdate(usegmt=True)
+    message["Message-ID"] = f"<{message_id}@{MESSAGE_ID_DOMAIN}>"
+    # Every e-mail here is sent by the machine: out-of-office replies should not answer it (RFC 3834).
+    message["Auto-Submitted"] = "auto-generated"
+    if unsubscribe_url is not None:
+        message["List-Unsubscribe"] = headers["List-Unsubscribe"]
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(rendered.text, subtype="plain", charset="utf-8")
+    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
+    # Set last: set_content and add_alternative move or drop the Content-* headers already there.
+    message["Content-Language"] = rendered.language
+    return message
+
+
+def message_id_of(message: EmailMessage) -> str:
+    """The caller's id back from a composed message's Message-ID ("<abc@dayofaction>" → "abc")."""
+    value = str(message.get("Message-ID", "")).strip().strip("<>")
+    return value.removesuffix(f"@{MESSAGE_ID_DOMAIN}")
+
+
+def _unsubscribe_link(url: str) -> str:
+    """RFC 8058 wants an HTTPS link the mail client can POST to; http is let through for local development."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc or re.search(r"[\s<>\x00-\x1f]", url):
+        raise ValueError(f"the unsubscribe link must be an https URL, not {url!r}")
+    return url

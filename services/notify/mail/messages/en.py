@@ -1,0 +1,111 @@
+"""English: the reference catalogue and the fallback for every other language."""
+
+MESSAGES = {
+    # Labels of the details shown in a table (HTML) or as "Label: value" lines (text).
+    "label.when": "When",
+    "label.your_time": "Your time",
+    "label.where": "Where",
+    "label.type": "Type",
+    "label.campaign": "Campaign",
+    "label.country": "Country",
+    "label.turnout": "Turnout",
+    "label.organisation": "Organisation",
+    "label.reason": "Reason",
+    "label.endpoint": "Endpoint",
+    "label.failures": "Failed deliveries",
+    "label.dates": "New dates",
+    "punct.colon": ": ",   # between a label and its value in the text part
+    "list.separator": ", ",
+    # Links
+    "link.event": "See the event",
+    "link.report": "Read the report",
+    "link.review": "Review it",
+    "link.confirm": "Confirm my subscription",
+    "link.send_report": "Send your report",
+    # Footers: why the reader gets the e-mail, and the way out.
+    "footer.subscriber": "You receive this e-mail because this address subscribed to it.",
+    "footer.subscriber_scope": "You receive this e-mail because this address subscribed to {scope}.",
+    "footer.organisation": ("You receive this e-mail because this address is the contact of an organisation "
+                            "taking part in the day of action."),
+    "footer.coordinator": "You receive this e-mail because you are a coordinator of the day of action.",
+    "footer.unsubscribe": "Unsubscribe",
+    "footer.erase": "Erase everything held about this address",
+    # What a subscription covers, for the caller to build scope_label with.
+    "scope.everything": "all events",
+    "scope.country": "events in {country}",
+    "scope.campaign": "events of {campaign}",
+    "scope.campaign_country": "events of {campaign} in {country}",
+    "scope.organisation": "events by {organisation}",
+    # When a reminded event starts.
+    "when.day_before": "tomorrow",
+    "when.soon": "soon",
+    # Activity types (the events service's defaults; others are shown as given).
+    "activity.demonstration": "Demonstration",
+    "activity.rally": "Rally",
+    "activity.lecture": "Lecture",
+    "activity.discussion": "Discussion",
+    "activity.cultural": "Cultural event",
+    "activity.womens_solidarity_action": "Women's solidarity action",
+    "activity.strike": "Strike",
+    "activity.online": "Online action",
+    "activity.other": "Other",
+    # What changed in an event.
+    "field.time": "time",
+    "field.place": "place",
+    "field.title": "title",
+    "field.description": "description",
+    "field.type": "type of activity",
+    "field.online": "online link",
+    # confirm_subscription
+    "confirm_subscription.subject": "Please confirm your subscription",
+    "confirm_subscription.intro": "Someone, hopefully you, asked for e-mails about {scope} to be sent to this address.",
+    "confirm_subscription.action": "To confirm, open this link within {expires}:",
+    "confirm_subscription.ignore": "If it was not you, ignore this e-mail: nothing more will be sent.",
+    # new_event
+    "new_event.subject": "New event: {title}",
+    "new_event.intro": "A new event has been announced.",
+    "new_event.intro_campaign": "A new event has been announced for {campaign}.",
+    # event_changed
+    "event_changed.subject": "Event changed: {title}",
+    "event_changed.intro": "This event has changed: {fields}. The current details:",
+    "event_changed.intro_unspecified": "This event has changed. The current details:",
+    # event_cancelled
+    "event_cancelled.subject": "Cancelled: {title}",
+    "event_cancelled.intro": "This event has been cancelled.",
+    # reminder
+    "reminder.subject": "Reminder: {title}, {when}",
+    "reminder.intro": "A reminder: this event starts {when}.",
+    # report_published
+    "report_published.subject": "Report published: {title}",
+    "report_published.intro": "A new report has been published.",
+    "report_published.intro_campaign": "A new report has been published for {campaign}.",
+    # event_decided
+    "event_decided.subject.approved": "Your event is approved: {title}",
+    "event_decided.subject.rejected": "Your event was not approved: {title}",
+    "event_decided.approved": "Your event has been approved and is now public.",
+    "event_decided.rejected": "Your event has not been approved.",
+    # report_decided
+    "report_decided.subject.approved": "Your report is published: {title}",
+    "report_decided.subject.rejected": "Your report was not published: {title}",
+    "report_decided.approved": "Your report has been approved and is now public.",
+    "report_decided.rejected": "Your report has not been published.",
+    # events_outside_window
+    "events_outside_window.subject": "New dates for {campaign}",
+    "events_outside_window.intro": "The dates of {campaign} have changed.",
+    "events_outside_window.list": "These events of yours now lie outside the new dates. Please move or cancel them:",
+    # report_request
+    "report_request.subject": "Please send your report: {title}",
+    "report_request.intro": ("Your event has ended. Thank you! Please send your report: how it went and how many "
+                             "took part."),
+    # event_submitted, report_submitted
+    "event_submitted.subject": "Event to review: {title}",
+    "event_submitted.intro": "{organisation} has submitted an event for review.",
+    "report_submitted.subject": "Report to review: {title}",
+    "report_submitted.intro": "{organisation} has submitted a report for review.",
+    # delivery_failing
+    "delivery_failing.subject.failing": "Webhook deliveries are failing",
+    "delivery_failing.subject.disabled": "Webhook disabled after failed deliveries",
+    "delivery_failing.failing": "Deliveries to this endpoint are failing.",
+    "delivery_failing.disabled": ("Deliveries to this endpoint kept failing, so it has been disabled. "
+                                  "Nothing more is sent to it until it is enabled again."),
+}

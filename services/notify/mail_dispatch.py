@@ -1,0 +1,245 @@
+"""The notify worker's e-mail loop: plans and fires reminders, asks organisations for their
+reports after their events, purges what is no longer needed, and sends queued e-mails in
+batches over one SMTP connection, rate-limited as configured.
+
+Each e-mail is recorded as sent just before the SMTP "." that makes the server deliver it
+(`SmtpSender.send(before_end=…)`): a worker killed at any point neither loses nor repeats
+one. The address is looked up when sending, so an erased one is never written to.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+
+from sqlalchemy import delete, or_, select, update
+
+from services.notify import reminders, subscriptions
+from services.notify.fanout import QUEUED, add_notice, contact_of, event_context, one, to_recipients
+from services.notify.links import Links, link_secret
+from services.notify.mail.compose import compose
+from services.notify.mail.render import render
+from services.notify.mail.sending import make_sender
+from services.notify.models import Contact, KnownEvent, KnownOrganisation, Notice, Notification, Reminder, Subscription
+from shared.db import utcnow
+from shared.kernel import Kernel
+
+log = logging.getLogger("doa.notify.mail")
+
+LEASE = timedelta(minutes=10)
+MAX_ATTEMPTS = 8
+HOUSEKEEPING_SECONDS = 60
+REPORT_REQUEST_WITHIN = timedelta(days=3)  # events that ended longer ago are not asked about
+
+
+class MailDispatcher:
+    def __init__(self, kernel: Kernel):
+        self.kernel = kernel
+        c = kernel.config
+        self.sender = make_sender(c.SMTP_HOST, c.SMTP_PORT, c.SMTP_SECURITY, c.SMTP_USERNAME, c.SMTP_PASSWORD,
+                                  c.SMTP_TIMEOUT, c.SMTP_PER_SECOND, c.SMTP_BATCH, c.var_dir / "mail")
+        self.slots = reminders.parse_slots(c.REMINDERS)
+        self.quiet = reminders.parse_quiet_hours(c.QUIET_HOURS)
+        self._last_housekeeping = float("-inf")
+        self._links: Links | None = None
+
+    def links(self) -> Links:
+        if self._links is None:
+            with self.kernel.db.transaction() as session:
+                self._links = Links(link_secret(session, self.kernel.config), self.kernel.config)
+        return self._links
+
+    def run_forever(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            QUEUED.clear()
+            try:
+                self.housekeeping()
+                sent = self.send_batch()
+            except Exception:
+                log.exception("sending e-mail failed; trying again shortly")
+                sent = 0
+            if not sent:
+                QUEUED.wait(0.5)
+
+    # -- what becomes due -------------------------------------------------------------------
+
+    def housekeeping(self, force: bool = False) -> None:
+        """Reminders planned and fired, report requests, purges: once a minute is soon enough."""
+        if not force and time.monotonic() - self._last_housekeeping < HOUSEKEEPING_SECONDS:
+            return
+        self._last_housekeeping = time.monotonic()
+        now = utcnow()
+        with self.kernel.db.transaction() as session:
+            reminders.plan(session, now, self.slots, self.quiet)
+        self.fire_reminders()
+        self.request_reports()
+        with self.kernel.db.transaction() as session:
+            purged = subscriptions.purge(session, self.kernel.config, now)
+        if purged:
+            log.info("purged %d subscriptions (unconfirmed in time, or of campaigns closed long enough)", purged)
+
+    def fire_reminders(self) -> int:
+        now = utcnow()
+        with self.kernel.db.transaction() as session:
+            due = session.execute(select(Reminder, KnownEvent).join(KnownEvent, KnownEvent.id == Reminder.event_id)
+                                  .where(Reminder.status == "pending", Reminder.due_at <= now)
+                                  .limit(5000)).all()
+            for reminder, event in due:
+                slot = self.slots[reminder.slot] if reminder.slot < len(self.slots) else self.slots[-1]
+                context = {"event": event_context(event),
+                           "when": "day_before" if slot.days_before else "hours_before",
+                           "hours": round((event.starts_at - now).total_seconds() / 3600, 1)}
+                notice = f"reminder:{reminder.id}"
+                if add_notice(session, notice, "reminder", context):
+                    to_recipients(session, notice, one(f"subscription:{reminder.subscription_id}"))
+                reminder.status = "sent"
+        return len(due)
+
+    def request_reports(self) -> int:
+        """After its event ends, an organisation is asked for its report."""
+        now = utcnow()
+        with self.kernel.db.transaction() as session:
+            ended = session.execute(select(KnownEvent).where(
+                KnownEvent.status == "approved", KnownEvent.report_requested.is_(False),
+                KnownEvent.ends_at <= now, KnownEvent.ends_at > now - REPORT_REQUEST_WITHIN).limit(1000)).scalars().all()
+            for event in ended:
+                notice = f"report-request:{event.id}"
+                if add_notice(session, notice, "report_request", {"event": event_context(event)}):
+                    to_recipients(session, notice, contact_of(event.organisation_id))
+                event.report_requested = True
+        return len(ended)
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def claim(self) -> list[int]:
+        now = utcnow()
+        lease_until = now + LEASE
+        with self.kernel.db.transaction() as session:
+            ids = list(session.execute(
+                select(Notification.id).where(or_(Notification.status == "pending", Notification.status == "sending"),
+                                              Notification.next_at <= now)
+                .order_by(Notification.id).limit(max(1, self.kernel.config.SMTP_BATCH))).scalars())
+            if not ids:
+                return []
+            session.execute(update(Notification).where(Notification.id.in_(ids), Notification.next_at <= now)
+                            .values(status="sending", next_at=lease_until))
+            return list(session.execute(select(Notification.id).where(
+                Notification.id.in_(ids), Notification.status == "sending",
+                Notification.next_at == lease_until)).scalars())
+
+    def send_batch(self) -> int:
+        ids = self.claim()
+        if not ids:
+            return 0
+        messages, gone = [], []
+        with self.kernel.db.transaction() as session:
+            for notification, notice in session.execute(
+                    select(Notification, Notice).join(Notice, Notice.id == Notification.notice_id)
+                    .where(Notification.id.in_(ids)).order_by(Notification.id)):
+                message = self._message(session, notification, notice)
+                if message is None:
+                    gone.append(notification.id)
+                else:
+                    messages.append(message)
+            if gone:  # unsubscribed or erased meanwhile: nothing to send, nothing to keep
+                session.execute(delete(Notification).where(Notification.id.in_(gone)))
+        recorded: set[str] = set()
+
+        def before_end(message_id: str) -> None:
+            with self.kernel.db.transaction() as session:
+                session.execute(update(Notification).where(Notification.id == int(message_id[1:]))
+                                .values(status="sent", sent_at=utcnow()))
+            recorded.add(message_id)
+
+        failures = []
+        for result in self.sender.send(messages, before_end=before_end):
+            if not result.ok:
+                failures.append((int(result.message_id[1:]), result))
+        if failures:
+            self._failed(failures)
+        log.info("sent %d e-mails (%d failed, %d no longer wanted)", len(messages) - len(failures), len(failures),
+                 len(gone))
+        return len(ids)
+
+    def _failed(self, failures) -> None:
+        now = utcnow()
+        with self.kernel.db.transaction() as session:
+            for notification_id, result in failures:
+                notification = session.get(Notification, notification_id)
+                if notification is None:
+                    continue
+                notification.attempts += 1
+                notification.last_error = (result.error or "")[:500]
+                if result.permanent or notification.attempts >= MAX_ATTEMPTS:
+                    notification.status = "failed"
+                else:  # 1, 2, 4 … minutes, at most an hour
+                    notification.status = "pending"
+                    notification.next_at = now + timedelta(minutes=min(60, 2 ** (notification.attempts - 1)))
+
+    def _message(self, session, notification: Notification, notice: Notice):
+        kind, ref = notification.recipient.split(":", 1)
+        c = self.kernel.config
+        links = self.links()
+        extra: dict = {}
+        timezone_name = None
+        if kind == "subscription":
+            subscription = session.get(Subscription, ref)
+            if subscription is None or (subscription.status != "confirmed" and notice.kind != "confirm_subscription"):
+                return None
+            email, language, timezone_name = subscription.email, subscription.language, subscription.timezone
+            extra = {"unsubscribe_url": links.url("unsubscribe", subscription.id),
+                     "erase_url": links.url("erase", subscription.email)}
+            if notice.kind == "confirm_subscription":
+                extra["confirm_url"] = links.url("confirm", subscription.id)
+        else:
+            contact = session.get(Contact, ref)
+            if contact is None:
+                return None
+            email, language = contact.email, contact.language
+        context = self._context(session, notice, language, timezone_name)
+        rendered = render(notice.kind, language, {**context, **extra})
+        return compose(rendered, sender=c.MAIL_FROM, to=email, message_id=f"n{notification.id}",
+                       unsubscribe_url=extra.get("unsubscribe_url"))
+
+    def _context(self, session, notice: Notice, language: str, reader_zone: str | None) -> dict:
+        """The notice's facts in the shape the templates take, in the reader's language."""
+        base = self.kernel.config.PUBLIC_URL.rstrip("/")
+        c = dict(notice.context)
+        if "event" in c:
+            c["event"] = _event_for(c["event"], language, base)
+        if "report" in c:
+            report = c["report"]
+            c["report"] = {**report, "url": f"{base}/api/media/reports/{report['id']}"}
+        if notice.kind in ("event_submitted", "report_submitted"):
+            organisation = session.get(KnownOrganisation, c.get("organisation_id") or
+                                       c.get("report", {}).get("organisation_id") or "")
+            c["organisation_name"] = organisation.name if organisation else "an organisation"
+            c["review_url"] = c["event"]["url"] if "event" in c else c["report"]["url"]
+        if notice.kind == "reminder":
+            c["subscriber_timezone"] = reader_zone
+        if notice.kind == "report_request":
+            c["report_url"] = f"{base}/api/media/reports"
+        if notice.kind == "events_outside_window":
+            c["events"] = [{"title": _pick(e.get("title") or {}, e.get("languages") or [], language) or e["id"],
+                            "start_local": e.get("starts_local") or "", "timezone": e.get("timezone") or "UTC",
+                            "url": f"{base}/api/events/events/{e['id']}"} for e in c["events"]]
+        if notice.kind == "delivery_failing":
+            c = {"endpoint_url": c["url"], "failures": c.get("reason", ""), "disabled": c.get("disabled", True)}
+        return c
+
+
+def _pick(texts: dict, languages: list, language: str) -> str:
+    if language in texts:
+        return texts[language]
+    for code in languages:
+        if code in texts:
+            return texts[code]
+    return next(iter(texts.values()), "")
+
+
+def _event_for(event: dict, language: str, base: str) -> dict:
+    return {"title": _pick(event.get("title") or {}, event.get("languages") or [], language),
+            "timezone": event["timezone"], "starts_at": event["starts_at"], "city": event.get("city"),
+            "country": event.get("country"), "activity_type": event.get("activity_type"),
+            "start_local": event.get("starts_local"), "url": f"{base}/api/events/events/{event['id']}"}

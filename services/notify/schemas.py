@@ -1,0 +1,113 @@
+"""What the notify service takes and gives over HTTP."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, pre_load, validate
+
+from shared.bus.catalogue import CATALOGUE
+from shared.fields import CountryCode, Email, Text, TimeZone, UUIDString
+from shared.http.pagination import PageArgs
+
+WANTS = ["new_events", "changes", "reminders", "reports"]
+
+
+class LenientLanguage(fields.String):
+    """Any language code is taken: a language the e-mails are not written in falls back to
+    English when they are sent, rather than refusing the subscriber."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = super()._deserialize(value, attr, data, **kwargs).strip().lower().replace("_", "-")
+        base = code.split("-")[0]
+        if not base.isalpha() or not 2 <= len(base) <= 3:
+            raise validate.ValidationError(f"'{value}' is not a language code (e.g. en, fa, tr).")
+        return base
+
+
+class SubscriptionIn(Schema):
+    email = Email(required=True)
+    language = LenientLanguage(load_default="en")
+    timezone = TimeZone(load_default=None, metadata={"description": "For reminders in your own time."})
+    scope = fields.String(required=True, validate=validate.OneOf(["campaign", "country", "city", "event"]))
+    campaign_id = UUIDString(load_default=None)
+    country = CountryCode(load_default=None)
+    city = Text(load_default=None, max_length=200)
+    event_id = UUIDString(load_default=None)
+    wants = fields.List(fields.String(validate=validate.OneOf(WANTS)), load_default=lambda: list(WANTS),
+                        validate=validate.Length(min=1))
+
+
+class Accepted(Schema):
+    status = fields.String()
+    detail = fields.String()
+
+
+class ContactIn(Schema):
+    email = Email(required=True)
+    language = LenientLanguage(load_default="en")
+
+
+class ContactOut(Schema):
+    email = fields.String()
+    language = fields.String()
+    role = fields.String()
+
+
+class EndpointIn(Schema):
+    url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    types = fields.List(fields.String(validate=validate.OneOf(sorted(CATALOGUE))), required=True,
+                        validate=validate.Length(min=1, max=len(CATALOGUE)))
+
+    @pre_load
+    def _strip(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("url"), str):
+            data = {**data, "url": data["url"].strip()}
+        return data
+
+
+class EndpointPatch(Schema):
+    url = fields.String(validate=validate.Length(min=1, max=2000))
+    types = fields.List(fields.String(validate=validate.OneOf(sorted(CATALOGUE))),
+                        validate=validate.Length(min=1, max=len(CATALOGUE)))
+    status = fields.String(validate=validate.OneOf(["active"]), metadata={
+        "description": "`active` switches a disabled endpoint on again."})
+
+
+class EndpointOut(Schema):
+    id = fields.String()
+    url = fields.String()
+    types = fields.List(fields.String())
+    status = fields.String()
+    disabled_reason = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime(format="iso")
+
+
+class EndpointCreated(EndpointOut):
+    secret = fields.String(metadata={"description": "Shown this once: verify each delivery's signature with it."})
+
+
+class AttemptOut(Schema):
+    number = fields.Integer()
+    at = fields.AwareDateTime(format="iso")
+    status_code = fields.Integer(allow_none=True)
+    latency_ms = fields.Float()
+    error = fields.String(allow_none=True)
+
+
+class DeliveryOut(Schema):
+    id = fields.String()
+    message_id = fields.String()
+    type = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    next_at = fields.AwareDateTime(format="iso")
+    created_at = fields.AwareDateTime(format="iso")
+    delivered_at = fields.AwareDateTime(format="iso", allow_none=True)
+    log = fields.List(fields.Nested(AttemptOut))
+
+
+class DeliveryPage(Schema):
+    items = fields.List(fields.Nested(DeliveryOut))
+    next = fields.String(allow_none=True)
+
+
+class DeliveryQuery(PageArgs):
+    status = fields.String(load_default=None, validate=validate.OneOf(["pending", "delivered", "failed"]))

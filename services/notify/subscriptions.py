@@ -1,0 +1,122 @@
+"""Subscriptions of the public (no account): double opt-in, one-click unsubscribe, erasure of
+everything held about an address, and purging what is no longer needed. Each use case takes
+a session and commits nothing."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.orm import Session
+
+from services.notify.fanout import add_notice, city_key, one, to_recipients
+from services.notify.models import Erasures, KnownCampaign, KnownEvent, Notice, Notification, Reminder, Subscription
+from shared.config import Config
+from shared.db import utcnow
+from shared.errors import Invalid
+
+
+def _invalid(field: str, message: str) -> Invalid:
+    return Invalid(message, errors=[{"field": field, "location": "json", "message": message}])
+
+
+def scope_of(session: Session, fields: dict) -> tuple[str, str | None, str]:
+    """(scope id, campaign id, a label for the e-mail) of what the subscriber asked for."""
+    scope = fields["scope"]
+    campaign_id = fields.get("campaign_id")
+    campaign = None
+    if campaign_id:
+        campaign = session.get(KnownCampaign, campaign_id)
+        if campaign is None or campaign.status == "draft":
+            raise _invalid("campaign_id", "No open campaign has this id.")
+    if scope == "campaign":
+        if campaign is None:
+            raise _invalid("campaign_id", "Name the campaign to follow.")
+        return campaign.id, campaign.id, campaign.name
+    if scope == "event":
+        event = session.get(KnownEvent, fields.get("event_id") or "")
+        if event is None or event.status != "approved" or event.visibility != "public":
+            raise _invalid("event_id", "No public event has this id.")
+        return event.id, event.campaign_id, next(iter(event.title.values()), "")
+    if not fields.get("country"):
+        raise _invalid("country", f"A {scope} subscription names its country.")
+    if scope == "country":
+        return fields["country"], campaign_id, fields["country"]
+    if not (fields.get("city") or "").strip():
+        raise _invalid("city", "Name the city to follow.")
+    return city_key(fields["country"], fields["city"]), campaign_id, f"{fields['city'].strip()}, {fields['country']}"
+
+
+def subscribe(session: Session, config: Config, fields: dict) -> Subscription | None:
+    """A pending subscription and its confirmation e-mail. The same address asking again for
+    the same scope gets its confirmation again while pending, and nothing once confirmed (the
+    answer is the same either way, so nobody learns who subscribes to what)."""
+    email = fields["email"].strip().lower()
+    scope_id, campaign_id, label = scope_of(session, fields)
+    existing = session.execute(select(Subscription).where(
+        Subscription.email == email, Subscription.scope == fields["scope"], Subscription.scope_id == scope_id)
+    ).scalars().first()
+    if existing is not None and existing.status == "confirmed":
+        return None
+    now = utcnow()
+    if existing is None:
+        existing = Subscription(email=email, scope=fields["scope"], scope_id=scope_id, campaign_id=campaign_id)
+        session.add(existing)
+    existing.language, existing.timezone, existing.wants = fields["language"], fields.get("timezone"), \
+        sorted(set(fields["wants"]))
+    existing.status, existing.expires_at = "pending", now + timedelta(hours=config.NOTIFY_CONFIRM_HOURS)
+    session.flush()
+    notice = f"confirm:{existing.id}:{int(now.timestamp())}"
+    add_notice(session, notice, "confirm_subscription", {"scope_label": label, "scope": fields["scope"],
+                                                         "expires_hours": config.NOTIFY_CONFIRM_HOURS})
+    to_recipients(session, notice, one(f"subscription:{existing.id}"))
+    return existing
+
+
+def confirm(session: Session, subscription_id: str) -> Subscription | None:
+    subscription = session.get(Subscription, subscription_id)
+    if subscription is not None and subscription.status == "pending":
+        subscription.status, subscription.confirmed_at, subscription.expires_at = "confirmed", utcnow(), None
+    return subscription
+
+
+def _forget(session: Session, subscription_ids) -> None:
+    recipients = [f"subscription:{i}" for i in subscription_ids]
+    if not recipients:
+        return
+    session.execute(delete(Notification).where(Notification.recipient.in_(recipients)))
+    session.execute(delete(Reminder).where(Reminder.subscription_id.in_(subscription_ids)))
+    session.execute(delete(Subscription).where(Subscription.id.in_(subscription_ids)))
+
+
+def unsubscribe(session: Session, subscription_id: str) -> bool:
+    found = session.get(Subscription, subscription_id) is not None
+    _forget(session, [subscription_id])
+    return found
+
+
+def erase(session: Session, email: str) -> int:
+    """Everything held about the address goes, the delivery log included; a count remains."""
+    ids = list(session.execute(select(Subscription.id).where(Subscription.email == email.strip().lower()))
+               .scalars())
+    _forget(session, ids)
+    counter = session.get(Erasures, 1)
+    if counter is None:
+        session.add(Erasures(id=1, count=1))
+    else:
+        counter.count += 1
+    return len(ids)
+
+
+def purge(session: Session, config: Config, now: datetime) -> int:
+    """Unconfirmed subscriptions past their time, and the subscribers of campaigns closed
+    longer ago than the retention period."""
+    closed = select(KnownCampaign.id).where(KnownCampaign.closed_at.is_not(None),
+                                            KnownCampaign.closed_at <= now - timedelta(days=config.NOTIFY_RETENTION_DAYS))
+    ids = list(session.execute(select(Subscription.id).where(or_(
+        (Subscription.status == "pending") & (Subscription.expires_at <= now),
+        Subscription.campaign_id.in_(closed.scalar_subquery())))).scalars())
+    _forget(session, ids)
+    # Notices nobody waits for any more keep no text of events either.
+    session.execute(delete(Notice).where(~select(Notification.id).where(Notification.notice_id == Notice.id)
+                                         .exists(), Notice.created_at <= now - timedelta(days=30)))
+    return len(ids)

@@ -1,0 +1,130 @@
+"""The notify worker's webhook loop: due deliveries are claimed, sent concurrently (each signed
+as the Standard Webhooks spec says, through the SSRF guard), logged attempt by attempt, and
+retried on the configured schedule. An endpoint that keeps failing past the schedule, or
+answers 410 Gone, is disabled and its owner told."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select, update
+
+from services.notify.fanout import add_notice, contact_of, coordinators, to_recipients
+from services.notify.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
+from services.notify.webhook_endpoints import allow_list
+from services.notify.webhooks import retry, signing
+from services.notify.webhooks.delivery import Attempt, deliver
+from services.notify.webhooks.transport import new_session
+from shared.db import utcnow
+from shared.kernel import Kernel
+
+log = logging.getLogger("doa.notify.webhooks")
+
+WAKE = threading.Event()
+LEASE = timedelta(minutes=5)  # a claimed delivery whose worker died is taken up again after this
+BATCH = 200
+
+
+class WebhookDispatcher:
+    def __init__(self, kernel: Kernel):
+        self.kernel = kernel
+        config = kernel.config
+        self.schedule = retry.parse_schedule(config.WEBHOOK_SCHEDULE)
+        self.allow = allow_list(config)
+        self.local = threading.local()  # one guarded session (connection pool) per sending thread
+
+    def run_forever(self, stop: threading.Event) -> None:
+        with ThreadPoolExecutor(max_workers=self.kernel.config.WEBHOOK_CONCURRENCY,
+                                thread_name_prefix="webhook") as pool:
+            while not stop.is_set():
+                WAKE.clear()
+                try:
+                    sent = self.send_due(pool)
+                except Exception:
+                    log.exception("webhook deliveries failed; trying again shortly")
+                    sent = 0
+                if not sent:
+                    WAKE.wait(0.5)
+
+    def claim(self) -> list[tuple]:
+        now = utcnow()
+        lease_until = now + LEASE
+        with self.kernel.db.transaction() as session:
+            ids = list(session.execute(
+                select(WebhookDelivery.id).where(or_(WebhookDelivery.status == "pending",
+                                                     WebhookDelivery.status == "sending"),
+                                                 WebhookDelivery.next_at <= now)
+                .order_by(WebhookDelivery.next_at).limit(BATCH)).scalars())
+            if not ids:
+                return []
+            session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_(ids), WebhookDelivery.next_at <= now)
+                            .values(status="sending", next_at=lease_until))
+            return session.execute(
+                select(WebhookDelivery.id, WebhookDelivery.message_id, WebhookDelivery.body, WebhookDelivery.attempts,
+                       WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.secret, WebhookEndpoint.status)
+                .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+                .where(WebhookDelivery.id.in_(ids), WebhookDelivery.next_at == lease_until)).all()
+
+    def send_due(self, pool: ThreadPoolExecutor) -> int:
+        claimed = self.claim()
+        if not claimed:
+            return 0
+        results = list(pool.map(self._attempt, claimed))
+        self._record(claimed, results)
+        return len(claimed)
+
+    def _attempt(self, row) -> Attempt:
+        _, message_id, body, _, _, url, secret, status = row
+        if status != "active":
+            return Attempt(None, 0.0, "the endpoint is disabled", None, "")
+        if not hasattr(self.local, "session"):
+            self.local.session = new_session(self.allow)
+        data = body.encode()
+        headers = signing.headers(secret, message_id, int(time.time()), data)
+        config = self.kernel.config
+        return deliver(url, data, headers, allow=self.allow, connect_timeout=config.WEBHOOK_CONNECT_TIMEOUT,
+                       read_timeout=config.WEBHOOK_READ_TIMEOUT, session=self.local.session)
+
+    def _record(self, claimed: list[tuple], results: list[Attempt]) -> None:
+        now = utcnow()
+        with self.kernel.db.transaction() as session:
+            for row, attempt in zip(claimed, results, strict=True):
+                delivery = session.get(WebhookDelivery, row[0])
+                endpoint = session.get(WebhookEndpoint, row[4])
+                if delivery is None or endpoint is None:  # removed meanwhile
+                    continue
+                number = (session.execute(select(func.max(DeliveryAttempt.number))
+                                          .where(DeliveryAttempt.delivery_id == delivery.id)).scalar() or 0) + 1
+                session.add(DeliveryAttempt(delivery_id=delivery.id, number=number, at=now,
+                                            status_code=attempt.status_code, latency_ms=attempt.latency_ms,
+                                            error=attempt.error))
+                delivery.attempts += 1
+                if attempt.ok:
+                    delivery.status, delivery.delivered_at = "delivered", now
+                    continue
+                if endpoint.status != "active":
+                    delivery.status = "failed"
+                    continue
+                if retry.disables_at_once(attempt.status_code):
+                    delivery.status = "failed"
+                    self._disable(session, endpoint, "The endpoint answered 410 Gone.")
+                    continue
+                delay = retry.delay_before(delivery.attempts + 1, self.schedule, retry_after=attempt.retry_after)
+                if delay is None:
+                    delivery.status = "failed"
+                    self._disable(session, endpoint, f"Deliveries kept failing ({attempt.error or attempt.status_code})"
+                                                     f" for the whole retry schedule.")
+                else:
+                    delivery.status, delivery.next_at = "pending", now + timedelta(seconds=delay)
+
+    def _disable(self, session, endpoint: WebhookEndpoint, reason: str) -> None:
+        endpoint.status, endpoint.disabled_reason = "disabled", reason
+        log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
+        notice = f"webhook-disabled:{endpoint.id}:{int(utcnow().timestamp())}"
+        if add_notice(session, notice, "delivery_failing", {"url": endpoint.url, "reason": reason,
+                                                            "disabled": True}):
+            to_recipients(session, notice, contact_of(endpoint.owner_id))
+            to_recipients(session, notice, coordinators())  # they watch every delivery that keeps failing

@@ -1,0 +1,70 @@
+"""Webhook endpoints of organisations and coordinators: registered with a URL that passes the
+SSRF guard, a secret shown once, the message types picked; a delivery log; redelivery."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.notify.models import WebhookDelivery, WebhookEndpoint
+from services.notify.webhooks.safety import UnsafeURL, check_url
+from services.notify.webhooks.signing import new_secret
+from shared.auth import Principal
+from shared.config import Config
+from shared.db import utcnow
+from shared.errors import Invalid, NotFound
+
+
+def allow_list(config: Config) -> tuple[str, ...]:
+    return tuple(p.strip() for p in config.WEBHOOK_ALLOW.split(",") if p.strip())
+
+
+def _checked_url(config: Config, url: str) -> str:
+    try:
+        return check_url(url, allow_list(config))
+    except UnsafeURL as exc:
+        raise Invalid(f"The URL cannot be used: {exc}",
+                      errors=[{"field": "url", "location": "json", "message": str(exc)}]) from None
+
+
+def register(session: Session, config: Config, principal: Principal, fields: dict) -> WebhookEndpoint:
+    endpoint = WebhookEndpoint(owner_id=principal.subject_id, role=principal.role,
+                               url=_checked_url(config, fields["url"]), types=sorted(set(fields["types"])),
+                               secret=new_secret(), status="active")
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def of_owner(session: Session, principal: Principal) -> list[WebhookEndpoint]:
+    return list(session.execute(select(WebhookEndpoint).where(WebhookEndpoint.owner_id == principal.subject_id)
+                                .order_by(WebhookEndpoint.created_at)).scalars())
+
+
+def get(session: Session, endpoint_id: str, principal: Principal) -> WebhookEndpoint:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or endpoint.owner_id != principal.subject_id:
+        raise NotFound("No endpoint of yours has this id.")
+    return endpoint
+
+
+def change(session: Session, config: Config, endpoint: WebhookEndpoint, changes: dict) -> None:
+    if "url" in changes:
+        endpoint.url = _checked_url(config, changes["url"])
+    if "types" in changes:
+        endpoint.types = sorted(set(changes["types"]))
+    if changes.get("status") == "active":
+        endpoint.status, endpoint.disabled_reason = "active", None
+
+
+def remove(session: Session, endpoint: WebhookEndpoint) -> None:
+    session.query(WebhookDelivery).filter(WebhookDelivery.endpoint_id == endpoint.id).delete()
+    session.delete(endpoint)
+
+
+def redeliver(session: Session, endpoint: WebhookEndpoint, delivery_id: str) -> WebhookDelivery:
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is None or delivery.endpoint_id != endpoint.id:
+        raise NotFound("No delivery of this endpoint has this id.")
+    # From the start of the schedule again; the log keeps every earlier attempt.
+    delivery.status, delivery.next_at, delivery.attempts = "pending", utcnow(), 0
+    return delivery

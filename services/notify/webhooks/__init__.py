@@ -1,0 +1,1 @@
+"""Webhooks: Standard Webhooks signing, the SSRF guard, one delivery attempt and the retry schedule."""
