@@ -75,6 +75,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_TIMEOUT", "30", "Seconds before an SMTP operation counts as failed.", float),
     Setting("SMTP_PER_SECOND", "0", "Most e-mails sent per second (0: as fast as the server takes them).", float),
     Setting("SMTP_BATCH", "100", "E-mails sent over one SMTP connection before it is renewed.", int),
+    Setting("NOTIFY_CLAIM_LEASE_SECONDS", "600", "An e-mail or webhook delivery taken by a worker that then died is taken up again after this many seconds.", int),
     Setting("REMINDERS", "-1d@11:00,-2h", "When subscribers to an event are reminded, in the event's zone: `-1d@11:00` the day before at 11:00, `-2h` two hours before."),
     Setting("QUIET_HOURS", "22:00-08:00", "No reminder but the last reaches a subscriber in these hours of their own zone."),
     Setting("WEBHOOK_SCHEDULE", "0,5,300,1800,7200,18000,36000,50400,72000,86400", "Seconds before each webhook attempt (Standard Webhooks' schedule; jitter is added); after the last, the endpoint is disabled.", str),

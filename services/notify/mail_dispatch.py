@@ -27,7 +27,6 @@ from shared.kernel import Kernel
 
 log = logging.getLogger("doa.notify.mail")
 
-LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
 HOUSEKEEPING_SECONDS = 60
 REPORT_REQUEST_WITHIN = timedelta(days=3)  # events that ended longer ago are not asked about
@@ -114,7 +113,7 @@ class MailDispatcher:
 
     def claim(self) -> list[int]:
         now = utcnow()
-        lease_until = now + LEASE
+        lease_until = now + timedelta(seconds=self.kernel.config.NOTIFY_CLAIM_LEASE_SECONDS)
         with self.kernel.db.transaction() as session:
             ids = list(session.execute(
                 select(Notification.id).where(or_(Notification.status == "pending", Notification.status == "sending"),

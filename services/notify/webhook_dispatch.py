@@ -24,7 +24,6 @@ from shared.kernel import Kernel
 log = logging.getLogger("doa.notify.webhooks")
 
 WAKE = threading.Event()
-LEASE = timedelta(minutes=5)  # a claimed delivery whose worker died is taken up again after this
 BATCH = 200
 
 
@@ -51,7 +50,8 @@ class WebhookDispatcher:
 
     def claim(self) -> list[tuple]:
         now = utcnow()
-        lease_until = now + LEASE
+        # A claimed delivery whose worker died is taken up again after this.
+        lease_until = now + timedelta(seconds=self.kernel.config.NOTIFY_CLAIM_LEASE_SECONDS)
         with self.kernel.db.transaction() as session:
             ids = list(session.execute(
                 select(WebhookDelivery.id).where(or_(WebhookDelivery.status == "pending",
