@@ -295,7 +295,7 @@ class CountryHoldView(MethodView):
         """Hide every event of COUNTRY from all public outputs at once, with the reason (coordinators)."""
         code = _country(country)
         with kernel().db.transaction() as session:
-            return events.hold_country(session, code, body["reason"], require_principal())
+            return events.hold_country(session, kernel().outbox, code, body["reason"], require_principal())
 
     @requires("coordinator")
     @holds_blp.response(204)
@@ -303,7 +303,7 @@ class CountryHoldView(MethodView):
         """Show the country's events again (coordinators)."""
         code = _country(country)
         with kernel().db.transaction() as session:
-            events.release_country(session, code)
+            events.release_country(session, kernel().outbox, code)
 
 
 def _country(code: str) -> str:

@@ -232,22 +232,26 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def hold_country(session: Session, country: str, reason: str, principal: Principal) -> CountryHold:
+def hold_country(session: Session, outbox: Outbox, country: str, reason: str, principal: Principal) -> CountryHold:
+    """Hide the country's events everywhere; other services hear of it (without the reason,
+    which may itself endanger people) and hold back what they publish of the country."""
     hold = session.get(CountryHold, country)
     if hold is None:
         hold = CountryHold(country=country, reason=reason, held_by=principal.subject_id)
         session.add(hold)
+        outbox.add(session, "country.held", {"country": country})
     else:
         hold.reason = reason
     session.flush()
     return hold
 
 
-def release_country(session: Session, country: str) -> None:
+def release_country(session: Session, outbox: Outbox, country: str) -> None:
     hold = session.get(CountryHold, country)
     if hold is None:
         raise NotFound(f"{country} is not on hold.")
     session.delete(hold)
+    outbox.add(session, "country.released", {"country": country})
 
 
 def pick_language(texts: dict, languages: list, wanted: list[str]) -> str:

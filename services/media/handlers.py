@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from services.media import processing
-from services.media.models import KnownCampaign, KnownEvent, KnownOrganisation, metadata
+from services.media.models import KnownCampaign, KnownEvent, KnownOrganisation, country_holds, metadata
 from shared.bus.consumer import Message, merge_handlers
+from shared.country_holds import country_hold_handlers
 from shared.revocations import revocation_handlers
 
 
@@ -60,7 +61,8 @@ def media_uploaded(_session: Session, _message: Message) -> None:
 
 
 def build_handlers() -> dict:
-    return merge_handlers(revocation_handlers(metadata.tables["access_revocations"]), {
+    return merge_handlers(revocation_handlers(metadata.tables["access_revocations"]),
+                          country_hold_handlers(country_holds), {
         "organisation.registered": organisation_changed,
         "organisation.updated": organisation_changed,
         "organisation.suspended": organisation_changed,

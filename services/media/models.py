@@ -7,6 +7,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
+from shared.country_holds import add_country_holds_table
 from shared.db import UTCDateTime, new_id, utcnow
 
 
@@ -182,4 +183,5 @@ class Material(Base):
 
 
 add_kernel_tables(Base.metadata)
+country_holds = add_country_holds_table(Base.metadata)
 metadata = Base.metadata

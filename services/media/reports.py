@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.orm import Session
 
-from services.media.models import KnownCampaign, KnownEvent, Material, MediaItem, Report, ReportMedia
+from services.media.models import KnownCampaign, KnownEvent, Material, MediaItem, Report, ReportMedia, country_holds
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
+from shared.country_holds import held_countries
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -124,10 +125,10 @@ def decide(session: Session, outbox: Outbox, report: Report, publish: bool, reas
 
 
 def public_report_condition(now: datetime):
-    """Reports the public may see, as SQL: published, and not about an event its organisation
-    keeps to coordinators."""
+    """Reports the public may see, as SQL: published, not about an event its organisation keeps
+    to coordinators, and not of a country on hold."""
     hidden_event = exists().where(KnownEvent.id == Report.event_id, KnownEvent.visibility != "public")
-    return (Report.status == "published") & ~hidden_event
+    return (Report.status == "published") & ~hidden_event & Report.country.not_in(held_countries(country_holds))
 
 
 def public_media_condition(now: datetime):

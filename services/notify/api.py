@@ -6,6 +6,7 @@ from flask import Response, current_app, render_template_string, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from services.notify import subscriptions as subs
 from services.notify import webhook_dispatch
@@ -63,8 +64,11 @@ class Subscriptions(MethodView):
         """Subscribe an address to a campaign, a country, a city or one event. Nothing is sent
         but a confirmation until its link is followed; the answer is the same whether the
         address was subscribed before or not."""
-        with kernel().db.transaction() as session:
-            subs.subscribe(session, kernel().config, fields)
+        try:
+            with kernel().db.transaction() as session:
+                subs.subscribe(session, kernel().config, fields)
+        except IntegrityError:  # the same address and scope, asked twice at once: one of them counts
+            pass
         return json_response({"status": "pending", "detail": "Check your inbox: follow the link in the e-mail we "
                                                              "sent to confirm."}, 202)
 
@@ -143,14 +147,14 @@ def unsubscribe():
 def erasure():
     """Erase everything held about the address: its subscriptions, what waits to be sent and
     the delivery log. GET shows a button."""
-    email, refused = _read_link("erase")
+    subscription_id, refused = _read_link("erase")
     if refused:
         return refused
     if request.method == "GET":
         return page(200, "Erase your address", "Press the button and we erase every subscription of this address "
                                                 "and every record of e-mails sent to it.", _action(), "Erase")
     with kernel().db.transaction() as session:
-        subs.erase(session, email)
+        subs.erase(session, subscription_id)
     return page(200, "Erased", "Nothing about this address is kept any more.")
 
 

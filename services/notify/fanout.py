@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from sqlalchemy import String, cast, literal, select, true
+from sqlalchemy import String, cast, func, literal, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -47,9 +47,9 @@ def one(recipient: str):
     return select(literal(recipient))
 
 
-def subscribers(wants: str, *, campaign_id: str | None = None, country: str | None = None,
-                city: str | None = None, event_id: str | None = None):
-    """Confirmed subscribers who want `wants` and whose scope covers the given place."""
+def covering(wants: str, *, campaign_id: str | None = None, country: str | None = None,
+             city: str | None = None, event_id: str | None = None):
+    """SQL: a confirmed subscription that wants `wants` and whose scope covers the place."""
     scopes = []
     if campaign_id:
         scopes.append((Subscription.scope == "campaign") & (Subscription.scope_id == campaign_id))
@@ -61,11 +61,15 @@ def subscribers(wants: str, *, campaign_id: str | None = None, country: str | No
                           & ((Subscription.campaign_id.is_(None)) | (Subscription.campaign_id == campaign_id)))
     if event_id:
         scopes.append((Subscription.scope == "event") & (Subscription.scope_id == event_id))
-    condition = scopes[0]
-    for scope in scopes[1:]:
-        condition = condition | scope
-    return select(literal("subscription:") + Subscription.id).where(
-        Subscription.status == "confirmed", cast(Subscription.wants, String).like(f'%"{wants}"%'), condition)
+    return (Subscription.status == "confirmed") & cast(Subscription.wants, String).like(f'%"{wants}"%') \
+        & or_(*scopes)
+
+
+def subscribers(*conditions):
+    """One recipient per address among the subscriptions matching any condition (`covering`):
+    a person subscribed to a country and to its capital hears of an event there once."""
+    return (select(literal("subscription:") + func.min(Subscription.id))
+            .where(or_(*conditions)).group_by(Subscription.email))
 
 
 def contact_of(owner_id: str):
@@ -86,3 +90,6 @@ def event_context(event: KnownEvent) -> dict:
 
 def city_key(country: str, city: str) -> str:
     return f"{country.upper()}/{city.strip().casefold()}"
+
+
+CITY_KEY_LENGTH = 250  # the column's; casefold() can make a name longer ("ß" → "ss")

@@ -7,15 +7,25 @@ import json
 from sqlalchemy.orm import Session
 
 from services.notify import fanout, reminders, webhook_dispatch
-from services.notify.fanout import add_notice, contact_of, coordinators, event_context, subscribers, to_recipients
-from services.notify.models import KnownCampaign, KnownEvent, KnownOrganisation, metadata
+from services.notify.fanout import (
+    add_notice,
+    contact_of,
+    coordinators,
+    covering,
+    event_context,
+    subscribers,
+    to_recipients,
+)
+from services.notify.models import KnownCampaign, KnownEvent, KnownOrganisation, country_holds, metadata
 from services.notify.webhooks.queue import queue_deliveries
 from shared.bus.catalogue import CATALOGUE, dump
 from shared.bus.consumer import Message, merge_handlers
+from shared.country_holds import country_hold_handlers, held_countries
 from shared.revocations import revocation_handlers
 
 EVENT_FIELDS = ("campaign_id", "organisation_id", "title", "languages", "city", "country", "timezone",
                 "starts_local", "starts_at", "ends_at", "status", "visibility", "activity_type")
+TIME_CHANGES = {"starts_local", "starts_at", "timezone"}
 PUBLIC_CHANGES = {"starts_local", "starts_at", "ends_local", "ends_at", "timezone", "city", "country", "venue",
                   "address", "online_url", "title"}
 
@@ -95,8 +105,14 @@ def remember_event(session: Session, message: Message) -> tuple[KnownEvent, str 
     return event, before
 
 
-def _public(event: KnownEvent) -> bool:
-    return event.status == "approved" and event.visibility == "public"
+def _public(session: Session, event: KnownEvent) -> bool:
+    """Approved, public, and of no country on hold: what subscribers may hear of."""
+    return event.status == "approved" and event.visibility == "public" and not country_held(session, event.country)
+
+
+def country_held(session: Session, country: str) -> bool:
+    return session.execute(held_countries(country_holds).where(country_holds.c.country == country)).first() \
+        is not None
 
 
 def event_submitted(session: Session, message: Message) -> None:
@@ -110,11 +126,11 @@ def event_submitted(session: Session, message: Message) -> None:
 def event_approved(session: Session, message: Message) -> None:
     event, _ = remember_event(session, message)
     _decided(session, message, event, "approved", None)
-    if _public(event):
+    if _public(session, event):
         notice = f"{message.id}:new"
         if add_notice(session, notice, "new_event", {"event": event_context(event)}):
-            to_recipients(session, notice, subscribers("new_events", campaign_id=event.campaign_id,
-                                                       country=event.country, city=event.city))
+            to_recipients(session, notice, subscribers(covering("new_events", campaign_id=event.campaign_id,
+                                                                country=event.country, city=event.city)))
 
 
 def event_rejected(session: Session, message: Message) -> None:
@@ -130,27 +146,31 @@ def _decided(session: Session, message: Message, event: KnownEvent, decision: st
 
 
 def event_updated(session: Session, message: Message) -> None:
-    """Subscribers hear of a new time or place of an event they could see; its reminders move."""
+    """Subscribers hear of a new time or place of an event they could see — and only while it
+    stays approved (a change of text sends it back to the coordinators first); its
+    reminders are planned again from the new time."""
     event, before = remember_event(session, message)
     changed = set(message.data.get("changed") or [])
-    if before == "approved" and event.visibility == "public" and changed & PUBLIC_CHANGES:
+    if before == "approved" and _public(session, event) and changed & PUBLIC_CHANGES:
         notice = f"{message.id}:changed"
         if add_notice(session, notice, "event_changed", {"event": event_context(event),
                                                          "changed": sorted(changed & PUBLIC_CHANGES)}):
-            to_recipients(session, notice, subscribers("changes", campaign_id=event.campaign_id,
-                                                       country=event.country, city=event.city, event_id=event.id))
-    reminders.forget_pending(session, event.id)  # planned again from the new time by the worker
+            to_recipients(session, notice, subscribers(covering(
+                "changes", campaign_id=event.campaign_id, country=event.country, city=event.city, event_id=event.id)))
+    if changed & TIME_CHANGES:
+        reminders.replan(session, event.id)
 
 
 def event_cancelled(session: Session, message: Message) -> None:
     event, before = remember_event(session, message)
-    if before == "approved" and event.visibility == "public":
+    if before == "approved" and event.visibility == "public" and not country_held(session, event.country):
         notice = f"{message.id}:cancelled"
         if add_notice(session, notice, "event_cancelled", {"event": event_context(event)}):
-            to_recipients(session, notice, subscribers("changes", campaign_id=event.campaign_id,
-                                                       country=event.country, city=event.city, event_id=event.id))
-            # Whoever waits for a reminder hears of the cancellation too.
-            to_recipients(session, notice, subscribers("reminders", event_id=event.id))
+            # Whoever waits for a reminder hears of the cancellation too (once per person).
+            to_recipients(session, notice, subscribers(
+                covering("changes", campaign_id=event.campaign_id, country=event.country, city=event.city,
+                         event_id=event.id),
+                covering("reminders", event_id=event.id)))
     reminders.cancel_for_event(session, event.id)
 
 
@@ -168,10 +188,14 @@ def report_submitted(session: Session, message: Message) -> None:
 def report_published(session: Session, message: Message) -> None:
     data = message.data
     _report_decided(session, message, "published", None)
+    if country_held(session, data["country"]):
+        return
+    event = session.get(KnownEvent, data["event_id"]) if data.get("event_id") else None
     notice = f"{message.id}:published"
     if add_notice(session, notice, "report_published", {"report": report_context(data)}):
-        to_recipients(session, notice, subscribers("reports", campaign_id=data["campaign_id"],
-                                                   country=data["country"], event_id=data.get("event_id")))
+        to_recipients(session, notice, subscribers(covering(
+            "reports", campaign_id=data["campaign_id"], country=data["country"], city=event.city if event else None,
+            event_id=data.get("event_id"))))
 
 
 def report_rejected(session: Session, message: Message) -> None:
@@ -203,7 +227,7 @@ def build_handlers() -> dict:
         "report.rejected": report_rejected,
     }
     return merge_handlers(revocation_handlers(metadata.tables["access_revocations"]),
-                          {name: forward for name in CATALOGUE}, specific)
+                          country_hold_handlers(country_holds), {name: forward for name in CATALOGUE}, specific)
 
 
 __all__ = ["build_handlers", "fanout"]

@@ -20,12 +20,16 @@ from services.notify.fanout import QUEUED, add_notice, contact_of, event_context
 from services.notify.links import Links, link_secret
 from services.notify.mail.compose import compose
 from services.notify.mail.render import render
-from services.notify.mail.sending import make_sender
+from services.notify.mail.sending import SendResult, make_sender
 from services.notify.models import Contact, KnownEvent, KnownOrganisation, Notice, Notification, Reminder, Subscription
 from shared.db import utcnow
 from shared.kernel import Kernel
 
 log = logging.getLogger("doa.notify.mail")
+
+
+class NoLongerOurs(Exception):
+    """The e-mail was erased, unsubscribed or taken over while its batch was on the way."""
 
 MAX_ATTEMPTS = 8
 HOUSEKEEPING_SECONDS = 60
@@ -42,6 +46,7 @@ class MailDispatcher:
         self.quiet = reminders.parse_quiet_hours(c.QUIET_HOURS)
         self._last_housekeeping = float("-inf")
         self._links: Links | None = None
+        self._lease = None
 
     def links(self) -> Links:
         if self._links is None:
@@ -69,9 +74,13 @@ class MailDispatcher:
             return
         self._last_housekeeping = time.monotonic()
         now = utcnow()
-        with self.kernel.db.transaction() as session:
-            reminders.plan(session, now, self.slots, self.quiet)
-        self.fire_reminders()
+        deadline = time.monotonic() + 20  # big schedules are worked through in rounds, e-mail goes on between
+        while time.monotonic() < deadline:
+            with self.kernel.db.transaction() as session:
+                if not reminders.plan(session, now, self.slots, self.quiet):
+                    break
+        while time.monotonic() < deadline and self.fire_reminders():
+            pass
         self.request_reports()
         with self.kernel.db.transaction() as session:
             purged = subscriptions.purge(session, self.kernel.config, now)
@@ -85,6 +94,9 @@ class MailDispatcher:
                                   .where(Reminder.status == "pending", Reminder.due_at <= now)
                                   .limit(5000)).all()
             for reminder, event in due:
+                if event.starts_at <= now:  # overdue after downtime: a reminder after the start helps nobody
+                    reminder.status = "skipped"
+                    continue
                 slot = self.slots[reminder.slot] if reminder.slot < len(self.slots) else self.slots[-1]
                 context = {"event": event_context(event),
                            "when": "day_before" if slot.days_before else "hours_before",
@@ -123,6 +135,7 @@ class MailDispatcher:
                 return []
             session.execute(update(Notification).where(Notification.id.in_(ids), Notification.next_at <= now)
                             .values(status="sending", next_at=lease_until))
+            self._lease = lease_until
             return list(session.execute(select(Notification.id).where(
                 Notification.id.in_(ids), Notification.status == "sending",
                 Notification.next_at == lease_until)).scalars())
@@ -131,12 +144,18 @@ class MailDispatcher:
         ids = self.claim()
         if not ids:
             return 0
-        messages, gone = [], []
+        lease = self._lease
+        messages, gone, broken = [], [], []
         with self.kernel.db.transaction() as session:
             for notification, notice in session.execute(
                     select(Notification, Notice).join(Notice, Notice.id == Notification.notice_id)
                     .where(Notification.id.in_(ids)).order_by(Notification.id)):
-                message = self._message(session, notification, notice)
+                try:
+                    message = self._message(session, notification, notice)
+                except Exception as exc:  # one that cannot be written must not hold up the others
+                    log.exception("e-mail %s cannot be composed", notification.id)
+                    broken.append((notification.id, SendResult(f"n{notification.id}", False, repr(exc), True)))
+                    continue
                 if message is None:
                     gone.append(notification.id)
                 else:
@@ -146,27 +165,35 @@ class MailDispatcher:
         recorded: set[str] = set()
 
         def before_end(message_id: str) -> None:
+            """Record it as sent — if it is still ours to send: not erased or unsubscribed since
+            the batch was made, not taken over by another worker after our lease ran out."""
             with self.kernel.db.transaction() as session:
-                session.execute(update(Notification).where(Notification.id == int(message_id[1:]))
-                                .values(status="sent", sent_at=utcnow()))
+                changed = session.execute(update(Notification).where(
+                    Notification.id == int(message_id[1:]), Notification.status == "sending",
+                    Notification.next_at == lease).values(status="sent", sent_at=utcnow())).rowcount
+            if changed != 1:
+                raise NoLongerOurs(message_id)
             recorded.add(message_id)
 
-        failures = []
+        failures = list(broken)
         for result in self.sender.send(messages, before_end=before_end):
             if not result.ok:
                 failures.append((int(result.message_id[1:]), result))
         if failures:
-            self._failed(failures)
+            self._failed(failures, lease, recorded)
         log.info("sent %d e-mails (%d failed, %d no longer wanted)", len(messages) - len(failures), len(failures),
                  len(gone))
         return len(ids)
 
-    def _failed(self, failures) -> None:
+    def _failed(self, failures, lease, recorded: set[str]) -> None:
         now = utcnow()
         with self.kernel.db.transaction() as session:
             for notification_id, result in failures:
                 notification = session.get(Notification, notification_id)
-                if notification is None:
+                ours = notification is not None and (
+                    (notification.status == "sending" and notification.next_at == lease)
+                    or f"n{notification_id}" in recorded)  # recorded, then refused at the final "."
+                if not ours:  # erased, or another worker's now
                     continue
                 notification.attempts += 1
                 notification.last_error = (result.error or "")[:500]
@@ -188,7 +215,7 @@ class MailDispatcher:
                 return None
             email, language, timezone_name = subscription.email, subscription.language, subscription.timezone
             extra = {"unsubscribe_url": links.url("unsubscribe", subscription.id),
-                     "erase_url": links.url("erase", subscription.email)}
+                     "erase_url": links.url("erase", subscription.id)}
             if notice.kind == "confirm_subscription":
                 extra["confirm_url"] = links.url("confirm", subscription.id)
         else:

@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
+from shared.country_holds import add_country_holds_table
 from shared.db import UTCDateTime, new_id, utcnow
 
 
@@ -85,7 +86,7 @@ class Subscription(Base):
 
     __tablename__ = "subscriptions"
     __table_args__ = (Index("ix_subscriptions_scope", "scope", "scope_id", "status"),
-                      Index("ix_subscriptions_email", "email"),
+                      UniqueConstraint("email", "scope", "scope_id", name="uq_subscriptions_email_scope"),
                       Index("ix_subscriptions_expiry", "status", "expires_at"))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -101,6 +102,7 @@ class Subscription(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # while pending
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class Notice(Base):
@@ -203,4 +205,5 @@ class DeliveryAttempt(Base):
 
 
 add_kernel_tables(Base.metadata)
+country_holds = add_country_holds_table(Base.metadata)
 metadata = Base.metadata

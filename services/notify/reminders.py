@@ -36,7 +36,7 @@ def parse_slots(text: str) -> list[Slot]:
         if not m:
             raise ValueError(f"{part!r} is not a reminder time (write -1d@11:00, -2h or -30m)")
         if m.group(1):
-            slots.append(Slot(days_before=int(m.group(1)), at=time(int(m.group(2)), int(m.group(3)))))
+            slots.append(Slot(days_before=int(m.group(1)), at=_clock(m.group(2), m.group(3), part)))
         else:
             minutes = int(m.group(4)) * 60 if m.group(4) else int(m.group(5))
             slots.append(Slot(before=timedelta(minutes=minutes)))
@@ -51,7 +51,13 @@ def parse_quiet_hours(text: str) -> tuple[time, time] | None:
     m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", text)
     if not m:
         raise ValueError(f"{text!r} is not a span of hours (write 22:00-08:00)")
-    return time(int(m.group(1)), int(m.group(2))), time(int(m.group(3)), int(m.group(4)))
+    return _clock(m.group(1), m.group(2), text), _clock(m.group(3), m.group(4), text)
+
+
+def _clock(hours: str, minutes: str, where: str) -> time:
+    if int(hours) > 23 or int(minutes) > 59:
+        raise ValueError(f"{where!r} holds {hours}:{minutes}, which is not a time of day")
+    return time(int(hours), int(minutes))
 
 
 def _in_quiet(local: datetime, quiet: tuple[time, time]) -> bool:
@@ -109,12 +115,10 @@ def plan(session: Session, now: datetime, slots: list[Slot], quiet: tuple[time, 
     return len(rows)
 
 
-def forget_pending(session: Session, event_id: str) -> None:
-    """The event moved: its pending reminders go, and are planned again from its new time."""
-    subscriptions = select(Reminder.subscription_id).where(Reminder.event_id == event_id,
-                                                           Reminder.status == "pending")
-    session.execute(delete(Reminder).where(Reminder.event_id == event_id,
-                                           Reminder.subscription_id.in_(subscriptions.scalar_subquery())))
+def replan(session: Session, event_id: str) -> None:
+    """The event moved: its reminders go, and the worker plans them again from the new time
+    (a slot whose new time has passed is skipped, so nothing already due is sent twice)."""
+    session.execute(delete(Reminder).where(Reminder.event_id == event_id, Reminder.status != "cancelled"))
 
 
 def cancel_for_event(session: Session, event_id: str) -> None:

@@ -17,7 +17,7 @@ class LenientLanguage(fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         code = super()._deserialize(value, attr, data, **kwargs).strip().lower().replace("_", "-")
         base = code.split("-")[0]
-        if not base.isalpha() or not 2 <= len(base) <= 3:
+        if not (base.isascii() and base.isalpha()) or not 2 <= len(base) <= 3:
             raise validate.ValidationError(f"'{value}' is not a language code (e.g. en, fa, tr).")
         return base
 

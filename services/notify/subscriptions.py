@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from services.notify.fanout import add_notice, city_key, one, to_recipients
+from services.notify.fanout import CITY_KEY_LENGTH, add_notice, city_key, one, to_recipients
 from services.notify.models import Erasures, KnownCampaign, KnownEvent, Notice, Notification, Reminder, Subscription
 from shared.config import Config
 from shared.db import utcnow
@@ -43,27 +43,41 @@ def scope_of(session: Session, fields: dict) -> tuple[str, str | None, str]:
         return fields["country"], campaign_id, fields["country"]
     if not (fields.get("city") or "").strip():
         raise _invalid("city", "Name the city to follow.")
-    return city_key(fields["country"], fields["city"]), campaign_id, f"{fields['city'].strip()}, {fields['country']}"
+    key = city_key(fields["country"], fields["city"])
+    if len(key) > CITY_KEY_LENGTH:
+        raise _invalid("city", "The city's name is too long.")
+    return key, campaign_id, f"{fields['city'].strip()}, {fields['country']}"
+
+
+RESEND_AFTER = timedelta(minutes=15)  # a confirmation is sent again no sooner than this
+CONFIRMATIONS_PER_DAY = 5  # to one address, whoever asks: the form is not a way to flood a mailbox
 
 
 def subscribe(session: Session, config: Config, fields: dict) -> Subscription | None:
-    """A pending subscription and its confirmation e-mail. The same address asking again for
-    the same scope gets its confirmation again while pending, and nothing once confirmed (the
-    answer is the same either way, so nobody learns who subscribes to what)."""
+    """A pending subscription and its confirmation e-mail. Asking again for the same address
+    and scope changes nothing of what was asked first (only the address's owner decides, by
+    confirming), sends the confirmation again at most every 15 minutes, and sends nothing once
+    confirmed; the answer is the same either way, so nobody learns who subscribes to what."""
     email = fields["email"].strip().lower()
     scope_id, campaign_id, label = scope_of(session, fields)
+    now = utcnow()
     existing = session.execute(select(Subscription).where(
         Subscription.email == email, Subscription.scope == fields["scope"], Subscription.scope_id == scope_id)
     ).scalars().first()
-    if existing is not None and existing.status == "confirmed":
+    if existing is not None and (existing.status == "confirmed" or
+                                 (existing.confirmation_sent_at or now) > now - RESEND_AFTER):
         return None
-    now = utcnow()
+    sent_today = session.execute(select(func.count()).select_from(Subscription).where(
+        Subscription.email == email, Subscription.confirmation_sent_at > now - timedelta(days=1))).scalar_one()
+    if sent_today >= CONFIRMATIONS_PER_DAY:
+        return None
     if existing is None:
-        existing = Subscription(email=email, scope=fields["scope"], scope_id=scope_id, campaign_id=campaign_id)
+        existing = Subscription(email=email, scope=fields["scope"], scope_id=scope_id, campaign_id=campaign_id,
+                                language=fields["language"], timezone=fields.get("timezone"),
+                                wants=sorted(set(fields["wants"])), status="pending")
         session.add(existing)
-    existing.language, existing.timezone, existing.wants = fields["language"], fields.get("timezone"), \
-        sorted(set(fields["wants"]))
-    existing.status, existing.expires_at = "pending", now + timedelta(hours=config.NOTIFY_CONFIRM_HOURS)
+    existing.expires_at = now + timedelta(hours=config.NOTIFY_CONFIRM_HOURS)
+    existing.confirmation_sent_at = now
     session.flush()
     notice = f"confirm:{existing.id}:{int(now.timestamp())}"
     add_notice(session, notice, "confirm_subscription", {"scope_label": label, "scope": fields["scope"],
@@ -84,6 +98,8 @@ def _forget(session: Session, subscription_ids) -> None:
     if not recipients:
         return
     session.execute(delete(Notification).where(Notification.recipient.in_(recipients)))
+    for subscription_id in subscription_ids:  # the confirmation named the scope: it goes too
+        session.execute(delete(Notice).where(Notice.id.like(f"confirm:{subscription_id}:%")))
     session.execute(delete(Reminder).where(Reminder.subscription_id.in_(subscription_ids)))
     session.execute(delete(Subscription).where(Subscription.id.in_(subscription_ids)))
 
@@ -94,10 +110,14 @@ def unsubscribe(session: Session, subscription_id: str) -> bool:
     return found
 
 
-def erase(session: Session, email: str) -> int:
-    """Everything held about the address goes, the delivery log included; a count remains."""
-    ids = list(session.execute(select(Subscription.id).where(Subscription.email == email.strip().lower()))
-               .scalars())
+def erase(session: Session, subscription_id: str) -> int:
+    """Everything held about the address of this subscription goes — its other subscriptions,
+    what waits to be sent, the delivery log; a count of erasures remains. (The link names a
+    subscription, not the address, so no address ever stands in a URL or a log.)"""
+    subscription = session.get(Subscription, subscription_id)
+    if subscription is None:
+        return 0
+    ids = list(session.execute(select(Subscription.id).where(Subscription.email == subscription.email)).scalars())
     _forget(session, ids)
     counter = session.get(Erasures, 1)
     if counter is None:

@@ -9,6 +9,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_, select, update
 
@@ -115,16 +116,29 @@ class WebhookDispatcher:
                 delay = retry.delay_before(delivery.attempts + 1, self.schedule, retry_after=attempt.retry_after)
                 if delay is None:
                     delivery.status = "failed"
-                    self._disable(session, endpoint, f"Deliveries kept failing ({attempt.error or attempt.status_code})"
-                                                     f" for the whole retry schedule.")
+                    if not self._succeeded_since(session, endpoint.id, delivery.created_at):
+                        self._disable(session, endpoint, f"Deliveries kept failing "
+                                                         f"({attempt.error or attempt.status_code}) for the whole "
+                                                         f"retry schedule.")
                 else:
                     delivery.status, delivery.next_at = "pending", now + timedelta(seconds=delay)
+
+    @staticmethod
+    def _succeeded_since(session, endpoint_id: str, since) -> bool:
+        """One message type failing (a receiver refusing it) does not switch off an endpoint
+        that takes the others."""
+        return session.execute(select(WebhookDelivery.id).where(
+            WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "delivered",
+            WebhookDelivery.delivered_at >= since).limit(1)).first() is not None
 
     def _disable(self, session, endpoint: WebhookEndpoint, reason: str) -> None:
         endpoint.status, endpoint.disabled_reason = "disabled", reason
         log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
         notice = f"webhook-disabled:{endpoint.id}:{int(utcnow().timestamp())}"
-        if add_notice(session, notice, "delivery_failing", {"url": endpoint.url, "reason": reason,
-                                                            "disabled": True}):
+        # Only where it points: a URL's path or query often holds the receiver's own secret.
+        shown = urlsplit(endpoint.url)
+        if add_notice(session, notice, "delivery_failing", {"url": f"{shown.scheme}://{shown.netloc}/… "
+                                                                   f"(endpoint {endpoint.id})",
+                                                            "reason": reason, "disabled": True}):
             to_recipients(session, notice, contact_of(endpoint.owner_id))
             to_recipients(session, notice, coordinators())  # they watch every delivery that keeps failing

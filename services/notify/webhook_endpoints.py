@@ -11,7 +11,7 @@ from services.notify.webhooks.signing import new_secret
 from shared.auth import Principal
 from shared.config import Config
 from shared.db import utcnow
-from shared.errors import Invalid, NotFound
+from shared.errors import Conflict, Invalid, NotFound
 
 
 def allow_list(config: Config) -> tuple[str, ...]:
@@ -20,16 +20,31 @@ def allow_list(config: Config) -> tuple[str, ...]:
 
 def _checked_url(config: Config, url: str) -> str:
     try:
-        return check_url(url, allow_list(config))
+        checked = check_url(url, allow_list(config))
     except UnsafeURL as exc:
         raise Invalid(f"The URL cannot be used: {exc}",
                       errors=[{"field": "url", "location": "json", "message": str(exc)}]) from None
+    if len(checked) > URL_LENGTH:  # written out (percent-encoded) it can grow past what we keep
+        raise Invalid("The URL is too long.", errors=[{"field": "url", "location": "json",
+                                                       "message": f"At most {URL_LENGTH} characters written out."}])
+    return checked
+
+
+URL_LENGTH = 2000
+
+
+MAX_ENDPOINTS = 20  # per owner: the platform is not an amplifier aimed at someone's server
 
 
 def register(session: Session, config: Config, principal: Principal, fields: dict) -> WebhookEndpoint:
-    endpoint = WebhookEndpoint(owner_id=principal.subject_id, role=principal.role,
-                               url=_checked_url(config, fields["url"]), types=sorted(set(fields["types"])),
-                               secret=new_secret(), status="active")
+    url = _checked_url(config, fields["url"])
+    mine = of_owner(session, principal)
+    if len(mine) >= MAX_ENDPOINTS:
+        raise Conflict(f"An owner has {MAX_ENDPOINTS} endpoints at most; remove one first.")
+    if any(e.url == url for e in mine):
+        raise Conflict("You registered this URL already; change its types instead.")
+    endpoint = WebhookEndpoint(owner_id=principal.subject_id, role=principal.role, url=url,
+                               types=sorted(set(fields["types"])), secret=new_secret(), status="active")
     session.add(endpoint)
     session.flush()
     return endpoint
@@ -65,6 +80,9 @@ def redeliver(session: Session, endpoint: WebhookEndpoint, delivery_id: str) -> 
     delivery = session.get(WebhookDelivery, delivery_id)
     if delivery is None or delivery.endpoint_id != endpoint.id:
         raise NotFound("No delivery of this endpoint has this id.")
+    if endpoint.status != "active":
+        raise Conflict("The endpoint is disabled: switch it on first (PATCH status active).",
+                       disabled_reason=endpoint.disabled_reason)
     # From the start of the schedule again; the log keeps every earlier attempt.
     delivery.status, delivery.next_at, delivery.attempts = "pending", utcnow(), 0
     return delivery

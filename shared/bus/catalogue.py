@@ -124,6 +124,10 @@ class EventRejectedData(EventData):
     reason = fields.String(required=True)
 
 
+class CountryData(Schema):
+    country = fields.String(required=True, validate=validate.Length(equal=2))
+
+
 class MediaData(Schema):
     """An upload, without its content or anything taken from it: that stays in the media
     service, which publishes only what processing left clean."""
@@ -202,6 +206,10 @@ CATALOGUE: dict[str, MessageType] = {
         MessageType("event.cancelled", 1, EventData, "events", "The organisation cancelled its local event."),
         MessageType("event.updated", 1, EventUpdatedData, "events",
                     "The organisation changed its event; `changed` names the fields (time, place, text…)."),
+        MessageType("country.held", 1, CountryData, "events",
+                    "A coordinator hid every event of a country from public outputs (an emergency); other services "
+                    "hold back what they publish of it."),
+        MessageType("country.released", 1, CountryData, "events", "The country's events are public again."),
         MessageType("media.uploaded", 1, MediaData, "media",
                     "An upload arrived and waits for privacy processing in the media worker."),
         MessageType("media.processed", 1, MediaData, "media",

@@ -21,7 +21,7 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
     "media": ("organisation.registered", "organisation.updated", "organisation.suspended",
               "organisation.reinstated", "key.revoked", "campaign.created", "campaign.updated",
               "campaign.rescheduled", "event.approved", "event.updated", "event.rejected", "event.cancelled",
-              "media.uploaded"),
+              "country.held", "country.released", "media.uploaded"),
     # notify takes every message: any type may go to a webhook.
     "notify": tuple(CATALOGUE),
 }

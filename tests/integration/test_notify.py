@@ -248,6 +248,9 @@ def test_webhooks_are_signed_retried_and_logged(api, coordinator, setting, recei
     assert "secret" not in api.get(f"/api/notify/webhooks/{endpoint['id']}", token=token).json
     event = approved(api, coordinator, setting)
     wait_until(lambda: len(receiver.requests) == 2, message="a failed delivery and its retry")
+    deliveries = f"/api/notify/webhooks/{endpoint['id']}/deliveries"
+    wait_until(lambda: api.get(deliveries, token=token).json["items"][0]["status"] == "delivered",
+               message="the retry to be logged")  # logged once its answer is back
     first, second = receiver.requests
     assert first["headers"]["webhook-id"] == second["headers"]["webhook-id"]  # receivers dedupe on it
     verify(endpoint["secret"], second["headers"], second["body"])
@@ -324,3 +327,64 @@ def test_the_confirmation_page_takes_a_form_post(api, mailbox):
     assert api.post(url, data={"token": token}, headers={"Content-Type": "application/x-www-form-urlencoded"}
                     ).status_code == 200
     assert count(api, Subscription, Subscription.status == "confirmed") == 1
+
+
+def test_one_person_hears_of_an_event_once_whatever_their_scopes(api, coordinator, setting, mailbox):
+    address = "many@example.org"
+    confirmed_subscriber(api, mailbox, address)
+    confirmed_subscriber(api, mailbox, address, scope="city", city="Nairobi")
+    before = len(mailbox.to(address))
+    approved(api, coordinator, setting)
+    wait_until(lambda: len(mailbox.to(address)) > before, message="the new event's e-mail")
+    wait_until(lambda: count(api, Notification, Notification.status.in_(["pending", "sending"])) == 0)
+    assert len(mailbox.to(address)) == before + 1
+
+
+def test_asking_again_changes_nothing_and_sends_no_flood(api, setting, mailbox):
+    address = "victim@example.org"
+    body = {"email": address, "language": "de", "scope": "country", "country": "KE", "wants": ["reports"]}
+    assert api.post(SUBSCRIPTIONS, json=body).status_code == 202
+    for _ in range(5):  # someone else, again and again, with other wishes
+        again = api.post(SUBSCRIPTIONS, json={**body, "language": "fa", "wants": ["new_events"]})
+        assert again.status_code == 202
+    wait_until(lambda: mailbox.to(address), message="the confirmation e-mail")
+    wait_until(lambda: count(api, Notification, Notification.status.in_(["pending", "sending"])) == 0)
+    assert len(mailbox.to(address)) == 1
+    with notify_kernel(api).db.transaction() as s:
+        [subscription] = s.execute(select(Subscription)).scalars().all()
+        assert (subscription.language, subscription.wants) == ("de", ["reports"])
+
+
+def test_a_country_on_hold_is_told_to_nobody(api, coordinator, setting, mailbox, receiver):
+    address = "held@example.org"
+    confirmed_subscriber(api, mailbox, address)
+    _endpoint(api, setting["tokens"][1], receiver)  # another organisation's system
+    assert api.put("/api/events/countries/KE/hold", token=coordinator, json={"reason": "raids"}).status_code == 200
+
+    def held():
+        from services.notify.models import country_holds
+        with notify_kernel(api).db.transaction() as s:
+            return s.execute(select(country_holds.c.held).where(country_holds.c.country == "KE")).scalar()
+
+    wait_until(held, message="notify to hear of the hold")
+    event = approved(api, coordinator, setting)
+    wait_until(lambda: known_to_notify(api, event["id"]), message="notify to handle the approval")
+    assert len(mailbox.to(address)) == 1 and receiver.requests == []  # only the confirmation
+
+
+def test_organisations_systems_hear_nothing_of_drafts_or_of_others_unapproved_events(api, coordinator, setting,
+                                                                                      receiver):
+    from tests.integration.test_campaigns_api import CAMPAIGN_2022, CAMPAIGNS
+
+    _endpoint(api, setting["tokens"][1], receiver, types=("campaign.created", "event.cancelled", "event.updated"))
+    api.post(CAMPAIGNS, token=coordinator, json={**CAMPAIGN_2022, "name": "Secret plan", "status": "draft"})
+    unapproved = submit(api, setting).json
+    api.post(f"{EVENTS}/{unapproved['id']}/cancellation", token=setting["tokens"][0])
+    public = approved(api, coordinator, setting)
+    api.patch(f"{EVENTS}/{public['id']}", token=setting["tokens"][0], json={"title": {"en": "BUY CHEAP PILLS"}})
+    moved = approved(api, coordinator, setting)
+    api.patch(f"{EVENTS}/{moved['id']}", token=setting["tokens"][0], json={"venue": "Kamukunji grounds"})
+    wait_until(lambda: receiver.requests, message="the public change's delivery")
+    got = [(json.loads(r["body"])["type"], json.loads(r["body"])["data"]["id"]) for r in receiver.requests]
+    open_campaign = ("campaign.created", setting["campaign"]["id"])  # public, and may still have been on its way
+    assert [g for g in got if g != open_campaign] == [("event.updated", moved["id"])]

@@ -6,7 +6,7 @@ from marshmallow import ValidationError
 
 from shared.bus.catalogue import CATALOGUE, UnknownMessageType, validate_incoming, validate_outgoing
 
-IRREGULAR_PARTICIPLES = {"withdrawn"}
+IRREGULAR_PARTICIPLES = {"withdrawn", "held"}
 
 ORG = {"id": str(uuid.uuid4()), "abbreviation": "CPK", "name": "Communist Party of Kenya",
        "name_en": "Communist Party of Kenya", "country": "KE", "timezone": "Africa/Nairobi",

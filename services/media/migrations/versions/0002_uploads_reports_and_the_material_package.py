@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 09:19:36.428974
+Create Date: 2026-11-27 09:49:19.528197
 """
 import sqlalchemy as sa
 from alembic import op
@@ -23,6 +23,12 @@ def upgrade() -> None:
     sa.Column('content_type', sa.String(length=100), nullable=False),
     sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('sha256')
+    )
+    op.create_table('country_holds',
+    sa.Column('country', sa.String(length=2), nullable=False),
+    sa.Column('held', sa.Boolean(), nullable=False),
+    sa.Column('as_of', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('country')
     )
     op.create_table('known_campaigns',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -175,5 +181,6 @@ def downgrade() -> None:
     op.drop_table('known_organisations')
     op.drop_table('known_events')
     op.drop_table('known_campaigns')
+    op.drop_table('country_holds')
     op.drop_table('blobs')
     # ### end Alembic commands ###

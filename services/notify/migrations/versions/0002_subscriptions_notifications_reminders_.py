@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 09:27:48.405787
+Create Date: 2026-11-27 09:49:19.591499
 """
 import sqlalchemy as sa
 from alembic import op
@@ -24,6 +24,12 @@ def upgrade() -> None:
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('updated_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('owner_id')
+    )
+    op.create_table('country_holds',
+    sa.Column('country', sa.String(length=2), nullable=False),
+    sa.Column('held', sa.Boolean(), nullable=False),
+    sa.Column('as_of', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('country')
     )
     op.create_table('erasures',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -89,10 +95,11 @@ def upgrade() -> None:
     sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('confirmed_at', shared.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('expires_at', shared.db.UTCDateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id')
+    sa.Column('confirmation_sent_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('email', 'scope', 'scope_id', name='uq_subscriptions_email_scope')
     )
     with op.batch_alter_table('subscriptions', schema=None) as batch_op:
-        batch_op.create_index('ix_subscriptions_email', ['email'], unique=False)
         batch_op.create_index('ix_subscriptions_expiry', ['status', 'expires_at'], unique=False)
         batch_op.create_index('ix_subscriptions_scope', ['scope', 'scope_id', 'status'], unique=False)
 
@@ -203,7 +210,6 @@ def downgrade() -> None:
     with op.batch_alter_table('subscriptions', schema=None) as batch_op:
         batch_op.drop_index('ix_subscriptions_scope')
         batch_op.drop_index('ix_subscriptions_expiry')
-        batch_op.drop_index('ix_subscriptions_email')
 
     op.drop_table('subscriptions')
     op.drop_table('notices')
@@ -212,5 +218,6 @@ def downgrade() -> None:
     op.drop_table('known_events')
     op.drop_table('known_campaigns')
     op.drop_table('erasures')
+    op.drop_table('country_holds')
     op.drop_table('contacts')
     # ### end Alembic commands ###
