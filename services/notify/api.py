@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.notify import subscriptions as subs
-from services.notify import webhook_dispatch
+from services.notify import wakeups
 from services.notify import webhook_endpoints as endpoints
 from services.notify.links import BadLink, ExpiredLink, Links, link_secret
 from services.notify.models import Contact, DeliveryAttempt, WebhookDelivery
@@ -278,5 +278,5 @@ def redeliver(endpoint_id, delivery_id):
         endpoint = endpoints.get(session, str(endpoint_id), require_principal(*ROLES))
         delivery = endpoints.redeliver(session, endpoint, str(delivery_id))
         body = _delivery_out(session, delivery)
-    webhook_dispatch.WAKE.set()
+        wakeups.after_commit(session, wakeups.WEBHOOKS)
     return json_response(body, 202)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.notify import api
+from services.notify import api, wakeups
 from services.notify.handlers import build_handlers
 from services.notify.mail_dispatch import MailDispatcher
 from services.notify.models import metadata
@@ -13,6 +13,7 @@ from shared.service import ServiceSpec
 
 
 def _on_build(kernel: Kernel) -> None:
+    wakeups.install(kernel.db)
     kernel.background.append(("mail", MailDispatcher(kernel).run_forever))
     kernel.background.append(("webhooks", WebhookDispatcher(kernel).run_forever))
 

@@ -3,18 +3,15 @@ set-wise (INSERT … SELECT), so 100,000 subscribers never pass through memory, 
 unique key per (notice, recipient), so a message delivered twice is told once."""
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import String, cast, func, literal, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from services.notify import wakeups
 from services.notify.models import Contact, KnownEvent, Notice, Notification, Subscription
 from shared.db import utcnow
 
 WANTS = ("new_events", "changes", "reminders", "reports")
-# Set when notifications are queued, so the e-mail loop looks at once (it also polls).
-QUEUED = threading.Event()
 
 
 def add_notice(session: Session, notice_id: str, kind: str, context: dict) -> bool:
@@ -38,7 +35,7 @@ def to_recipients(session: Session, notice_id: str, recipients: select) -> int:
                    literal(now)).where(true())
     stmt = _insert(session).from_select(["notice_id", "recipient", "status", "attempts", "next_at"], query)
     count = session.execute(stmt.on_conflict_do_nothing()).rowcount or 0
-    QUEUED.set()
+    wakeups.after_commit(session, wakeups.MAIL)  # the e-mail loop looks at once (it also polls)
     return count
 
 

@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy.orm import Session
 
-from services.notify import fanout, reminders, webhook_dispatch
+from services.notify import fanout, reminders, wakeups
 from services.notify.fanout import (
     add_notice,
     contact_of,
@@ -40,7 +40,7 @@ def envelope(message: Message) -> str:
 
 def forward(session: Session, message: Message) -> None:
     if queue_deliveries(session, message, envelope(message)):
-        webhook_dispatch.WAKE.set()
+        wakeups.after_commit(session, wakeups.WEBHOOKS)
 
 
 def _newer(row, message: Message) -> bool:

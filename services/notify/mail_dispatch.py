@@ -11,15 +11,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import delete, or_, select, update
 
-from services.notify import reminders, subscriptions
-from services.notify.fanout import QUEUED, add_notice, contact_of, event_context, one, to_recipients
+from services.notify import reminders, subscriptions, wakeups
+from services.notify.fanout import add_notice, contact_of, event_context, one, to_recipients
 from services.notify.links import Links, link_secret
 from services.notify.mail.compose import compose
-from services.notify.mail.render import render
+from services.notify.mail.render import Rendered, render
 from services.notify.mail.sending import SendResult, make_sender
 from services.notify.models import Contact, KnownEvent, KnownOrganisation, Notice, Notification, Reminder, Subscription
 from shared.db import utcnow
@@ -56,7 +57,7 @@ class MailDispatcher:
 
     def run_forever(self, stop: threading.Event) -> None:
         while not stop.is_set():
-            QUEUED.clear()
+            wakeups.MAIL.clear()
             try:
                 self.housekeeping()
                 sent = self.send_batch()
@@ -64,7 +65,7 @@ class MailDispatcher:
                 log.exception("sending e-mail failed; trying again shortly")
                 sent = 0
             if not sent:
-                QUEUED.wait(0.5)
+                wakeups.MAIL.wait(0.5)
 
     # -- what becomes due -------------------------------------------------------------------
 
@@ -146,12 +147,14 @@ class MailDispatcher:
             return 0
         lease = self._lease
         messages, gone, broken = [], [], []
+        rendered_cache: dict = {}
         with self.kernel.db.transaction() as session:
-            for notification, notice in session.execute(
-                    select(Notification, Notice).join(Notice, Notice.id == Notification.notice_id)
-                    .where(Notification.id.in_(ids)).order_by(Notification.id)):
+            batch = session.execute(select(Notification, Notice).join(Notice, Notice.id == Notification.notice_id)
+                                    .where(Notification.id.in_(ids)).order_by(Notification.id)).all()
+            people = self._people(session, [n for n, _ in batch])
+            for notification, notice in batch:
                 try:
-                    message = self._message(session, notification, notice)
+                    message = self._message(session, notification, notice, rendered_cache, people)
                 except Exception as exc:  # one that cannot be written must not hold up the others
                     log.exception("e-mail %s cannot be composed", notification.id)
                     broken.append((notification.id, SendResult(f"n{notification.id}", False, repr(exc), True)))
@@ -167,8 +170,8 @@ class MailDispatcher:
         def before_end(message_id: str) -> None:
             """Record it as sent — if it is still ours to send: not erased or unsubscribed since
             the batch was made, not taken over by another worker after our lease ran out."""
-            with self.kernel.db.transaction() as session:
-                changed = session.execute(update(Notification).where(
+            with self.kernel.db.engine.begin() as connection:  # one statement: no ORM session needed
+                changed = connection.execute(update(Notification).where(
                     Notification.id == int(message_id[1:]), Notification.status == "sending",
                     Notification.next_at == lease).values(status="sent", sent_at=utcnow())).rowcount
             if changed != 1:
@@ -203,14 +206,15 @@ class MailDispatcher:
                     notification.status = "pending"
                     notification.next_at = now + timedelta(minutes=min(60, 2 ** (notification.attempts - 1)))
 
-    def _message(self, session, notification: Notification, notice: Notice):
+    def _message(self, session, notification: Notification, notice: Notice, rendered_cache: dict,
+                 people: dict):
         kind, ref = notification.recipient.split(":", 1)
         c = self.kernel.config
         links = self.links()
         extra: dict = {}
         timezone_name = None
         if kind == "subscription":
-            subscription = session.get(Subscription, ref)
+            subscription = people.get(notification.recipient)
             if subscription is None or (subscription.status != "confirmed" and notice.kind != "confirm_subscription"):
                 return None
             email, language, timezone_name = subscription.email, subscription.language, subscription.timezone
@@ -219,14 +223,32 @@ class MailDispatcher:
             if notice.kind == "confirm_subscription":
                 extra["confirm_url"] = links.url("confirm", subscription.id)
         else:
-            contact = session.get(Contact, ref)
+            contact = people.get(notification.recipient)
             if contact is None:
                 return None
             email, language = contact.email, contact.language
-        context = self._context(session, notice, language, timezone_name)
-        rendered = render(notice.kind, language, {**context, **extra})
+        # One rendering per notice, language and zone; each reader's own links go in after.
+        key = (notice.id, language, timezone_name, tuple(sorted(extra)))
+        if key not in rendered_cache:
+            context = self._context(session, notice, language, timezone_name)
+            rendered_cache[key] = render(notice.kind, language,
+                                         {**context, **{name: PLACEHOLDERS[name] for name in extra}})
+        rendered = _with_links(rendered_cache[key], extra)
         return compose(rendered, sender=c.MAIL_FROM, to=email, message_id=f"n{notification.id}",
                        unsubscribe_url=extra.get("unsubscribe_url"))
+
+    @staticmethod
+    def _people(session, notifications: list[Notification]) -> dict:
+        """The batch's recipients, fetched at once: subscriptions and contacts by recipient key."""
+        keys = [n.recipient.split(":", 1) for n in notifications]
+        subscription_ids = [ref for kind, ref in keys if kind == "subscription"]
+        contact_ids = [ref for kind, ref in keys if kind == "contact"]
+        people = {f"subscription:{s.id}": s for s in session.execute(
+            select(Subscription).where(Subscription.id.in_(subscription_ids))).scalars()} if subscription_ids else {}
+        if contact_ids:
+            people.update({f"contact:{c.owner_id}": c for c in session.execute(
+                select(Contact).where(Contact.owner_id.in_(contact_ids))).scalars()})
+        return people
 
     def _context(self, session, notice: Notice, language: str, reader_zone: str | None) -> dict:
         """The notice's facts in the shape the templates take, in the reader's language."""
@@ -253,6 +275,17 @@ class MailDispatcher:
         if notice.kind == "delivery_failing":
             c = {"endpoint_url": c["url"], "failures": c.get("reason", ""), "disabled": c.get("disabled", True)}
         return c
+
+
+# Stand-ins for each reader's own links while a notice is rendered once for all of them.
+PLACEHOLDERS = {name: f"https://links.invalid/{name}" for name in ("unsubscribe_url", "erase_url", "confirm_url")}
+
+
+def _with_links(rendered: Rendered, links: dict) -> Rendered:
+    text, html = rendered.text, rendered.html
+    for name, url in links.items():
+        text, html = text.replace(PLACEHOLDERS[name], url), html.replace(PLACEHOLDERS[name], url)
+    return replace(rendered, text=text, html=html)
 
 
 def _pick(texts: dict, languages: list, language: str) -> str:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_, select, update
 
+from services.notify import wakeups
 from services.notify.fanout import add_notice, contact_of, coordinators, to_recipients
 from services.notify.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from services.notify.webhook_endpoints import allow_list
@@ -24,7 +25,6 @@ from shared.kernel import Kernel
 
 log = logging.getLogger("doa.notify.webhooks")
 
-WAKE = threading.Event()
 BATCH = 200
 
 
@@ -40,14 +40,14 @@ class WebhookDispatcher:
         with ThreadPoolExecutor(max_workers=self.kernel.config.WEBHOOK_CONCURRENCY,
                                 thread_name_prefix="webhook") as pool:
             while not stop.is_set():
-                WAKE.clear()
+                wakeups.WEBHOOKS.clear()
                 try:
                     sent = self.send_due(pool)
                 except Exception:
                     log.exception("webhook deliveries failed; trying again shortly")
                     sent = 0
                 if not sent:
-                    WAKE.wait(0.5)
+                    wakeups.WEBHOOKS.wait(0.5)
 
     def claim(self) -> list[tuple]:
         now = utcnow()
@@ -90,17 +90,24 @@ class WebhookDispatcher:
                        read_timeout=config.WEBHOOK_READ_TIMEOUT, session=self.local.session)
 
     def _record(self, claimed: list[tuple], results: list[Attempt]) -> None:
+        """Write a batch's attempts at once: one query for the deliveries, one for the
+        endpoints, one for the attempt numbers (a row at a time costs more than the sending)."""
         now = utcnow()
-        with self.kernel.db.transaction() as session:
+        with self.kernel.db.transaction() as session, session.no_autoflush:
+            ids = [row[0] for row in claimed]
+            deliveries = {d.id: d for d in session.execute(
+                select(WebhookDelivery).where(WebhookDelivery.id.in_(ids))).scalars()}
+            endpoints = {e.id: e for e in session.execute(select(WebhookEndpoint).where(
+                WebhookEndpoint.id.in_({row[4] for row in claimed}))).scalars()}
+            numbers = dict(session.execute(select(DeliveryAttempt.delivery_id, func.max(DeliveryAttempt.number))
+                                           .where(DeliveryAttempt.delivery_id.in_(ids))
+                                           .group_by(DeliveryAttempt.delivery_id)).all())
             for row, attempt in zip(claimed, results, strict=True):
-                delivery = session.get(WebhookDelivery, row[0])
-                endpoint = session.get(WebhookEndpoint, row[4])
+                delivery, endpoint = deliveries.get(row[0]), endpoints.get(row[4])
                 if delivery is None or endpoint is None:  # removed meanwhile
                     continue
-                number = (session.execute(select(func.max(DeliveryAttempt.number))
-                                          .where(DeliveryAttempt.delivery_id == delivery.id)).scalar() or 0) + 1
-                session.add(DeliveryAttempt(delivery_id=delivery.id, number=number, at=now,
-                                            status_code=attempt.status_code, latency_ms=attempt.latency_ms,
+                session.add(DeliveryAttempt(delivery_id=delivery.id, number=(numbers.get(delivery.id) or 0) + 1,
+                                            at=now, status_code=attempt.status_code, latency_ms=attempt.latency_ms,
                                             error=attempt.error))
                 delivery.attempts += 1
                 if attempt.ok:
@@ -116,6 +123,7 @@ class WebhookDispatcher:
                 delay = retry.delay_before(delivery.attempts + 1, self.schedule, retry_after=attempt.retry_after)
                 if delay is None:
                     delivery.status = "failed"
+                    session.flush()
                     if not self._succeeded_since(session, endpoint.id, delivery.created_at):
                         self._disable(session, endpoint, f"Deliveries kept failing "
                                                          f"({attempt.error or attempt.status_code}) for the whole "
