@@ -158,7 +158,7 @@ def test_one_click_unsubscribe_and_erasure_leave_nothing(api, coordinator, setti
     approved(api, coordinator, setting)
     wait_until(lambda: len(mailbox.to(address)) == 2, message="the new event's e-mail")
     news = mailbox.to(address)[1]
-    one_click = local(news["List-Unsubscribe"].strip("<>"))
+    one_click = local(news["List-Unsubscribe"].strip().strip("<>"))
     response = api.post(one_click, data="List-Unsubscribe=One-Click",
                         headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert response.status_code == 200 and response.mimetype == "text/html"

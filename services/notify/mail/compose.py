@@ -6,8 +6,11 @@ Nothing else goes in: no X-Mailer, no tracking ids, the Date in UTC so the serve
 from __future__ import annotations
 
 import re
-from email.message import EmailMessage
-from email.utils import formatdate
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formataddr, formatdate, getaddresses, parseaddr
 from urllib.parse import urlsplit
 
 from services.notify.mail.render import Rendered
@@ -19,7 +22,7 @@ _LINE_BREAK = re.compile(r"[\r\n\x00]")
 
 
 def compose(rendered: Rendered, *, sender: str, to: str, message_id: str, unsubscribe_url: str | None = None,
-            reply_to: str | None = None) -> EmailMessage:
+            reply_to: str | None = None) -> Message:
     """One message to one address. `message_id` is stable for the e-mail (a re-send is recognisable by it).
     ValueError for a line break in any header value (header injection), a `to` that is not exactly one
     address, a message id with other characters than letters, digits and ._+=-, or a non-http(s) unsubscribe link."""
@@ -33,15 +36,17 @@ def compose(rendered: Rendered, *, sender: str, to: str, message_id: str, unsubs
         if value is not None and _LINE_BREAK.search(value):
             raise ValueError(f"the {name} header must not contain a line break")
 
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
-    addresses = message["To"].addresses
-    if len(addresses) != 1 or not addresses[0].username or not addresses[0].domain:
+    addresses = getaddresses([to])
+    if len(addresses) != 1 or "@" not in addresses[0][1] or not all(addresses[0][1].split("@")):
         raise ValueError("an e-mail goes to exactly one address, so no recipient learns another's")
+    # The compat32 MIME classes: several times faster than EmailMessage's header objects, which
+    # matters when 100,000 subscribers are told of one event.
+    message = MIMEMultipart("alternative")
+    message["From"] = _header(sender)
+    message["To"] = _header(to)
     if reply_to:
-        message["Reply-To"] = reply_to
-    message["Subject"] = rendered.subject
+        message["Reply-To"] = _header(reply_to)
+    message["Subject"] = _header(rendered.subject)
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = f"<{message_id}@{MESSAGE_ID_DOMAIN}>"
     # Every e-mail here is sent by the machine: out-of-office replies should not answer it (RFC 3834).
@@ -49,14 +54,23 @@ def compose(rendered: Rendered, *, sender: str, to: str, message_id: str, unsubs
     if unsubscribe_url is not None:
         message["List-Unsubscribe"] = headers["List-Unsubscribe"]
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(rendered.text, subtype="plain", charset="utf-8")
-    message.add_alternative(rendered.html, subtype="html", charset="utf-8")
-    # Set last: set_content and add_alternative move or drop the Content-* headers already there.
     message["Content-Language"] = rendered.language
+    message.attach(MIMEText(rendered.text, "plain", "utf-8"))
+    message.attach(MIMEText(rendered.html, "html", "utf-8"))
     return message
 
 
-def message_id_of(message: EmailMessage) -> str:
+def _header(value: str):
+    """ASCII as it is; anything else encoded (RFC 2047), display names of addresses included."""
+    if value.isascii():
+        return value
+    name, address = parseaddr(value)
+    if address and "@" in address and value.strip().endswith(">") and address.isascii():
+        return formataddr((name, address), charset="utf-8")
+    return Header(value, "utf-8")
+
+
+def message_id_of(message: Message) -> str:
     """The caller's id back from a composed message's Message-ID ("<abc@dayofaction>" → "abc")."""
     value = str(message.get("Message-ID", "")).strip().strip("<>")
     return value.removesuffix(f"@{MESSAGE_ID_DOMAIN}")

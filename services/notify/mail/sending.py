@@ -8,6 +8,7 @@ temporary. A refused sender or login is the operator's to fix, not the recipient
 """
 from __future__ import annotations
 
+import email.policy
 import io
 import ipaddress
 import os
@@ -182,7 +183,9 @@ def _transact(connection: smtplib.SMTP, message: EmailMessage, message_id: str,
             raise smtplib.SMTPNotSupportedError("the server cannot take non-ASCII addresses (SMTPUTF8)")
         options = ["SMTPUTF8", "BODY=8BITMIME"]
     buffer = io.BytesIO()
-    BytesGenerator(buffer, policy=message.policy.clone(utf8=bool(options))).flatten(message, linesep="\r\n")
+    # Non-ASCII addresses go as they are (SMTPUTF8); everything else as the message's own policy says.
+    BytesGenerator(buffer, policy=email.policy.SMTPUTF8 if options else message.policy).flatten(
+        message, linesep="\r\n")
     connection.ehlo_or_helo_if_needed()
     code, reply = connection.mail(sender_address, options)
     if code != 250:
