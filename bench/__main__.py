@@ -1,5 +1,6 @@
-"""`python -m bench [http] [bus] [events] [ical] [upload] [photos] [media]`: run the benchmarks (all by
-default) and print the table. `media` stands for `upload photos`."""
+"""`python -m bench [http] [bus] [events] [ical] [upload] [photos] [zip] [media] [webhooks] [email] [latency]
+[notify]`: run the benchmarks (all by default) and print the table. `media` stands for `upload photos zip`,
+`notify` for `webhooks email latency`."""
 from __future__ import annotations
 
 import argparse
@@ -9,8 +10,8 @@ import warnings
 
 from bench.common import Result, print_table
 
-BENCHMARKS = ("http", "bus", "events", "ical", "upload", "photos")
-GROUPS = {"media": ("upload", "photos")}
+BENCHMARKS = ("http", "bus", "events", "ical", "upload", "photos", "zip", "webhooks", "email", "latency")
+GROUPS = {"media": ("upload", "photos", "zip"), "notify": ("webhooks", "email", "latency")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +57,22 @@ def main(argv: list[str] | None = None) -> int:
             from bench import media_photos
 
             results += media_photos.run()
+        elif name == "webhooks":
+            from bench import notify_webhooks
+
+            results += notify_webhooks.run()
+        elif name == "email":
+            from bench import notify_email
+
+            results += notify_email.run()
+        elif name == "latency":
+            from bench import notify_latency
+
+            results += notify_latency.run()
+        elif name == "zip":
+            from bench import media_zip
+
+            results += media_zip.run()
     print()
     print_table(results)
     print()

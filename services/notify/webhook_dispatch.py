@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -70,11 +70,17 @@ class WebhookDispatcher:
                 .where(WebhookDelivery.id.in_(ids), WebhookDelivery.next_at == lease_until)).all()
 
     def send_due(self, pool: ThreadPoolExecutor) -> int:
+        """Send a claimed batch, writing down what has finished each time something finishes: a
+        worker killed mid-batch repeats only what was in flight (receivers drop repeats by
+        `webhook-id`), not everything the batch had already delivered."""
         claimed = self.claim()
         if not claimed:
             return 0
-        results = list(pool.map(self._attempt, claimed))
-        self._record(claimed, results)
+        rows = {pool.submit(self._attempt, row): row for row in claimed}
+        pending = set(rows)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            self._record([rows[f] for f in done], [f.result() for f in done])
         return len(claimed)
 
     def _attempt(self, row) -> Attempt:
