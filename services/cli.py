@@ -1,6 +1,7 @@
 """The `doa` command: run the platform, its workers, and the operator's tasks."""
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -35,8 +36,10 @@ def run(host, port, demo) -> None:
     from services.registry.first_start import ensure_first_coordinator
 
     config = _config()
-    platform = EmbeddedPlatform(config)
     host, port = host or config.HOST, port or config.PORT
+    if "PUBLIC_URL" not in os.environ:  # links in e-mails point at this server unless told otherwise
+        config = config.replace(PUBLIC_URL=f"http://{host}:{port}")
+    platform = EmbeddedPlatform(config)
     registry = platform.kernels["registry"]
     platform.start_workers()
     if demo:

@@ -62,7 +62,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MEDIA_MAX_DOCUMENT_BYTES", "52428800", "Largest document upload (50 MB).", int),
     Setting("MEDIA_UPLOAD_EXPIRY_HOURS", "24", "An unfinished resumable upload is deleted this long after it was created.", int),
     Setting("FFMPEG", "ffmpeg", "The ffmpeg command; without it videos and songs are kept unprocessed and never published."),
-    Setting("PUBLIC_URL", "http://127.0.0.1:8000", "The platform's address as people reach it: links in e-mails (confirm, unsubscribe, erase) start with it."),
+    Setting("PUBLIC_URL", "http://127.0.0.1:8000", "The platform's address as people reach it: links in e-mails (confirm, unsubscribe, erase) start with it (`doa run`: its own address unless set)."),
     Setting("NOTIFY_LINK_SECRET", "", "Secret that signs the links in e-mails; empty: generate one and keep it in notify's database."),
     Setting("NOTIFY_CONFIRM_HOURS", "48", "A subscription not confirmed within this many hours is deleted (and its link expires).", int),
     Setting("NOTIFY_RETENTION_DAYS", "90", "Days after a campaign closes until its subscribers' data is purged.", int),
