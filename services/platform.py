@@ -14,9 +14,9 @@ from services.events.app import SPEC as EVENTS
 from services.media.app import SPEC as MEDIA
 from services.notify.app import SPEC as NOTIFY
 from services.registry import app as registry_app
+from services.web.app import create_app as create_web_app
+from services.web.client import INTERNAL, Api
 from shared.config import SERVICES, Config
-from shared.http.app import install_request_id_and_problems
-from shared.http.problems import problem_response
 from shared.kernel import Kernel
 from shared.service import ServiceSpec
 
@@ -58,15 +58,16 @@ class PathDispatcher:
         return self.root(environ, start_response)
 
 
-def create_root_app(apps: dict[str, Flask]) -> Flask:
-    root = Flask("doa.platform")
+def create_root_app(apps: dict[str, Flask], config: Config, api: Api) -> Flask:
+    """The web front at `/`, with the platform's own health checks beside it."""
+    root = create_web_app(config, api)
 
-    @root.get("/")
+    @root.get("/api")
     def index():
         links = "".join(f'<li><a href="/api/{n}/docs">{n}</a> — <a href="/api/{n}/openapi.json">'
                         f"openapi.json</a></li>" for n in apps)
-        return (f"<!doctype html><meta charset=utf-8><title>dayofaction</title>"
-                f"<h1>dayofaction</h1><p>The platform is running. API documentation:</p><ul>{links}</ul>")
+        return (f"<!doctype html><meta charset=utf-8><title>dayofaction APIs</title>"
+                f"<h1>dayofaction</h1><p>API documentation:</p><ul>{links}</ul>")
 
     def _ask_each(path: str):
         results = {}
@@ -78,14 +79,6 @@ def create_root_app(apps: dict[str, Flask]) -> Flask:
 
     root.add_url_rule("/healthz", "healthz", lambda: _ask_each("/healthz"))
     root.add_url_rule("/readyz", "readyz", lambda: _ask_each("/readyz"))
-
-    install_request_id_and_problems(root)
-
-    @root.errorhandler(404)
-    def not_found(_exc):
-        return problem_response(404, "Nothing here. The APIs are under /api/<service>/: "
-                                     f"{', '.join(apps)}.")
-
     return root
 
 
@@ -96,7 +89,10 @@ class EmbeddedPlatform:
         self.config = config
         self.kernels = build_kernels(config)
         self.apps = {name: SPECS[name].create_app(kernel=k) for name, k in self.kernels.items()}
-        self.wsgi = PathDispatcher(self.apps, create_root_app(self.apps))
+        # The web front calls the APIs as any client would, handed straight to this process.
+        api = Api(INTERNAL)
+        self.wsgi = PathDispatcher(self.apps, create_root_app(self.apps, config, api))
+        api.wsgi_app = self.wsgi
         self.workers = []
 
     def start_workers(self) -> None:

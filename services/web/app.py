@@ -1,0 +1,124 @@
+"""The public site: campaigns, a campaign's page (the call, the countdown, the signatories,
+the events, the follow-the-sun timeline, published reports, the material package, calendar
+links, the subscription form) and an event's page. Every page works without JavaScript and
+is rendered from the services' HTTP APIs."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, abort, make_response, redirect, render_template, request, url_for
+
+from services.web.client import Api, ApiError
+from services.web.i18n import LANGUAGES, RTL, reader_language, translator
+from shared.config import Config
+
+EVENT_FILTERS = ("country", "activity_type", "language")
+
+
+def create_app(config: Config, api: Api) -> Flask:
+    app = Flask(__name__, template_folder="templates")
+    app.jinja_env.autoescape = True  # every template: user text is shown as text
+
+    @app.context_processor
+    def _page():
+        language = reader_language()
+        return {"t": translator(language), "lang": language, "dir": "rtl" if language in RTL else "ltr",
+                "languages": LANGUAGES}
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; "
+                                                               "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.args.get("lang") in LANGUAGES:  # a switch sticks
+            response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax", httponly=True)
+        return response
+
+    @app.errorhandler(404)
+    def _not_found(_exc):
+        return render_template("message.html", title=translator(reader_language())("not_found"), text=""), 404
+
+    @app.get("/")
+    def campaigns():
+        found = api.get("/api/events/campaigns", params={"status": "open"}, lang=reader_language())
+        return render_template("campaigns.html", campaigns=found["items"])
+
+    @app.get("/campaigns/<uuid:campaign_id>")
+    def campaign(campaign_id):
+        language = reader_language()
+        base = f"/api/events/campaigns/{campaign_id}"
+        try:
+            found = api.get(base, lang=language)
+        except ApiError as exc:
+            abort(404 if exc.status in (404, 422) else 502)
+        filters = {k: request.args[k] for k in EVENT_FILTERS if request.args.get(k)}
+        events = api.get("/api/events/events", params={"campaign": str(campaign_id), "limit": 200, "lang": language,
+                                                       **filters})
+        return render_template(
+            "campaign.html", campaign=found, countdown=_countdown(found["day_of_action"]),
+            signatories=api.get(f"{base}/signatories"), events=events["items"], more_events=events["next"],
+            filters=filters, timeline=api.get(f"{base}/timeline", params={"limit": 200, "lang": language})["items"],
+            # Media learns of a campaign from the bus, a moment after it opens: until then, nothing.
+            reports=_optional(lambda: api.get("/api/media/reports",
+                                              params={"campaign_id": str(campaign_id), "limit": 20})["items"]),
+            materials=_optional(lambda: api.get(f"/api/media/campaigns/{campaign_id}/materials")["items"]),
+            subscribed=request.args.get("subscribed") == "1")
+
+    @app.post("/campaigns/<uuid:campaign_id>/subscription")
+    def subscribe(campaign_id):
+        body = {"email": request.form.get("email", ""), "language": reader_language(), "scope": "campaign",
+                "campaign_id": str(campaign_id)}
+        if request.form.get("country"):
+            body.update(scope="country", country=request.form["country"])
+        try:
+            api.post("/api/notify/subscriptions", json=body)
+        except ApiError as exc:
+            errors = {e.get("field"): e.get("message") for e in exc.problem.get("errors", [])}
+            return render_template("message.html", title=exc.problem.get("title", "Error"),
+                                   text="; ".join(f"{k}: {v}" for k, v in errors.items()) or str(exc)), exc.status
+        return redirect(url_for("campaign", campaign_id=campaign_id, subscribed=1, _anchor="subscribe"), 303)
+
+    @app.get("/events/<uuid:event_id>")
+    def event(event_id):
+        language = reader_language()
+        try:
+            found = api.get(f"/api/events/events/{event_id}", lang=language)
+        except ApiError as exc:
+            abort(404 if exc.status in (404, 422) else 502)
+        reader_zone = request.args.get("tz")
+        return render_template("event.html", event=found, your_time=_in_zone(found["starts_at"], reader_zone))
+
+    @app.get("/lang/<code>")
+    def switch_language(code):
+        response = make_response(redirect(request.referrer or "/", 303))
+        if code in LANGUAGES:
+            response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
+        return response
+
+    return app
+
+
+def _optional(call, default=()):
+    """A section another service may not be able to give yet (or at all): the page goes on."""
+    try:
+        return call()
+    except ApiError:
+        return list(default)
+
+
+def _countdown(day_of_action: str) -> dict:
+    days = (date.fromisoformat(day_of_action) - date.today()).days
+    return {"days": days, "date": day_of_action}
+
+
+def _in_zone(starts_at: str, zone: str | None) -> str | None:
+    """The event's start in the reader's zone, when they say which (`?tz=`, set by the page's
+    small script or by hand); without JavaScript the page shows local time and UTC."""
+    if not zone:
+        return None
+    try:
+        return datetime.fromisoformat(starts_at).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") + f" ({zone})"
+    except (KeyError, ValueError):
+        return None

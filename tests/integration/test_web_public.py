@@ -1,0 +1,60 @@
+"""The public site, rendered from the services' APIs: the campaign page with its signatories,
+events, timeline and calendar link; an event page; languages; user text shown as text."""
+from __future__ import annotations
+
+from tests.integration.test_finding_events import approved
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+
+
+def test_a_campaign_page_shows_what_the_public_may_see(api, coordinator, setting):
+    campaign = setting["campaign"]
+    shown = approved(api, coordinator, setting, title={"en": "Rally at Uhuru Park"})
+    hidden = approved(api, coordinator, setting, title={"en": "Secret meeting"}, visibility="coordinators")
+    home = api.get("/")
+    assert home.status_code == 200 and home.mimetype == "text/html"
+    assert campaign["name"].encode() in home.data or b"Solidarity" in home.data
+    page = api.get(f"/campaigns/{campaign['id']}")
+    assert page.status_code == 200
+    html = page.data.decode()
+    assert "Rally at Uhuru Park" in html and f"/events/{shown['id']}" in html
+    assert "Secret meeting" not in html and hidden["id"] not in html
+    assert f"/api/events/campaigns/{campaign['id']}/events.ics" in html
+    assert 'lang="en"' in html and "<form method=\"post\"" in html
+    event = api.get(f"/events/{shown['id']}").data.decode()
+    assert "Africa/Nairobi" in event and "Uhuru Park, gate 2" not in event  # the address is not public yet
+    assert api.get(f"/events/{hidden['id']}").status_code == 404
+
+
+def test_pages_speak_the_readers_language(api, setting):
+    german = api.get("/", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    assert "Kampagnen" in german.data.decode()
+    persian = api.get(f"/campaigns/{setting['campaign']['id']}?lang=fa")
+    assert 'dir="rtl"' in persian.data.decode() and "امضاکنندگان" in persian.data.decode()
+    assert "lang=fa" in persian.headers.get("Set-Cookie", "")
+    assert 'dir="rtl"' in api.get("/").data.decode()  # the choice sticks
+
+
+def test_user_text_is_shown_as_text(api, coordinator, setting):
+    event = approved(api, coordinator, setting, title={"en": XSS}, city="Nairobi")
+    for path in (f"/campaigns/{setting['campaign']['id']}", f"/events/{event['id']}"):
+        html = api.get(path).data.decode()
+        assert XSS not in html and "&lt;script&gt;" in html
+
+
+def test_the_subscription_form_asks_for_confirmation(api, setting):
+    campaign = setting["campaign"]["id"]
+    from services.notify.models import KnownCampaign
+    from tests.conftest import wait_until
+
+    def known():
+        with api.platform.kernels["notify"].db.transaction() as s:
+            return s.get(KnownCampaign, campaign) is not None
+
+    wait_until(known, message="notify to know the campaign")
+    done = api.post(f"/campaigns/{campaign}/subscription", data={"email": "reader@example.org"},
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert done.status_code == 303 and "subscribed=1" in done.headers["Location"]
+    bad = api.post(f"/campaigns/{campaign}/subscription", data={"email": "nope"},
+                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert bad.status_code == 422 and b"email" in bad.data
