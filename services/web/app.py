@@ -8,9 +8,11 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import Flask, abort, make_response, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from services.web.client import Api, ApiError
 from services.web.i18n import LANGUAGES, RTL, reader_language, translator
+from services.web.worldmap import render_map
 from shared.config import Config
 
 EVENT_FILTERS = ("country", "activity_type", "language")
@@ -64,6 +66,7 @@ def create_app(config: Config, api: Api) -> Flask:
             reports=_optional(lambda: api.get("/api/media/reports",
                                               params={"campaign_id": str(campaign_id), "limit": 20})["items"]),
             materials=_optional(lambda: api.get(f"/api/media/campaigns/{campaign_id}/materials")["items"]),
+            world=Markup(_world_map(api, str(campaign_id), found["name"], language)),
             subscribed=request.args.get("subscribed") == "1")
 
     @app.post("/campaigns/<uuid:campaign_id>/subscription")
@@ -100,12 +103,25 @@ def create_app(config: Config, api: Api) -> Flask:
     return app
 
 
+def _world_map(api: Api, campaign_id: str, name: str, language: str) -> str:
+    """The offline map: the public events whose owners made the place public, as points; a
+    count per country from the statistics (the public's)."""
+    features = _optional(lambda: api.get("/api/events/events/map.geojson",
+                                         params={"campaign": campaign_id, "lang": language})["features"])
+    points = [{"longitude": f["geometry"]["coordinates"][0], "latitude": f["geometry"]["coordinates"][1],
+               "title": f["properties"]["title"], "city": f["properties"]["city"], "url": f"/events/{f['id']}"}
+              for f in features]
+    statistics = _optional(lambda: api.get(f"/api/events/campaigns/{campaign_id}/statistics"), default={})
+    counts = {c["key"]: c["events"] for c in (statistics or {}).get("countries", [])}
+    return render_map(points, counts, title=name, lang=language)
+
+
 def _optional(call, default=()):
     """A section another service may not be able to give yet (or at all): the page goes on."""
     try:
         return call()
     except ApiError:
-        return list(default)
+        return default if isinstance(default, dict) else list(default)
 
 
 def _countdown(day_of_action: str) -> dict:

@@ -21,6 +21,7 @@ def test_a_campaign_page_shows_what_the_public_may_see(api, coordinator, setting
     assert "Secret meeting" not in html and hidden["id"] not in html
     assert f"/api/events/campaigns/{campaign['id']}/events.ics" in html
     assert 'lang="en"' in html and "<form method=\"post\"" in html
+    assert '<svg' in html and 'role="img"' in html and "Kenya: " in html  # the offline map, a count per country
     event = api.get(f"/events/{shown['id']}").data.decode()
     assert "Africa/Nairobi" in event and "Uhuru Park, gate 2" not in event  # the address is not public yet
     assert api.get(f"/events/{hidden['id']}").status_code == 404
