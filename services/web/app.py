@@ -4,12 +4,16 @@ links, the subscription form) and an event's page. Every page works without Java
 is rendered from the services' HTTP APIs."""
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from cryptography.fernet import Fernet
 from flask import Flask, abort, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
 
+from services.web import account
+from services.web.account import session_settings
 from services.web.client import Api, ApiError
 from services.web.i18n import LANGUAGES, RTL, reader_language, translator
 from services.web.worldmap import render_map
@@ -21,6 +25,10 @@ EVENT_FILTERS = ("country", "activity_type", "language")
 def create_app(config: Config, api: Api) -> Flask:
     app = Flask(__name__, template_folder="templates")
     app.jinja_env.autoescape = True  # every template: user text is shown as text
+    secret = web_secret(config)
+    app.secret_key = secret
+    session_settings(app, secure=config.PUBLIC_URL.startswith("https://"))
+    app.register_blueprint(account.blueprint(api, Fernet(secret)))
 
     @app.context_processor
     def _page():
@@ -101,6 +109,19 @@ def create_app(config: Config, api: Api) -> Flask:
         return response
 
     return app
+
+
+def web_secret(config: Config) -> bytes:
+    """The key that seals session cookies: configured, or made once and kept beside the data."""
+    if config.WEB_SECRET_KEY:
+        return config.WEB_SECRET_KEY.encode()
+    path = config.var_dir / "web-secret.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as f:
+            f.write(Fernet.generate_key())
+    return path.read_bytes().strip()
 
 
 def _world_map(api: Api, campaign_id: str, name: str, language: str) -> str:

@@ -1,0 +1,149 @@
+"""Signing in with an API key, and what a signed-in organisation or coordinator does here.
+
+The key never stays in the browser readable: the session cookie (HttpOnly, SameSite=Lax,
+Secure behind https) holds it encrypted (Fernet, with WEB_SECRET_KEY), and the web front
+exchanges it for a short-lived token at each request. Every form carries a CSRF token tied
+to the session.
+"""
+from __future__ import annotations
+
+import hmac
+import secrets
+import time
+from functools import wraps
+
+from cryptography.fernet import Fernet, InvalidToken
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
+
+from services.web.client import Api, ApiError
+
+EVENT_FIELDS = ("campaign_id", "title", "language", "activity_type", "city", "country", "timezone", "start", "end")
+
+
+def blueprint(api: Api, fernet: Fernet) -> Blueprint:
+    bp = Blueprint("account", __name__)
+
+    def token_for(key: str) -> dict:
+        return api.post("/api/registry/tokens", headers={"Authorization": f"Bearer {key}"})
+
+    def seal(text: str) -> str:
+        return fernet.encrypt(text.encode()).decode()
+
+    def open_(sealed: str) -> str:
+        return fernet.decrypt(sealed.encode()).decode()
+
+    @bp.before_app_request
+    def _who():
+        """The signed-in caller's token: kept (sealed) in the session until a minute before it
+        expires, then made again from the key — not one token request per page."""
+        g.token = g.role = g.subject = None
+        if not session.get("key"):
+            return
+        try:
+            if session.get("token_until", 0) > time.time():
+                g.token = open_(session["token"])
+            else:
+                issued = token_for(open_(session["key"]))
+                g.token = issued["access_token"]
+                session["token"], session["token_until"] = seal(g.token), time.time() + issued["expires_in"] - 60
+            me = api.get("/api/registry/me", token=g.token)
+        except (InvalidToken, ApiError):  # a revoked key, a suspended organisation, another secret
+            session.clear()
+            return
+        g.role, g.subject = me["role"], me["subject_id"]
+
+    @bp.app_context_processor
+    def _account():
+        if "csrf" not in session:
+            session["csrf"] = secrets.token_urlsafe(32)
+        return {"csrf": session["csrf"], "signed_in": g.get("role")}
+
+    @bp.before_app_request
+    def _check_csrf():
+        if request.method == "POST" and request.endpoint and request.endpoint.startswith("account."):
+            sent = request.form.get("csrf", "")
+            if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+                abort(400, "The form is out of date or came from elsewhere: reload the page and send it again.")
+
+    def signed_in(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            if g.get("role") is None:
+                return redirect(url_for("account.signin", next=request.path))
+            return view(*args, **kwargs)
+        return wrapper
+
+    @bp.route("/signin", methods=["GET", "POST"])
+    def signin():
+        error = None
+        if request.method == "POST":
+            key = request.form.get("key", "").strip()
+            try:
+                token_for(key)
+            except ApiError:
+                error = "This key is not valid (or was revoked)."
+            else:
+                session.clear()
+                session["key"] = seal(key)
+                session["csrf"] = secrets.token_urlsafe(32)  # a new session, a new token
+                return redirect(url_for("account.home"), 303)
+        return render_template("signin.html", error=error), 401 if error else 200
+
+    @bp.post("/signout")
+    def signout():
+        session.clear()
+        return redirect("/", 303)
+
+    @bp.get("/me")
+    @signed_in
+    def home():
+        if g.role == "coordinator":
+            queue = api.get("/api/events/events", params={"status": "submitted", "limit": 200}, token=g.token)
+            return render_template("coordinator.html", queue=queue["items"])
+        events = api.get("/api/events/events", params={"organisation": g.subject, "limit": 200}, token=g.token)
+        campaigns = api.get("/api/events/campaigns", params={"status": "open"})["items"]
+        return render_template("organisation.html", events=events["items"], campaigns=campaigns, values={},
+                               errors={})
+
+    @bp.post("/me/events")
+    @signed_in
+    def submit_event():
+        values = {k: request.form.get(k, "").strip() for k in EVENT_FIELDS}
+        body = {"title": {values["language"] or "en": values["title"]}, "languages": [values["language"] or "en"],
+                **{k: values[k] for k in ("activity_type", "city", "country", "timezone", "start", "end")}}
+        try:
+            api.post(f"/api/events/campaigns/{values['campaign_id']}/events", json=body, token=g.token)
+        except ApiError as exc:
+            errors = {(e.get("field") or "").split(".")[0]: e.get("message") for e in exc.problem.get("errors", [])}
+            if not errors:
+                errors = {"": exc.problem.get("detail", str(exc))}
+            events = api.get("/api/events/events", params={"organisation": g.subject, "limit": 200}, token=g.token)
+            campaigns = api.get("/api/events/campaigns", params={"status": "open"})["items"]
+            return render_template("organisation.html", events=events["items"], campaigns=campaigns, values=values,
+                                   errors=errors), 422
+        return redirect(url_for("account.home"), 303)
+
+    @bp.post("/me/events/<uuid:event_id>/decision")
+    @signed_in
+    def decide(event_id):
+        if g.role != "coordinator":
+            abort(403)
+        if request.form.get("decision") == "approve":
+            api.post(f"/api/events/events/{event_id}/approval", token=g.token)
+        else:
+            try:
+                api.post(f"/api/events/events/{event_id}/rejection", token=g.token,
+                         json={"reason": request.form.get("reason", "")})
+            except ApiError as exc:
+                return render_template("message.html", title=exc.problem.get("title", "Error"),
+                                       text=exc.problem.get("detail", "")), exc.status
+        return redirect(url_for("account.home"), 303)
+
+    return bp
+
+
+def session_settings(app, secure: bool) -> None:
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax", SESSION_COOKIE_SECURE=secure,
+                      SESSION_COOKIE_NAME="doa_session")
+
+

@@ -1,0 +1,70 @@
+"""Signing in with an API key: an organisation submits an event (the rules' errors shown
+beside the fields), a coordinator approves it, and the public page shows it. Sessions are
+sealed, HttpOnly and SameSite; forms carry a CSRF token."""
+from __future__ import annotations
+
+import re
+
+from services.registry import service as registry_service
+from tests.integration.conftest import ApiClient
+from tests.integration.test_local_events_api import EVENTS
+
+
+def csrf_of(page) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page.data.decode()).group(1)
+
+
+def sign_in(api, key: str):
+    page = api.get("/signin")
+    return api.post("/signin", data={"key": key, "csrf": csrf_of(page)},
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def form(api, path: str, page, **fields):
+    return api.post(path, data={"csrf": csrf_of(page), **fields},
+                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def test_an_organisation_submits_and_a_coordinator_approves(api, setting, coordinator):
+    org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
+    signed = sign_in(api, org_key)
+    assert signed.status_code == 303 and signed.headers["Location"].endswith("/me")
+    cookie = signed.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and org_key not in cookie
+    home = api.get("/me")
+    assert home.status_code == 200 and "Submit an event" in home.data.decode()
+
+    fields = {"campaign_id": setting["campaign"]["id"], "title": "Rally <b>now</b>", "language": "en",
+              "activity_type": "rally", "city": "Nairobi", "country": "KE", "timezone": "Europe/Berlin",
+              "start": "2022-12-01T17:00", "end": "2022-12-01T19:00"}
+    wrong = form(api, "/me/events", home, **fields)
+    assert wrong.status_code == 422
+    html = wrong.data.decode()
+    assert 'id="e-timezone"' in html and "not a time zone of KE" in html  # beside the field
+    assert 'value="Nairobi"' in html  # what was typed stays
+    assert form(api, "/me/events", home, **{**fields, "timezone": "Africa/Nairobi"}).status_code == 303
+    assert "Rally &lt;b&gt;now&lt;/b&gt;" in api.get("/me").data.decode()
+
+    office = ApiClient(api.platform)  # another browser: the office signs in with a key of its own
+    with api.platform.kernels["registry"].db.transaction() as session:
+        person = registry_service.create_coordinator(session, "Office")
+        _, key = registry_service.issue_key(session, "coordinator", person.id, None)
+    sign_in(office, key)
+    queue = office.get("/me")
+    event_id = re.search(r'/me/events/([0-9a-f-]{36})/decision', queue.data.decode()).group(1)
+    assert form(office, f"/me/events/{event_id}/decision", queue, decision="approve").status_code == 303
+    assert api.get(f"{EVENTS}/{event_id}").json["status"] == "approved"
+    assert "Rally &lt;b&gt;now&lt;/b&gt;" in api.get(f"/campaigns/{setting['campaign']['id']}").data.decode()
+
+
+def test_forms_without_their_csrf_token_and_bad_keys_are_refused(api, coordinator, setting):
+    assert api.post("/signin", data={"key": "doa_nope"},
+                    headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 400
+    wrong_key = sign_in(api, "doa_not-a-key")
+    assert wrong_key.status_code == 401 and "not valid" in wrong_key.data.decode()
+    assert api.get("/me").status_code == 302  # not signed in: to the sign-in page
+    org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
+    sign_in(api, org_key)
+    forged = api.post("/me/events", data={"csrf": "forged", "title": "x"},
+                      headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert forged.status_code == 400
