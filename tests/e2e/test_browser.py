@@ -1,0 +1,100 @@
+"""In a real browser (Debian's chromium, headless, driven by Playwright): an organisation signs
+in and submits an event, a coordinator approves it, and it appears on the public page, on
+the map and in the calendar feed. Screenshots of the pages go to var/artifacts/screenshots."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+import requests
+
+from tests.e2e.conftest import BIN, ROOT, Http, base_env, find_key, free_port, stop_group, wait_http
+
+SHOTS = ROOT / "var" / "artifacts" / "screenshots"
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("DOA_REQUIRE_SERVICES") == "1":
+            pytest.fail("chromium is not installed (.ci/run installs it: apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture
+def platform(tmp_path):
+    port = free_port()
+    process = subprocess.Popen([str(BIN / "doa"), "run"], cwd=ROOT,
+                               env=base_env(PORT=port, DOA_VAR_DIR=tmp_path / "var"), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/readyz", 60, process)
+        deadline = time.monotonic() + 30
+        while not find_key("".join(lines)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        yield base, find_key("".join(lines))
+    finally:
+        stop_group(process)
+
+
+def test_an_event_goes_from_an_organisation_through_a_coordinator_to_the_public(platform):
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium()
+    base, coordinator_key = platform
+    http = Http(base)
+    office = http.token(coordinator_key)
+    org = http.call("POST", "/api/registry/organisations", token=office, json={
+        "abbreviation": "CPK", "name": "Communist Party of Kenya", "name_en": "Communist Party of Kenya",
+        "country": "KE", "timezone": "Africa/Nairobi", "languages": ["en"], "contact_email": "cpk@example.org"}).json()
+    org_key = http.call("POST", f"/api/registry/organisations/{org['id']}/keys", token=office, json={}).json()["key"]
+    campaign = http.call("POST", "/api/events/campaigns", token=office, json={
+        "name": "Day of action", "description": "The call.", "languages": ["en"], "day_of_action": "2027-05-01",
+        "window_start": "2027-04-25", "window_end": "2027-05-10", "status": "open"}).json()
+    http.call("POST", f"/api/events/campaigns/{campaign['id']}/endorsements", token=http.token(org_key), json={})
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{base}/signin")
+            page.fill("#key", org_key)
+            page.click("button[type=submit]")
+            page.wait_for_url(f"{base}/me")
+            page.select_option("#f-campaign_id", campaign["id"])
+            for field, value in (("title", "May Day rally"), ("language", "en"), ("activity_type", "rally"),
+                                 ("city", "Nairobi"), ("country", "KE"), ("timezone", "Africa/Nairobi"),
+                                 ("start", "2027-05-01T10:00"), ("end", "2027-05-01T12:00")):
+                page.fill(f"#f-{field}", value)
+            page.click("form[action='/me/events'] button[type=submit]")
+            page.wait_for_url(f"{base}/me")
+            assert "May Day rally" in page.content() and "submitted" in page.content()
+            page.screenshot(path=str(SHOTS / "organisation.png"), full_page=True)
+
+            office_page = browser.new_context().new_page()
+            office_page.goto(f"{base}/signin")
+            office_page.fill("#key", coordinator_key)
+            office_page.click("button[type=submit]")
+            office_page.wait_for_url(f"{base}/me")
+            office_page.screenshot(path=str(SHOTS / "coordinator.png"), full_page=True)
+            office_page.click("button[value=approve]")
+            office_page.wait_for_url(f"{base}/me")
+
+            public = browser.new_context().new_page()
+            public.goto(f"{base}/campaigns/{campaign['id']}")
+            assert "May Day rally" in public.content()
+            assert public.locator("svg[role=img]").count() == 1
+            public.screenshot(path=str(SHOTS / "campaign.png"), full_page=True)
+        finally:
+            browser.close()
+    feed = requests.get(f"{base}/api/events/campaigns/{campaign['id']}/events.ics", timeout=10).text
+    assert "May Day rally" in feed
