@@ -50,3 +50,10 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message
 def exchange_name() -> str:
     """A bus exchange (and so queue names) of this test's own."""
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for a server a test starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

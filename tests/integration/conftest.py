@@ -2,10 +2,13 @@
 over the in-process bus, the real Redis or the real RabbitMQ."""
 from __future__ import annotations
 
+import email
 import os
 import uuid
+from email import policy
 
 import pytest
+from aiosmtpd.controller import Controller
 from kombu import Connection
 from sqlalchemy import create_engine, text
 from werkzeug.test import Client
@@ -14,7 +17,7 @@ from services.platform import EmbeddedPlatform
 from services.registry import service as registry_service
 from shared.bus.topology import all_queues
 from shared.config import SERVICES, Config
-from tests.conftest import AMQP_URL, PG_ADMIN_URL, REDIS_URL, need, wait_until
+from tests.conftest import AMQP_URL, PG_ADMIN_URL, REDIS_URL, free_port, need, wait_until
 
 BUS_URLS = {"memory": "memory://", "redis": REDIS_URL, "amqp": AMQP_URL}
 
@@ -197,3 +200,28 @@ def media_campaign(api, setting) -> str:
 
     wait_until(known, message="media to know the campaign")
     return campaign_id
+
+
+class Mailbox:
+    """What the test SMTP server received, as parsed messages."""
+
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@pytest.fixture
+def mailbox():
+    """A real SMTP server (aiosmtpd) on loopback that keeps what it receives."""
+    box = Mailbox()
+    box.port = free_port()
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    yield box
+    controller.stop()

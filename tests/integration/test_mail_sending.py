@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import os
-import socket
 import ssl
 import stat
 from email import policy
@@ -19,6 +18,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from services.notify.mail.compose import compose
 from services.notify.mail.render import render
 from services.notify.mail.sending import EmlSender, SmtpSender, make_sender
+from tests.conftest import free_port
 
 UTC = dt.timezone.utc
 UNSUBSCRIBE = "https://doa.example/notify/unsubscribe?token=u1"
@@ -27,11 +27,6 @@ EVENT = {"title": "Марш за климат", "city": "Москва", "country
          "timezone": "Europe/Moscow", "starts_at": dt.datetime(2022, 12, 1, 14, 0, tzinfo=UTC),
          "url": "https://doa.example/events/e1"}
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Collector:

@@ -76,16 +76,23 @@ def test_a_published_report_shows_only_what_the_public_may_see(api, coordinator,
         ["report.submitted", "report.published"]
 
 
-def test_media_of_an_event_stay_private_until_it_has_ended(api, coordinator, setting, organisations):
+def a_coming_event(api, coordinator, setting) -> tuple[dict, str]:
+    """A campaign a month ahead, endorsed by the first organisation, and its approved event
+    (known to media): (the campaign, the event's id)."""
     soon = date.today() + timedelta(days=30)
     campaign = api.post(CAMPAIGNS, token=coordinator, json={
         "name": "Next year", "description": "…", "languages": ["en"], "day_of_action": soon.isoformat(),
         "window_start": soon.isoformat(), "window_end": soon.isoformat(), "status": "open"}).json
-    token = setting["tokens"][0]
-    assert api.post(f"{CAMPAIGNS}/{campaign['id']}/endorsements", token=token, json={}).status_code in (200, 201)
+    endorsed = api.post(f"{CAMPAIGNS}/{campaign['id']}/endorsements", token=setting["tokens"][0], json={})
+    assert endorsed.status_code in (200, 201)
     future = {**setting, "campaign": campaign}
-    event = known_to_media(api, approved(api, coordinator, future, start=f"{soon}T17:00:00",
-                                         end=f"{soon}T19:00:00")["id"])
+    return campaign, known_to_media(api, approved(api, coordinator, future, start=f"{soon}T17:00:00",
+                                                  end=f"{soon}T19:00:00")["id"])
+
+
+def test_media_of_an_event_stay_private_until_it_has_ended(api, coordinator, setting, organisations):
+    campaign, event = a_coming_event(api, coordinator, setting)
+    token = setting["tokens"][0]
     photo = uploaded(api, token, campaign["id"], consent="true", event_id=event)
     report = send(api, token, event_id=event, media_ids=[photo["id"]]).json
     api.post(f"{REPORTS}/{report['id']}/publication", token=coordinator)
@@ -136,15 +143,8 @@ def test_reports_refuse_what_breaks_a_rule_and_change_nothing(api, coordinator, 
 
 
 def test_a_report_cannot_lift_an_embargo_or_use_a_cancelled_event(api, coordinator, setting, organisations):
-    soon = date.today() + timedelta(days=30)
-    campaign = api.post(CAMPAIGNS, token=coordinator, json={
-        "name": "Next year", "description": "…", "languages": ["en"], "day_of_action": soon.isoformat(),
-        "window_start": soon.isoformat(), "window_end": soon.isoformat(), "status": "open"}).json
+    campaign, event = a_coming_event(api, coordinator, setting)
     token = setting["tokens"][0]
-    api.post(f"{CAMPAIGNS}/{campaign['id']}/endorsements", token=token, json={})
-    future = {**setting, "campaign": campaign}
-    event = known_to_media(api, approved(api, coordinator, future, start=f"{soon}T17:00:00",
-                                         end=f"{soon}T19:00:00")["id"])
     loose = uploaded(api, token, campaign["id"], consent="true")  # uploaded for no event
     report = send(api, token, event_id=event, media_ids=[loose["id"]]).json
     api.post(f"{REPORTS}/{report['id']}/publication", token=coordinator)

@@ -4,15 +4,12 @@ erasure; e-mails to organisations and coordinators; signed webhooks with retries
 once per recipient. SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import email
 import json
 import threading
-from email import policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from services.notify.models import Erasures, KnownCampaign, KnownEvent, Notification, Subscription
@@ -21,31 +18,8 @@ from tests.conftest import wait_until
 from tests.integration.conftest import ApiClient
 from tests.integration.test_finding_events import approved
 from tests.integration.test_local_events_api import EVENTS, submit
-from tests.integration.test_mail_sending import free_port
 
 SUBSCRIPTIONS = "/api/notify/subscriptions"
-
-
-class Mailbox:
-    def __init__(self):
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted"
-
-    def to(self, address: str) -> list:
-        return [m for m in self.messages if m["To"] == address]
-
-
-@pytest.fixture
-def mailbox():
-    box = Mailbox()
-    box.port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
 
 
 class Receiver:

@@ -12,7 +12,6 @@ from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from services.notify.mail_dispatch import MailDispatcher
@@ -23,10 +22,8 @@ from tests.integration.conftest import ApiClient
 from tests.integration.test_campaigns_api import CAMPAIGNS
 from tests.integration.test_finding_events import approved
 from tests.integration.test_local_events_api import EVENTS
-from tests.integration.test_mail_sending import free_port
 from tests.integration.test_notify import (
     SUBSCRIPTIONS,
-    Mailbox,
     confirmed_subscriber,
     count,
     known_to_notify,
@@ -35,16 +32,6 @@ from tests.integration.test_notify import (
 
 UTC = timezone.utc
 CHICAGO, TOKYO = ZoneInfo("America/Chicago"), ZoneInfo("Asia/Tokyo")
-
-
-@pytest.fixture
-def mailbox():
-    box = Mailbox()
-    box.port = free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=box.port)
-    controller.start()
-    yield box
-    controller.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
