@@ -98,11 +98,8 @@ def blueprint(api: Api, fernet: Fernet) -> Blueprint:
     @signed_in
     def home():
         if g.role == "coordinator":
-            queue = api.get("/api/events/events", params={"status": "submitted", "limit": 200}, token=g.token)
-            return render_template("coordinator.html", queue=queue["items"])
-        events = api.get("/api/events/events", params={"organisation": g.subject, "limit": 200}, token=g.token)
-        campaigns = api.get("/api/events/campaigns", params={"status": "open"})["items"]
-        return render_template("organisation.html", events=events["items"], campaigns=campaigns, values={},
+            return render_template("coordinator.html", **dashboard(api, g.token))
+        return render_template("organisation.html", **organisation_page(api, g.token, g.subject), values={},
                                errors={})
 
     @bp.post("/me/events")
@@ -117,29 +114,105 @@ def blueprint(api: Api, fernet: Fernet) -> Blueprint:
             errors = {(e.get("field") or "").split(".")[0]: e.get("message") for e in exc.problem.get("errors", [])}
             if not errors:
                 errors = {"": exc.problem.get("detail", str(exc))}
-            events = api.get("/api/events/events", params={"organisation": g.subject, "limit": 200}, token=g.token)
-            campaigns = api.get("/api/events/campaigns", params={"status": "open"})["items"]
-            return render_template("organisation.html", events=events["items"], campaigns=campaigns, values=values,
+            return render_template("organisation.html", **organisation_page(api, g.token, g.subject), values=values,
                                    errors=errors), 422
         return redirect(url_for("account.home"), 303)
 
     @bp.post("/me/events/<uuid:event_id>/decision")
     @signed_in
     def decide(event_id):
-        if g.role != "coordinator":
-            abort(403)
+        coordinators_only()
         if request.form.get("decision") == "approve":
-            api.post(f"/api/events/events/{event_id}/approval", token=g.token)
-        else:
-            try:
-                api.post(f"/api/events/events/{event_id}/rejection", token=g.token,
-                         json={"reason": request.form.get("reason", "")})
-            except ApiError as exc:
-                return render_template("message.html", title=exc.problem.get("title", "Error"),
-                                       text=exc.problem.get("detail", "")), exc.status
-        return redirect(url_for("account.home"), 303)
+            return act(lambda: api.post(f"/api/events/events/{event_id}/approval", token=g.token))
+        return act(lambda: api.post(f"/api/events/events/{event_id}/rejection", token=g.token,
+                                    json={"reason": request.form.get("reason", "")}))
+
+    @bp.post("/me/reports/<uuid:report_id>/decision")
+    @signed_in
+    def decide_report(report_id):
+        coordinators_only()
+        if request.form.get("decision") == "publish":
+            return act(lambda: api.post(f"/api/media/reports/{report_id}/publication", token=g.token))
+        return act(lambda: api.post(f"/api/media/reports/{report_id}/rejection", token=g.token,
+                                    json={"reason": request.form.get("reason", "")}))
+
+    @bp.post("/me/holds")
+    @signed_in
+    def hold():
+        """The emergency stop: every event of a country leaves the public outputs at once."""
+        coordinators_only()
+        country = request.form.get("country", "").strip()
+        if request.form.get("action") == "release":
+            return act(lambda: api.request("DELETE", f"/api/events/countries/{country}/hold", token=g.token))
+        return act(lambda: api.request("PUT", f"/api/events/countries/{country}/hold", token=g.token,
+                                       json={"reason": request.form.get("reason", "")}))
+
+    @bp.post("/me/campaigns/<uuid:campaign_id>/day")
+    @signed_in
+    def move_day(campaign_id):
+        """Move the day of action (and its window): events that fall outside are flagged and their
+        organisations told."""
+        coordinators_only()
+        body = {k: request.form[k] for k in ("day_of_action", "window_start", "window_end") if request.form.get(k)}
+        return act(lambda: api.request("PATCH", f"/api/events/campaigns/{campaign_id}", token=g.token, json=body))
+
+    @bp.post("/me/events/<uuid:event_id>/cancellation")
+    @signed_in
+    def cancel(event_id):
+        return act(lambda: api.post(f"/api/events/events/{event_id}/cancellation", token=g.token))
+
+    @bp.post("/me/campaigns/<uuid:campaign_id>/endorsement")
+    @signed_in
+    def endorse(campaign_id):
+        return act(lambda: api.post(f"/api/events/campaigns/{campaign_id}/endorsements", token=g.token, json={}))
 
     return bp
+
+
+def coordinators_only() -> None:
+    if g.role != "coordinator":
+        abort(403)
+
+
+def act(call):
+    """Do what a form asked through the API; back to the dashboard, or the API's refusal shown
+    as a page (the reason it gives names the field)."""
+    try:
+        call()
+    except ApiError as exc:
+        errors = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in exc.problem.get("errors", []))
+        return render_template("message.html", title=exc.problem.get("title", "Error"),
+                               text=errors or exc.problem.get("detail", "")), exc.status
+    return redirect(url_for("account.home"), 303)
+
+
+def organisation_page(api: Api, token: str, organisation_id: str) -> dict:
+    events = api.get("/api/events/events", params={"organisation": organisation_id, "limit": 200}, token=token)
+    return {"events": events["items"], "campaigns": api.get("/api/events/campaigns", params={"status": "open"})["items"]}
+
+
+def dashboard(api: Api, token: str) -> dict:
+    """What waits for a decision, and how each open campaign is doing."""
+    queue = api.get("/api/events/events", params={"status": "submitted", "limit": 200}, token=token)["items"]
+    try:
+        reports = api.get("/api/media/reports", params={"status": "submitted", "limit": 200}, token=token)["items"]
+    except ApiError:
+        reports = []
+    progress = []
+    for campaign in api.get("/api/events/campaigns", params={"status": "open"})["items"]:
+        base = f"/api/events/campaigns/{campaign['id']}"
+        statistics = api.get(f"{base}/statistics", token=token)
+        signatories = api.get(f"{base}/signatories")
+        endorsing = {s["country"] for s in signatories["initial"] + signatories["subsequent"]}
+        with_events = {c["key"] for c in statistics["countries"]}
+        try:
+            turnout = api.get(f"/api/media/campaigns/{campaign['id']}/turnout")["countries"]
+        except ApiError:
+            turnout = []
+        progress.append({"campaign": campaign, "statistics": statistics, "turnout": turnout,
+                         "signatories": len(signatories["initial"]) + len(signatories["subsequent"]),
+                         "without_events": sorted(endorsing - with_events)})
+    return {"queue": queue, "reports": reports, "progress": progress}
 
 
 def session_settings(app, secure: bool) -> None:

@@ -68,3 +68,52 @@ def test_forms_without_their_csrf_token_and_bad_keys_are_refused(api, coordinato
     forged = api.post("/me/events", data={"csrf": "forged", "title": "x"},
                       headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert forged.status_code == 400
+
+
+def office_browser(api) -> ApiClient:
+    office = ApiClient(api.platform)
+    with api.platform.kernels["registry"].db.transaction() as session:
+        person = registry_service.create_coordinator(session, "Office")
+        _, key = registry_service.issue_key(session, "coordinator", person.id, None)
+    sign_in(office, key)
+    return office
+
+
+def test_the_dashboard_shows_progress_and_acts(api, coordinator, setting, media_campaign):
+    from tests.integration.test_finding_events import approved
+    from tests.integration.test_media_reports import send
+
+    approved(api, coordinator, setting, expected_participants=300)
+    report = send(api, setting["tokens"][0], campaign_id=media_campaign, country="KE", title="We marched").json
+    office = office_browser(api)
+    page = office.get("/me")
+    html = page.data.decode()
+    assert "Events per country" in html and "<th scope=\"row\">KE</th>" in html
+    signatories = api.get(f"/api/events/campaigns/{setting['campaign']['id']}/signatories").json
+    countries = {s["country"] for s in signatories["initial"] + signatories["subsequent"]} - {"KE"}
+    assert f"Countries of signatories without events yet: {', '.join(sorted(countries)) or 'none'}." in html
+    assert "We marched" in html
+    assert form(office, f"/me/reports/{report['id']}/decision", page, decision="publish").status_code == 303
+    assert api.get(f"/api/media/reports/{report['id']}").json["status"] == "published"
+    refused = form(office, f"/me/reports/{report['id']}/decision", office.get("/me"), decision="reject", reason="x")
+    assert refused.status_code == 409  # decided already: the API's answer, shown as a page
+    assert form(office, "/me/holds", office.get("/me"), country="KE", reason="raids", action="hold").status_code == 303
+    assert api.get("/api/events/events").json["items"] == []
+    assert form(office, "/me/holds", office.get("/me"), country="KE", action="release").status_code == 303
+    assert api.get("/api/events/events").json["items"] != []
+
+
+def test_an_organisation_cancels_its_event_and_endorses(api, coordinator, setting):
+    from tests.integration.test_local_events_api import submit
+
+    mine = submit(api, setting).json
+    org_key, _ = api.organisation_token(coordinator, setting["orgs"][2]["id"])  # the third: not yet a signatory
+    sign_in(api, org_key)
+    page = api.get("/me")
+    assert form(api, f"/me/campaigns/{setting['campaign']['id']}/endorsement", page).status_code == 303
+    signatories = api.get(f"/api/events/campaigns/{setting['campaign']['id']}/signatories").json
+    assert setting["orgs"][2]["id"] in [s["organisation_id"] for s in signatories["initial"] + signatories["subsequent"]]
+    theirs = form(api, f"/me/events/{mine['id']}/cancellation", api.get("/me"))
+    # Another organisation's unpublished event does not exist for this one: the API's 404, shown as a page.
+    assert theirs.status_code == 404 and api.get(f"{EVENTS}/{mine['id']}", token=setting["tokens"][0]).json[
+        "status"] == "submitted"
