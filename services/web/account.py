@@ -156,6 +156,33 @@ def blueprint(api: Api, fernet: Fernet) -> Blueprint:
         body = {k: request.form[k] for k in ("day_of_action", "window_start", "window_end") if request.form.get(k)}
         return act(lambda: api.request("PATCH", f"/api/events/campaigns/{campaign_id}", token=g.token, json=body))
 
+    @bp.post("/me/reports")
+    @signed_in
+    def send_report():
+        """A report with photos or videos: each file goes to the media service as it came (its
+        worker strips what identifies people), then the report names them."""
+        form = request.form
+        options = {"campaign_id": form.get("campaign_id", ""), "consent": "true" if form.get("consent") else "false",
+                   "blur_faces": "true" if form.get("blur_faces") else "false"}
+        media_ids = []
+        try:
+            for upload in request.files.getlist("files"):
+                if not upload.filename:
+                    continue
+                made = api.post("/api/media/uploads", token=g.token, params={**options, "name": upload.filename},
+                                data=upload.stream, headers={"Content-Type": "application/octet-stream"})
+                media_ids.append(made["id"])
+            api.post("/api/media/reports", token=g.token, json={
+                "campaign_id": options["campaign_id"], "country": form.get("country") or None,
+                "title": form.get("title", ""), "text": form.get("text", ""), "language": form.get("language") or "en",
+                "turnout": int(form["turnout"]) if form.get("turnout", "").isdigit() else None,
+                "media_ids": media_ids})
+        except ApiError as exc:
+            errors = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in exc.problem.get("errors", []))
+            return render_template("message.html", title=exc.problem.get("title", "Error"),
+                                   text=errors or exc.problem.get("detail", "")), exc.status
+        return redirect(url_for("account.home"), 303)
+
     @bp.post("/me/events/<uuid:event_id>/cancellation")
     @signed_in
     def cancel(event_id):
@@ -188,7 +215,12 @@ def act(call):
 
 def organisation_page(api: Api, token: str, organisation_id: str) -> dict:
     events = api.get("/api/events/events", params={"organisation": organisation_id, "limit": 200}, token=token)
-    return {"events": events["items"], "campaigns": api.get("/api/events/campaigns", params={"status": "open"})["items"]}
+    try:
+        uploads = api.get("/api/media/media", params={"limit": 50}, token=token)["items"]
+    except ApiError:
+        uploads = []
+    return {"events": events["items"], "uploads": uploads,
+            "campaigns": api.get("/api/events/campaigns", params={"status": "open"})["items"]}
 
 
 def dashboard(api: Api, token: str) -> dict:

@@ -117,3 +117,21 @@ def test_an_organisation_cancels_its_event_and_endorses(api, coordinator, settin
     # Another organisation's unpublished event does not exist for this one: the API's 404, shown as a page.
     assert theirs.status_code == 404 and api.get(f"{EVENTS}/{mine['id']}", token=setting["tokens"][0]).json[
         "status"] == "submitted"
+
+
+def test_a_report_with_a_photo_is_sent_from_the_page(api, coordinator, setting, media_campaign):
+    import io
+
+    from tests.integration.test_media_uploads import jpeg_with_secrets
+
+    org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
+    sign_in(api, org_key)
+    page = api.get("/me")
+    sent = api.post("/me/reports", data={
+        "csrf": csrf_of(page), "campaign_id": media_campaign, "title": "Nairobi marched", "text": "Thousands came.",
+        "country": "KE", "language": "en", "turnout": "2000", "consent": "on",
+        "files": (io.BytesIO(jpeg_with_secrets(800, 600)), "march.jpg")}, content_type="multipart/form-data")
+    assert sent.status_code == 303, sent.data
+    reports = api.get("/api/media/reports", token=setting["tokens"][0]).json["items"]
+    assert reports[0]["title"] == "Nairobi marched" and len(reports[0]["media"]) == 1
+    assert "march.jpg" in api.get("/me").data.decode()  # its processing state is on the page
