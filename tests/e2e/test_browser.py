@@ -17,6 +17,28 @@ from tests.e2e.conftest import BIN, ROOT, Http, base_env, find_key, free_port, s
 SHOTS = ROOT / "var" / "artifacts" / "screenshots"
 
 
+def wait_for_link(folder, marker: str, timeout: float = 20) -> str:
+    """The first link holding `marker` in the e-mails written to `folder`."""
+    import email
+    from email import policy
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(folder.glob("*.eml")) if folder.exists() else []:
+            text = email.message_from_bytes(path.read_bytes(), policy=policy.default).get_body(("plain",)).get_content()
+            for word in text.split():
+                if marker in word:
+                    return word.strip("<>()")
+        time.sleep(0.2)
+    pytest.fail(f"no e-mail with {marker} in {folder}")
+
+
+def make_photo(path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (640, 480), (30, 120, 200)).save(path, "JPEG")
+
+
 def chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
@@ -28,6 +50,7 @@ def chromium() -> str:
 
 @pytest.fixture
 def platform(tmp_path):
+    """`doa run` with its e-mail written as .eml files under the test's var folder."""
     port = free_port()
     process = subprocess.Popen([str(BIN / "doa"), "run"], cwd=ROOT,
                                env=base_env(PORT=port, DOA_VAR_DIR=tmp_path / "var"), stdout=subprocess.PIPE,
@@ -40,7 +63,7 @@ def platform(tmp_path):
         deadline = time.monotonic() + 30
         while not find_key("".join(lines)) and time.monotonic() < deadline:
             time.sleep(0.1)
-        yield base, find_key("".join(lines))
+        yield base, find_key("".join(lines)), tmp_path / "var"
     finally:
         stop_group(process)
 
@@ -49,7 +72,7 @@ def test_an_event_goes_from_an_organisation_through_a_coordinator_to_the_public(
     from playwright.sync_api import sync_playwright
 
     executable = chromium()
-    base, coordinator_key = platform
+    base, coordinator_key, var = platform
     http = Http(base)
     office = http.token(coordinator_key)
     org = http.call("POST", "/api/registry/organisations", token=office, json={
@@ -94,6 +117,33 @@ def test_an_event_goes_from_an_organisation_through_a_coordinator_to_the_public(
             assert "May Day rally" in public.content()
             assert public.locator("svg[role=img]").count() == 1
             public.screenshot(path=str(SHOTS / "campaign.png"), full_page=True)
+
+            # A participant subscribes, and confirms with the link in the e-mail (an .eml file here).
+            public.fill("input[name=email]", "reader@example.org")
+            public.click("form[action$='/subscription'] button[type=submit]")
+            assert "Check your inbox" in public.content()
+            link = wait_for_link(var / "mail", "/api/notify/subscriptions/confirmation?token=")
+            public.goto(link)
+            public.click("button[type=submit]")
+            assert "Subscribed" in public.content()
+
+            # The organisation sends a report with a photo; the office publishes it.
+            photo = var / "march.jpg"
+            make_photo(photo)
+            page.goto(f"{base}/me")
+            page.select_option("#r-campaign", campaign["id"])
+            page.fill("#r-title", "We marched")
+            page.fill("#r-text", "Thousands came.")
+            page.fill("#r-country", "KE")
+            page.check("input[name=consent]")
+            page.set_input_files("#r-files", str(photo))
+            page.click("form[action='/me/reports'] button[type=submit]")
+            page.wait_for_url(f"{base}/me")
+            office_page.goto(f"{base}/me")
+            office_page.click("form[action*='/me/reports/'] button[value=publish]")
+            office_page.wait_for_url(f"{base}/me")
+            public.goto(f"{base}/campaigns/{campaign['id']}")
+            assert "We marched" in public.content()
         finally:
             browser.close()
     feed = requests.get(f"{base}/api/events/campaigns/{campaign['id']}/events.ics", timeout=10).text
