@@ -5,6 +5,7 @@ is rendered from the services' HTTP APIs."""
 from __future__ import annotations
 
 import os
+import tempfile
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -112,15 +113,22 @@ def create_app(config: Config, api: Api) -> Flask:
 
 
 def web_secret(config: Config) -> bytes:
-    """The key that seals session cookies: configured, or made once and kept beside the data."""
+    """The key that seals session cookies: configured, or made once and kept beside the data.
+    Made in a file of its own and linked into place, so workers starting together agree."""
     if config.WEB_SECRET_KEY:
         return config.WEB_SECRET_KEY.encode()
     path = config.var_dir / "web-secret.key"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as f:
-            f.write(Fernet.generate_key())
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".web-secret-")
+        try:
+            with os.fdopen(descriptor, "wb") as f:
+                f.write(Fernet.generate_key())
+            os.link(temporary, path)  # fails if another worker got there first: theirs counts
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
     return path.read_bytes().strip()
 
 

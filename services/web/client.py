@@ -1,9 +1,11 @@
 """The other services' HTTP APIs, as the web front calls them: with `requests`, over the
-network in distributed mode (WEB_API_URL, e.g. the gateway), or handed straight to the
-platform's WSGI app in embedded mode (the same requests and answers, no socket)."""
+network in distributed mode (WEB_API_URL: the gateway, or each service's own address), or
+handed straight to the platform's WSGI app in embedded mode (the same requests and answers,
+no socket)."""
 from __future__ import annotations
 
 import io
+import re
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -13,6 +15,35 @@ from requests.adapters import BaseAdapter
 from werkzeug.test import Client
 
 INTERNAL = "http://doa.internal"  # the base URL when the platform answers in-process
+ANY = "*"  # the key of the one base every service answers under (the gateway's, or INTERNAL)
+SERVICE_NAME = re.compile(r"[a-z][a-z0-9_-]*")
+
+
+def parse_bases(spec: str) -> dict[str, str]:
+    """WEB_API_URL's two forms: one base URL where every `/api/<service>/` answers
+    (`http://gateway:80`), or a base per service (`registry=http://127.0.0.1:8101,events=…`).
+    Answers service name -> base URL without a trailing slash, or {ANY: base} for the first."""
+    items = [item.strip() for item in spec.split(",") if item.strip()]
+    if not items:
+        raise ValueError("no API base URL given")
+    if len(items) == 1 and "=" not in items[0]:
+        return {ANY: _base(items[0])}
+    bases: dict[str, str] = {}
+    for item in items:
+        name, _, url = (part.strip() for part in item.partition("="))
+        if not SERVICE_NAME.fullmatch(name) or not url:
+            raise ValueError(f"{spec!r}: give one base URL, or `service=URL` pairs separated by commas")
+        if name in bases:
+            raise ValueError(f"{spec!r}: {name} is given twice")
+        bases[name] = _base(url)
+    return bases
+
+
+def _base(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"{url!r} is not an http(s) base URL")
+    return url.rstrip("/")
 
 
 class ApiError(Exception):
@@ -45,17 +76,37 @@ class WsgiAdapter(BaseAdapter):
 
 
 class Api:
+    """`base_url` in either form of parse_bases; a request to `/api/<service>/…` goes to that
+    service's base (the one base, in the first form). With `wsgi_app` (set before the first
+    request), nothing leaves the process: the app answers every base."""
+
     def __init__(self, base_url: str, wsgi_app=None, timeout: float = 10.0):
-        self.base = base_url.rstrip("/")
+        self.bases = parse_bases(base_url)
         self.wsgi_app, self.timeout = wsgi_app, timeout
         self.local = threading.local()
+
+    @property
+    def services(self) -> set[str] | None:
+        """The services given a base of their own; None when one base serves them all."""
+        return None if ANY in self.bases else set(self.bases)
+
+    def url(self, path: str) -> str:
+        if ANY in self.bases:
+            return self.bases[ANY] + path
+        parts = path.split("/", 3)
+        service = parts[2] if len(parts) > 2 and parts[1] == "api" else None
+        if service not in self.bases:
+            raise ValueError(f"no API base for {path!r}: the bases are for {', '.join(sorted(self.bases))}")
+        return self.bases[service] + path
 
     def _session(self) -> requests.Session:
         if not hasattr(self.local, "session"):
             session = requests.Session()
             session.trust_env = False
             if self.wsgi_app is not None:
-                session.mount(self.base + "/", WsgiAdapter(self.wsgi_app))
+                adapter = WsgiAdapter(self.wsgi_app)
+                for base in set(self.bases.values()):
+                    session.mount(base + "/", adapter)
             self.local.session = session
         return self.local.session
 
@@ -66,8 +117,14 @@ class Api:
             headers["Authorization"] = f"Bearer {token}"
         if lang:
             headers["Accept-Language"] = lang
-        response = self._session().request(method, self.base + path, headers=headers, timeout=self.timeout,
-                                           **kwargs)
+        kwargs.setdefault("timeout", self.timeout)
+        url = self.url(path)
+        try:
+            response = self._session().request(method, url, headers=headers, **kwargs)
+        except requests.RequestException as exc:  # distributed: a service (or the gateway) is down or slow
+            status = 504 if isinstance(exc, requests.Timeout) else 502
+            raise ApiError(status, {"title": "Bad Gateway" if status == 502 else "Gateway Timeout", "status": status,
+                                    "detail": f"{urlsplit(url).netloc} did not answer: {type(exc).__name__}"}) from exc
         if response.status_code >= 400:
             try:
                 problem = response.json()

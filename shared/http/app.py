@@ -49,6 +49,12 @@ class ProblemApi(Api):
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
+def trust_proxies(app: Flask, hops: int) -> None:
+    """Believe X-Forwarded-* from that many proxies in front (the gateway: 1), no one else's."""
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+
+
 def accepts_any_body(view):
     """Mark a view that takes a body other than JSON (an upload, a CSV)."""
     view._accepts_any_body = True
@@ -104,9 +110,7 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     app.json.sort_keys = False  # fields in the order the schemas declare them (id first)
     app.extensions["doa"] = kernel
     app.extensions.update(kernel.extras)
-    if kernel.config.PROXY_HOPS:
-        hops = kernel.config.PROXY_HOPS
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
+    trust_proxies(app, kernel.config.PROXY_HOPS)
     init_rate_limits(app, kernel.config.RATE_LIMIT_STORAGE_URL)
     api = ProblemApi(app)
     for blp in blueprints:

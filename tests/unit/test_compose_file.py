@@ -15,13 +15,18 @@ import pytest
 import yaml
 from sqlalchemy.engine import make_url
 
-from shared.config import SERVICES, SETTINGS
+from services.web.client import Api
+from services.web.wsgi import api_url
+from shared.config import SERVICES, SETTINGS, Config
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ("redis", "postgres", "minio", "gateway")
 # Infrastructure images configured through variables of their own, not the code's.
 OWN_VARIABLES = {"postgres": "POSTGRES_", "minio": "MINIO_", "minio-setup": "MINIO_"}
 MEDIA_SERVICES = ("media", "media-worker")
+# The public site: the same image, no database and no bus; it reads the APIs through the gateway.
+WEB = "web"
+WEB_TARGET = "services.web.wsgi:create_app()"
 # Read by deploy/gunicorn.conf.py, not by the code's SETTINGS.
 GUNICORN_VARS = {"WEB_CONCURRENCY", "WEB_THREADS", "FORWARDED_ALLOW_IPS"}
 # gunicorn options that take a value (as the next word when not written `--opt=value`).
@@ -78,6 +83,8 @@ def normalize(command) -> tuple:
     anything else (`doa worker X`): every word.
     """
     words = as_words(command)
+    while words and re.match(r"[A-Za-z_][A-Za-z0-9_]*=", words[0]):  # `VAR=value cmd`: the environment
+        words = words[1:]
     if not words or words[0] != "gunicorn":
         return tuple(words)
     config, targets, i = None, [], 1
@@ -94,6 +101,17 @@ def normalize(command) -> tuple:
             targets.append(word)
         i += 1
     return ("gunicorn", config, tuple(targets))
+
+
+def assignments(command) -> dict[str, str]:
+    """The `VAR=value` words a shell command starts with."""
+    found = {}
+    for word in as_words(command):
+        name, eq, value = word.partition("=")
+        if not eq or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            break
+        found[name] = value
+    return found
 
 
 def gunicorn_bind(command) -> str | None:
@@ -256,7 +274,8 @@ def test_every_procfile_entry_runs_the_same_command_in_compose(procfile, service
         assert actual == expected, f"{name}: compose runs {actual}, the Procfile {expected}"
         if expected[0] == "gunicorn":
             assert expected[1] == "deploy/gunicorn.conf.py", f"{name}: gunicorn without the shared config"
-            assert expected[2] == (f"services.{name}.app:create_app()",), f"{name}: {expected[2]}"
+            target = WEB_TARGET if name == WEB else f"services.{name}.app:create_app()"
+            assert expected[2] == (target,), f"{name}: {expected[2]}"
             # The health check and the gateway both reach the service on port 8000.
             assert gunicorn_bind(services[name]["command"]) == "0.0.0.0:8000", name
         else:
@@ -265,7 +284,7 @@ def test_every_procfile_entry_runs_the_same_command_in_compose(procfile, service
 
 def test_every_app_service_is_in_the_procfile(procfile, app_services):
     assert set(app_services) == set(procfile)
-    expected = {s for s in SERVICES} | {f"{s}-worker" for s in SERVICES}
+    expected = {s for s in SERVICES} | {f"{s}-worker" for s in SERVICES} | {WEB}
     assert set(app_services) == expected
 
 
@@ -292,6 +311,9 @@ def test_every_service_has_a_health_check_that_tests_the_right_thing(services, a
 def test_services_start_after_what_they_need_is_healthy(services, app_services):
     for name, service in app_services.items():
         deps = depends_on(service)
+        if name == WEB:  # no database, no bus: the APIs, and the gateway it reaches them through
+            assert deps == {**{s: "service_healthy" for s in SERVICES}, "gateway": "service_healthy"}, deps
+            continue
         for needed in ("redis", "postgres"):
             assert deps.get(needed) == "service_healthy", f"{name} -> {needed}: {deps.get(needed)}"
         if is_worker(name):  # the web process migrates the schema first
@@ -301,6 +323,9 @@ def test_services_start_after_what_they_need_is_healthy(services, app_services):
     gateway = depends_on(services["gateway"])
     for name in SERVICES:
         assert gateway.get(name) == "service_healthy", f"gateway -> {name}: {gateway.get(name)}"
+    # nginx finds the web service when it proxies (a variable upstream), so it need not wait for
+    # it; and the web waits for the gateway: both ways would be a cycle compose refuses.
+    assert WEB not in gateway, "gateway -> web: a dependency cycle"
 
 
 def test_redis_keeps_the_queues(services):
@@ -328,6 +353,9 @@ def test_each_service_has_its_own_database(services, app_services):
         own = base_service(name)
         env = environment(service)
         urls = {key for key in env if key.endswith("_DATABASE_URL")}
+        if name == WEB:
+            assert not urls, f"web: {urls} (it reads the APIs, no database)"
+            continue
         assert urls == {f"{own.upper()}_DATABASE_URL"}, f"{name}: {urls}"
         url = make_url(interpolate(env[f"{own.upper()}_DATABASE_URL"]))
         assert url.get_backend_name() == "postgresql", f"{name}: {url}"
@@ -394,6 +422,9 @@ def test_the_app_services_share_one_image_and_find_each_other(app_services):
         assert service.get("image") == "dayofaction:latest", name
         assert service.get("build") in (".", {"context": "."}), name
         env = environment(service)
+        if name == WEB:
+            assert not {"BUS_URL", "JWKS_URL"} & set(env), "web: it uses neither the bus nor the keys"
+            continue
         assert env.get("BUS_URL") == "redis://redis:6379/0", f"{name}: {env.get('BUS_URL')}"
         assert env.get("JWKS_URL") == "http://registry:8000/api/registry/.well-known/jwks.json", name
 
@@ -412,6 +443,66 @@ def test_the_gateway_routes_each_service_with_its_path(services, nginx_server):
         assert target == f"http://{name}:8000", f"/api/{name}/ goes to {target}"
     healthz = routes.get("= /healthz")
     assert healthz is not None and values(healthz, "return")[0][0] == "200"
+    # An /api/ path no service has is still answered as a problem, not by the site.
+    unknown = routes.get("/api/")
+    assert unknown is not None and values(unknown, "return")[0][0] == "404", unknown
+    assert "application/problem+json" in [args[0] for args in values(unknown, "default_type")]
+
+
+def test_the_gateway_serves_the_public_site_and_the_site_reads_the_apis_through_it(compose, services,
+                                                                                   nginx_server):
+    web = services[WEB]
+    # Every path but /api/* and /healthz goes to the web service, on the port it binds.
+    site = locations(nginx_server).get("/")
+    assert site is not None, "nginx.conf has no location /"
+    assert not values(site, "return"), "location / answers itself instead of proxying to the web service"
+    assert proxy_target(site) == f"http://{WEB}:8000", f"/ goes to {proxy_target(site)}"
+    assert gunicorn_bind(web["command"]) == "0.0.0.0:8000"
+    assert not web.get("ports"), "the web service is reached through the gateway only"
+
+    # WEB_API_URL: one base, the gateway where nginx listens inside the network (not the
+    # published port, which is the host's).
+    env = environment(web)
+    base = urlparse(env.get("WEB_API_URL", ""))
+    assert (base.scheme, base.hostname, base.path.strip("/")) == ("http", "gateway", ""), env.get("WEB_API_URL")
+    listens = {args[0].rpartition(":")[2] for args in values(nginx_server, "listen")}
+    assert str(base.port or 80) in listens, f"WEB_API_URL port {base.port or 80}, nginx listens on {listens}"
+    api = Api(api_url(Config(environ={"WEB_API_URL": env["WEB_API_URL"]})))
+    assert api.url("/api/media/reports") == f"http://gateway:{base.port or 80}/api/media/reports"
+    assert env.get("PROXY_HOPS") == "1", "web: the gateway's X-Forwarded-* are not trusted (or too many hops are)"
+    assert env.get("FORWARDED_ALLOW_IPS") == "*"
+
+    # One session key for all its workers: given, or made once on a volume they share.
+    assert "WEB_SECRET_KEY" in env, "web: WEB_SECRET_KEY is not passed on"
+    secret = env["WEB_SECRET_KEY"]
+    assert re.fullmatch(r"\$\{WEB_SECRET_KEY(:\?[^}]+|:-)\}", secret), f"web: WEB_SECRET_KEY is {secret!r}"
+    if secret.endswith(":-}"):  # unset: the key file in DOA_VAR_DIR (/app/var) outlives the container
+        volume = volume_targets(web).get("/app/var")
+        assert volume in (compose.get("volumes") or {}), f"web: /app/var on {volume!r}, not a named volume"
+        others = {n for n, s in services.items() if n != WEB and volume_targets(s).get("/app/var") == volume}
+        assert not others, f"web shares its volume {volume!r} with {others}"
+
+
+def test_the_procfile_web_reads_each_service_at_its_own_port(procfile):
+    """No gateway in the Procfile mode: WEB_API_URL names each service's port, with the same
+    variable and default as the line that serves it."""
+    command = procfile[WEB]
+    assert normalize(command) == ("gunicorn", "deploy/gunicorn.conf.py", (WEB_TARGET,))
+    assert re.fullmatch(r"\$\{BIND_HOST:-127\.0\.0\.1\}:\$\{WEB_PORT:-\d+\}", gunicorn_bind(command))
+    port = {name: gunicorn_bind(procfile[name]).partition("}:")[2] for name in (*SERVICES, WEB)}  # ${X_PORT:-n}
+    value = assignments(command).get("WEB_API_URL", "")
+    default = re.fullmatch(r"\$\{WEB_API_URL:-(.*)\}", value)  # an operator may still set it
+    assert default, f"the Procfile's WEB_API_URL is {value!r}"
+    bases = dict(item.split("=", 1) for item in default.group(1).split(","))
+    assert set(bases) == set(SERVICES), bases
+    assert len({interpolate(p) for p in port.values()}) == len(port), f"two Procfile entries share a port: {port}"
+    for name in SERVICES:
+        assert bases[name] == f"http://127.0.0.1:{port[name]}", f"web -> {name}: {bases[name]}, {name}: {port[name]}"
+    # What the shell makes of it is what the web front takes, and sends each call to its service.
+    value = interpolate(default.group(1))
+    api = Api(api_url(Config(environ={"WEB_API_URL": value})))
+    for name in SERVICES:
+        assert api.url(f"/api/{name}/readyz") == f"http://127.0.0.1:{interpolate(port[name])}/api/{name}/readyz"
 
 
 def test_the_gateway_limits_bodies_and_passes_the_request_id(nginx_server):
