@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from cryptography.fernet import Fernet
 from flask import Flask, abort, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
+from werkzeug.exceptions import HTTPException
 
 from services.web import account
 from services.web.account import session_settings
@@ -19,6 +20,8 @@ from services.web.client import Api, ApiError
 from services.web.i18n import LANGUAGES, RTL, reader_language, translator
 from services.web.worldmap import render_map
 from shared.config import Config
+from shared.http.app import install_request_id_and_problems
+from shared.http.problems import from_http_exception
 
 EVENT_FILTERS = ("country", "activity_type", "language")
 
@@ -47,9 +50,18 @@ def create_app(config: Config, api: Api) -> Flask:
             response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax", httponly=True)
         return response
 
-    @app.errorhandler(404)
-    def _not_found(_exc):
-        return render_template("message.html", title=translator(reader_language())("not_found"), text=""), 404
+    install_request_id_and_problems(app)  # X-Request-ID, and problem+json for API clients
+
+    @app.errorhandler(HTTPException)
+    def _error(exc: HTTPException):
+        """A page for browsers, problem+json for everyone else (curl, scripts, API clients)."""
+        if request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html" or \
+                not request.accept_mimetypes.accept_html:
+            return from_http_exception(exc)
+        t = translator(reader_language())
+        title = t("not_found") if exc.code == 404 else exc.name
+        text = "" if exc.code == 404 else (exc.description or "")
+        return render_template("message.html", title=title, text=text), exc.code
 
     @app.get("/")
     def campaigns():

@@ -59,3 +59,10 @@ def test_the_subscription_form_asks_for_confirmation(api, setting):
     bad = api.post(f"/campaigns/{campaign}/subscription", data={"email": "nope"},
                    headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert bad.status_code == 422 and b"email" in bad.data
+
+
+def test_browsers_get_pages_and_programs_get_problems(api, setting):
+    page = api.get("/nowhere", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 404 and page.mimetype == "text/html" and "Nothing here" in page.data.decode()
+    problem = api.get("/nowhere")
+    assert problem.status_code == 404 and problem.mimetype == "application/problem+json"
