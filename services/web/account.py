@@ -164,8 +164,9 @@ def blueprint(api: Api, fernet: Fernet) -> Blueprint:
         form = request.form
         options = {"campaign_id": form.get("campaign_id", ""), "consent": "true" if form.get("consent") else "false",
                    "blur_faces": "true" if form.get("blur_faces") else "false"}
-        media_ids = []
-        try:
+
+        def upload_and_report() -> None:
+            media_ids = []
             for upload in request.files.getlist("files"):
                 if not upload.filename:
                     continue
@@ -177,11 +178,8 @@ def blueprint(api: Api, fernet: Fernet) -> Blueprint:
                 "title": form.get("title", ""), "text": form.get("text", ""), "language": form.get("language") or "en",
                 "turnout": int(form["turnout"]) if form.get("turnout", "").isdigit() else None,
                 "media_ids": media_ids})
-        except ApiError as exc:
-            errors = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in exc.problem.get("errors", []))
-            return render_template("message.html", title=exc.problem.get("title", "Error"),
-                                   text=errors or exc.problem.get("detail", "")), exc.status
-        return redirect(url_for("account.home"), 303)
+
+        return act(upload_and_report)
 
     @bp.post("/me/events/<uuid:event_id>/cancellation")
     @signed_in
@@ -203,14 +201,19 @@ def coordinators_only() -> None:
 
 def act(call):
     """Do what a form asked through the API; back to the dashboard, or the API's refusal shown
-    as a page (the reason it gives names the field)."""
+    as a page."""
     try:
         call()
     except ApiError as exc:
-        errors = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in exc.problem.get("errors", []))
-        return render_template("message.html", title=exc.problem.get("title", "Error"),
-                               text=errors or exc.problem.get("detail", "")), exc.status
+        return refusal_page(exc)
     return redirect(url_for("account.home"), 303)
+
+
+def refusal_page(exc: ApiError):
+    """The API's refusal as a page, with its status: the fields it names and why, or its detail."""
+    errors = "; ".join(f"{e.get('field')}: {e.get('message')}" for e in exc.problem.get("errors", []))
+    return render_template("message.html", title=exc.problem.get("title", "Error"),
+                           text=errors or exc.problem.get("detail", "")), exc.status
 
 
 def organisation_page(api: Api, token: str, organisation_id: str) -> dict:

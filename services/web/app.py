@@ -99,9 +99,7 @@ def create_app(config: Config, api: Api) -> Flask:
         try:
             api.post("/api/notify/subscriptions", json=body)
         except ApiError as exc:
-            errors = {e.get("field"): e.get("message") for e in exc.problem.get("errors", [])}
-            return render_template("message.html", title=exc.problem.get("title", "Error"),
-                                   text="; ".join(f"{k}: {v}" for k, v in errors.items()) or str(exc)), exc.status
+            return account.refusal_page(exc)
         return redirect(url_for("campaign", campaign_id=campaign_id, subscribed=1, _anchor="subscribe"), 303)
 
     @app.get("/events/<uuid:event_id>")
