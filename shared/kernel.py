@@ -55,6 +55,13 @@ class Kernel:
                          c.BUS_VISIBILITY_TIMEOUT, tasks=self.background)
 
 
+def current_kernel() -> Kernel:
+    """The kernel of the service whose request this is (`create_service_app` puts it there)."""
+    from flask import current_app
+
+    return current_app.extensions["doa"]
+
+
 def build_kernel(name: str, config: Config, metadata: MetaData, migrations: str,
                  jwks: JwksSource | None = None) -> Kernel:
     """`metadata` is the service's own; the kernel's tables are added to it by the caller's

@@ -1,7 +1,7 @@
 """The events service's HTTP API: parse, call a use case, answer."""
 from __future__ import annotations
 
-from flask import Response, current_app, request, stream_with_context, url_for
+from flask import Response, request, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -42,13 +42,11 @@ from shared.http.app import accepts_any_body
 from shared.http.auth import current_principal, require_principal, requires
 from shared.http.dump import json_response
 from shared.http.pagination import keyset_page, page_body
+from shared.kernel import current_kernel as kernel
 
 blp = Blueprint("campaigns", __name__, url_prefix="/campaigns",
                 description="Campaigns, their day of action, endorsements and signatories.")
 
-
-def kernel():
-    return current_app.extensions["doa"]
 
 
 def acting_for(principal, organisation_id: str | None, location: str) -> str:

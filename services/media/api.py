@@ -2,7 +2,7 @@
 they become, and their files."""
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, RAISE, ValidationError
@@ -41,7 +41,7 @@ from shared.http.app import accepts_any_body
 from shared.http.auth import current_principal, require_principal, requires
 from shared.http.dump import json_response
 from shared.http.pagination import keyset_page, page_body
-from shared.kernel import Kernel
+from shared.kernel import current_kernel as kernel
 
 blp = Blueprint("media", __name__, url_prefix="/media", description="Uploads and what processing made of them.")
 uploads_blp = Blueprint("uploads", __name__, url_prefix="/uploads",
@@ -50,9 +50,6 @@ uploads_blp = Blueprint("uploads", __name__, url_prefix="/uploads",
 ROLES = ("organisation", "coordinator")
 _OPTIONS = UploadOptions()
 
-
-def kernel() -> Kernel:
-    return current_app.extensions["doa"]
 
 
 def storage():

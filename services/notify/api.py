@@ -2,7 +2,7 @@
 in their e-mails, contacts of organisations and coordinators, and webhooks."""
 from __future__ import annotations
 
-from flask import Response, current_app, render_template_string, request
+from flask import Response, render_template_string, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -32,7 +32,7 @@ from shared.http.auth import require_principal, requires
 from shared.http.dump import json_response
 from shared.http.pagination import keyset_page, page_body
 from shared.http.ratelimit import limiter, subscribe_limit
-from shared.kernel import Kernel
+from shared.kernel import current_kernel as kernel
 
 subscriptions_blp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions",
                               description="Subscriptions of the public: no account, double opt-in.")
@@ -45,9 +45,6 @@ webhooks_blp = Blueprint("webhooks", __name__, url_prefix="/webhooks",
 
 ROLES = ("organisation", "coordinator")
 
-
-def kernel() -> Kernel:
-    return current_app.extensions["doa"]
 
 
 def links(session) -> Links:

@@ -30,6 +30,7 @@ from shared.http.auth import bearer_token, requires
 from shared.http.dump import json_response
 from shared.http.pagination import PageArgs, keyset_page, page_body
 from shared.http.ratelimit import limiter, token_limit
+from shared.kernel import current_kernel as kernel
 
 organisations = Blueprint("organisations", __name__, url_prefix="/organisations",
                           description="Organisations of the coalition and their API keys.")
@@ -38,9 +39,6 @@ coordinators = Blueprint("coordinators", __name__, url_prefix="/coordinators",
 tokens = Blueprint("tokens", __name__, url_prefix="",
                    description="Exchange an API key for a short-lived signed token; the public keys.")
 
-
-def kernel():
-    return current_app.extensions["doa"]
 
 
 def created(body, location: str):
