@@ -16,6 +16,7 @@ from services.events.schemas import (
     BulkQuery,
     CampaignIn,
     CampaignOut,
+    CampaignOverview,
     CampaignPage,
     CampaignPatch,
     CampaignQuery,
@@ -30,6 +31,7 @@ from services.events.schemas import (
     LocalEventPage,
     LocalEventPatch,
     LocalEventQuery,
+    OverviewQuery,
     SignatoryList,
     StatisticsOut,
     TimelinePage,
@@ -150,6 +152,28 @@ class Signatories(MethodView):
         with kernel().db.transaction() as session:
             campaign = use.get_campaign(session, str(campaign_id), current_principal())
             return use.signatories(session, campaign)
+
+
+@blp.route("/<uuid:campaign_id>/overview")
+class Overview(MethodView):
+    @blp.arguments(OverviewQuery, location="query")
+    @blp.response(200, CampaignOverview)
+    def get(self, args, campaign_id):
+        """A campaign's public page in one answer: campaign, signatories, every public event.
+
+        The campaign and its signatories as their own endpoints give them to the public, and
+        every event the public list of the campaign finds over all its pages (compact, in the
+        list's order), so a page renders with one request to this service however many events
+        there are. Always the public's view: a token changes nothing. `?lang=` or
+        Accept-Language picks the titles' language, as in the list."""
+        wanted, now = _wanted_languages(args), utcnow()
+        with kernel().db.transaction() as session:
+            campaign = _with_count(session, use.get_campaign(session, str(campaign_id), None))
+            body = {"campaign": CampaignOut().dump(campaign),
+                    "signatories": SignatoryList().dump(use.signatories(session, campaign)),
+                    # Plain rows on the same transaction (one snapshot), dumped without marshmallow.
+                    "events": finding.overview_events(session.connection(), campaign.id, wanted, now)}
+        return json_response(body)
 
 
 LISTED_COLUMNS = [c for c in LocalEvent.__table__.c if c.key not in ("search_text", "sequence")]

@@ -11,7 +11,8 @@ from icalendar import Calendar, Event, Timezone
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from services.events.local_events import address_visible, pick_language, public_condition
+from services.events.local_events import address_visible, list_statement, pick_language, public_condition
+from services.events.localtime import format_offset
 from services.events.models import Campaign, CountryHold, EventTally, KnownOrganisation, LocalEvent
 
 ICAL_PRODID = "-//dayofaction//events//EN"
@@ -27,15 +28,17 @@ def timeline_statement(campaign: Campaign):
                                     public_condition(), on_the_day(campaign))
 
 
+def utc_offset(event) -> str:
+    """The offset from UTC of the event's zone at its start ("+05:45"), from the local time
+    it was given in and the instant that means."""
+    return format_offset(datetime.fromisoformat(event.starts_local) - event.starts_at.replace(tzinfo=None))
+
+
 def timeline_item(event: LocalEvent, wanted: list[str]) -> dict:
     language = pick_language(event.title, event.languages, wanted)
-    local = datetime.fromisoformat(event.starts_local)
-    offset = local - event.starts_at.replace(tzinfo=None)
-    minutes = int(offset.total_seconds() // 60)
     return {"id": event.id, "starts_at": event.starts_at, "start": event.starts_local, "timezone": event.timezone,
-            "utc_offset": f"{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}",
-            "city": event.city, "country": event.country, "activity_type": event.activity_type,
-            "title": event.title.get(language, ""), "language": language}
+            "utc_offset": utc_offset(event), "city": event.city, "country": event.country,
+            "activity_type": event.activity_type, "title": event.title.get(language, ""), "language": language}
 
 
 @lru_cache(maxsize=2)
@@ -71,12 +74,18 @@ def statistics(session: Session, campaign: Campaign, everything: bool) -> dict:
     return out
 
 
+def place_is_public(event, now: datetime) -> bool:
+    """May the public see where the event is (its address, and its coordinates, which would
+    give the address away)? What the map and the public's view of an event both ask."""
+    return address_visible(event, None, now)
+
+
 def geojson_features(session: Session, stmt, wanted: list[str], now: datetime) -> Iterator[dict]:
     """Public events with coordinates whose owners made the place public (coordinates would
     give an address away)."""
     for event in session.execute(stmt.where(LocalEvent.latitude.is_not(None),
                                             LocalEvent.address_public != "never")).scalars():
-        if not address_visible(event, None, now):
+        if not place_is_public(event, now):
             continue
         language = pick_language(event.title, event.languages, wanted)
         yield {"type": "Feature", "id": event.id,
@@ -130,3 +139,39 @@ def _vevent(event: LocalEvent, wanted: list[str], now: datetime, base_url: str) 
     vevent.add("status", "CANCELLED" if event.status == "cancelled" else "CONFIRMED")
     vevent.add("url", f"{base_url}/api/events/events/{event.id}")
     return vevent
+
+
+# The overview: every public event of a campaign in one answer, for pages that show them all.
+# Only the columns it shows (and those that decide what it may show) are read: no
+# descriptions, which can be long in thirty languages.
+OVERVIEW_COLUMNS = (LocalEvent.id, LocalEvent.title, LocalEvent.languages, LocalEvent.activity_type,
+                    LocalEvent.city, LocalEvent.country, LocalEvent.timezone, LocalEvent.starts_local,
+                    LocalEvent.ends_local, LocalEvent.starts_at, LocalEvent.ends_at, LocalEvent.status,
+                    LocalEvent.latitude, LocalEvent.longitude, LocalEvent.address_public,
+                    LocalEvent.address_public_hours, LocalEvent.organisation_id)
+
+
+def overview_statement(campaign_id: str):
+    """The campaign's events exactly as the public's list finds them (`list_statement`, no
+    principal: the same conditions, so the two cannot differ), all of them, in the list's
+    order (start in UTC, then id)."""
+    return (list_statement({"campaign": campaign_id}, None).with_only_columns(*OVERVIEW_COLUMNS)
+            .order_by(LocalEvent.starts_at, LocalEvent.id))
+
+
+def overview_item(event, wanted: list[str], now: datetime) -> dict:
+    """One event of the overview, as the public sees it: the title in the language the list
+    would choose, local and UTC times, and coordinates only where the map would show them."""
+    language = pick_language(event.title, event.languages, wanted)
+    shown = place_is_public(event, now)
+    return {"id": event.id, "title": event.title.get(language, ""), "language": language, "city": event.city,
+            "country": event.country, "timezone": event.timezone, "start": event.starts_local,
+            "end": event.ends_local, "starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat(),
+            "utc_offset": utc_offset(event), "activity_type": event.activity_type, "languages": event.languages,
+            "status": event.status, "longitude": event.longitude if shown else None,
+            "latitude": event.latitude if shown else None}
+
+
+def overview_events(connection, campaign_id: str, wanted: list[str], now: datetime) -> list[dict]:
+    """Every public event of the campaign: one query, plain rows (no ORM objects)."""
+    return [overview_item(row, wanted, now) for row in connection.execute(overview_statement(campaign_id))]

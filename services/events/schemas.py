@@ -297,3 +297,35 @@ class BulkOut(Schema):
     created = fields.Integer()
     ids = fields.List(fields.String())
     skipped = fields.List(fields.Nested(RowError))
+
+
+class OverviewQuery(Schema):
+    lang = LanguageCode(metadata={"description": "The language of the titles (else Accept-Language)."})
+
+
+class OverviewEvent(Schema):
+    id = fields.String()
+    title = fields.String(metadata={"description": "In `?lang=`, else Accept-Language, else the event's first "
+                                                   "language: as the list chooses."})
+    language = fields.String(metadata={"description": "The language `title` is in."})
+    city = fields.String()
+    country = fields.String()
+    timezone = fields.String()
+    start = fields.String(metadata={"description": "Local wall-clock time in `timezone`."})
+    end = fields.String()
+    starts_at = fields.AwareDateTime(format="iso")
+    ends_at = fields.AwareDateTime(format="iso")
+    utc_offset = fields.String(metadata={"description": "The zone's offset at the start, as the timeline gives it."})
+    activity_type = fields.String()
+    languages = fields.List(fields.String())
+    status = fields.String(metadata={"description": "approved, or cancelled (after its approval)."})
+    longitude = fields.Float(allow_none=True, metadata={
+        "description": "Only where the map shows the event (its owner made the place public); else null."})
+    latitude = fields.Float(allow_none=True)
+
+
+class CampaignOverview(Schema):
+    campaign = fields.Nested(CampaignOut, metadata={"description": "As GET /campaigns/{id} gives it."})
+    signatories = fields.Nested(SignatoryList, metadata={"description": "As GET /campaigns/{id}/signatories."})
+    events = fields.List(fields.Nested(OverviewEvent), metadata={
+        "description": "Every event the public list of the campaign finds, over all its pages, in its order."})

@@ -20,6 +20,7 @@ from services.media.schemas import (
     MaterialVersionIn,
     MaterialWithVersions,
     MediaOut,
+    MediaOverview,
     MediaPage,
     MediaQuery,
     Policy,
@@ -351,10 +352,15 @@ class Reports(MethodView):
         """Reports, newest first: the public sees published ones, an organisation also its
         own, coordinators all."""
         principal = current_principal()
-        stmt = reports.list_statement(args, principal)
         with kernel().db.transaction() as session:
-            rows, next_url = keyset_page(session, stmt, [Report.created_at, Report.id], args, descending=True)
-            return json_response(page_body(_reports_out(session, rows, principal), next_url))
+            return json_response(page_body(*_reports_page(session, args, principal)))
+
+
+def _reports_page(session, args: dict, principal) -> tuple[list[dict], str | None]:
+    """A page of the reports list (items, next url): what the list and the overview answer."""
+    stmt = reports.list_statement(args, principal)
+    rows, next_url = keyset_page(session, stmt, [Report.created_at, Report.id], args, descending=True)
+    return _reports_out(session, rows, principal), next_url
 
 
 @reports_blp.route("/<uuid:report_id>")
@@ -447,6 +453,26 @@ def campaign_turnout(campaign_id):
                           "total": sum(c["turnout"] for c in countries)})
 
 
+OVERVIEW_REPORTS = 20
+
+
+@campaigns_blp.route("/<uuid:campaign_id>/overview")
+@campaigns_blp.response(200, MediaOverview)
+def campaign_overview(campaign_id):
+    """A campaign's public page in one answer: newest reports, material package, turnout.
+
+    The 20 newest published reports as the public's reports list gives them (with only the
+    media the public may see), the current items of the material package and the turnout per
+    country, so a page renders with one request to this service. Always the public's view: a
+    token changes nothing."""
+    with kernel().db.transaction() as session:
+        campaign = _campaign(session, campaign_id)
+        newest, _ = _reports_page(session, {"campaign_id": campaign.id, "limit": OVERVIEW_REPORTS}, None)
+        body = {"reports": newest, "materials": _current_materials(session, campaign.id, None),
+                "turnout": reports.turnout(session, campaign.id)}
+    return json_response(body)
+
+
 @campaigns_blp.route("/<uuid:campaign_id>/policy", methods=["PUT"])
 @requires("coordinator")
 @campaigns_blp.arguments(Policy)
@@ -467,6 +493,11 @@ def _material_out(material: Material) -> dict:
             "file_url": f"{request.script_root}/api/media/media/{material.media_id}/file"}
 
 
+def _current_materials(session, campaign_id: str, language: str | None) -> list[dict]:
+    rows = session.execute(materials.current_statement(campaign_id, language)).all()
+    return [_material_out(row[0]) for row in rows]
+
+
 @campaigns_blp.route("/<uuid:campaign_id>/materials")
 class CampaignMaterials(MethodView):
     @campaigns_blp.arguments(MaterialQuery, location="query")
@@ -475,8 +506,7 @@ class CampaignMaterials(MethodView):
         """The current items of the package (`?lang=` for one language)."""
         with kernel().db.transaction() as session:
             campaign = _campaign(session, campaign_id)
-            rows = session.execute(materials.current_statement(campaign.id, args["lang"])).all()
-            return json_response({"items": [_material_out(row[0]) for row in rows]})
+            return json_response({"items": _current_materials(session, campaign.id, args["lang"])})
 
     @requires("coordinator")
     @campaigns_blp.arguments(MaterialIn)

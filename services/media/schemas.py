@@ -196,3 +196,13 @@ class MaterialQuery(Schema):
 
 class MaterialList(Schema):
     items = fields.List(fields.Nested(MaterialOut))
+
+
+class MediaOverview(Schema):
+    reports = fields.List(fields.Nested(ReportOut), metadata={
+        "description": "The 20 newest published reports, as GET /reports?campaign_id=…&limit=20 gives them to "
+                       "the public."})
+    materials = fields.List(fields.Nested(MaterialOut), metadata={
+        "description": "The current items of the package, as GET /campaigns/{id}/materials gives them."})
+    turnout = fields.List(fields.Nested(Turnout), metadata={
+        "description": "Turnout per country, as the `countries` of GET /campaigns/{id}/turnout."})
