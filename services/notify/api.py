@@ -1,5 +1,6 @@
 """The notify service's HTTP API under /api/notify: subscriptions of the public and the links
-in their e-mails, contacts of organisations and coordinators, and webhooks."""
+in their e-mails, contacts of organisations and coordinators, webhooks, and the coordinators'
+view of failing deliveries."""
 from __future__ import annotations
 
 from flask import Response, render_template_string, request
@@ -8,8 +9,8 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from services.notify import problems, wakeups
 from services.notify import subscriptions as subs
-from services.notify import wakeups
 from services.notify import webhook_endpoints as endpoints
 from services.notify.links import BadLink, ExpiredLink, Links, link_secret
 from services.notify.models import Contact, DeliveryAttempt, WebhookDelivery
@@ -19,6 +20,7 @@ from services.notify.schemas import (
     ContactOut,
     DeliveryOut,
     DeliveryPage,
+    DeliveryProblemsOut,
     DeliveryQuery,
     EndpointCreated,
     EndpointIn,
@@ -42,6 +44,8 @@ contacts_blp = Blueprint("contacts", __name__, url_prefix="/contacts",
                          description="Where an organisation or a coordinator is told of what concerns it.")
 webhooks_blp = Blueprint("webhooks", __name__, url_prefix="/webhooks",
                          description="Endpoints that receive the platform's messages, signed (Standard Webhooks).")
+problems_blp = Blueprint("delivery_problems", __name__, url_prefix="/delivery-problems",
+                         description="What is failing in deliveries, webhooks and e-mail: for coordinators.")
 
 ROLES = ("organisation", "coordinator")
 
@@ -277,3 +281,18 @@ def redeliver(endpoint_id, delivery_id):
         body = _delivery_out(session, delivery)
         wakeups.after_commit(session, wakeups.WEBHOOKS)
     return json_response(body, 202)
+
+
+@problems_blp.route("")
+@requires("coordinator")
+@problems_blp.response(200, DeliveryProblemsOut)
+def delivery_problems():
+    """Coordinators only: every webhook endpoint (of any owner) that is disabled or has failed
+    or retrying deliveries, worst first, and how many e-mails failed or are being retried,
+    with the newest error of each. Never an address or a delivery's body; an endpoint's URL
+    only as where it points."""
+    require_principal("coordinator")
+    with kernel().db.transaction() as session:
+        body = DeliveryProblemsOut().dump(problems.delivery_problems(
+            session, kernel().config.NOTIFY_CLAIM_LEASE_SECONDS))
+    return json_response(body, headers={"Cache-Control": "no-store"})

@@ -21,7 +21,8 @@ def _on_build(kernel: Kernel) -> None:
 SPEC = ServiceSpec(
     name="notify", title="dayofaction notify", description="Subscriptions, e-mail, webhooks and reminders.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
-    blueprints=lambda: [api.subscriptions_blp, api.links_blp, api.contacts_blp, api.webhooks_blp],
+    blueprints=lambda: [api.subscriptions_blp, api.links_blp, api.contacts_blp, api.webhooks_blp,
+                        api.problems_blp],
     handlers=build_handlers, on_build=_on_build,
 )
 build = SPEC.build

@@ -33,6 +33,13 @@ class NoLongerOurs(Exception):
     """The e-mail was erased, unsubscribed or taken over while its batch was on the way."""
 
 MAX_ATTEMPTS = 8
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long an e-mail waits after its `attempts`-th failure: 1, 2, 4 … minutes, at most an hour."""
+    return timedelta(minutes=min(60, 2 ** max(0, min(attempts - 1, 6))))
+
+
 HOUSEKEEPING_SECONDS = 60
 REPORT_REQUEST_WITHIN = timedelta(days=3)  # events that ended longer ago are not asked about
 
@@ -202,9 +209,10 @@ class MailDispatcher:
                 notification.last_error = (result.error or "")[:500]
                 if result.permanent or notification.attempts >= MAX_ATTEMPTS:
                     notification.status = "failed"
-                else:  # 1, 2, 4 … minutes, at most an hour
+                    notification.next_at = now  # when it failed, for the coordinators' delivery problems
+                else:
                     notification.status = "pending"
-                    notification.next_at = now + timedelta(minutes=min(60, 2 ** (notification.attempts - 1)))
+                    notification.next_at = now + retry_delay(notification.attempts)
 
     def _message(self, session, notification: Notification, notice: Notice, rendered_cache: dict,
                  people: dict):

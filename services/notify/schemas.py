@@ -111,3 +111,38 @@ class DeliveryPage(Schema):
 
 class DeliveryQuery(PageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(["pending", "delivered", "failed"]))
+
+
+class WebhookProblemOut(Schema):
+    endpoint_id = fields.String()
+    owner_id = fields.String()
+    owner_name = fields.String(allow_none=True, metadata={
+        "description": "The organisation's name; null for a coordinator's endpoint."})
+    owner_abbreviation = fields.String(allow_none=True, metadata={
+        "description": "The organisation's abbreviation; null for a coordinator's endpoint."})
+    role = fields.String(metadata={"description": "The owner's: `organisation` or `coordinator`."})
+    url = fields.String(metadata={"description": "Where the endpoint points (`https://host/…`): its path and query "
+                                                 "may hold the receiver's own secret and are not shown."})
+    status = fields.String(metadata={"description": "`active` or `disabled`."})
+    disabled_reason = fields.String(allow_none=True)
+    failed = fields.Integer(metadata={"description": "Deliveries that failed for good."})
+    retrying = fields.Integer(metadata={"description": "Deliveries that failed at least once and are tried again."})
+    last_error = fields.String(allow_none=True, metadata={
+        "description": "What the newest attempt that went wrong came to: its error, or `HTTP <status code>`."})
+    last_attempt_at = fields.AwareDateTime(format="iso", allow_none=True, metadata={
+        "description": "When that attempt was made."})
+
+
+class EmailProblemsOut(Schema):
+    failed = fields.Integer(metadata={"description": "E-mails that failed for good."})
+    retrying = fields.Integer(metadata={"description": "E-mails that failed at least once and are tried again."})
+    last_error = fields.String(allow_none=True, metadata={
+        "description": "The newest error (the SMTP server's answer), e-mail addresses hidden."})
+    last_at = fields.AwareDateTime(format="iso", allow_none=True, metadata={"description": "When it happened."})
+
+
+class DeliveryProblemsOut(Schema):
+    webhooks = fields.List(fields.Nested(WebhookProblemOut), metadata={
+        "description": "Endpoints that are disabled or have failed or retrying deliveries, worst first: disabled "
+                       "ones, then by failed + retrying."})
+    email = fields.Nested(EmailProblemsOut)
