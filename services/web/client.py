@@ -10,9 +10,11 @@ import threading
 from typing import Any
 from urllib.parse import urlsplit
 
+import flask
 import requests
 from requests.adapters import BaseAdapter
-from werkzeug.test import Client
+from werkzeug.test import Client, EnvironBuilder
+from werkzeug.wrappers import Request
 
 INTERNAL = "http://doa.internal"  # the base URL when the platform answers in-process
 ANY = "*"  # the key of the one base every service answers under (the gateway's, or INTERNAL)
@@ -46,6 +48,17 @@ def _base(url: str) -> str:
     return url.rstrip("/")
 
 
+# Who the web front asks for: the services trust one hop of X-Forwarded-For (PROXY_HOPS=1),
+# which is the web front when it reaches them directly, as docker-compose has it.
+VISITOR_HEADER = "X-Forwarded-For"
+
+
+def _visitor() -> str | None:
+    """The address of the visitor whose page is being made (behind the gateway, the one it
+    names: the web app trusts it as the services do), or None outside a request."""
+    return flask.request.remote_addr if flask.has_request_context() else None
+
+
 class ApiError(Exception):
     def __init__(self, status: int, problem: dict):
         super().__init__(problem.get("detail") or f"HTTP {status}")
@@ -62,8 +75,17 @@ class WsgiAdapter(BaseAdapter):
     def send(self, request, **kwargs):
         parts = urlsplit(request.url)
         body = request.body.encode() if isinstance(request.body, str) else request.body
-        answer = self.client.open(parts.path, query_string=parts.query, method=request.method,
-                                  headers=dict(request.headers), data=body or None)
+        headers = dict(request.headers)
+        # In-process there is no proxy to trust: the visitor the web front names is the peer.
+        peer = {"REMOTE_ADDR": headers.pop(VISITOR_HEADER)} if VISITOR_HEADER in headers else {}
+        if hasattr(body, "read"):  # an upload: the app reads it as it would read a socket, never whole here
+            environ = EnvironBuilder(parts.path, query_string=parts.query, method=request.method,
+                                     headers=headers, environ_overrides=peer).get_environ()
+            environ.update({"wsgi.input": body, "CONTENT_LENGTH": request.headers.get("Content-Length", "")})
+            answer = self.client.open(Request(environ))
+        else:
+            answer = self.client.open(parts.path, query_string=parts.query, method=request.method,
+                                      headers=headers, data=body or None, environ_overrides=peer)
         response = requests.Response()
         response.status_code = answer.status_code
         response.headers.update(answer.headers)
@@ -110,21 +132,30 @@ class Api:
             self.local.session = session
         return self.local.session
 
-    def request(self, method: str, path: str, *, token: str | None = None, lang: str | None = None,
-                **kwargs) -> Any:
+    def send(self, method: str, path: str, *, token: str | None = None, lang: str | None = None,
+             **kwargs) -> requests.Response:
+        """The answer as it came, whatever its status (for a caller that relays it, headers and
+        all); ApiError only when nothing answered. A file-like `data` with a length streams."""
         headers = kwargs.pop("headers", {})
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        visitor = _visitor()
+        if visitor:  # the services count rate limits per visitor, not one count for the whole site
+            headers[VISITOR_HEADER] = visitor
         if lang:
             headers["Accept-Language"] = lang
         kwargs.setdefault("timeout", self.timeout)
         url = self.url(path)
         try:
-            response = self._session().request(method, url, headers=headers, **kwargs)
+            return self._session().request(method, url, headers=headers, **kwargs)
         except requests.RequestException as exc:  # distributed: a service (or the gateway) is down or slow
             status = 504 if isinstance(exc, requests.Timeout) else 502
             raise ApiError(status, {"title": "Bad Gateway" if status == 502 else "Gateway Timeout", "status": status,
                                     "detail": f"{urlsplit(url).netloc} did not answer: {type(exc).__name__}"}) from exc
+
+    def request(self, method: str, path: str, **kwargs) -> Any:
+        """The answer's JSON (or bytes, or None when empty); ApiError for a refusal."""
+        response = self.send(method, path, **kwargs)
         if response.status_code >= 400:
             try:
                 problem = response.json()
