@@ -24,7 +24,7 @@ INFRA = ("redis", "postgres", "minio", "gateway")
 # Infrastructure images configured through variables of their own, not the code's.
 OWN_VARIABLES = {"postgres": "POSTGRES_", "minio": "MINIO_", "minio-setup": "MINIO_"}
 MEDIA_SERVICES = ("media", "media-worker")
-# The public site: the same image, no database and no bus; it reads the APIs through the gateway.
+# The public site: the same image, no database and no bus; it reads each API at its own address.
 WEB = "web"
 WEB_TARGET = "services.web.wsgi:create_app()"
 # Read by deploy/gunicorn.conf.py, not by the code's SETTINGS.
@@ -311,8 +311,8 @@ def test_every_service_has_a_health_check_that_tests_the_right_thing(services, a
 def test_services_start_after_what_they_need_is_healthy(services, app_services):
     for name, service in app_services.items():
         deps = depends_on(service)
-        if name == WEB:  # no database, no bus: the APIs, and the gateway it reaches them through
-            assert deps == {**{s: "service_healthy" for s in SERVICES}, "gateway": "service_healthy"}, deps
+        if name == WEB:  # no database, no bus: the APIs it reads
+            assert deps == {s: "service_healthy" for s in SERVICES}, deps
             continue
         for needed in ("redis", "postgres"):
             assert deps.get(needed) == "service_healthy", f"{name} -> {needed}: {deps.get(needed)}"
@@ -323,9 +323,8 @@ def test_services_start_after_what_they_need_is_healthy(services, app_services):
     gateway = depends_on(services["gateway"])
     for name in SERVICES:
         assert gateway.get(name) == "service_healthy", f"gateway -> {name}: {gateway.get(name)}"
-    # nginx finds the web service when it proxies (a variable upstream), so it need not wait for
-    # it; and the web waits for the gateway: both ways would be a cycle compose refuses.
-    assert WEB not in gateway, "gateway -> web: a dependency cycle"
+    # nginx finds the web service when it proxies (a variable upstream), so it need not wait for it.
+    assert WEB not in gateway, "gateway -> web: the gateway would wait for the site it fronts"
 
 
 def test_redis_keeps_the_queues(services):
@@ -449,7 +448,7 @@ def test_the_gateway_routes_each_service_with_its_path(services, nginx_server):
     assert "application/problem+json" in [args[0] for args in values(unknown, "default_type")]
 
 
-def test_the_gateway_serves_the_public_site_and_the_site_reads_the_apis_through_it(compose, services,
+def test_the_gateway_serves_the_public_site_and_the_site_reads_each_api_directly(compose, services,
                                                                                    nginx_server):
     web = services[WEB]
     # Every path but /api/* and /healthz goes to the web service, on the port it binds.
@@ -460,15 +459,15 @@ def test_the_gateway_serves_the_public_site_and_the_site_reads_the_apis_through_
     assert gunicorn_bind(web["command"]) == "0.0.0.0:8000"
     assert not web.get("ports"), "the web service is reached through the gateway only"
 
-    # WEB_API_URL: one base, the gateway where nginx listens inside the network (not the
-    # published port, which is the host's).
+    # WEB_API_URL: each service at the address its gunicorn binds inside the network, not the
+    # gateway: the services take the visitor's address from the web's X-Forwarded-For (one
+    # trusted hop), which through the gateway would become the web's own.
     env = environment(web)
-    base = urlparse(env.get("WEB_API_URL", ""))
-    assert (base.scheme, base.hostname, base.path.strip("/")) == ("http", "gateway", ""), env.get("WEB_API_URL")
-    listens = {args[0].rpartition(":")[2] for args in values(nginx_server, "listen")}
-    assert str(base.port or 80) in listens, f"WEB_API_URL port {base.port or 80}, nginx listens on {listens}"
     api = Api(api_url(Config(environ={"WEB_API_URL": env["WEB_API_URL"]})))
-    assert api.url("/api/media/reports") == f"http://gateway:{base.port or 80}/api/media/reports"
+    assert api.services == set(SERVICES), env.get("WEB_API_URL")
+    for name in SERVICES:
+        port = gunicorn_bind(services[name]["command"]).rpartition(":")[2]
+        assert api.url(f"/api/{name}/x") == f"http://{name}:{port}/api/{name}/x", (name, env["WEB_API_URL"])
     assert env.get("PROXY_HOPS") == "1", "web: the gateway's X-Forwarded-* are not trusted (or too many hops are)"
     assert env.get("FORWARDED_ALLOW_IPS") == "*"
 
