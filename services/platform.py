@@ -93,6 +93,7 @@ class EmbeddedPlatform:
         api = Api(INTERNAL)
         self.wsgi = PathDispatcher(self.apps, create_root_app(self.apps, config, api))
         api.wsgi_app = self.wsgi
+        self.web_api = api
         self.workers = []
 
     def start_workers(self) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet
@@ -14,25 +14,27 @@ from flask import Flask, abort, make_response, redirect, render_template, reques
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
-from services.web import account
+from services.web import account, campaign_page, uploads
 from services.web.account import session_settings
+from services.web.charts import cumulative_chart
 from services.web.client import Api, ApiError
 from services.web.i18n import LANGUAGES, RTL, reader_language, translator
+from services.web.pages import refusal_page
 from services.web.worldmap import render_map
 from shared.config import Config
 from shared.http.app import install_request_id_and_problems
 from shared.http.problems import from_http_exception
 
-EVENT_FILTERS = ("country", "activity_type", "language")
-
 
 def create_app(config: Config, api: Api) -> Flask:
     app = Flask(__name__, template_folder="templates")
     app.jinja_env.autoescape = True  # every template: user text is shown as text
+    app.jinja_env.globals["cumulative_chart"] = cumulative_chart
     secret = web_secret(config)
     app.secret_key = secret
     session_settings(app, secure=config.PUBLIC_URL.startswith("https://"))
-    app.register_blueprint(account.blueprint(api, Fernet(secret)))
+    account.register(app, api, Fernet(secret))
+    app.register_blueprint(uploads.blueprint(api))
 
     @app.context_processor
     def _page():
@@ -63,6 +65,13 @@ def create_app(config: Config, api: Api) -> Flask:
         text = "" if exc.code == 404 else (exc.description or "")
         return render_template("message.html", title=title, text=text), exc.code
 
+    @app.errorhandler(ApiError)
+    def _api_refused(exc: ApiError):
+        """A service refused or could not answer what a page needed: say so, never a 500."""
+        if exc.status >= 500:
+            exc = ApiError(502 if exc.status != 504 else 504, exc.problem)
+        return refusal_page(exc)
+
     @app.get("/")
     def campaigns():
         found = api.get("/api/events/campaigns", params={"status": "open"}, lang=reader_language())
@@ -70,25 +79,17 @@ def create_app(config: Config, api: Api) -> Flask:
 
     @app.get("/campaigns/<uuid:campaign_id>")
     def campaign(campaign_id):
+        """One request to the events service and one to the media service, however many events."""
         language = reader_language()
-        base = f"/api/events/campaigns/{campaign_id}"
         try:
-            found = api.get(base, lang=language)
+            page = campaign_page.context(api, str(campaign_id), language, request.args)
         except ApiError as exc:
-            abort(404 if exc.status in (404, 422) else 502)
-        filters = {k: request.args[k] for k in EVENT_FILTERS if request.args.get(k)}
-        events = api.get("/api/events/events", params={"campaign": str(campaign_id), "limit": 200, "lang": language,
-                                                       **filters})
-        return render_template(
-            "campaign.html", campaign=found, countdown=_countdown(found["day_of_action"]),
-            signatories=api.get(f"{base}/signatories"), events=events["items"], more_events=events["next"],
-            filters=filters, timeline=api.get(f"{base}/timeline", params={"limit": 200, "lang": language})["items"],
-            # Media learns of a campaign from the bus, a moment after it opens: until then, nothing.
-            reports=_optional(lambda: api.get("/api/media/reports",
-                                              params={"campaign_id": str(campaign_id), "limit": 20})["items"]),
-            materials=_optional(lambda: api.get(f"/api/media/campaigns/{campaign_id}/materials")["items"]),
-            world=Markup(_world_map(api, str(campaign_id), found["name"], language)),
-            subscribed=request.args.get("subscribed") == "1")
+            if exc.status in (404, 422):
+                abort(404)
+            raise
+        world = render_map(page.pop("points"), page.pop("counts"), title=page["campaign"]["name"], lang=language)
+        return render_template("campaign.html", **page, world=Markup(world),
+                               subscribed=request.args.get("subscribed") == "1")
 
     @app.post("/campaigns/<uuid:campaign_id>/subscription")
     def subscribe(campaign_id):
@@ -99,7 +100,7 @@ def create_app(config: Config, api: Api) -> Flask:
         try:
             api.post("/api/notify/subscriptions", json=body)
         except ApiError as exc:
-            return account.refusal_page(exc)
+            return refusal_page(exc)
         return redirect(url_for("campaign", campaign_id=campaign_id, subscribed=1, _anchor="subscribe"), 303)
 
     @app.get("/events/<uuid:event_id>")
@@ -140,32 +141,6 @@ def web_secret(config: Config) -> bytes:
         finally:
             os.unlink(temporary)
     return path.read_bytes().strip()
-
-
-def _world_map(api: Api, campaign_id: str, name: str, language: str) -> str:
-    """The offline map: the public events whose owners made the place public, as points; a
-    count per country from the statistics (the public's)."""
-    features = _optional(lambda: api.get("/api/events/events/map.geojson",
-                                         params={"campaign": campaign_id, "lang": language})["features"])
-    points = [{"longitude": f["geometry"]["coordinates"][0], "latitude": f["geometry"]["coordinates"][1],
-               "title": f["properties"]["title"], "city": f["properties"]["city"], "url": f"/events/{f['id']}"}
-              for f in features]
-    statistics = _optional(lambda: api.get(f"/api/events/campaigns/{campaign_id}/statistics"), default={})
-    counts = {c["key"]: c["events"] for c in (statistics or {}).get("countries", [])}
-    return render_map(points, counts, title=name, lang=language)
-
-
-def _optional(call, default=()):
-    """A section another service may not be able to give yet (or at all): the page goes on."""
-    try:
-        return call()
-    except ApiError:
-        return default if isinstance(default, dict) else list(default)
-
-
-def _countdown(day_of_action: str) -> dict:
-    days = (date.fromisoformat(day_of_action) - date.today()).days
-    return {"days": days, "date": day_of_action}
 
 
 def _in_zone(starts_at: str, zone: str | None) -> str | None:

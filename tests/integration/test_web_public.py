@@ -66,3 +66,23 @@ def test_browsers_get_pages_and_programs_get_problems(api, setting):
     assert page.status_code == 404 and page.mimetype == "text/html" and "Nothing here" in page.data.decode()
     problem = api.get("/nowhere")
     assert problem.status_code == 404 and problem.mimetype == "application/problem+json"
+
+
+def test_the_campaign_page_asks_each_service_once_and_filters_by_itself(api, coordinator, setting, monkeypatch):
+    places = (("KE", "Nairobi", "Africa/Nairobi"), ("BG", "Sofia", "Europe/Sofia"), ("TR", "Istanbul", "Europe/Istanbul"))
+    for country, city, zone in places:
+        approved(api, coordinator, setting, country=country, city=city, timezone=zone,
+                 title={"en": f"Rally in {city}"}, latitude=1.0, longitude=30.0, address_public="now")
+    asked = []
+    web_api = api.platform.web_api
+    original = web_api.request
+    monkeypatch.setattr(web_api, "request", lambda method, path, **kw: asked.append(path) or original(method, path, **kw))
+    page = api.get(f"/campaigns/{setting['campaign']['id']}")
+    html = page.data.decode()
+    assert page.status_code == 200 and all(f"Rally in {city}" in html for _, city, _ in places)
+    assert sorted(path.split("/")[2] for path in asked) == ["events", "media"]  # one request to each
+    assert "Events: 3 · countries: 3." in html and html.count('r="2.5"><title>') == 3  # three points on the map
+    kenya = api.get(f"/campaigns/{setting['campaign']['id']}?country=ke").data.decode()
+    events_section = kenya[kenya.index('id="events"'):kenya.index('id="timeline"')]
+    assert "Rally in Nairobi" in events_section and "Rally in Sofia" not in events_section
+    assert "Sofia" in kenya[kenya.index('id="timeline"'):]  # the timeline and the map keep everything

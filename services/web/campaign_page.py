@@ -1,0 +1,66 @@
+"""A campaign's public page from two answers — the events service's overview (campaign,
+signatories, every public event) and the media service's (reports, materials, turnout) —
+whatever the number of events: the filters, the counts per country, the follow-the-sun
+timeline and the map's points are worked out here, not asked for one by one."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from services.web.client import Api
+from services.web.pages import optional
+
+FILTERS = ("country", "activity_type", "language")
+LISTED = 500  # events listed at once; the rest are a filter away (the map shows them all)
+CITIES_PER_HOUR = 12  # the timeline names this many places an hour, then says how many more
+
+
+def context(api: Api, campaign_id: str, language: str, args) -> dict:
+    overview = api.get(f"/api/events/campaigns/{campaign_id}/overview", params={"lang": language})
+    # Media learns of a campaign from the bus, a moment after it opens: until then, nothing.
+    media = optional(lambda: api.get(f"/api/media/campaigns/{campaign_id}/overview"), default={})
+    events = overview["events"]
+    filters = {k: args[k].strip() for k in FILTERS if args.get(k, "").strip()}
+    matching = [e for e in events if _matches(e, filters)]
+    countries = Counter(e["country"] for e in events)
+    return {"campaign": overview["campaign"], "signatories": overview["signatories"],
+            "countdown": countdown(overview["campaign"]["day_of_action"]),
+            "events": matching[:LISTED], "matching": len(matching), "total": len(events),
+            "countries": sorted(countries.items()), "filters": filters,
+            "timeline": timeline(events, overview["campaign"]["day_of_action"]),
+            "points": map_points(events), "counts": dict(countries),
+            "reports": media.get("reports", []), "materials": media.get("materials", [])}
+
+
+def _matches(event: dict, filters: dict) -> bool:
+    return (filters.get("country", event["country"]).upper() == event["country"]
+            and filters.get("activity_type", event["activity_type"]) == event["activity_type"]
+            and ("language" not in filters or filters["language"].lower() in event["languages"]))
+
+
+def timeline(events: list[dict], day_of_action: str) -> list[dict]:
+    """Follow the sun through the day of action: the hours (UTC) in which the events held on
+    that day (in their own zone) start, in order, each with its count and the first places by
+    their local time — one line an hour, however many events. Cancelled ones are left out."""
+    hours: dict[str, dict] = {}
+    for e in events:  # in order of start (UTC), as the overview gives them
+        if e["status"] != "approved" or e["start"][:10] != day_of_action:
+            continue
+        hour = hours.setdefault(e["starts_at"][:13], {"utc": e["starts_at"][11:13] + ":00",
+                                                       "day": e["starts_at"][:10], "count": 0, "places": []})
+        hour["count"] += 1
+        if len(hour["places"]) < CITIES_PER_HOUR:
+            hour["places"].append(e)
+    for hour in hours.values():
+        hour["more"] = hour["count"] - len(hour["places"])
+    return list(hours.values())
+
+
+def map_points(events: list[dict]) -> list[dict]:
+    """The events whose owners made the place public, as the map draws them."""
+    return [{"longitude": e["longitude"], "latitude": e["latitude"], "title": e["title"], "city": e["city"],
+             "url": f"/events/{e['id']}"} for e in events if e.get("longitude") is not None]
+
+
+def countdown(day_of_action: str) -> dict:
+    return {"days": (date.fromisoformat(day_of_action) - date.today()).days, "date": day_of_action}

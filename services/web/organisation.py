@@ -1,0 +1,198 @@
+"""The organisation area: its events (submit, edit, cancel, with the rules' errors beside the
+fields), endorsements, reports with photos and videos, and its webhooks with their delivery
+log. Coordinators manage their own webhooks here too."""
+from __future__ import annotations
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+
+from services.web.client import Api, ApiError
+from services.web.pages import act, field_errors, optional, organisations_only, signed_in
+from shared.bus.catalogue import CATALOGUE
+
+EVENT_FIELDS = ("campaign_id", "title", "description", "language", "activity_type", "city", "country", "timezone",
+                "start", "end", "venue", "address", "address_public", "address_public_hours", "latitude",
+                "longitude", "online_url", "expected_participants", "visibility")
+OPTIONAL_TEXT = ("venue", "address", "online_url")
+NUMBERS = {"latitude": float, "longitude": float, "expected_participants": int, "address_public_hours": int}
+
+
+def blueprint(api: Api) -> Blueprint:
+    bp = Blueprint("organisation", __name__)
+
+    def show_events(values: dict, errors: dict, status: int = 200):
+        return render_template("organisation.html", **page(api, g.token, g.subject), values=values,
+                               errors=errors), status
+
+    @bp.post("/me/events")
+    @signed_in
+    def submit_event():
+        values = form_values()
+        try:
+            api.post(f"/api/events/campaigns/{values['campaign_id']}/events", json=event_body(values), token=g.token)
+        except ApiError as exc:
+            return show_events(values, field_errors(exc), 422)
+        return redirect(url_for("account.home"), 303)
+
+    @bp.route("/me/events/<uuid:event_id>/edit", methods=["GET", "POST"])
+    @signed_in
+    def edit_event(event_id):
+        """The event's form, filled in; what is sent is checked by every rule again."""
+        organisations_only()
+        path = f"/api/events/events/{event_id}"
+        try:
+            event = api.get(path, token=g.token)
+        except ApiError as exc:
+            return render_template("message.html", title=exc.problem.get("title", "Error"),
+                                   text=exc.problem.get("detail", "")), exc.status
+        if request.method == "GET":
+            return render_template("event_edit.html", event=event, values=event_values(event), errors={})
+        values = form_values()
+        body = event_body(values, event)
+        try:
+            api.request("PATCH", path, json=body, token=g.token)
+        except ApiError as exc:
+            return render_template("event_edit.html", event=event, values=values, errors=field_errors(exc)), 422
+        return redirect(url_for("account.home"), 303)
+
+    @bp.post("/me/events/<uuid:event_id>/cancellation")
+    @signed_in
+    def cancel(event_id):
+        return act(lambda: api.post(f"/api/events/events/{event_id}/cancellation", token=g.token))
+
+    @bp.post("/me/campaigns/<uuid:campaign_id>/endorsement")
+    @signed_in
+    def endorse(campaign_id):
+        return act(lambda: api.post(f"/api/events/campaigns/{campaign_id}/endorsements", token=g.token, json={}))
+
+    @bp.post("/me/reports")
+    @signed_in
+    def send_report():
+        """A report with photos or videos: each file goes to the media service as it came (its
+        worker strips what identifies people), then the report names them."""
+        form = request.form
+        options = {"campaign_id": form.get("campaign_id", ""), "consent": "true" if form.get("consent") else "false",
+                   "blur_faces": "true" if form.get("blur_faces") else "false"}
+
+        def upload_and_report() -> None:
+            media_ids = form.getlist("media_ids")  # already sent, resumably, by the page's script
+            for upload in request.files.getlist("files"):
+                if not upload.filename:
+                    continue
+                made = api.post("/api/media/uploads", token=g.token, params={**options, "name": upload.filename},
+                                data=upload.stream, headers={"Content-Type": "application/octet-stream"})
+                media_ids.append(made["id"])
+            api.post("/api/media/reports", token=g.token, json={
+                "campaign_id": options["campaign_id"], "country": form.get("country") or None,
+                "title": form.get("title", ""), "text": form.get("text", ""), "language": form.get("language") or "en",
+                "turnout": int(form["turnout"]) if form.get("turnout", "").isdigit() else None,
+                "media_ids": media_ids})
+
+        return act(upload_and_report)
+
+    @bp.get("/me/webhooks")
+    @signed_in
+    def webhooks():
+        return render_template("webhooks.html", endpoints=api.get("/api/notify/webhooks", token=g.token),
+                               types=CATALOGUE, values={}, errors={}, secret=None)
+
+    @bp.post("/me/webhooks")
+    @signed_in
+    def add_webhook():
+        """Register an endpoint; its secret is shown on this one page, never again."""
+        values = {"url": request.form.get("url", "").strip(), "types": request.form.getlist("types")}
+        try:
+            made = api.post("/api/notify/webhooks", json=values, token=g.token)
+        except ApiError as exc:
+            return render_template("webhooks.html", endpoints=api.get("/api/notify/webhooks", token=g.token),
+                                   types=CATALOGUE, values=values, errors=field_errors(exc), secret=None), 422
+        return render_template("webhooks.html", endpoints=api.get("/api/notify/webhooks", token=g.token),
+                               types=CATALOGUE, values={}, errors={}, secret=made)
+
+    @bp.get("/me/webhooks/<uuid:endpoint_id>")
+    @signed_in
+    def webhook(endpoint_id):
+        """An endpoint's delivery log, newest first, every attempt with its answer and latency."""
+        base = f"/api/notify/webhooks/{endpoint_id}"
+        status = request.args.get("status") if request.args.get("status") in ("pending", "delivered", "failed") \
+            else None
+        try:
+            endpoint = api.get(base, token=g.token)
+            log = api.get(f"{base}/deliveries", token=g.token, params={"limit": 50, "status": status})
+        except ApiError as exc:
+            return render_template("message.html", title=exc.problem.get("title", "Error"),
+                                   text=exc.problem.get("detail", "")), exc.status
+        return render_template("webhook.html", endpoint=endpoint, deliveries=log["items"], status=status)
+
+    @bp.post("/me/webhooks/<uuid:endpoint_id>/redelivery/<uuid:delivery_id>")
+    @signed_in
+    def redeliver(endpoint_id, delivery_id):
+        return act(lambda: api.post(f"/api/notify/webhooks/{endpoint_id}/deliveries/{delivery_id}/redelivery",
+                                    token=g.token), to=f"/me/webhooks/{endpoint_id}")
+
+    @bp.post("/me/webhooks/<uuid:endpoint_id>/activation")
+    @signed_in
+    def reactivate(endpoint_id):
+        return act(lambda: api.request("PATCH", f"/api/notify/webhooks/{endpoint_id}", json={"status": "active"},
+                                       token=g.token), to=f"/me/webhooks/{endpoint_id}")
+
+    @bp.post("/me/webhooks/<uuid:endpoint_id>/removal")
+    @signed_in
+    def remove_webhook(endpoint_id):
+        return act(lambda: api.request("DELETE", f"/api/notify/webhooks/{endpoint_id}", token=g.token),
+                   to="/me/webhooks")
+
+    return bp
+
+
+def page(api: Api, token: str, organisation_id: str) -> dict:
+    """What an organisation's home shows: its events, its uploads (with their processing
+    state), the open campaigns."""
+    events = api.get("/api/events/events", params={"organisation": organisation_id, "limit": 200}, token=token)
+    return {"events": events["items"],
+            "uploads": optional(lambda: api.get("/api/media/media", params={"limit": 50}, token=token)["items"]),
+            "campaigns": api.get("/api/events/campaigns", params={"status": "open"})["items"]}
+
+
+def form_values() -> dict:
+    return {k: request.form.get(k, "").strip() for k in EVENT_FIELDS}
+
+
+def event_values(event: dict) -> dict:
+    """An event as its form shows it: the text in its first language, times to the minute."""
+    language = event["languages"][0]
+    values = {k: "" if event.get(k) is None else str(event[k]) for k in EVENT_FIELDS}
+    values.update(language=language, title=event["titles"].get(language, ""),
+                  description=(event.get("descriptions") or {}).get(language, ""),
+                  start=event["start"][:16], end=event["end"][:16])
+    return values
+
+
+def event_body(values: dict, event: dict | None = None) -> dict:
+    """The API's body from the form. Editing keeps the texts in the other languages; a number
+    that is not one goes as typed, so the API's error names its field."""
+    language = values["language"] or "en"
+    titles = dict(event["titles"]) if event else {}
+    descriptions = dict(event.get("descriptions") or {}) if event else {}
+    titles[language] = values["title"]
+    if values["description"]:
+        descriptions[language] = values["description"]
+    else:
+        descriptions.pop(language, None)
+    others = [code for code in (event["languages"] if event else []) if code != language]
+    body = {"title": titles, "description": descriptions, "languages": [language, *others],
+            **{k: values[k] for k in ("activity_type", "city", "country", "timezone", "start", "end")},
+            **{k: values[k] or None for k in OPTIONAL_TEXT},
+            "address_public": values["address_public"] or "never",
+            "visibility": values["visibility"] or "public"}
+    for name, kind in NUMBERS.items():
+        body[name] = _number(values[name], kind)
+    return body
+
+
+def _number(text: str, kind):
+    if not text:
+        return None
+    try:
+        return kind(text)
+    except ValueError:
+        return text

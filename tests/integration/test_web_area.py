@@ -1,0 +1,97 @@
+"""The organisation area and the dashboard beyond the first steps: editing an event with the
+rules' errors beside the fields, the material package published from the dashboard,
+signatories over time; and no cookie for a mere reader."""
+from __future__ import annotations
+
+import io
+import re
+
+from tests.integration.test_local_events_api import EVENTS, submit
+from tests.integration.test_media_uploads import jpeg_with_secrets, processed
+from tests.integration.test_web_account import csrf_of, form, office_browser, sign_in
+
+
+def test_an_organisation_edits_its_event_and_sees_the_rules_beside_the_fields(api, coordinator, setting):
+    mine = submit(api, setting, title={"en": "Rally", "sw": "Mkutano"}, languages=["en", "sw"]).json
+    org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
+    sign_in(api, org_key)
+    home = api.get("/me").data.decode()
+    assert f'href="/me/events/{mine["id"]}/edit"' in home
+    page = api.get(f"/me/events/{mine['id']}/edit")
+    html = page.data.decode()
+    assert page.status_code == 200 and 'id="f-title"' in html and 'value="Rally"' in html
+    assert 'value="Africa/Nairobi"' in html and 'value="2022-12-01T17:00"' in html
+    values = {k: v for k, v in re.findall(r'<input id="f-[a-z_]+" name="([a-z_]+)" type="[a-z-]+" value="([^"]*)"', html)}
+    wrong = form(api, f"/me/events/{mine['id']}/edit", page, **{**values, "timezone": "Europe/Berlin",
+                                                                  "title": "Rally moved"})
+    assert wrong.status_code == 422
+    wrong_html = wrong.data.decode()
+    assert 'id="e-timezone"' in wrong_html and 'aria-invalid="true"' in wrong_html
+    assert 'value="Rally moved"' in wrong_html  # what was typed stays
+    assert api.get(f"{EVENTS}/{mine['id']}", token=setting["tokens"][0]).json["titles"]["en"] == "Rally"  # unchanged
+    saved = form(api, f"/me/events/{mine['id']}/edit", page, **{**values, "title": "Rally moved", "city": "Mombasa"})
+    assert saved.status_code == 303
+    now = api.get(f"{EVENTS}/{mine['id']}", token=setting["tokens"][0]).json
+    assert (now["titles"], now["city"]) == ({"en": "Rally moved", "sw": "Mkutano"}, "Mombasa")  # Swahili kept
+
+
+def test_an_event_of_another_organisation_cannot_be_edited(api, coordinator, setting):
+    theirs = submit(api, setting, token=setting["tokens"][1]).json
+    org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
+    sign_in(api, org_key)
+    page = api.get("/me")
+    assert api.get(f"/me/events/{theirs['id']}/edit").status_code == 404
+    refused = form(api, f"/me/events/{theirs['id']}/edit", page, title="Mine now", language="en")
+    assert refused.status_code == 404
+    assert api.get(f"{EVENTS}/{theirs['id']}", token=setting["tokens"][1]).json["title"] != "Mine now"
+    office = office_browser(api)
+    assert office.get(f"/me/events/{theirs['id']}/edit").status_code == 403
+
+
+def test_the_dashboard_publishes_the_material_package(api, coordinator, setting, media_campaign):
+    office = office_browser(api)
+    assert "No one has signed yet." in office.get("/me").data.decode()
+    for token in setting["tokens"]:
+        api.post(f"/api/events/campaigns/{media_campaign}/endorsements", token=token, json={})
+    page = office.get("/me")
+    html = page.data.decode()
+    assert 'aria-label="Signatories over time: 2 (' in html and "<td>2</td>" in html  # the chart, and its table
+    missing = office.post(f"/me/campaigns/{media_campaign}/material-files", data={"csrf": csrf_of(page)},
+                          content_type="multipart/form-data")
+    assert missing.status_code == 422
+    sent = office.post(f"/me/campaigns/{media_campaign}/material-files", data={
+        "csrf": csrf_of(page), "file": (io.BytesIO(jpeg_with_secrets(400, 300)), "poster.jpg")},
+        content_type="multipart/form-data")
+    assert sent.status_code == 303
+    items = api.get("/api/media/media", token=coordinator, query_string={"campaign_id": media_campaign}).json["items"]
+    upload = processed(api, coordinator, f"/api/media/media/{items[0]['id']}")
+    assert upload["status"] == "processed"
+    page = office.get("/me")
+    assert f'name="media_id" value="{upload["id"]}"' in page.data.decode()
+    wrong = form(office, f"/me/campaigns/{media_campaign}/materials", page, media_id=upload["id"], title="Poster",
+                 kind="poster", language="not a language")
+    assert wrong.status_code == 422 and api.get(f"/api/media/campaigns/{media_campaign}/materials").json[
+        "items"] == []
+    published = form(office, f"/me/campaigns/{media_campaign}/materials", page, media_id=upload["id"],
+                     title="Poster", kind="poster", language="en")
+    assert published.status_code == 303
+    materials = api.get(f"/api/media/campaigns/{media_campaign}/materials").json["items"]
+    assert [(m["title"], m["kind"], m["version"]) for m in materials] == [("Poster", "poster", 1)]
+    assert "Poster" in api.get(f"/campaigns/{media_campaign}").data.decode()
+
+
+def test_organisations_may_not_use_the_dashboards_forms(api, coordinator, setting):
+    from tests.integration.test_finding_events import approved
+
+    shown = approved(api, coordinator, setting)
+    org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
+    sign_in(api, org_key)
+    page = api.get("/me")
+    assert form(api, "/me/holds", page, country="KE", action="hold").status_code == 403
+    assert [e["id"] for e in api.get(EVENTS).json["items"]] == [shown["id"]]  # no hold was made
+
+
+def test_a_reader_of_the_public_site_gets_no_cookie(api, setting):
+    for path in ("/", f"/campaigns/{setting['campaign']['id']}"):
+        assert "Set-Cookie" not in api.get(path).headers
+    assert "doa_session" in api.get("/signin").headers.get("Set-Cookie", "")  # a form that needs its token
