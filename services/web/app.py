@@ -87,7 +87,8 @@ def create_app(config: Config, api: Api) -> Flask:
             if exc.status in (404, 422):
                 abort(404)
             raise
-        world = render_map(page.pop("points"), page.pop("counts"), title=page["campaign"]["name"], lang=language)
+        world = render_map(page.pop("points"), page.pop("counts"), title=page["campaign"]["name"], lang=language,
+                           words=translator(language))
         return render_template("campaign.html", **page, world=Markup(world),
                                subscribed=request.args.get("subscribed") == "1")
 

@@ -31,6 +31,9 @@ def translator(language: str):
     catalogue = CATALOGUES.get(language, _EN)
 
     def t(key: str, **values) -> str:
-        return (catalogue.get(key) or _EN[key]).format(**values)
+        """The words for `key`, its {placeholders} filled from `values`; without values they
+        stay as they are (the page's script fills them)."""
+        text = catalogue.get(key) or _EN[key]
+        return text.format(**values) if values else text
 
     return t

@@ -20,6 +20,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -144,7 +145,7 @@ def _pick(value: Any, lang: str) -> str:
 
 
 def render_map(points: list[dict], counts: dict[str, int], *, title: str, lang: str = "en",
-               highlight: str | None = None) -> str:
+               highlight: str | None = None, words: Callable[..., str] | None = None) -> str:
     """The world map as a standalone SVG document string (no XML declaration, so it can be inlined in HTML).
 
     ``points``: events as dicts with ``latitude``/``longitude`` (or ``lat``/``lon``), ``title`` (a string,
@@ -152,6 +153,9 @@ def render_map(points: list[dict], counts: dict[str, int], *, title: str, lang: 
     that starts with a single "/" (a link within the site) makes the point a link; other URLs are ignored.
     ``counts``: events per ISO 3166-1 alpha-2 code; countries with events are shaded by ``BINS`` and each
     country's ``<title>`` says "<name>: N events". ``highlight``: a country drawn with a dark outline.
+    ``words``: the page's translator (``t(key, **values)``) for the map's own words — the legend and
+    the summary (keys ``events_per_country``, ``map_event``, ``map_no_events``, ``map_summary``);
+    without it, English.
     All text is XML-escaped; the output is the same for the same input.
     """
     world = load_world()
@@ -164,7 +168,7 @@ def render_map(points: list[dict], counts: dict[str, int], *, title: str, lang: 
     uid = "worldmap-" + hashlib.sha1(_clean(title).encode("utf-8")).hexdigest()[:8]
     lang = _clean(lang) or "en"
 
-    desc = _summary(tally, lang)
+    desc = _summary(tally, lang, words)
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{" ".join(str(v) for v in VIEWBOX)}" role="img" '
         f'aria-labelledby="{uid}-title {uid}-desc" xml:lang="{_attr(lang)}" lang="{_attr(lang)}" '
@@ -204,30 +208,33 @@ def render_map(points: list[dict], counts: dict[str, int], *, title: str, lang: 
         circle = f'<circle cx="{sx}" cy="{sy}" r="2.5"><title>{_text(label)}</title></circle>'
         out.append(f'<a href="{_attr(url)}">{circle}</a>' if url else circle)
     out.append("</g>")
-    out.extend(_legend())
+    out.extend(_legend(words))
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
-def _summary(tally: dict[str, int], lang: str) -> str:
+def _summary(tally: dict[str, int], lang: str, words: Callable[..., str] | None = None) -> str:
     if not tally:
-        return "No events yet."
+        return words("map_no_events") if words else "No events yet."
     total = sum(tally.values())
     parts = [f"{country_name(code, lang)}: {n}"
              for code, n in sorted(tally.items(), key=lambda item: (-item[1], country_name(item[0], lang), item[0]))]
+    if words:
+        return words("map_summary", n=total, countries=len(tally)) + " " + "; ".join(parts) + "."
     places = "1 country" if len(tally) == 1 else f"{len(tally)} countries"
     return f"{_events(total).capitalize()} in {places}. " + "; ".join(parts) + "."
 
 
-def _legend() -> list[str]:
+def _legend(words: Callable[..., str] | None = None) -> list[str]:
     x0, y0, size = 20, 430, 12
+    heading = words("events_per_country") if words else "Events per country"
     out = ['<g class="worldmap-legend" font-size="11" fill="#333333" aria-hidden="true">',
-           f'<text x="{x0}" y="{y0 - 6}">Events per country</text>']
+           f'<text x="{x0}" y="{y0 - 6}">{_text(heading)}</text>']
     for i, (_low, colour, label) in enumerate(BINS):
         x = x0 + i * 62
         out.append(f'<rect x="{x}" y="{y0}" width="{size}" height="{size}" fill="{colour}"/>')
         out.append(f'<text x="{x + size + 4}" y="{y0 + size - 2}">{_text(label)}</text>')
     out.append(f'<circle cx="{x0 + 4 * 62 + 6}" cy="{y0 + size // 2}" r="2.5" fill="{POINT}"/>')
-    out.append(f'<text x="{x0 + 4 * 62 + 14}" y="{y0 + size - 2}">event</text>')
+    out.append(f'<text x="{x0 + 4 * 62 + 14}" y="{y0 + size - 2}">{_text(words("map_event") if words else "event")}</text>')
     out.append("</g>")
     return out

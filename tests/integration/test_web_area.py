@@ -17,6 +17,8 @@ def test_an_organisation_edits_its_event_and_sees_the_rules_beside_the_fields(ap
     sign_in(api, org_key)
     home = api.get("/me").data.decode()
     assert f'href="/me/events/{mine["id"]}/edit"' in home
+    german = api.get("/me?lang=de").data.decode()  # the area speaks the reader's language, the script's words too
+    assert ">Einen Bericht senden</h2>" in german and 'data-msg-sending="{name} wird gesendet…"' in german
     page = api.get(f"/me/events/{mine['id']}/edit")
     html = page.data.decode()
     assert page.status_code == 200 and 'id="f-title"' in html and 'value="Rally"' in html

@@ -32,6 +32,8 @@ def test_pages_speak_the_readers_language(api, setting):
     assert "Kampagnen" in german.data.decode()
     persian = api.get(f"/campaigns/{setting['campaign']['id']}?lang=fa")
     assert 'dir="rtl"' in persian.data.decode() and "امضاکنندگان" in persian.data.decode()
+    world = persian.data.decode().split('class="worldmap"', 1)[1]
+    assert ">رویدادها به تفکیک کشور</text>" in world  # the map's own words too
     assert "lang=fa" in persian.headers.get("Set-Cookie", "")
     assert 'dir="rtl"' in api.get("/").data.decode()  # the choice sticks
 
