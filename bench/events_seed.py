@@ -79,13 +79,13 @@ def add_events(kernel, campaign_id: str, count: int, start: int = 0) -> None:
     now = datetime(2022, 11, 1, 12, tzinfo=timezone.utc)
     days = (WINDOW[1] - WINDOW[0]).days + 1
     zones = {zone: ZoneInfo(zone) for _, zone, _ in PLACES}
-    if start == 0:
-        with kernel.db.transaction() as session:
+    with kernel.db.transaction() as session:  # once per database, however many campaigns are seeded
+        if session.get(KnownOrganisation, organisations[0]) is None:
             session.execute(insert(KnownOrganisation.__table__), [
                 {"id": org, "abbreviation": f"ORG-{i:05d}", "name": f"Climate group {i}",
                  "name_en": f"Climate group {i}", "country": PLACES[i % len(PLACES)][0],
-                 "timezone": PLACES[i % len(PLACES)][1], "languages": ["en"], "website": None, "status": "active",
-                 "as_of": now} for i, org in enumerate(organisations)])
+                 "timezone": PLACES[i % len(PLACES)][1], "languages": ["en"], "website": None,
+                 "status": "active", "as_of": now} for i, org in enumerate(organisations)])
     table = LocalEvent.__table__
     per_country = ORGANISATIONS // len(PLACES)
     search = getattr(local_events, "search_text", None)
