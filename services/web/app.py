@@ -23,7 +23,7 @@ from services.web.pages import refusal_page
 from services.web.worldmap import render_map
 from shared.config import Config
 from shared.http.app import install_request_id_and_problems
-from shared.http.problems import from_http_exception
+from shared.http.problems import from_http_exception, problem_response
 
 
 def create_app(config: Config, api: Api) -> Flask:
@@ -54,11 +54,14 @@ def create_app(config: Config, api: Api) -> Flask:
 
     install_request_id_and_problems(app)  # X-Request-ID, and problem+json for API clients
 
+    def wants_a_page() -> bool:
+        return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html" and \
+            request.accept_mimetypes.accept_html
+
     @app.errorhandler(HTTPException)
     def _error(exc: HTTPException):
         """A page for browsers, problem+json for everyone else (curl, scripts, API clients)."""
-        if request.accept_mimetypes.best_match(["application/json", "text/html"]) != "text/html" or \
-                not request.accept_mimetypes.accept_html:
+        if not wants_a_page():
             return from_http_exception(exc)
         t = translator(reader_language())
         title = t("not_found") if exc.code == 404 else exc.name
@@ -70,6 +73,8 @@ def create_app(config: Config, api: Api) -> Flask:
         """A service refused or could not answer what a page needed: say so, never a 500."""
         if exc.status >= 500:
             exc = ApiError(502 if exc.status != 504 else 504, exc.problem)
+        if not wants_a_page():
+            return problem_response(exc.status, exc.problem.get("detail") or str(exc))
         return refusal_page(exc)
 
     @app.get("/")

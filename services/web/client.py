@@ -65,6 +65,27 @@ class ApiError(Exception):
         self.status, self.problem = status, problem
 
 
+class StreamBody:
+    """A request body the web front passes on as it arrives (an upload, a relayed request), of
+    the length its sender announced: requests sends it with that Content-Length, in chunks;
+    in embedded mode it becomes the called app's input stream. Never held whole here."""
+
+    CHUNK = 256 * 1024
+
+    def __init__(self, stream, length: int):
+        self.stream, self.length = stream, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def read(self, size: int = -1) -> bytes:
+        return self.stream.read(self.CHUNK if size is None or size < 0 else size)
+
+    def __iter__(self):
+        while chunk := self.read(self.CHUNK):
+            yield chunk
+
+
 class WsgiAdapter(BaseAdapter):
     """A requests transport that calls a WSGI app in this process."""
 

@@ -3,12 +3,13 @@ open campaign is doing, moving the day of action, the emergency stop for a count
 material package, and the deliveries that fail."""
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 
 from services.web.client import Api
 from services.web.pages import act, coordinators_only, optional, signed_in
 
 MATERIAL_KINDS = ("statement", "lecture", "song", "slogan", "poster", "video", "other")
+PREVIEW_TYPES = ("image/jpeg", "image/png", "image/webp")  # what a photo's small copy may be; nothing else is shown
 
 
 def blueprint(api: Api) -> Blueprint:
@@ -34,6 +35,25 @@ def blueprint(api: Api) -> Blueprint:
             return act(lambda: api.post(f"/api/media/reports/{report_id}/publication", token=g.token))
         return act(lambda: api.post(f"/api/media/reports/{report_id}/rejection", token=g.token,
                                     json={"reason": request.form.get("reason", "")}))
+
+    @bp.post("/me/media/<uuid:media_id>/decision")
+    @signed_in
+    def reject_media(media_id):
+        """One file of a report refused (a face that must not be seen…), the rest goes on."""
+        return act(lambda: api.post(f"/api/media/media/{media_id}/rejection", token=g.token,
+                                    json={"reason": request.form.get("reason", "")}), to="/me#reports-queue")
+
+    @bp.get("/me/media/<uuid:media_id>/preview")
+    @signed_in
+    def preview(media_id):
+        """A small copy of a photo waiting for a decision: the media service serves it only with
+        a coordinator's token, which the browser does not have."""
+        answer = api.send("GET", f"/api/media/media/{media_id}/variants/320", token=g.token)
+        kind = answer.headers.get("Content-Type", "")
+        if answer.status_code != 200 or kind not in PREVIEW_TYPES:
+            abort(404)
+        return Response(answer.content, content_type=kind,
+                        headers={"Cache-Control": "private, no-store", "Content-Disposition": "inline"})
 
     @bp.post("/me/holds")
     @signed_in

@@ -150,6 +150,10 @@ def page(api: Api, token: str, organisation_id: str) -> dict:
     events = api.get("/api/events/events", params={"organisation": organisation_id, "limit": 200}, token=token)
     return {"events": events["items"],
             "uploads": optional(lambda: api.get("/api/media/media", params={"limit": 50}, token=token)["items"]),
+            # Waiting and refused reports are the organisation's own; published ones are on the public page.
+            "reports": [r for status in ("submitted", "rejected") for r in optional(
+                lambda s=status: api.get("/api/media/reports", params={"status": s, "limit": 50}, token=token)["items"])
+                if r["organisation_id"] == organisation_id],
             "campaigns": api.get("/api/events/campaigns", params={"status": "open"})["items"]}
 
 

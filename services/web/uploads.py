@@ -19,7 +19,7 @@ from flask import Blueprint, Response, g, request, session, url_for
 from werkzeug.exceptions import ClientDisconnected
 from werkzeug.http import HTTP_STATUS_CODES
 
-from services.web.client import Api, ApiError
+from services.web.client import Api, ApiError, StreamBody
 from shared.http.problems import problem_response
 
 MEDIA = "/api/media/uploads/resumable"
@@ -29,27 +29,9 @@ ASKED = ("Tus-Resumable", "Upload-Length", "Upload-Offset", "Upload-Metadata", "
          "Content-Type")
 ANSWERED = ("Tus-Resumable", "Tus-Version", "Tus-Extension", "Tus-Max-Size", "Upload-Offset", "Upload-Length",
             "Upload-Metadata", "Upload-Expires", "Media-Location", "Cache-Control", "Retry-After")
-READ = 256 * 1024  # how much of a PATCH body is read at a time
+READ = 256 * 1024  # how much of a refused PATCH body is drained at a time
 PATCH_READ_TIMEOUT = 600.0  # seconds: the last PATCH waits while the media service hashes and stores the file
 DRAIN_AT_MOST = 64 * 1024 * 1024  # unread bytes of a refused PATCH taken in (so the browser reads the answer)
-
-
-class _Body:
-    """The browser's PATCH body as a file of known length: requests sends it with that
-    Content-Length, in chunks; in embedded mode it becomes the media app's input stream."""
-
-    def __init__(self, stream, length: int):
-        self.stream, self.length = stream, length
-
-    def __len__(self) -> int:
-        return self.length
-
-    def read(self, size: int = -1) -> bytes:
-        return self.stream.read(READ if size is None or size < 0 else size)
-
-    def __iter__(self):
-        while chunk := self.read(READ):
-            yield chunk
 
 
 def blueprint(api: Api) -> Blueprint:
@@ -80,7 +62,7 @@ def blueprint(api: Api) -> Blueprint:
         if request.content_length is None:
             return _problem(411, "Send Content-Length with each PATCH (the number of bytes it carries).")
         try:
-            return relay("PATCH", path, data=_Body(request.stream, request.content_length),
+            return relay("PATCH", path, data=StreamBody(request.stream, request.content_length),
                          timeout=(api.timeout, PATCH_READ_TIMEOUT))
         except ClientDisconnected:  # the browser went away mid-body: what arrived is kept, it asks HEAD next
             return _problem(400, "The connection dropped before the body was in; ask HEAD for the offset.")

@@ -154,7 +154,8 @@ def render_map(points: list[dict], counts: dict[str, int], *, title: str, lang: 
     ``counts``: events per ISO 3166-1 alpha-2 code; countries with events are shaded by ``BINS`` and each
     country's ``<title>`` says "<name>: N events". ``highlight``: a country drawn with a dark outline.
     ``words``: the page's translator (``t(key, **values)``) for the map's own words — the legend and
-    the summary (keys ``events_per_country``, ``map_event``, ``map_no_events``, ``map_summary``);
+    the summary (keys ``events_per_country``, ``map_event``, ``map_no_events``, ``map_summary``,
+    ``map_cluster``); points on the same spot are drawn as one circle naming how many;
     without it, English.
     All text is XML-escaped; the output is the same for the same input.
     """
@@ -204,13 +205,34 @@ def render_map(points: list[dict], counts: dict[str, int], *, title: str, lang: 
         placed.append((_num(x), _num(y), round(x, 1), round(y, 1), label, url or ""))
     placed.sort(key=lambda p: (p[2], p[3], p[4], p[5]))
     out.append(f'<g class="worldmap-points" fill="{POINT}" stroke="#ffffff" stroke-width="0.6">')
-    for sx, sy, _x, _y, label, url in placed:
-        circle = f'<circle cx="{sx}" cy="{sy}" r="2.5"><title>{_text(label)}</title></circle>'
-        out.append(f'<a href="{_attr(url)}">{circle}</a>' if url else circle)
+    for group in _clustered(placed):
+        sx, sy, _x, _y, label, url = group[0]
+        if len(group) == 1:
+            circle = f'<circle cx="{sx}" cy="{sy}" r="2.5"><title>{_text(label)}</title></circle>'
+            out.append(f'<a href="{_attr(url)}">{circle}</a>' if url else circle)
+            continue
+        names = "; ".join(p[4] for p in group[:CLUSTER_NAMES]) + ("; …" if len(group) > CLUSTER_NAMES else "")
+        text = words("map_cluster", n=len(group), names=names) if words else f"{len(group)} events here: {names}"
+        radius = _num(min(2.5 + 1.2 * math.log2(len(group)), 9.0))
+        out.append(f'<circle class="worldmap-cluster" cx="{sx}" cy="{sy}" r="{radius}" fill-opacity="0.8">'
+                   f"<title>{_text(text)}</title></circle>")
     out.append("</g>")
     out.extend(_legend(words))
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+CLUSTER_CELL = 2.0  # map units (the map is 1000 wide): points closer than this are drawn as one
+CLUSTER_NAMES = 5  # a drawn cluster names this many of its events
+
+
+def _clustered(placed: list[tuple]) -> list[list[tuple]]:
+    """Points that fall on the same spot (the same city, mostly) as one circle each: a map of
+    thousands of events stays small and readable. In the order of their first point."""
+    cells: dict[tuple[int, int], list[tuple]] = {}
+    for point in placed:
+        cells.setdefault((int(point[2] // CLUSTER_CELL), int(point[3] // CLUSTER_CELL)), []).append(point)
+    return list(cells.values())
 
 
 def _summary(tally: dict[str, int], lang: str, words: Callable[..., str] | None = None) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import Flask, jsonify
 
+from services.web import api_relay
 from services.web.app import create_app as create_web_app
 from services.web.client import Api, ApiError
 from shared.config import SERVICES, Config
@@ -21,6 +22,8 @@ def create_app(config: Config | None = None) -> Flask:
     api = Api(api_url(config))
     app = create_web_app(config, api)  # its session key: WEB_SECRET_KEY, or the file all workers share
     trust_proxies(app, config.PROXY_HOPS)
+    if api.services is not None:  # no gateway needed: the pages' /api/ links answer here too
+        app.register_blueprint(api_relay.blueprint(api))
 
     @app.get("/healthz")
     def healthz():

@@ -123,6 +123,17 @@ def test_the_distributed_topology_serves_the_public_site(topology):
     assert f"/api/events/campaigns/{campaign['id']}/events.ics" in page.text
     assert web.call("GET", f"/campaigns/{uuid.uuid4()}").status_code == 404
 
+    # With no gateway, the pages' /api/ links answer on the web's port: relayed, as they came.
+    feed = web.call("GET", f"/api/events/campaigns/{campaign['id']}/events.ics")
+    assert feed.status_code == 200 and feed.headers["Content-Type"].startswith("text/calendar")
+    assert feed.text.startswith("BEGIN:VCALENDAR")
+    relayed = web.call("POST", "/api/registry/tokens", token=topology["key"])
+    assert relayed.status_code == 200 and relayed.json()["token_type"].lower() == "bearer", relayed.text
+    refused = web.call("PATCH", f"/api/events/campaigns/{campaign['id']}", token=relayed.json()["access_token"],
+                       json={"day_of_action": "not a date"})
+    assert refused.status_code == 422 and refused.headers["Content-Type"] == "application/problem+json"
+    assert web.call("GET", "/api/nowhere/x").status_code == 404
+
     # Signing in asks the registry; the session is sealed with the key file the workers share.
     form = web.call("GET", "/signin")
     csrf = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)

@@ -71,17 +71,18 @@ def test_browsers_get_pages_and_programs_get_problems(api, setting):
 
 
 def test_the_campaign_page_asks_each_service_once_and_filters_by_itself(api, coordinator, setting, monkeypatch):
-    places = (("KE", "Nairobi", "Africa/Nairobi"), ("BG", "Sofia", "Europe/Sofia"), ("TR", "Istanbul", "Europe/Istanbul"))
-    for country, city, zone in places:
+    places = (("KE", "Nairobi", "Africa/Nairobi", -1.29, 36.82), ("BG", "Sofia", "Europe/Sofia", 42.7, 23.32),
+              ("TR", "Istanbul", "Europe/Istanbul", 41.01, 28.98))
+    for country, city, zone, latitude, longitude in places:
         approved(api, coordinator, setting, country=country, city=city, timezone=zone,
-                 title={"en": f"Rally in {city}"}, latitude=1.0, longitude=30.0, address_public="now")
+                 title={"en": f"Rally in {city}"}, latitude=latitude, longitude=longitude, address_public="now")
     asked = []
     web_api = api.platform.web_api
     original = web_api.request
     monkeypatch.setattr(web_api, "request", lambda method, path, **kw: asked.append(path) or original(method, path, **kw))
     page = api.get(f"/campaigns/{setting['campaign']['id']}")
     html = page.data.decode()
-    assert page.status_code == 200 and all(f"Rally in {city}" in html for _, city, _ in places)
+    assert page.status_code == 200 and all(f"Rally in {place[1]}" in html for place in places)
     assert sorted(path.split("/")[2] for path in asked) == ["events", "media"]  # one request to each
     assert "Events: 3 · countries: 3." in html and html.count('r="2.5"><title>') == 3  # three points on the map
     kenya = api.get(f"/campaigns/{setting['campaign']['id']}?country=ke").data.decode()

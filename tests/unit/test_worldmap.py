@@ -264,3 +264,17 @@ def test_the_converter_decodes_topojson_and_splits_at_the_antimeridian():
             assert abs(x1 - x0) <= 500
     edges = sorted((min(x for x, _ in r), max(x for x, _ in r)) for r in rings)
     assert edges[0][0] == 0 and edges[1][1] == 1000
+
+
+def test_points_on_the_same_spot_are_one_circle_that_says_how_many():
+    nairobi = [{"title": f"Rally {i}", "city": "Nairobi", "latitude": -1.29 + i * 0.001, "longitude": 36.82,
+                "url": f"/events/{i}"} for i in range(30)]
+    berlin = {"title": "Kundgebung", "city": "Berlin", "latitude": 52.52, "longitude": 13.4, "url": "/events/b"}
+    svg, root = render([*nairobi, berlin])
+    drawn = circles(root)
+    assert len(drawn) == 2
+    cluster = next(c for c in drawn if c.get("class") == "worldmap-cluster")
+    title = cluster.find(f"{SVG}title").text
+    assert title.startswith("30 events here: Rally ") and title.count("— Nairobi") == 5 and title.endswith("; …")
+    assert float(cluster.get("r")) > 2.5
+    assert [a.get("href") for a in root.iter(f"{SVG}a")] == ["/events/b"]  # one event, one link
