@@ -303,6 +303,26 @@ def media_variant(media_id, name):
     return _file(media_id, name)
 
 
+@blp.route("/<uuid:media_id>/rejection", methods=["POST"])
+@requires("coordinator")
+@blp.arguments(Rejection)
+@blp.response(200, MediaOut)
+def reject_media(args, media_id):
+    """Reject one file, saying why (coordinators).
+
+    A photo showing a face that must not be seen, say: the file is never served again, to
+    the public nor to its owner, and leaves every report (the rest of the report goes on),
+    the overview and the Atom feed; its clean file and variants are deleted from storage
+    unless another upload has the same bytes. `media.rejected` carries the reason (to the
+    organisation's webhooks). A file already rejected, or being processed right now, gets
+    409 with its state."""
+    with kernel().db.transaction() as session:
+        item, unused = uploads.reject(session, kernel().outbox, str(media_id), args["reason"])
+        body = present(item)
+    uploads.delete_stored(storage(), unused)  # only once the rejection is committed
+    return json_response(body)
+
+
 reports_blp = Blueprint("reports", __name__, url_prefix="/reports",
                         description="Reports after the day: organisations send, coordinators publish or reject.")
 campaigns_blp = Blueprint("media-campaigns", __name__, url_prefix="/campaigns",

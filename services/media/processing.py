@@ -25,7 +25,7 @@ from services.media.privacy import Unprocessable
 from services.media.receiving import sha256_of
 from services.media.resumable import Gone
 from services.media.storage import Storage, blob_key, work_dir
-from services.media.uploads import message_data, original_key, remember_blob
+from services.media.uploads import message_data, original_key, record_rejection, remember_blob
 from shared.db import utcnow
 from shared.errors import Conflict
 from shared.kernel import Kernel
@@ -228,9 +228,7 @@ class Processor:
 
     def _reject(self, media_id: str, reason: str) -> None:
         with self.kernel.db.transaction() as session:
-            item = session.get(MediaItem, media_id)
-            item.status, item.reason, item.processed_at = "rejected", reason, utcnow()
-            self.kernel.outbox.add(session, "media.rejected", {**message_data(item), "reason": reason})
+            record_rejection(session, self.kernel.outbox, session.get(MediaItem, media_id), reason)
         self._drop_original(media_id)
         log.info("media %s rejected: %s", media_id, reason)
 

@@ -1,23 +1,28 @@
 """Uploads become media items: who may upload where, the item recorded with its message in
-one transaction, and who may see it afterwards. Each use case takes a session and commits
-nothing; the caller's transaction holds the change and its message."""
+one transaction, who may see it afterwards, and a rejection (the worker's, or a
+coordinator's of one file). Each use case takes a session and commits nothing; the caller's
+transaction holds the change and its message."""
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Iterable, Iterator
 
+from sqlalchemy import String, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.media.models import Blob, KnownCampaign, KnownEvent, KnownOrganisation, MediaItem
 from services.media.receiving import Received
 from services.media.reports import is_public_media
-from services.media.storage import Storage
+from services.media.storage import Storage, blob_key
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.db import utcnow
-from shared.errors import Forbidden, Invalid, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
+
+log = logging.getLogger("doa.media.uploads")
 
 
 def original_key(media_id: str) -> str:
@@ -132,3 +137,76 @@ def get_item(session: Session, media_id: str, principal: Principal | None) -> tu
 def remember_blob(session: Session, sha256: str, size: int, content_type: str) -> None:
     if session.get(Blob, sha256) is None:
         session.add(Blob(sha256=sha256, size=size, content_type=content_type))
+
+
+def forget_unreferenced_blobs(session: Session, shas: Iterable[str]) -> list[str]:
+    """The counterpart of `remember_blob`: of these blobs, those no media item refers to any
+    more (as its clean file or as a variant) lose their row. Answers their storage keys, to
+    be deleted once the caller's transaction is committed (never before: it may roll back)."""
+    shas = sorted(set(shas))
+    if not shas:
+        return []
+    session.flush()  # the caller's own item no longer refers to them
+    # Locked, in order: two rejections of the same bytes see each other's outcome, and a new
+    # item the worker records with one as its clean file waits (its foreign key), then fails
+    # and is processed again if the row went (PostgreSQL; SQLite writes one transaction at a
+    # time anyway).
+    session.execute(select(Blob.sha256).where(Blob.sha256.in_(shas)).order_by(Blob.sha256).with_for_update()).all()
+    keys = []
+    for sha in shas:
+        referenced = session.execute(select(MediaItem.id).where(or_(
+            MediaItem.clean_sha256 == sha,
+            cast(MediaItem.variants, String).contains(sha, autoescape=True))).limit(1)).first()
+        if referenced is None:
+            session.execute(delete(Blob).where(Blob.sha256 == sha))
+            keys.append(blob_key(sha))
+    return keys
+
+
+def delete_stored(storage: Storage, keys: Iterable[str]) -> None:
+    """Delete files once what decided it is committed. A store that fails is logged with the
+    keys, for an operator to remove by hand: the decision stands."""
+    for key in keys:
+        try:
+            storage.delete(key)
+        except Exception:
+            log.exception("could not delete %s from media storage; delete it by hand", key)
+
+
+def record_rejection(session: Session, outbox: Outbox, item: MediaItem, reason: str) -> None:
+    """The item is rejected, with why, and `media.rejected` says so: the worker's verdict on a
+    file it cannot clean, and a coordinator's on one that must not be seen."""
+    item.status, item.reason, item.processed_at = "rejected", reason, utcnow()
+    outbox.add(session, "media.rejected", {**message_data(item), "reason": reason})
+
+
+# "processing": the worker has the file and would overwrite the verdict; "rejected": decided.
+REJECTABLE = ("received", "held", "processed")
+
+
+def reject(session: Session, outbox: Outbox, media_id: str, reason: str) -> tuple[MediaItem, list[str]]:
+    """A coordinator rejects one file (a face that must not be seen…), saying why: it is
+    never served again, to the public nor to its owner, and leaves every report it is part of
+    while the rest of the report goes on. Answers the item and the storage keys to delete
+    once the transaction is committed (`delete_stored`): the upload as it came, if still
+    there, and the clean file and its variants unless another item has the same bytes."""
+    item = session.get(MediaItem, media_id)
+    if item is None:
+        raise NotFound("No media item has this id.")
+    seen = item.status
+    # Only from the state it was read in: the worker may claim a received item meanwhile.
+    won = seen in REJECTABLE and session.execute(
+        update(MediaItem).where(MediaItem.id == item.id, MediaItem.status == seen).values(status="rejected")
+        .execution_options(synchronize_session=False)).rowcount == 1
+    if not won:
+        session.refresh(item)
+        if item.status == "rejected":
+            raise Conflict("The file is already rejected.", current_status=item.status, reason=item.reason)
+        if item.status == "processing":
+            raise Conflict("The file is being processed; decide on it once it is done.", current_status=item.status)
+        raise Conflict(f"The file became {item.status} meanwhile; try again.", current_status=item.status)
+    shas = {item.clean_sha256, *(v["sha256"] for v in (item.variants or {}).values())} - {None}
+    item.clean_sha256 = item.clean_content_type = None
+    item.variants = {}
+    record_rejection(session, outbox, item, reason)
+    return item, [original_key(item.id), *forget_unreferenced_blobs(session, shas)]

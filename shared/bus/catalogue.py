@@ -215,7 +215,8 @@ CATALOGUE: dict[str, MessageType] = {
         MessageType("media.processed", 1, MediaData, "media",
                     "An upload was cleaned (metadata removed, faces blurred if asked) and can be used."),
         MessageType("media.rejected", 1, MediaRejectedData, "media",
-                    "An upload could not be processed (corrupt, a decompression bomb…); nothing of it is kept."),
+                    "An upload was refused — it could not be processed (corrupt, a decompression bomb…) or a "
+                    "coordinator rejected the file, with why; nothing of it is kept."),
         MessageType("report.submitted", 1, ReportData, "media", "An organisation sent a report; it waits for a coordinator."),
         MessageType("report.published", 1, ReportData, "media", "A coordinator published a report."),
         MessageType("report.rejected", 1, ReportRejectedData, "media", "A coordinator rejected a report, with why."),
