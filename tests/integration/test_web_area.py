@@ -97,3 +97,37 @@ def test_a_reader_of_the_public_site_gets_no_cookie(api, setting):
     for path in ("/", f"/campaigns/{setting['campaign']['id']}"):
         assert "Set-Cookie" not in api.get(path).headers
     assert "doa_session" in api.get("/signin").headers.get("Set-Cookie", "")  # a form that needs its token
+
+
+def test_the_dashboard_shows_a_reports_photos_and_refuses_one(api, coordinator, setting, media_campaign):
+    from tests.integration.test_finding_events import approved
+    from tests.integration.test_media_reports import known_to_media, send, uploaded
+
+    token = setting["tokens"][0]
+    event = known_to_media(api, approved(api, coordinator, setting)["id"])
+    keep = uploaded(api, token, media_campaign, consent="true", event_id=event, name="crowd.jpg")
+    refuse = uploaded(api, token, media_campaign, consent="true", event_id=event, name="face.jpg",
+                      body=jpeg_with_secrets(900, 700))
+    report = send(api, token, campaign_id=media_campaign, event_id=event, media_ids=[keep["id"], refuse["id"]]).json
+    office = office_browser(api)
+    page = office.get("/me")
+    html = page.data.decode()
+    assert f'src="/me/media/{refuse["id"]}/preview"' in html
+    preview = office.get(f"/me/media/{refuse['id']}/preview")
+    assert preview.status_code == 200 and preview.mimetype == "image/jpeg" and preview.data[:3] == b"\xff\xd8\xff"
+    assert "no-store" in preview.headers["Cache-Control"]
+    org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
+    sign_in(api, org_key)
+    assert api.get(f"/me/media/{refuse['id']}/preview").status_code == 403  # the dashboard's, not the area's
+
+    blank = form(office, f"/me/media/{refuse['id']}/decision", page, reason=" ")
+    assert blank.status_code == 422 and api.get(f"/api/media/media/{refuse['id']}", token=token).json[
+        "status"] == "processed"
+    refused = form(office, f"/me/media/{refuse['id']}/decision", page, reason="A face that must not be seen")
+    assert refused.status_code == 303
+    assert form(office, f"/me/reports/{report['id']}/decision", office.get("/me"), decision="publish").status_code \
+        == 303
+    public = api.get(f"/api/media/reports/{report['id']}").json
+    assert [m["id"] for m in public["media"]] == [keep["id"]]
+    area = api.get("/me").data.decode()  # the organisation sees why
+    assert "A face that must not be seen" in area

@@ -84,7 +84,7 @@ def test_a_photo_goes_up_in_parts_through_the_web_front(api, coordinator, settin
     assert patch(api, url, csrf, thirds[1], photo[thirds[1]:thirds[2]]).status_code == 204
     done = patch(api, url, csrf, thirds[2], photo[thirds[2]:])
     assert done.status_code == 204 and done.headers["Upload-Offset"] == str(len(photo))
-    assert streams == ["_Body"] * 3
+    assert streams == ["StreamBody"] * 3
     media_url = done.headers["Media-Location"]
     item = processed(api, setting["tokens"][0], urlsplit(media_url).path)
     assert item["status"] == "processed", item
