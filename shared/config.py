@@ -85,6 +85,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WEBHOOK_CONCURRENCY", "16", "Webhook deliveries made at once.", int),
     Setting("WEB_API_URL", "", "Where the web front on its own (`services.web.wsgi`) reaches the APIs: each service's address, `registry=http://127.0.0.1:8101,events=…,media=…,notify=…` (so the services, trusting one proxy hop, see the visitor it names), or one base URL serving every `/api/<service>/` (then rate limits count the web front as one client). Unused by `make run`."),
     Setting("WEB_SECRET_KEY", "", "Fernet key (`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`) that seals the web front's session cookies; empty: one is made and kept in `<DOA_VAR_DIR>/web-secret.key`. Every web process must share it."),
+    Setting("WEB_SESSION_HOURS", "12", "How long a sign-in to the web front lasts; signing out ends it at once, copies of its cookie included (their ids are kept in `<DOA_VAR_DIR>/web-sessions.sqlite`).", int),
     Setting("LOG_LEVEL", "INFO", "Python log level."),
     Setting("LOG_FORMAT", "json", "`json` (one object a line) or `text`."),
 )

@@ -17,18 +17,24 @@ from flask import Blueprint, abort, g, redirect, render_template, request, sessi
 from services.web import dashboard, organisation
 from services.web.client import Api, ApiError
 from services.web.pages import signed_in
+from services.web.signouts import SignOuts
 
 # The blueprints whose every POST needs the session's CSRF token in its form.
 PROTECTED = {"account", "organisation", "dashboard"}
 
 
-def register(app, api: Api, fernet: Fernet) -> None:
-    """Signing in, the organisation area and the coordinator dashboard."""
-    for bp in (blueprint(api, fernet), organisation.blueprint(api), dashboard.blueprint(api)):
+# What needs no account and must not ask the registry (files, health checks).
+NO_ACCOUNT = {"static", "healthz", "readyz"}
+
+
+def register(app, api: Api, fernet: Fernet, signouts: SignOuts, hours: int) -> None:
+    """Signing in, the organisation area and the coordinator dashboard; a session lasts
+    `hours` from signing in."""
+    for bp in (blueprint(api, fernet, signouts, hours * 3600), organisation.blueprint(api), dashboard.blueprint(api)):
         app.register_blueprint(bp)
 
 
-def blueprint(api: Api, fernet: Fernet) -> Blueprint:
+def blueprint(api: Api, fernet: Fernet, signouts: SignOuts, lifetime: float) -> Blueprint:
     bp = Blueprint("account", __name__)
 
     def token_for(key: str) -> dict:
@@ -44,8 +50,12 @@ def blueprint(api: Api, fernet: Fernet) -> Blueprint:
     def _who():
         """The signed-in caller's token: kept (sealed) in the session until a minute before it
         expires, then made again from the key — not one token request per page."""
-        g.token = g.role = g.subject = None
-        if not session.get("key"):
+        g.token = g.role = g.subject = g.account_error = None
+        if not session.get("key") or request.endpoint in NO_ACCOUNT:
+            return
+        sid = session.get("sid")
+        if not sid or session.get("since", 0) + lifetime < time.time() or signouts.is_signed_out(sid):
+            session.clear()  # too old, signed out (a copy of the cookie), or from before sessions had ids
             return
         try:
             if session.get("token_until", 0) > time.time():
@@ -55,8 +65,14 @@ def blueprint(api: Api, fernet: Fernet) -> Blueprint:
                 g.token = issued["access_token"]
                 session["token"], session["token_until"] = seal(g.token), time.time() + issued["expires_in"] - 60
             me = api.get("/api/registry/me", token=g.token)
-        except (InvalidToken, ApiError):  # a revoked key, a suspended organisation, another secret
+        except InvalidToken:  # sealed with another secret
             session.clear()
+            return
+        except ApiError as exc:
+            if exc.status in (400, 401, 403):  # a revoked key, a suspended organisation
+                session.clear()
+            else:  # the registry is down or busy: the session stays, pages that need it say so
+                g.account_error = exc
             return
         g.role, g.subject = me["role"], me["subject_id"]
 
@@ -68,27 +84,32 @@ def blueprint(api: Api, fernet: Fernet) -> Blueprint:
     def _check_csrf():
         if request.method == "POST" and request.blueprint in PROTECTED:
             sent = request.form.get("csrf", "")
-            if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+            if not sent or not hmac.compare_digest(sent.encode(), session.get("csrf", "").encode()):
                 abort(400, "The form is out of date or came from elsewhere: reload the page and send it again.")
 
     @bp.route("/signin", methods=["GET", "POST"])
     def signin():
-        error = None
+        error = status = None
         if request.method == "POST":
             key = request.form.get("key", "").strip()
             try:
                 token_for(key)
-            except ApiError:
-                error = "key_not_valid"  # a catalogue key: the page says it in the reader's language
+            except ApiError as exc:
+                if exc.status >= 500:
+                    raise  # the registry did not answer: not the key's fault (a 502 page)
+                # Catalogue keys: the page says it in the reader's language.
+                error, status = ("too_many_tries", 429) if exc.status == 429 else ("key_not_valid", 401)
             else:
                 session.clear()
-                session["key"] = seal(key)
-                session["csrf"] = secrets.token_urlsafe(32)  # a new session, a new token
+                session.update(key=seal(key), sid=secrets.token_urlsafe(16), since=time.time(),
+                               csrf=secrets.token_urlsafe(32))  # a new session, a new token
                 return redirect(url_for("account.home"), 303)
-        return render_template("signin.html", error=error), 401 if error else 200
+        return render_template("signin.html", error=error), status if error else 200
 
     @bp.post("/signout")
     def signout():
+        if session.get("sid"):  # a copy of this cookie kept elsewhere signs in no more
+            signouts.sign_out(session["sid"], session.get("since", 0) + lifetime)
         session.clear()
         return redirect("/", 303)
 

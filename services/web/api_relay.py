@@ -33,6 +33,8 @@ def blueprint(api: Api) -> Blueprint:
         body = None
         if request.content_length:
             body = StreamBody(request.stream, request.content_length)
+        elif request.headers.get("Transfer-Encoding", "").lower() == "chunked":  # no length: sent on chunked too
+            body = iter(lambda: request.stream.read(StreamBody.CHUNK), b"")
         answer = api.send(request.method, f"/api/{service}/{rest}", params=request.query_string.decode("latin-1"),
                           headers=headers, data=body, stream=True, allow_redirects=False,
                           timeout=(api.timeout, READ_TIMEOUT))

@@ -4,26 +4,36 @@ links, the subscription form) and an event's page. Every page works without Java
 is rendered from the services' HTTP APIs."""
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from datetime import datetime
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet
-from flask import Flask, abort, make_response, redirect, render_template, request, url_for
+from flask import Flask, abort, g, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, InternalServerError
 
 from services.web import account, campaign_page, uploads
 from services.web.account import session_settings
 from services.web.charts import cumulative_chart
 from services.web.client import Api, ApiError
 from services.web.i18n import LANGUAGES, RTL, reader_language, translator
-from services.web.pages import refusal_page
+from services.web.pages import refusal_page, wants_a_page
+from services.web.signouts import SignOuts
 from services.web.worldmap import render_map
 from shared.config import Config
 from shared.http.app import install_request_id_and_problems
 from shared.http.problems import from_http_exception, problem_response
+
+log = logging.getLogger("doa.web")
+# The largest form without files: an event's description in full (20,000 characters of any
+# script, percent-encoded) fits several times; and no form of ours has 200 fields.
+FORM_LIMIT = 512 * 1024
+FORM_FIELDS = 200
+WITH_FILES = {"organisation.send_report", "dashboard.upload_material"}
 
 
 def create_app(config: Config, api: Api) -> Flask:
@@ -33,14 +43,27 @@ def create_app(config: Config, api: Api) -> Flask:
     secret = web_secret(config)
     app.secret_key = secret
     session_settings(app, secure=config.PUBLIC_URL.startswith("https://"))
-    account.register(app, api, Fernet(secret))
+
+    @app.before_request
+    def _body_limits():
+        """Forms are small; files go on to the media service as they arrive, which holds them
+        to its own limits. First of all, before any form is read (the CSRF check reads it)."""
+        if request.endpoint in WITH_FILES or request.blueprint in ("uploads", "api_relay"):
+            return
+        request.max_content_length = FORM_LIMIT
+        if request.mimetype == "application/x-www-form-urlencoded" and \
+                request.get_data(cache=True).count(b"&") >= FORM_FIELDS:  # Flask bounds multipart parts only
+            abort(413, f"A form has at most {FORM_FIELDS} fields.")
+
+    account.register(app, api, Fernet(secret), SignOuts(config.var_dir / "web-sessions.sqlite"),
+                     config.WEB_SESSION_HOURS)
     app.register_blueprint(uploads.blueprint(api))
 
     @app.context_processor
     def _page():
         language = reader_language()
         return {"t": translator(language), "lang": language, "dir": "rtl" if language in RTL else "ltr",
-                "languages": LANGUAGES}
+                "languages": LANGUAGES, "language_url": _language_url}
 
     @app.after_request
     def _headers(response):
@@ -48,15 +71,14 @@ def create_app(config: Config, api: Api) -> Flask:
                                                                "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if g.get("role") or request.method != "GET" or request.endpoint == "account.signin":
+            # What a signed-in person sees (a webhook's secret, shown once) stays out of every cache.
+            response.headers["Cache-Control"] = "no-store"
         if request.args.get("lang") in LANGUAGES:  # a switch sticks
             response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax", httponly=True)
         return response
 
     install_request_id_and_problems(app)  # X-Request-ID, and problem+json for API clients
-
-    def wants_a_page() -> bool:
-        return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html" and \
-            request.accept_mimetypes.accept_html
 
     @app.errorhandler(HTTPException)
     def _error(exc: HTTPException):
@@ -66,16 +88,29 @@ def create_app(config: Config, api: Api) -> Flask:
         t = translator(reader_language())
         title = t("not_found") if exc.code == 404 else exc.name
         text = "" if exc.code == 404 else (exc.description or "")
-        return render_template("message.html", title=title, text=text), exc.code
+        headers = {k: v for k, v in exc.get_headers() if k.lower() in ("allow", "retry-after")}  # a 405 says what is
+        return render_template("message.html", title=title, text=text), exc.code, headers
 
     @app.errorhandler(ApiError)
     def _api_refused(exc: ApiError):
         """A service refused or could not answer what a page needed: say so, never a 500."""
-        if exc.status >= 500:
-            exc = ApiError(502 if exc.status != 504 else 504, exc.problem)
-        if not wants_a_page():
-            return problem_response(exc.status, exc.problem.get("detail") or str(exc))
         return refusal_page(exc)
+
+    @app.errorhandler(Exception)
+    def _crash(exc: Exception):
+        """A bug, logged with the request id; the reader gets a page (a program, problem+json).
+        A page that found a service's answer not shaped as it must be (a key missing, a list
+        for an object) says the service failed it: a 502."""
+        if isinstance(exc, HTTPException):
+            return _error(exc)
+        log.exception("unhandled error")
+        if isinstance(exc, (LookupError, TypeError)):
+            return refusal_page(ApiError(502, {"title": "Bad Gateway", "status": 502,
+                                               "detail": "A service gave an answer this page cannot use."}))
+        if not wants_a_page():
+            return problem_response(500, InternalServerError.description)
+        return render_template("message.html", title=InternalServerError().name,
+                               text=translator(reader_language())("something_broke")), 500
 
     @app.get("/")
     def campaigns():
@@ -99,6 +134,10 @@ def create_app(config: Config, api: Api) -> Flask:
 
     @app.post("/campaigns/<uuid:campaign_id>/subscription")
     def subscribe(campaign_id):
+        """The one form a reader sends without a session (so without a CSRF token): another
+        site's page may not send it for its visitors. Browsers say where a request comes from."""
+        if not same_site():
+            abort(403, "This form is sent from the campaign's own page.")
         body = {"email": request.form.get("email", ""), "language": reader_language(), "scope": "campaign",
                 "campaign_id": str(campaign_id)}
         if request.form.get("country"):
@@ -121,7 +160,8 @@ def create_app(config: Config, api: Api) -> Flask:
 
     @app.get("/lang/<code>")
     def switch_language(code):
-        response = make_response(redirect(request.referrer or "/", 303))
+        """Back to the page the reader came from — of this site only."""
+        response = make_response(redirect(_own_page(request.referrer), 303))
         if code in LANGUAGES:
             response.set_cookie("lang", code, max_age=365 * 86400, samesite="Lax", httponly=True)
         return response
@@ -149,6 +189,33 @@ def web_secret(config: Config) -> bytes:
     return path.read_bytes().strip()
 
 
+def _language_url(code: str) -> str:
+    """This page in another language, its other parameters kept; after a form was sent (the
+    page answers a POST), the switch, which leads back to the form's page."""
+    if request.method != "GET":
+        return f"/lang/{code}"
+    return request.path + "?" + urlencode({**request.args.to_dict(), "lang": code})
+
+
+def same_site() -> bool:
+    """Sec-Fetch-Site (every current browser sends it), else Origin, else nothing to judge by
+    (a program, an old browser): allowed — the subscription is double opt-in anyway."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc == request.host
+
+
+def _own_page(referrer: str | None) -> str:
+    """The path (and query) of a page of this site, or the home page."""
+    parts = urlsplit(referrer or "")
+    if parts.netloc and parts.netloc != request.host or not parts.path.startswith("/") or \
+            parts.path.startswith("//"):
+        return "/"
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
 def _in_zone(starts_at: str, zone: str | None) -> str | None:
     """The event's start in the reader's zone, when they say which (`?tz=`, set by the page's
     small script or by hand); without JavaScript the page shows local time and UTC."""
@@ -156,5 +223,5 @@ def _in_zone(starts_at: str, zone: str | None) -> str | None:
         return None
     try:
         return datetime.fromisoformat(starts_at).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") + f" ({zone})"
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OSError):  # not a zone: a folder of zones (Europe), a name too long…
         return None

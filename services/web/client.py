@@ -5,6 +5,7 @@ no socket)."""
 from __future__ import annotations
 
 import io
+import logging
 import re
 import threading
 from typing import Any
@@ -46,6 +47,15 @@ def _base(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
         raise ValueError(f"{url!r} is not an http(s) base URL")
     return url.rstrip("/")
+
+
+JSON_TYPES = ("application/json", "application/problem+json", "application/geo+json")
+log = logging.getLogger("doa.web")
+
+
+def _service(path: str) -> str:
+    parts = path.split("/")
+    return parts[2] if len(parts) > 2 and parts[1] == "api" else "platform's"
 
 
 # Who the web front asks for: the services trust one hop of X-Forwarded-For (PROXY_HOPS=1),
@@ -171,24 +181,36 @@ class Api:
             return self._session().request(method, url, headers=headers, **kwargs)
         except requests.RequestException as exc:  # distributed: a service (or the gateway) is down or slow
             status = 504 if isinstance(exc, requests.Timeout) else 502
+            # Where it was asked stays in the log: a page does not show the network's inside.
+            log.warning("%s %s: %s did not answer (%s)", method, path, urlsplit(url).netloc, exc)
             raise ApiError(status, {"title": "Bad Gateway" if status == 502 else "Gateway Timeout", "status": status,
-                                    "detail": f"{urlsplit(url).netloc} did not answer: {type(exc).__name__}"}) from exc
+                                    "detail": f"The {_service(path)} service did not answer; try again in a moment."}
+                           ) from exc
 
     def request(self, method: str, path: str, **kwargs) -> Any:
-        """The answer's JSON (or bytes, or None when empty); ApiError for a refusal."""
+        """The answer's JSON (None when empty); ApiError for a refusal, and a 502 for an answer
+        that is not the JSON a service gives (a proxy's page, a cut-off body)."""
         response = self.send(method, path, **kwargs)
         if response.status_code >= 400:
             try:
                 problem = response.json()
             except ValueError:
-                problem = {"detail": response.text[:200]}
+                problem = {}
+            if not isinstance(problem, dict):
+                problem = {}
+            problem.setdefault("detail", f"The {_service(path)} service refused (HTTP {response.status_code}).")
             raise ApiError(response.status_code, problem)
         if response.status_code == 204 or not response.content:
             return None
-        if response.headers.get("Content-Type", "").startswith(("application/json", "application/problem+json",
-                                                                 "application/geo+json")):
+        try:
+            if not response.headers.get("Content-Type", "").startswith(JSON_TYPES):
+                raise ValueError(response.headers.get("Content-Type"))
             return response.json()
-        return response.content
+        except ValueError:
+            log.warning("%s %s: answered %s that is not JSON", method, path, response.status_code)
+            raise ApiError(502, {"title": "Bad Gateway", "status": 502,
+                                 "detail": f"The {_service(path)} service gave an answer that cannot be read."}
+                           ) from None
 
     def get(self, path: str, **kwargs) -> Any:
         return self.request("GET", path, **kwargs)

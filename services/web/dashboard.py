@@ -3,12 +3,15 @@ open campaign is doing, moving the day of action, the emergency stop for a count
 material package, and the deliveries that fail."""
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response, abort, g, render_template, request
 
 from services.web.client import Api
-from services.web.pages import act, coordinators_only, optional, signed_in
+from services.web.pages import act, coordinators_only, optional, signed_in, uuid_or_none
 
 MATERIAL_KINDS = ("statement", "lecture", "song", "slogan", "poster", "video", "other")
+COUNTRY = re.compile(r"[A-Z]{2}")
 PREVIEW_TYPES = ("image/jpeg", "image/png", "image/webp")  # what a photo's small copy may be; nothing else is shown
 
 
@@ -23,7 +26,8 @@ def blueprint(api: Api) -> Blueprint:
     @bp.post("/me/events/<uuid:event_id>/decision")
     @signed_in
     def decide(event_id):
-        if request.form.get("decision") == "approve":
+        decision = chosen("decision", ("approve", "reject"))
+        if decision == "approve":
             return act(lambda: api.post(f"/api/events/events/{event_id}/approval", token=g.token))
         return act(lambda: api.post(f"/api/events/events/{event_id}/rejection", token=g.token,
                                     json={"reason": request.form.get("reason", "")}))
@@ -31,7 +35,7 @@ def blueprint(api: Api) -> Blueprint:
     @bp.post("/me/reports/<uuid:report_id>/decision")
     @signed_in
     def decide_report(report_id):
-        if request.form.get("decision") == "publish":
+        if chosen("decision", ("publish", "reject")) == "publish":
             return act(lambda: api.post(f"/api/media/reports/{report_id}/publication", token=g.token))
         return act(lambda: api.post(f"/api/media/reports/{report_id}/rejection", token=g.token,
                                     json={"reason": request.form.get("reason", "")}))
@@ -59,8 +63,12 @@ def blueprint(api: Api) -> Blueprint:
     @signed_in
     def hold():
         """The emergency stop: every event of a country leaves the public outputs at once."""
-        country = request.form.get("country", "").strip()
-        if request.form.get("action") == "release":
+        action = chosen("action", ("hold", "release"))
+        country = request.form.get("country", "").strip().upper()
+        if not COUNTRY.fullmatch(country):  # it goes into the API's path: two letters, nothing else
+            return render_template("message.html", title="Unprocessable Entity",
+                                   text="country: two letters, as KE or DE."), 422
+        if action == "release":
             return act(lambda: api.request("DELETE", f"/api/events/countries/{country}/hold", token=g.token))
         return act(lambda: api.request("PUT", f"/api/events/countries/{country}/hold", token=g.token,
                                        json={"reason": request.form.get("reason", "")}))
@@ -96,8 +104,10 @@ def blueprint(api: Api) -> Blueprint:
         if form.get("description", "").strip():  # none given is none, not a blank one
             fields["description"] = form["description"]
         if form.get("replaces"):
-            return act(lambda: api.post(f"/api/media/materials/{form['replaces']}/versions", token=g.token,
-                                        json=fields))
+            earlier = uuid_or_none(form["replaces"])  # it goes into the API's path
+            if earlier is None:
+                abort(400, "replaces: not an item of the package.")
+            return act(lambda: api.post(f"/api/media/materials/{earlier}/versions", token=g.token, json=fields))
         return act(lambda: api.post(f"/api/media/campaigns/{campaign_id}/materials", token=g.token, json=fields))
 
     return bp
@@ -123,6 +133,15 @@ def page(api: Api, token: str) -> dict:
             "without_events": sorted({s["country"] for s in everyone} - with_events)})
     return {"queue": queue, "reports": reports, "progress": progress, "material_kinds": MATERIAL_KINDS,
             "problems": optional(lambda: api.get("/api/notify/delivery-problems", token=token), default={})}
+
+
+def chosen(field: str, allowed: tuple[str, ...]) -> str:
+    """A button's value, exactly one of `allowed`: a garbled form does nothing, least of all
+    the destructive thing."""
+    value = request.form.get(field, "")
+    if value not in allowed:
+        abort(400, f"{field}: one of {', '.join(allowed)}.")
+    return value
 
 
 def package(api: Api, token: str, campaign_id: str) -> dict:

@@ -3,10 +3,12 @@ fields), endorsements, reports with photos and videos, and its webhooks with the
 log. Coordinators manage their own webhooks here too."""
 from __future__ import annotations
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+import math
+
+from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
 from services.web.client import Api, ApiError
-from services.web.pages import act, field_errors, optional, organisations_only, signed_in
+from services.web.pages import act, field_errors, optional, organisations_only, signed_in, uuid_or_none
 from shared.bus.catalogue import CATALOGUE
 
 EVENT_FIELDS = ("campaign_id", "title", "description", "language", "activity_type", "city", "country", "timezone",
@@ -27,8 +29,11 @@ def blueprint(api: Api) -> Blueprint:
     @signed_in
     def submit_event():
         values = form_values()
+        campaign_id = uuid_or_none(values["campaign_id"])  # a form field never becomes part of a path as typed
+        if campaign_id is None:
+            return show_events(values, {"campaign_id": "Choose one of the campaigns."}, 422)
         try:
-            api.post(f"/api/events/campaigns/{values['campaign_id']}/events", json=event_body(values), token=g.token)
+            api.post(f"/api/events/campaigns/{campaign_id}/events", json=event_body(values), token=g.token)
         except ApiError as exc:
             return show_events(values, field_errors(exc), 422)
         return redirect(url_for("account.home"), 303)
@@ -39,11 +44,9 @@ def blueprint(api: Api) -> Blueprint:
         """The event's form, filled in; what is sent is checked by every rule again."""
         organisations_only()
         path = f"/api/events/events/{event_id}"
-        try:
-            event = api.get(path, token=g.token)
-        except ApiError as exc:
-            return render_template("message.html", title=exc.problem.get("title", "Error"),
-                                   text=exc.problem.get("detail", "")), exc.status
+        event = api.get(path, token=g.token)  # a refusal (404…) is shown by the app's handler
+        if event["organisation_id"] != g.subject:  # an approved event of another is public, not theirs to edit
+            abort(404)
         if request.method == "GET":
             return render_template("event_edit.html", event=event, values=event_values(event), errors={})
         values = form_values()
@@ -84,7 +87,7 @@ def blueprint(api: Api) -> Blueprint:
             api.post("/api/media/reports", token=g.token, json={
                 "campaign_id": options["campaign_id"], "country": form.get("country") or None,
                 "title": form.get("title", ""), "text": form.get("text", ""), "language": form.get("language") or "en",
-                "turnout": int(form["turnout"]) if form.get("turnout", "").isdigit() else None,
+                "turnout": _number(form.get("turnout", "").strip(), int),  # as typed when not a number: the API names it
                 "media_ids": media_ids})
 
         return act(upload_and_report)
@@ -115,12 +118,8 @@ def blueprint(api: Api) -> Blueprint:
         base = f"/api/notify/webhooks/{endpoint_id}"
         status = request.args.get("status") if request.args.get("status") in ("pending", "delivered", "failed") \
             else None
-        try:
-            endpoint = api.get(base, token=g.token)
-            log = api.get(f"{base}/deliveries", token=g.token, params={"limit": 50, "status": status})
-        except ApiError as exc:
-            return render_template("message.html", title=exc.problem.get("title", "Error"),
-                                   text=exc.problem.get("detail", "")), exc.status
+        endpoint = api.get(base, token=g.token)  # a refusal (404…) is shown by the app's handler
+        log = api.get(f"{base}/deliveries", token=g.token, params={"limit": 50, "status": status})
         return render_template("webhook.html", endpoint=endpoint, deliveries=log["items"], status=status)
 
     @bp.post("/me/webhooks/<uuid:endpoint_id>/redelivery/<uuid:delivery_id>")
@@ -194,9 +193,15 @@ def event_body(values: dict, event: dict | None = None) -> dict:
 
 
 def _number(text: str, kind):
+    """A number from a form field; what is not a plain finite one goes on as typed, so the
+    API's error names the field."""
     if not text:
         return None
+    if not text.isascii():  # int() and float() take other scripts' digits ('٣', '²'…) or refuse them oddly
+        return text
     try:
-        return kind(text)
+        number = kind(text)
     except ValueError:
         return text
+    return number if math.isfinite(number) and abs(number) < 1e15 else text
+

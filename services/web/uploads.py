@@ -81,7 +81,10 @@ def blueprint(api: Api) -> Blueprint:
         out.setdefault("Tus-Resumable", TUS_VERSION)  # tus: on every answer, refusals too
         location = answer.headers.get("Location")
         if location:
-            out["Location"] = url_for("uploads.upload", upload_id=UUID(urlsplit(location).path.rsplit("/", 1)[-1]))
+            try:
+                out["Location"] = url_for("uploads.upload", upload_id=UUID(urlsplit(location).path.rsplit("/", 1)[-1]))
+            except ValueError:  # not an upload's address: nothing this front can point the browser to
+                return _problem(502, "The media service answered with an address that is not an upload's.")
         kind = answer.headers.get("Content-Type", "")
         if answer.status_code >= 400 and not kind.startswith(("application/problem+json", "application/json")):
             # A refusal without a body (the tus server's 415 for a PATCH of another Content-Type), or a

@@ -513,6 +513,15 @@ def test_the_gateway_limits_bodies_and_passes_the_request_id(nginx_server):
     for name in SERVICES:
         if name != "media":
             assert not values(routes[f"/api/{name}/"], "client_max_body_size"), name
+    # The web front's pages that take files: the forms (a whole video) and the script's
+    # resumable parts (5 MiB), streamed on; both go to the web service.
+    forms = routes["~ ^/me/(reports|campaigns/[^/]+/material-files)$"]
+    parts = routes["/me/uploads"]
+    assert values(forms, "client_max_body_size") == [["2100m"]]
+    assert int(values(parts, "client_max_body_size")[0][0].rstrip("m")) > 5
+    for location in (forms, parts):
+        assert values(location, "proxy_request_buffering") == [["off"]]
+        assert proxy_target(location) == "http://web:8000"
     headers = {args[0].lower(): args[1] for args in values(nginx_server, "proxy_set_header")}
     for header in ("host", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-request-id"):
         assert header in headers, f"the gateway does not set {header}"
