@@ -12,6 +12,7 @@ import time
 import pytest
 import requests
 
+from tests.conftest import wait_until
 from tests.e2e.conftest import BIN, ROOT, Http, base_env, find_key, free_port, stop_group, wait_http
 
 SHOTS = ROOT / "var" / "artifacts" / "screenshots"
@@ -68,11 +69,8 @@ def platform(tmp_path):
         stop_group(process)
 
 
-def test_an_event_goes_from_an_organisation_through_a_coordinator_to_the_public(platform):
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium()
-    base, coordinator_key, var = platform
+def an_organisation_and_a_campaign(base: str, coordinator_key: str) -> tuple[Http, str, str, str]:
+    """Answer (http, the organisation's key, a token of it, an open campaign's id known to media)."""
     http = Http(base)
     office = http.token(coordinator_key)
     org = http.call("POST", "/api/registry/organisations", token=office, json={
@@ -82,7 +80,21 @@ def test_an_event_goes_from_an_organisation_through_a_coordinator_to_the_public(
     campaign = http.call("POST", "/api/events/campaigns", token=office, json={
         "name": "Day of action", "description": "The call.", "languages": ["en"], "day_of_action": "2027-05-01",
         "window_start": "2027-04-25", "window_end": "2027-05-10", "status": "open"}).json()
-    http.call("POST", f"/api/events/campaigns/{campaign['id']}/endorsements", token=http.token(org_key), json={})
+    wait_until(lambda: http.call("GET", f"/api/media/campaigns/{campaign['id']}/turnout").status_code == 200,
+               timeout=30, message="media to know the campaign")
+    return http, org_key, http.token(org_key), campaign["id"]
+
+
+
+def test_an_event_goes_from_an_organisation_through_a_coordinator_to_the_public(platform):
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium()
+    base, coordinator_key, var = platform
+    http, org_key, org_token, campaign_id = an_organisation_and_a_campaign(base, coordinator_key)
+    campaign = {"id": campaign_id}
+    endorsed = http.call("POST", f"/api/events/campaigns/{campaign_id}/endorsements", token=org_token, json={})
+    assert endorsed.status_code == 201, endorsed.text
     SHOTS.mkdir(parents=True, exist_ok=True)
 
     with sync_playwright() as p:

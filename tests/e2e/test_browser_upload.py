@@ -8,9 +8,6 @@ var/artifacts/screenshots/upload.png."""
 from __future__ import annotations
 
 import os
-import time
-
-import pytest
 
 from tests.e2e import test_browser
 from tests.e2e.conftest import Http
@@ -27,32 +24,6 @@ def noisy_photo(path, width: int = 2000, height: int = 1500) -> int:
 
     Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).save(path, "JPEG", quality=90)
     return path.stat().st_size
-
-
-def wait_for(predicate, timeout: float = 30, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    pytest.fail(f"timed out waiting for {message}")
-
-
-def an_organisation_and_a_campaign(base: str, coordinator_key: str) -> tuple[Http, str, str, str]:
-    """Answer (http, the organisation's key, a token of it, an open campaign's id known to media)."""
-    http = Http(base)
-    office = http.token(coordinator_key)
-    org = http.call("POST", "/api/registry/organisations", token=office, json={
-        "abbreviation": "CPK", "name": "Communist Party of Kenya", "name_en": "Communist Party of Kenya",
-        "country": "KE", "timezone": "Africa/Nairobi", "languages": ["en"], "contact_email": "cpk@example.org"}).json()
-    org_key = http.call("POST", f"/api/registry/organisations/{org['id']}/keys", token=office, json={}).json()["key"]
-    campaign = http.call("POST", "/api/events/campaigns", token=office, json={
-        "name": "Day of action", "description": "The call.", "languages": ["en"], "day_of_action": "2027-05-01",
-        "window_start": "2027-04-25", "window_end": "2027-05-10", "status": "open"}).json()
-    wait_for(lambda: http.call("GET", f"/api/media/campaigns/{campaign['id']}/turnout").status_code == 200,
-             message="media to know the campaign")
-    return http, org_key, http.token(org_key), campaign["id"]
 
 
 def signed_in_page(browser, base: str, key: str):
@@ -95,7 +66,7 @@ def test_a_photo_goes_up_with_a_progress_bar_and_survives_a_dropped_connection(p
 
     executable = test_browser.chromium()
     base, coordinator_key, var = platform
-    http, org_key, org_token, campaign_id = an_organisation_and_a_campaign(base, coordinator_key)
+    http, org_key, org_token, campaign_id = test_browser.an_organisation_and_a_campaign(base, coordinator_key)
     photo = var / "march.jpg"
     size = noisy_photo(photo)
     assert size > 2 * CHUNK
@@ -159,7 +130,7 @@ def test_a_page_reloaded_half_way_goes_on_with_the_same_upload(platform):
 
     executable = test_browser.chromium()
     base, coordinator_key, var = platform
-    http, org_key, org_token, campaign_id = an_organisation_and_a_campaign(base, coordinator_key)
+    http, org_key, org_token, campaign_id = test_browser.an_organisation_and_a_campaign(base, coordinator_key)
     photo = var / "march.jpg"
     size = noisy_photo(photo)
 

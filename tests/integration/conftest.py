@@ -202,6 +202,21 @@ def media_campaign(api, setting) -> str:
     return campaign_id
 
 
+@pytest.fixture
+def notify_campaign(api, setting) -> str:
+    """The open 2022 campaign's id, once the notify service has learnt of it from the bus."""
+    from services.notify.models import KnownCampaign
+
+    campaign_id = setting["campaign"]["id"]
+
+    def known():
+        with api.platform.kernels["notify"].db.transaction() as s:
+            return s.get(KnownCampaign, campaign_id) is not None
+
+    wait_until(known, message="notify to know the campaign")
+    return campaign_id
+
+
 class Mailbox:
     """What the test SMTP server received, as parsed messages."""
 

@@ -45,16 +45,8 @@ def test_user_text_is_shown_as_text(api, coordinator, setting):
         assert XSS not in html and "&lt;script&gt;" in html
 
 
-def test_the_subscription_form_asks_for_confirmation(api, setting):
-    campaign = setting["campaign"]["id"]
-    from services.notify.models import KnownCampaign
-    from tests.conftest import wait_until
-
-    def known():
-        with api.platform.kernels["notify"].db.transaction() as s:
-            return s.get(KnownCampaign, campaign) is not None
-
-    wait_until(known, message="notify to know the campaign")
+def test_the_subscription_form_asks_for_confirmation(api, notify_campaign):
+    campaign = notify_campaign
     done = api.post(f"/campaigns/{campaign}/subscription", data={"email": "reader@example.org"},
                     headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert done.status_code == 303 and "subscribed=1" in done.headers["Location"]

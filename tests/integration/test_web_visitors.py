@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import wait_until
 from tests.integration.conftest import ApiClient
 
 
@@ -13,16 +12,8 @@ def api(request, make_platform):
     return ApiClient(make_platform(db=request.param, SUBSCRIBE_RATE_LIMIT="2/minute"))
 
 
-def test_each_visitor_has_a_rate_limit_of_their_own(api, setting):
-    from services.notify.models import KnownCampaign
-
-    campaign = setting["campaign"]["id"]
-
-    def known():
-        with api.platform.kernels["notify"].db.transaction() as s:
-            return s.get(KnownCampaign, campaign) is not None
-
-    wait_until(known, message="notify to know the campaign")
+def test_each_visitor_has_a_rate_limit_of_their_own(api, notify_campaign):
+    campaign = notify_campaign
 
     def subscribe(address: str, n: int):
         return api.post(f"/campaigns/{campaign}/subscription", data={"email": f"reader{n}@example.org"},
