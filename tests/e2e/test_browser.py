@@ -140,7 +140,7 @@ def test_an_event_goes_from_an_organisation_through_a_coordinator_to_the_public(
             with office_page.expect_navigation(url=f"{base}/me"):
                 office_page.click("button[value=approve]")
 
-            public = browser.new_context().new_page()
+            public = browser.new_context(timezone_id="Asia/Tokyo").new_page()  # a reader far from Nairobi
             public.goto(f"{base}/campaigns/{campaign['id']}")
             assert "May Day rally at Uhuru Park" in public.content()
             point = public.locator("svg.worldmap a[href^='/events/']")  # on the map, a link to its page
@@ -148,6 +148,8 @@ def test_an_event_goes_from_an_organisation_through_a_coordinator_to_the_public(
             public.screenshot(path=str(SHOTS / "campaign.png"), full_page=True)
             public.click("section[aria-labelledby=events] a[href^='/events/']")
             assert "Africa/Nairobi" in public.content()
+            # 10:00 in Nairobi is 16:00 in Tokyo: the page's script says it in the reader's zone.
+            assert public.locator("#your-time").inner_text().endswith("16:00 (Asia/Tokyo)")
             public.screenshot(path=str(SHOTS / "event.png"), full_page=True)
             public.goto(f"{base}/campaigns/{campaign['id']}")
 

@@ -24,6 +24,9 @@ def test_a_campaign_page_shows_what_the_public_may_see(api, coordinator, setting
     assert '<svg' in html and 'role="img"' in html and "Kenya: " in html  # the offline map, a count per country
     event = api.get(f"/events/{shown['id']}").data.decode()
     assert "Africa/Nairobi" in event and "Uhuru Park, gate 2" not in event  # the address is not public yet
+    assert '<input id="tz" name="tz"' in event  # without the page's script, the reader names their zone
+    bogota = api.get(f"/events/{shown['id']}?tz=America/Bogota").data.decode()
+    assert "2022-12-01 09:00 (America/Bogota)" in bogota  # 17:00 in Nairobi
     assert api.get(f"/events/{hidden['id']}").status_code == 404
 
 
