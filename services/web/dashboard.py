@@ -23,29 +23,32 @@ def blueprint(api: Api) -> Blueprint:
         if g.get("role") is not None:
             coordinators_only()
 
+    def rejected(path: str, to: str = "/me"):
+        """Every refusal of the dashboard: the API's rejection, with the form's reason."""
+        return act(lambda: api.post(path, token=g.token, json={"reason": request.form.get("reason", "")}), to=to)
+
+    def decided(accept: str, accept_path: str, reject_path: str):
+        if chosen("decision", (accept, "reject")) == accept:
+            return act(lambda: api.post(accept_path, token=g.token))
+        return rejected(reject_path)
+
     @bp.post("/me/events/<uuid:event_id>/decision")
     @signed_in
     def decide(event_id):
-        decision = chosen("decision", ("approve", "reject"))
-        if decision == "approve":
-            return act(lambda: api.post(f"/api/events/events/{event_id}/approval", token=g.token))
-        return act(lambda: api.post(f"/api/events/events/{event_id}/rejection", token=g.token,
-                                    json={"reason": request.form.get("reason", "")}))
+        base = f"/api/events/events/{event_id}"
+        return decided("approve", f"{base}/approval", f"{base}/rejection")
 
     @bp.post("/me/reports/<uuid:report_id>/decision")
     @signed_in
     def decide_report(report_id):
-        if chosen("decision", ("publish", "reject")) == "publish":
-            return act(lambda: api.post(f"/api/media/reports/{report_id}/publication", token=g.token))
-        return act(lambda: api.post(f"/api/media/reports/{report_id}/rejection", token=g.token,
-                                    json={"reason": request.form.get("reason", "")}))
+        base = f"/api/media/reports/{report_id}"
+        return decided("publish", f"{base}/publication", f"{base}/rejection")
 
     @bp.post("/me/media/<uuid:media_id>/decision")
     @signed_in
     def reject_media(media_id):
         """One file of a report refused (a face that must not be seen…), the rest goes on."""
-        return act(lambda: api.post(f"/api/media/media/{media_id}/rejection", token=g.token,
-                                    json={"reason": request.form.get("reason", "")}), to="/me#reports-queue")
+        return rejected(f"/api/media/media/{media_id}/rejection", to="/me#reports-queue")
 
     @bp.get("/me/media/<uuid:media_id>/preview")
     @signed_in

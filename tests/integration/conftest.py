@@ -3,6 +3,7 @@ over the in-process bus, the real Redis or the real RabbitMQ."""
 from __future__ import annotations
 
 import email
+import importlib
 import os
 import uuid
 from email import policy
@@ -187,34 +188,27 @@ def setting(api, coordinator, organisations):
     return {"campaign": campaign, "tokens": tokens, "orgs": organisations}
 
 
-@pytest.fixture
-def media_campaign(api, setting) -> str:
-    """The open 2022 campaign's id, once the media service has learnt of it from the bus."""
-    from services.media.models import KnownCampaign
-
+def known_campaign(api, setting, service: str) -> str:
+    """The open 2022 campaign's id, once `service` has learnt of it from the bus."""
     campaign_id = setting["campaign"]["id"]
+    model = importlib.import_module(f"services.{service}.models").KnownCampaign
 
     def known():
-        with api.platform.kernels["media"].db.transaction() as s:
-            return s.get(KnownCampaign, campaign_id) is not None
+        with api.platform.kernels[service].db.transaction() as s:
+            return s.get(model, campaign_id) is not None
 
-    wait_until(known, message="media to know the campaign")
+    wait_until(known, message=f"{service} to know the campaign")
     return campaign_id
+
+
+@pytest.fixture
+def media_campaign(api, setting) -> str:
+    return known_campaign(api, setting, "media")
 
 
 @pytest.fixture
 def notify_campaign(api, setting) -> str:
-    """The open 2022 campaign's id, once the notify service has learnt of it from the bus."""
-    from services.notify.models import KnownCampaign
-
-    campaign_id = setting["campaign"]["id"]
-
-    def known():
-        with api.platform.kernels["notify"].db.transaction() as s:
-            return s.get(KnownCampaign, campaign_id) is not None
-
-    wait_until(known, message="notify to know the campaign")
-    return campaign_id
+    return known_campaign(api, setting, "notify")
 
 
 class Mailbox:
