@@ -7,23 +7,22 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from datetime import datetime
 from urllib.parse import urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 from cryptography.fernet import Fernet
 from flask import Flask, abort, g, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from services.web import account, campaign_page, uploads
+from services.web import account, campaign_page, formats, subscription, uploads
 from services.web.account import session_settings
+from services.web.calendar_links import google_calendar_link
 from services.web.charts import cumulative_chart
 from services.web.client import Api, ApiError
 from services.web.i18n import LANGUAGES, RTL, reader_language, translator
-from services.web.pages import refusal_page, wants_a_page
+from services.web.pages import refusal_page, uuid_or_none, wants_a_page
 from services.web.signouts import SignOuts
-from services.web.worldmap import render_map
+from services.web.worldmap import legend, render_map
 from shared.config import Config
 from shared.http.app import install_request_id_and_problems
 from shared.http.problems import from_http_exception, problem_response
@@ -40,6 +39,7 @@ def create_app(config: Config, api: Api) -> Flask:
     app = Flask(__name__, template_folder="templates")
     app.jinja_env.autoescape = True  # every template: user text is shown as text
     app.jinja_env.globals["cumulative_chart"] = cumulative_chart
+    formats.register(app)
     secret = web_secret(config)
     app.secret_key = secret
     session_settings(app, secure=config.PUBLIC_URL.startswith("https://"))
@@ -117,8 +117,7 @@ def create_app(config: Config, api: Api) -> Flask:
         found = api.get("/api/events/campaigns", params={"status": "open"}, lang=reader_language())
         return render_template("campaigns.html", campaigns=found["items"])
 
-    @app.get("/campaigns/<uuid:campaign_id>")
-    def campaign(campaign_id):
+    def campaign_page_for(campaign_id, subscription: dict | None = None, status: int = 200):
         """One request to the events service and one to the media service, however many events."""
         language = reader_language()
         try:
@@ -127,36 +126,65 @@ def create_app(config: Config, api: Api) -> Flask:
             if exc.status in (404, 422):
                 abort(404)
             raise
+        focus = page["filters"].get("country", "").upper() or None
+
+        def cluster_link(country: str, city: str | None) -> str:
+            return url_for("campaign", campaign_id=campaign_id, country=country, city=city, _anchor="find")
+
         world = render_map(page.pop("points"), page.pop("counts"), title=page["campaign"]["name"], lang=language,
-                           words=translator(language))
-        return render_template("campaign.html", **page, world=Markup(world),
-                               subscribed=request.args.get("subscribed") == "1")
+                           words=translator(language), focus=focus, highlight=focus, cluster_link=cluster_link)
+        sub = subscription or {"values": {"country": focus or ""}, "errors": {}}
+        return render_template("campaign.html", **page, world=Markup(world), legend=legend(), sub=sub,
+                               all_countries=formats.countries(language),
+                               subscribed=request.args.get("subscribed") == "1"), status
+
+    @app.get("/campaigns/<uuid:campaign_id>")
+    def campaign(campaign_id):
+        return campaign_page_for(campaign_id)
 
     @app.post("/campaigns/<uuid:campaign_id>/subscription")
     def subscribe(campaign_id):
         """The one form a reader sends without a session (so without a CSRF token): another
-        site's page may not send it for its visitors. Browsers say where a request comes from."""
+        site's page may not send it for its visitors. Browsers say where a request comes from.
+        What is wrong is said under its field, in the reader's language, on the page it came from."""
         if not same_site():
             abort(403, "This form is sent from the campaign's own page.")
-        body = {"email": request.form.get("email", ""), "language": reader_language(), "scope": "campaign",
-                "campaign_id": str(campaign_id)}
-        if request.form.get("country"):
-            body.update(scope="country", country=request.form["country"])
-        try:
-            api.post("/api/notify/subscriptions", json=body)
-        except ApiError as exc:
-            return refusal_page(exc)
+        t = translator(reader_language())
+        values, errors, body = subscription.read(request.form, str(campaign_id), t)
+        if not errors:
+            try:
+                api.post("/api/notify/subscriptions", json=body)
+            except ApiError as exc:
+                if exc.status != 422:
+                    return refusal_page(exc)
+                errors = subscription.api_errors(exc, t)
+        if errors:
+            event_id = uuid_or_none(values.get("event_id", ""))
+            if event_id:
+                return event_page_for(event_id, {"values": values, "errors": errors}, 422)
+            return campaign_page_for(campaign_id, {"values": values, "errors": errors}, 422)
+        if body["scope"] == "event":
+            return redirect(url_for("event", event_id=body["event_id"], subscribed=1, _anchor="subscribe"), 303)
         return redirect(url_for("campaign", campaign_id=campaign_id, subscribed=1, _anchor="subscribe"), 303)
 
-    @app.get("/events/<uuid:event_id>")
-    def event(event_id):
+    def event_page_for(event_id, sub: dict | None = None, status: int = 200):
         language = reader_language()
         try:
             found = api.get(f"/api/events/events/{event_id}", lang=language)
         except ApiError as exc:
             abort(404 if exc.status in (404, 422) else 502)
         reader_zone = request.args.get("tz")
-        return render_template("event.html", event=found, your_time=_in_zone(found["starts_at"], reader_zone))
+        sub = sub or {"values": {}, "errors": {}}
+        return render_template("event.html", event=found, campaign={"id": found["campaign_id"]},
+                               your_time=formats.zoned_time(found["starts_at"], reader_zone, language)
+                               if reader_zone else None,
+                               google_link=google_calendar_link(found), sub=sub,
+                               all_countries=formats.countries(language),
+                               subscribed=request.args.get("subscribed") == "1"), status
+
+    @app.get("/events/<uuid:event_id>")
+    def event(event_id):
+        return event_page_for(event_id)
 
     @app.get("/lang/<code>")
     def switch_language(code):
@@ -214,14 +242,3 @@ def _own_page(referrer: str | None) -> str:
             parts.path.startswith("//"):
         return "/"
     return parts.path + (f"?{parts.query}" if parts.query else "")
-
-
-def _in_zone(starts_at: str, zone: str | None) -> str | None:
-    """The event's start in the reader's zone, when they say which (`?tz=`, set by the page's
-    small script or by hand); without JavaScript the page shows local time and UTC."""
-    if not zone:
-        return None
-    try:
-        return datetime.fromisoformat(starts_at).astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M") + f" ({zone})"
-    except (KeyError, ValueError, OSError):  # not a zone: a folder of zones (Europe), a name too long…
-        return None

@@ -8,9 +8,10 @@ from collections import Counter
 from datetime import date
 
 from services.web.client import Api
+from services.web.formats import country_name, language_name
 from services.web.pages import optional
 
-FILTERS = ("country", "activity_type", "language")
+FILTERS = ("country", "city", "activity_type", "language")
 LISTED = 500  # events listed at once; the rest are a filter away (the map shows them all)
 CITIES_PER_HOUR = 12  # the timeline names this many places an hour, then says how many more
 
@@ -23,10 +24,15 @@ def context(api: Api, campaign_id: str, language: str, args) -> dict:
     filters = {k: args[k].strip() for k in FILTERS if args.get(k, "").strip()}
     matching = [e for e in events if _matches(e, filters)]
     countries = Counter(e["country"] for e in events)
+    spoken = Counter(code for e in events for code in e["languages"])
     return {"campaign": overview["campaign"], "signatories": overview["signatories"],
             "countdown": countdown(overview["campaign"]["day_of_action"]),
             "events": matching[:LISTED], "matching": len(matching), "total": len(events),
-            "countries": sorted(countries.items()), "filters": filters,
+            "countries": sorted(((code, country_name(code, language), n) for code, n in countries.items()),
+                                key=lambda item: item[1].casefold()),
+            "spoken": sorted(((code, language_name(code, language), n) for code, n in spoken.items()),
+                             key=lambda item: item[1].casefold()),
+            "filters": filters,
             "timeline": timeline(events, overview["campaign"]["day_of_action"]),
             "points": map_points(events), "counts": dict(countries),
             "reports": media.get("reports", []), "materials": media.get("materials", [])}
@@ -34,6 +40,7 @@ def context(api: Api, campaign_id: str, language: str, args) -> dict:
 
 def _matches(event: dict, filters: dict) -> bool:
     return (filters.get("country", event["country"]).upper() == event["country"]
+            and filters.get("city", event["city"]).casefold() in event["city"].casefold()
             and filters.get("activity_type", event["activity_type"]) == event["activity_type"]
             and ("language" not in filters or filters["language"].lower() in event["languages"]))
 
@@ -59,7 +66,7 @@ def timeline(events: list[dict], day_of_action: str) -> list[dict]:
 def map_points(events: list[dict]) -> list[dict]:
     """The events whose owners made the place public, as the map draws them."""
     return [{"longitude": e["longitude"], "latitude": e["latitude"], "title": e["title"], "city": e["city"],
-             "url": f"/events/{e['id']}"} for e in events if e.get("longitude") is not None]
+             "country": e["country"], "url": f"/events/{e['id']}"} for e in events if e.get("longitude") is not None]
 
 
 def countdown(day_of_action: str) -> dict:

@@ -30,10 +30,15 @@ def reader_language() -> str:
 def translator(language: str):
     catalogue = CATALOGUES.get(language, _EN)
 
-    def t(key: str, **values) -> str:
+    def t(key: str, _default: str | None = None, **values) -> str:
         """The words for `key`, its {placeholders} filled from `values`; without values they
-        stay as they are (the page's script fills them)."""
-        text = catalogue.get(key) or _EN[key]
+        stay as they are (the page's script fills them). `_default` for a key that may have
+        no words (an activity type a campaign named itself)."""
+        text = catalogue.get(key) or _EN.get(key)
+        if text is None:
+            if _default is None:
+                raise KeyError(key)
+            return _default
         return text.format(**values) if values else text
 
     return t

@@ -9,13 +9,11 @@ Admin 0 countries (public domain), keyed by ISO 3166-1 alpha-2 (Kosovo as ``XK``
 the 1:110m scale leaves out (Malta, Singapore, most island states, ...) have no outline; their events
 still appear as points when they have coordinates.
 
-Public API: :func:`project`, :func:`render_map`, :func:`country_name`, :func:`load_world`, ``VIEWBOX``
-and ``BINS``.
+Public API: :func:`project`, :func:`render_map`, :func:`legend`, :func:`load_world`, ``VIEWBOX`` and ``BINS``.
 """
 
 from __future__ import annotations
 
-import gettext
 import hashlib
 import json
 import math
@@ -23,9 +21,9 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-import pycountry
+from services.web.formats import country_name
 
 WIDTH = 1000.0
 HEIGHT = 500.0
@@ -45,9 +43,6 @@ BORDER = "#ffffff"
 POINT = "#08306b"
 HIGHLIGHT = "#000000"
 
-_NAMES = {"XK": "Kosovo"}  # not in ISO 3166-1 (a user-assigned code), so not in pycountry
-# Shorter English names where pycountry has only the formal one.
-_SHORT = {"RU": "Russia", "CD": "DR Congo", "PS": "Palestine", "FK": "Falkland Islands", "VN": "Vietnam"}
 # Characters XML 1.0 does not allow, even escaped: user text with them would break the document.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -63,29 +58,6 @@ def load_world() -> dict[str, Any]:
     return json.loads(WORLD_FILE.read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=64)
-def _translation(lang: str) -> gettext.NullTranslations:
-    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang], fallback=True)
-
-
-def country_name(code: str, lang: str = "en") -> str:
-    """A country's short name (pycountry's common name where it has one), translated where pycountry
-    has the language; the code itself for an unknown code."""
-    code = code.upper()
-    if code in _NAMES:
-        return _NAMES[code]
-    country = pycountry.countries.get(alpha_2=code)
-    if country is None:
-        return code
-    common = getattr(country, "common_name", None)
-    if not lang or lang.lower().startswith("en"):
-        return _SHORT.get(code) or common or country.name
-    translation = _translation(lang.replace("-", "_"))
-    if common and translation.gettext(common) != common:
-        return translation.gettext(common)
-    return translation.gettext(country.name)
-
-
 def _clean(text: Any) -> str:
     return _NOT_XML.sub("", "" if text is None else str(text))
 
@@ -98,6 +70,11 @@ def _text(value: Any) -> str:
 def _attr(value: Any) -> str:
     """An attribute value (always written in double quotes), escaped."""
     return _text(value).replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+
+
+def _size(value: float) -> str:
+    """A size that stays in proportion in a zoomed map (a tenth of a unit is a lot there)."""
+    return f"{value:.3g}"
 
 
 def _num(value: float) -> str:
@@ -145,18 +122,22 @@ def _pick(value: Any, lang: str) -> str:
 
 
 def render_map(points: list[dict], counts: dict[str, int], *, title: str, lang: str = "en",
-               highlight: str | None = None, words: Callable[..., str] | None = None) -> str:
+               highlight: str | None = None, words: Callable[..., str] | None = None, focus: str | None = None,
+               cluster_link: Callable[[str | None, str | None], str] | None = None) -> str:
     """The world map as a standalone SVG document string (no XML declaration, so it can be inlined in HTML).
 
     ``points``: events as dicts with ``latitude``/``longitude`` (or ``lat``/``lon``), ``title`` (a string,
-    or a dict per language) and ``city``; those without valid coordinates are skipped. An optional ``url``
-    that starts with a single "/" (a link within the site) makes the point a link; other URLs are ignored.
-    ``counts``: events per ISO 3166-1 alpha-2 code; countries with events are shaded by ``BINS`` and each
-    country's ``<title>`` says "<name>: N events". ``highlight``: a country drawn with a dark outline.
-    ``words``: the page's translator (``t(key, **values)``) for the map's own words — the legend and
-    the summary (keys ``events_per_country``, ``map_event``, ``map_no_events``, ``map_summary``,
-    ``map_cluster``); points on the same spot are drawn as one circle naming how many;
-    without it, English.
+    or a dict per language), ``city`` and ``country``; those without valid coordinates are skipped. An
+    optional ``url`` that starts with a single "/" (a link within the site) makes the point a link; other
+    URLs are ignored. ``counts``: events per ISO 3166-1 alpha-2 code; countries with events are shaded by
+    ``BINS`` and each country's ``<title>`` says "<name>: N events". ``highlight``: a country drawn with a
+    dark outline. ``focus``: a country whose points the map zooms to. ``words``: the page's translator
+    (``t(key, **values)``) for the map's own words (keys ``map_no_events``, ``map_summary``,
+    ``map_cluster``); without it, English.
+
+    Points are sized for a finger on a phone whatever the zoom: points closer than a fingertip are one
+    circle that says how many, a link (``cluster_link(country, city)``, the country and city they share)
+    to the list of them; a single event's point links to the event.
     All text is XML-escaped; the output is the same for the same input.
     """
     world = load_world()
@@ -169,15 +150,19 @@ def render_map(points: list[dict], counts: dict[str, int], *, title: str, lang: 
     uid = "worldmap-" + hashlib.sha1(_clean(title).encode("utf-8")).hexdigest()[:8]
     lang = _clean(lang) or "en"
 
+    placed = _placed(points, lang)
+    view = _view([p for p in placed if focus and p.country == focus.upper()])
+    scale = view[2] / WIDTH  # sizes below are for the whole world; a zoomed map keeps them on screen
     desc = _summary(tally, lang, words)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{" ".join(str(v) for v in VIEWBOX)}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="{" ".join(_num(v) for v in view)}" role="group" '
         f'aria-labelledby="{uid}-title {uid}-desc" xml:lang="{_attr(lang)}" lang="{_attr(lang)}" '
-        f'class="worldmap" font-family="sans-serif">',
+        f'class="worldmap" font-family="sans-serif" preserveAspectRatio="xMidYMid meet">',
         f'<title id="{uid}-title">{_text(title)}</title>',
         f'<desc id="{uid}-desc">{_text(desc)}</desc>',
         f'<rect class="worldmap-sea" x="0" y="0" width="{VIEWBOX[2]}" height="{VIEWBOX[3]}" fill="{SEA}"/>',
-        f'<g class="worldmap-countries" stroke="{BORDER}" stroke-width="0.4" stroke-linejoin="round">',
+        f'<g class="worldmap-countries" stroke="{BORDER}" stroke-width="{_num(max(0.4 * scale, 0.05))}" '
+        f'stroke-linejoin="round">',
     ]
     for code in sorted(outlines, key=lambda c: (c == mark, c)):  # the highlighted one last: its outline on top
         n = tally.get(code, 0)
@@ -187,11 +172,29 @@ def render_map(points: list[dict], counts: dict[str, int], *, title: str, lang: 
         extra = ""
         if code == mark:
             classes += " worldmap-highlight"
-            extra = f' stroke="{HIGHLIGHT}" stroke-width="1.2"'
+            extra = f' stroke="{HIGHLIGHT}" stroke-width="{_num(1.2 * scale)}"'
         out.append(f'<path class="{classes}" data-country="{_attr(code)}" fill="{fill}"{extra} '
                    f'd="{_attr(outlines[code])}"><title>{_text(country_name(code, lang))}: {_events(n)}</title></path>')
     out.append("</g>")
+    out.append(f'<g class="worldmap-points" fill="{POINT}" stroke="#ffffff" stroke-width="{_num(1.2 * scale)}">')
+    for group in _clustered(placed, CLUSTER_CELL * scale):
+        out.append(_drawn(group, scale, words, cluster_link))
+    out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
 
+
+class _Point(NamedTuple):
+    x: float
+    y: float
+    label: str
+    url: str
+    country: str
+    city: str
+
+
+def _placed(points: list[dict], lang: str) -> list[_Point]:
+    """The points with a place on the map, projected, in a fixed order (the same map for the same events)."""
     placed = []
     for point in points:
         where = _coordinates(point)
@@ -201,38 +204,74 @@ def render_map(points: list[dict], counts: dict[str, int], *, title: str, lang: 
         name, city = _pick(point.get("title"), lang), _pick(point.get("city"), lang)
         label = f"{name} — {city}" if name and city else (name or city)
         url = point.get("url")
-        url = url if isinstance(url, str) and url.startswith("/") and not url.startswith("//") else None
-        placed.append((_num(x), _num(y), round(x, 1), round(y, 1), label, url or ""))
-    placed.sort(key=lambda p: (p[2], p[3], p[4], p[5]))
-    out.append(f'<g class="worldmap-points" fill="{POINT}" stroke="#ffffff" stroke-width="0.6">')
-    for group in _clustered(placed):
-        sx, sy, _x, _y, label, url = group[0]
-        if len(group) == 1:
-            circle = f'<circle cx="{sx}" cy="{sy}" r="2.5"><title>{_text(label)}</title></circle>'
-            out.append(f'<a href="{_attr(url)}">{circle}</a>' if url else circle)
-            continue
-        names = "; ".join(p[4] for p in group[:CLUSTER_NAMES]) + ("; …" if len(group) > CLUSTER_NAMES else "")
-        text = words("map_cluster", n=len(group), names=names) if words else f"{len(group)} events here: {names}"
-        radius = _num(min(2.5 + 1.2 * math.log2(len(group)), 9.0))
-        out.append(f'<circle class="worldmap-cluster" cx="{sx}" cy="{sy}" r="{radius}" fill-opacity="0.8">'
-                   f"<title>{_text(text)}</title></circle>")
-    out.append("</g>")
-    out.extend(_legend(words))
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+        url = url if isinstance(url, str) and url.startswith("/") and not url.startswith("//") else ""
+        country = point.get("country")
+        placed.append(_Point(round(x, 1), round(y, 1), label, url, country.upper() if isinstance(country, str) else "",
+                             city))
+    placed.sort()
+    return placed
 
 
-CLUSTER_CELL = 2.0  # map units (the map is 1000 wide): points closer than this are drawn as one
+def _view(points: list[_Point]) -> tuple[float, float, float, float]:
+    """The whole world; or, zoomed to a country's points, a box around them of the map's own
+    proportions, never smaller than a region (a single city would fill the screen) nor off the map."""
+    if not points:
+        return VIEWBOX
+    xs, ys = [p.x for p in points], [p.y for p in points]
+    width = max(max(xs) - min(xs), 2 * (max(ys) - min(ys)), MIN_ZOOM_WIDTH) * 1.3
+    width = min(width, WIDTH)
+    height = width * HEIGHT / WIDTH
+    x = min(max((max(xs) + min(xs)) / 2 - width / 2, 0), WIDTH - width)
+    y = min(max((max(ys) + min(ys)) / 2 - height / 2, 0), HEIGHT - height)
+    return (round(x, 1), round(y, 1), round(width, 1), round(height, 1))
+
+
+def _drawn(group: list[_Point], scale: float, words, cluster_link) -> str:
+    """One point, or one circle for several with their number in it; a link where there is one to follow."""
+    first = group[0]
+    hit = f'<circle class="worldmap-hit" cx="{_num(first.x)}" cy="{_num(first.y)}" r="{_size(HIT * scale)}" ' \
+          f'fill="transparent" stroke="none"/>'
+    if len(group) == 1:
+        circle = f'<circle class="worldmap-point" cx="{_num(first.x)}" cy="{_num(first.y)}" ' \
+                 f'r="{_size(POINT_RADIUS * scale)}"><title>{_text(first.label)}</title></circle>'
+        if not first.url:
+            return circle
+        return f'<a href="{_attr(first.url)}" aria-label="{_attr(first.label)}">{hit}{circle}</a>'
+    names = "; ".join(p.label for p in group[:CLUSTER_NAMES]) + ("; …" if len(group) > CLUSTER_NAMES else "")
+    text = words("map_cluster", n=len(group), names=names) if words else f"{len(group)} events here: {names}"
+    radius = min(POINT_RADIUS + 2.0 * math.log2(len(group)), 2.2 * POINT_RADIUS) * scale
+    drawn = (f'<circle class="worldmap-cluster" cx="{_num(first.x)}" cy="{_num(first.y)}" r="{_size(radius)}" '
+             f'fill-opacity="0.85"><title>{_text(text)}</title></circle>'
+             f'<text x="{_num(first.x)}" y="{_num(first.y)}" dy="0.35em" text-anchor="middle" fill="#ffffff" '
+             f'stroke="none" font-size="{_size(radius * 1.1)}" font-weight="bold" aria-hidden="true">'
+             f'{len(group)}</text>')
+    countries = {p.country for p in group}
+    cities = {p.city for p in group}
+    if cluster_link is None or len(countries) != 1 or not first.country:
+        return f"<g>{drawn}</g>"
+    link = cluster_link(first.country, first.city if len(cities) == 1 else None)
+    return f'<a href="{_attr(link)}" aria-label="{_attr(text)}">{hit}{drawn}</a>'
+
+
+CLUSTER_CELL = 18.0  # map units of the whole world (1000 wide): points closer than this are drawn as one
 CLUSTER_NAMES = 5  # a drawn cluster names this many of its events
+POINT_RADIUS = 6.0  # about 2 mm on a phone showing the whole world
+HIT = 14.0  # the area a finger may touch around a point
+MIN_ZOOM_WIDTH = 40.0  # a zoomed map shows at least this much of the world's width (about 14 degrees)
 
 
-def _clustered(placed: list[tuple]) -> list[list[tuple]]:
-    """Points that fall on the same spot (the same city, mostly) as one circle each: a map of
-    thousands of events stays small and readable. In the order of their first point."""
-    cells: dict[tuple[int, int], list[tuple]] = {}
+def _clustered(placed: list[_Point], cell: float) -> list[list[_Point]]:
+    """Points closer than a fingertip (a cell of the grid) as one circle each: a map of thousands
+    of events stays small and readable. In the order of their first point."""
+    cells: dict[tuple[int, int], list[_Point]] = {}
     for point in placed:
-        cells.setdefault((int(point[2] // CLUSTER_CELL), int(point[3] // CLUSTER_CELL)), []).append(point)
+        cells.setdefault((int(point.x // cell), int(point.y // cell)), []).append(point)
     return list(cells.values())
+
+
+def legend() -> list[tuple[str, str]]:
+    """The shading's steps as (colour, label), for the page to show beside the map in its own type."""
+    return [(colour, label) for _low, colour, label in BINS]
 
 
 def _summary(tally: dict[str, int], lang: str, words: Callable[..., str] | None = None) -> str:
@@ -245,18 +284,3 @@ def _summary(tally: dict[str, int], lang: str, words: Callable[..., str] | None 
         return words("map_summary", n=total, countries=len(tally)) + " " + "; ".join(parts) + "."
     places = "1 country" if len(tally) == 1 else f"{len(tally)} countries"
     return f"{_events(total).capitalize()} in {places}. " + "; ".join(parts) + "."
-
-
-def _legend(words: Callable[..., str] | None = None) -> list[str]:
-    x0, y0, size = 20, 430, 12
-    heading = words("events_per_country") if words else "Events per country"
-    out = ['<g class="worldmap-legend" font-size="11" fill="#333333" aria-hidden="true">',
-           f'<text x="{x0}" y="{y0 - 6}">{_text(heading)}</text>']
-    for i, (_low, colour, label) in enumerate(BINS):
-        x = x0 + i * 62
-        out.append(f'<rect x="{x}" y="{y0}" width="{size}" height="{size}" fill="{colour}"/>')
-        out.append(f'<text x="{x + size + 4}" y="{y0 + size - 2}">{_text(label)}</text>')
-    out.append(f'<circle cx="{x0 + 4 * 62 + 6}" cy="{y0 + size // 2}" r="2.5" fill="{POINT}"/>')
-    out.append(f'<text x="{x0 + 4 * 62 + 14}" y="{y0 + size - 2}">{_text(words("map_event") if words else "event")}</text>')
-    out.append("</g>")
-    return out

@@ -61,8 +61,9 @@ def country_path(root: ET.Element, code: str) -> ET.Element:
 
 
 def circles(root: ET.Element) -> list[ET.Element]:
+    """The drawn points and clusters (not the larger, transparent areas a finger may touch)."""
     group = next(g for g in root.iter(f"{SVG}g") if g.get("class") == "worldmap-points")
-    return list(group.iter(f"{SVG}circle"))
+    return [c for c in group.iter(f"{SVG}circle") if c.get("class") in ("worldmap-point", "worldmap-cluster")]
 
 
 # --- the shipped data ---------------------------------------------------------------------------------------------
@@ -138,7 +139,8 @@ def test_kiritimati_is_at_the_far_west_not_wrapped():
 
 def test_the_svg_is_accessible():
     _svg, root = render(title="Events of the day of action")
-    assert root.tag == f"{SVG}svg" and root.get("role") == "img"
+    # A group, not an image: its points are links (an image may hold nothing interactive).
+    assert root.tag == f"{SVG}svg" and root.get("role") == "group"
     ids = {e.get("id"): e for e in root.iter() if e.get("id")}
     labels = root.get("aria-labelledby").split()
     assert labels and all(label in ids for label in labels)
@@ -190,10 +192,10 @@ def test_points_without_coordinates_are_skipped():
 
 
 def test_nothing_external():
-    points = [{"title": "a", "city": "b", "latitude": 1, "longitude": 2, "url": "/events/1"},
-              {"title": "c", "city": "d", "latitude": 3, "longitude": 4, "url": "https://example.org/"},
-              {"title": "e", "city": "f", "latitude": 5, "longitude": 6, "url": "//example.org/"},
-              {"title": "g", "city": "h", "latitude": 7, "longitude": 8, "url": "javascript:alert(1)"}]
+    points = [{"title": "a", "city": "b", "latitude": 10, "longitude": 20, "url": "/events/1"},
+              {"title": "c", "city": "d", "latitude": 30, "longitude": 40, "url": "https://example.org/"},
+              {"title": "e", "city": "f", "latitude": 50, "longitude": 60, "url": "//example.org/"},
+              {"title": "g", "city": "h", "latitude": 70, "longitude": 80, "url": "javascript:alert(1)"}]
     svg, root = render(points, {"DE": 2})
     assert re.findall(r"https?:", svg) == ["http:"]
     assert "http://www.w3.org/2000/svg" in svg
@@ -278,3 +280,35 @@ def test_points_on_the_same_spot_are_one_circle_that_says_how_many():
     assert title.startswith("30 events here: Rally ") and title.count("— Nairobi") == 5 and title.endswith("; …")
     assert float(cluster.get("r")) > 2.5
     assert [a.get("href") for a in root.iter(f"{SVG}a")] == ["/events/b"]  # one event, one link
+
+
+def test_a_cluster_links_to_the_list_of_its_events_and_says_how_many():
+    nairobi = [{"title": f"Rally {i}", "city": "Nairobi", "country": "KE", "latitude": -1.29, "longitude": 36.82,
+                "url": f"/events/{i}"} for i in range(3)]
+    mombasa = {"title": "Rally", "city": "Mombasa", "country": "KE", "latitude": -4.05, "longitude": 39.67,
+               "url": "/events/m"}
+    _svg, root = render([*nairobi, mombasa], cluster_link=lambda country, city: f"/list?country={country}&city={city}")
+    links = {a.get("href"): a for a in root.iter(f"{SVG}a")}
+    # Nairobi and Mombasa are a fingertip apart on the whole world: one circle, the country's list.
+    assert list(links) == ["/list?country=KE&city=None"]
+    assert links["/list?country=KE&city=None"].get("aria-label").startswith("4 events here: ")
+    assert [t.text for t in root.iter(f"{SVG}text")] == ["4"]
+
+
+def test_focus_zooms_to_a_country_and_its_points_stay_a_finger_wide():
+    kenya = [{"title": "Rally", "city": "Nairobi", "country": "KE", "latitude": -1.29, "longitude": 36.82, "url": "/e/1"},
+             {"title": "Rally", "city": "Mombasa", "country": "KE", "latitude": -4.05, "longitude": 39.67, "url": "/e/2"},
+             {"title": "Demo", "city": "Berlin", "country": "DE", "latitude": 52.5, "longitude": 13.4, "url": "/e/3"}]
+    _svg, world = render(kenya)
+    _svg, zoomed = render(kenya, focus="ke")
+    x, y, width, height = (float(v) for v in zoomed.get("viewBox").split())
+    assert width < 100 and height == pytest.approx(width / 2, abs=0.2)
+    nairobi_x, _ = project(36.82, -1.29)
+    assert x < nairobi_x < x + width
+    # Zoomed, Nairobi and Mombasa are two points, each its own link; their size keeps its share of the view.
+    assert sorted(a.get("href") for a in zoomed.iter(f"{SVG}a")) == ["/e/1", "/e/2", "/e/3"]
+    radius = {float(c.get("r")) / float(root.get("viewBox").split()[2])
+              for root in (world, zoomed) for c in circles(root) if c.get("class") == "worldmap-point"}
+    assert max(radius) == pytest.approx(min(radius), rel=0.02)
+    hit = [c for c in zoomed.iter(f"{SVG}circle") if c.get("class") == "worldmap-hit"]
+    assert hit and all(float(c.get("r")) > 2 * float(circles(zoomed)[0].get("r")) for c in hit)
