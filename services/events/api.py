@@ -5,7 +5,6 @@ from flask import Response, request, stream_with_context, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
-from werkzeug.exceptions import UnsupportedMediaType
 
 from services.events import bulk, finding
 from services.events import campaigns as use
@@ -40,7 +39,7 @@ from services.events.schemas import (
 from shared.db import utcnow
 from shared.errors import Forbidden, Invalid
 from shared.fields import is_country
-from shared.http.app import accepts_any_body
+from shared.http.app import accepts_any_body, csv_body
 from shared.http.auth import current_principal, require_principal, requires
 from shared.http.dump import json_response
 from shared.http.pagination import keyset_page, page_body
@@ -221,13 +220,7 @@ def submit_events_csv(args, campaign_id):
     rows are good or skip_bad=true."""
     principal = require_principal()
     organisation_id = acting_for(principal, args.get("organisation_id"), "query")
-    if request.mimetype not in ("text/csv", "text/plain"):
-        raise UnsupportedMediaType("Send the file as text/csv.")
-    try:
-        text = request.get_data().decode("utf-8")
-    except UnicodeDecodeError:
-        raise Invalid("The file is not UTF-8 text.", errors=[{"field": None, "location": "body",
-                                                              "message": "Not UTF-8."}]) from None
+    text = csv_body()
     with kernel().db.transaction() as session:
         campaign = use.get_campaign(session, str(campaign_id), principal)
         created, skipped = bulk.submit_file(session, kernel().outbox, campaign, organisation_id, text,

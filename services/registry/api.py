@@ -7,11 +7,14 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.registry import service
+from services.registry.importer import ImportRefused, import_text
 from services.registry.models import ApiKey, Coordinator, Organisation
 from services.registry.schemas import (
     CoordinatorIn,
     CoordinatorOut,
     CoordinatorPage,
+    ImportOut,
+    ImportQuery,
     KeyCreatedOut,
     KeyIn,
     KeyPage,
@@ -25,7 +28,8 @@ from services.registry.schemas import (
     present_organisation,
     present_organisations,
 )
-from shared.errors import Unauthenticated
+from shared.errors import Invalid, Unauthenticated
+from shared.http.app import accepts_any_body, csv_body
 from shared.http.auth import bearer_token, requires
 from shared.http.dump import json_response
 from shared.http.pagination import PageArgs, keyset_page, page_body
@@ -69,6 +73,31 @@ class Organisations(MethodView):
             org = service.register_organisation(session, kernel().outbox, fields)
         return json_response(present_organisation(org), 201,
                              {"Location": url_for("organisations.OrganisationById", organisation_id=org.id)})
+
+
+@organisations.route("/import", methods=["POST"])
+@requires("coordinator")
+@organisations.arguments(ImportQuery, location="query")
+@organisations.response(200, ImportOut)
+@organisations.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})
+@accepts_any_body
+def import_organisations(args):
+    """Register (or update) organisations from a CSV file (`Content-Type: text/csv`; the columns
+    of `doa registry import`). A re-run changes nothing. Every bad row is reported with its line
+    and field; nothing is imported unless all rows are good or skip_bad=true (coordinators)."""
+    text = csv_body()
+    try:
+        with kernel().db.transaction() as session:
+            report = import_text(session, kernel().outbox, text, args["skip_bad"])
+    except ImportRefused as refused:
+        raise Invalid(f"{len({e.line for e in refused.errors})} row(s) are not good; nothing was imported. "
+                      "Fix them, or send skip_bad=true.", errors=_row_errors(refused.errors)) from None
+    return {"created": report.created, "updated": report.updated, "unchanged": report.unchanged,
+            "skipped": _row_errors(report.errors)}
+
+
+def _row_errors(errors) -> list[dict]:
+    return [{"line": e.line, "field": e.field, "location": "body", "message": e.message} for e in errors]
 
 
 @organisations.route("/<uuid:organisation_id>")

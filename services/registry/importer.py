@@ -92,6 +92,17 @@ def parse(text: str) -> tuple[list[tuple[int, dict]], list[RowError]]:
     return good, errors
 
 
+def import_text(session: Session, outbox: Outbox, text: str, skip_bad: bool) -> ImportReport:
+    """Parse a file and import its good rows; with bad rows and `skip_bad` false, ImportRefused
+    and nothing is imported (the API's and the dashboard's way; the CLI shows progress itself)."""
+    rows, errors = parse(text)
+    if errors and not skip_bad:
+        raise ImportRefused(errors)
+    report = ImportReport(errors=errors)
+    import_rows(session, outbox, rows, report)
+    return report
+
+
 def import_rows(session: Session, outbox: Outbox, rows: Iterable[tuple[int, dict]],
                 report: ImportReport, progress: Callable[[int], None] = lambda n: None) -> None:
     for _line, fields in rows:

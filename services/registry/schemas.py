@@ -88,6 +88,24 @@ class OrganisationQuery(PageArgs):
     status = fields.String(validate=validate.OneOf(STATUSES))
 
 
+class ImportQuery(Schema):
+    skip_bad = fields.Boolean(load_default=False, metadata={
+        "description": "Import the good rows even if some are bad (else nothing is imported)."})
+
+
+class RowErrorOut(Schema):
+    line = fields.Integer()
+    field = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class ImportOut(Schema):
+    created = fields.Integer()
+    updated = fields.Integer()
+    unchanged = fields.Integer(metadata={"description": "Rows that match an organisation as it is."})
+    skipped = fields.List(fields.Nested(RowErrorOut), metadata={"description": "The bad rows left out, and why."})
+
+
 class SuspensionIn(Schema):
     reason = Text(required=True, max_length=1000, multiline=True)
 

@@ -10,11 +10,11 @@ import uuid
 from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.bus.connection import connect
-from shared.errors import DomainError
+from shared.errors import DomainError, Invalid
 from shared.http.auth import WWW_AUTH, require_principal
 from shared.http.problems import ProblemSchema, from_http_exception, problem_response
 from shared.http.ratelimit import init_rate_limits
@@ -59,6 +59,17 @@ def accepts_any_body(view):
     """Mark a view that takes a body other than JSON (an upload, a CSV)."""
     view._accepts_any_body = True
     return view
+
+
+def csv_body() -> str:
+    """The request's CSV file as text: sent as text/csv (or text/plain) in UTF-8, else refused."""
+    if request.mimetype not in ("text/csv", "text/plain"):
+        raise UnsupportedMediaType("Send the file as text/csv.")
+    try:
+        return request.get_data().decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid("The file is not UTF-8 text.", errors=[{"field": None, "location": "body",
+                                                              "message": "Not UTF-8."}]) from None
 
 
 def install_request_id_and_problems(app: Flask) -> None:

@@ -261,3 +261,36 @@ def test_token_requests_are_rate_limited_per_client(make_platform):
     limited = answers[-1]
     assert limited.headers["Content-Type"] == "application/problem+json"
     assert int(limited.headers["Retry-After"]) > 0 and "3 per 1 minute" in limited.json["detail"]
+
+
+IMPORT_HEADER = "number,abbreviation,name,name_en,country,timezone,languages,list\n"
+
+
+def test_a_coordinator_imports_organisations_from_a_csv_file_and_a_rerun_changes_nothing(api, coordinator):
+    good = IMPORT_HEADER + ("1,CPK,Communist Party of Kenya,Communist Party of Kenya,KE,Africa/Nairobi,sw en,initial\n"
+                            "2,БКП,Българска комунистическа партия,Bulgarian Communist Party,BG,Europe/Sofia,bg,initial\n")
+    bad = good + "3,X,Name,Name,XX,Europe/Berlin,de,initial\n"
+    csv = {"Content-Type": "text/csv"}
+    refused = api.post(f"{ORGS}/import", token=coordinator, data=bad.encode(), headers=csv)
+    assert refused.status_code == 422 and counts(api) == (0, 0)  # nothing imported
+    assert [(e["line"], e["field"]) for e in refused.json["errors"]] == [(4, "country")]
+    done = api.post(f"{ORGS}/import", token=coordinator, data=bad.encode(), headers=csv,
+                    query_string={"skip_bad": "true"})
+    assert done.status_code == 200, done.json
+    assert (done.json["created"], done.json["updated"], done.json["unchanged"]) == (2, 0, 0)
+    assert [(e["line"], e["field"]) for e in done.json["skipped"]] == [(4, "country")]
+    again = api.post(f"{ORGS}/import", token=coordinator, data=good.encode(), headers=csv).json
+    assert (again["created"], again["updated"], again["unchanged"], again["skipped"]) == (0, 0, 2, [])
+    assert counts(api)[0] == 2
+
+
+def test_only_coordinators_import_and_only_csv_text(api, coordinator):
+    org = api.register(coordinator)
+    _, org_token = api.organisation_token(coordinator, org["id"])
+    row = IMPORT_HEADER + "1,MLKP,Marksist Leninist Komünist Parti,MLKP,TR,Europe/Istanbul,tr,initial\n"
+    assert api.post(f"{ORGS}/import", token=org_token, data=row.encode(),
+                    headers={"Content-Type": "text/csv"}).status_code == 403
+    assert api.post(f"{ORGS}/import", data=row.encode(), headers={"Content-Type": "text/csv"}).status_code == 401
+    assert api.post(f"{ORGS}/import", token=coordinator, json={"x": 1}).status_code == 415
+    utf16 = api.post(f"{ORGS}/import", token=coordinator, data=row.encode("utf-16"), headers={"Content-Type": "text/csv"})
+    assert utf16.status_code == 422 and counts(api)[0] == 1
