@@ -4,39 +4,57 @@ log. Coordinators manage their own webhooks here too."""
 from __future__ import annotations
 
 import math
+from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, g, redirect, render_template, request, url_for
 
+from services.web import formats
 from services.web.client import Api, ApiError
-from services.web.pages import act, field_errors, optional, organisations_only, signed_in, uuid_or_none
+from services.web.i18n import reader_language, translator
+from services.web.pages import act, field_errors, optional, organisations_only, refusal_page, signed_in, uuid_or_none
 from shared.bus.catalogue import CATALOGUE
 
 EVENT_FIELDS = ("campaign_id", "title", "description", "language", "activity_type", "city", "country", "timezone",
                 "start", "end", "venue", "address", "address_public", "address_public_hours", "latitude",
                 "longitude", "online_url", "expected_participants", "visibility")
 OPTIONAL_TEXT = ("venue", "address", "online_url")
+# The kinds of event a campaign offers when it names none of its own (the events service's
+# defaults; the web may not import that service, so the list is repeated here).
+ACTIVITY_TYPES = ("demonstration", "rally", "lecture", "discussion", "cultural", "womens_solidarity_action", "strike",
+                  "online", "other")
 NUMBERS = {"latitude": float, "longitude": float, "expected_participants": int, "address_public_hours": int}
 
 
 def blueprint(api: Api) -> Blueprint:
     bp = Blueprint("organisation", __name__)
 
-    def show_events(values: dict, errors: dict, status: int = 200):
-        return render_template("organisation.html", **page(api, g.token, g.subject), values=values,
+    def show_new_event(values: dict, errors: dict, status: int = 200):
+        return render_template("event_new.html", **new_event_page(api, g.token, g.subject), values=values,
                                errors=errors), status
+
+    @bp.get("/me/events/new")
+    @signed_in
+    def new_event():
+        """The submit form, filled in with what the organisation's own record says (its country,
+        its zone, its first language) and the campaign whose day comes next."""
+        organisations_only()
+        page = new_event_page(api, g.token, g.subject)
+        return render_template("event_new.html", **page, values=page["defaults"], errors={})
 
     @bp.post("/me/events")
     @signed_in
     def submit_event():
+        organisations_only()
         values = form_values()
         campaign_id = uuid_or_none(values["campaign_id"])  # a form field never becomes part of a path as typed
+        t = translator(reader_language())
         if campaign_id is None:
-            return show_events(values, {"campaign_id": "Choose one of the campaigns."}, 422)
+            return show_new_event(values, {"campaign_id": t("error_campaign_id")}, 422)
         try:
             api.post(f"/api/events/campaigns/{campaign_id}/events", json=event_body(values), token=g.token)
         except ApiError as exc:
-            return show_events(values, field_errors(exc), 422)
-        return redirect(url_for("account.home"), 303)
+            return show_new_event(values, translated_errors(exc, t), 422)
+        return redirect(url_for("account.home", done="event_submitted"), 303)
 
     @bp.route("/me/events/<uuid:event_id>/edit", methods=["GET", "POST"])
     @signed_in
@@ -47,25 +65,34 @@ def blueprint(api: Api) -> Blueprint:
         event = api.get(path, token=g.token)  # a refusal (404…) is shown by the app's handler
         if event["organisation_id"] != g.subject:  # an approved event of another is public, not theirs to edit
             abort(404)
+        choices = form_choices(reader_language(), [event["activity_type"], *ACTIVITY_TYPES])
         if request.method == "GET":
-            return render_template("event_edit.html", event=event, values=event_values(event), errors={})
+            return render_template("event_edit.html", event=event, values=event_values(event), errors={}, **choices)
         values = form_values()
         body = event_body(values, event)
         try:
             api.request("PATCH", path, json=body, token=g.token)
         except ApiError as exc:
-            return render_template("event_edit.html", event=event, values=values, errors=field_errors(exc)), 422
-        return redirect(url_for("account.home"), 303)
+            return render_template("event_edit.html", event=event, values=values,
+                                   errors=translated_errors(exc, translator(reader_language())), **choices), 422
+        return redirect(url_for("account.home", done="event_saved"), 303)
 
     @bp.post("/me/events/<uuid:event_id>/cancellation")
     @signed_in
     def cancel(event_id):
-        return act(lambda: api.post(f"/api/events/events/{event_id}/cancellation", token=g.token))
+        return act(lambda: api.post(f"/api/events/events/{event_id}/cancellation", token=g.token),
+                   to=url_for("account.home", done="event_cancelled"))
 
     @bp.post("/me/campaigns/<uuid:campaign_id>/endorsement")
     @signed_in
     def endorse(campaign_id):
-        return act(lambda: api.post(f"/api/events/campaigns/{campaign_id}/endorsements", token=g.token, json={}))
+        try:
+            api.post(f"/api/events/campaigns/{campaign_id}/endorsements", token=g.token, json={})
+        except ApiError as exc:
+            if exc.status != 409:
+                return refusal_page(exc)
+            return redirect(url_for("account.home", done="already_endorsed"), 303)  # twice is no mistake
+        return redirect(url_for("account.home", done="endorsed"), 303)
 
     @bp.post("/me/reports")
     @signed_in
@@ -90,7 +117,13 @@ def blueprint(api: Api) -> Blueprint:
                 "turnout": _number(form.get("turnout", "").strip(), int),  # as typed when not a number: the API names it
                 "media_ids": media_ids})
 
-        return act(upload_and_report)
+        return act(upload_and_report, to=url_for("organisation.reports", done="report_sent"))
+
+    @bp.get("/me/reports")
+    @signed_in
+    def reports():
+        organisations_only()
+        return render_template("organisation_reports.html", **reports_page(api, g.token, g.subject))
 
     @bp.get("/me/webhooks")
     @signed_in
@@ -144,20 +177,99 @@ def blueprint(api: Api) -> Blueprint:
 
 
 def page(api: Api, token: str, organisation_id: str) -> dict:
-    """What an organisation's home shows: its events, its uploads (with their processing
-    state), the open campaigns."""
+    """The organisation's home: its events, and the open campaigns with whether it signed each."""
     events = api.get("/api/events/events", params={"organisation": organisation_id, "limit": 200}, token=token)
-    return {"events": events["items"],
-            "uploads": optional(lambda: api.get("/api/media/media", params={"limit": 50}, token=token)["items"]),
+    campaigns = open_campaigns(api)
+    signed = {c["id"] for c in campaigns if organisation_id in _signatory_ids(
+        optional(lambda c=c: api.get(f"/api/events/campaigns/{c['id']}/signatories"), default={}))}
+    return {"events": events["items"], "campaigns": campaigns, "signed": signed,
+            "done": done_message(request.args.get("done"))}
+
+
+def reports_page(api: Api, token: str, organisation_id: str) -> dict:
+    """Reports and media: the report form (filled from the organisation), its waiting and
+    refused reports, its uploads with their processing state."""
+    return {"uploads": optional(lambda: api.get("/api/media/media", params={"limit": 50}, token=token)["items"]),
             # Waiting and refused reports are the organisation's own; published ones are on the public page.
             "reports": [r for status in ("submitted", "rejected") for r in optional(
                 lambda s=status: api.get("/api/media/reports", params={"status": s, "limit": 50}, token=token)["items"])
                 if r["organisation_id"] == organisation_id],
-            "campaigns": api.get("/api/events/campaigns", params={"status": "open"})["items"]}
+            "campaigns": open_campaigns(api), "organisation": own_record(api, organisation_id),
+            "all_countries": formats.countries(reader_language()), "done": done_message(request.args.get("done"))}
+
+
+def new_event_page(api: Api, token: str, organisation_id: str) -> dict:
+    campaigns = open_campaigns(api)
+    organisation = own_record(api, organisation_id)
+    coming = next_campaign(campaigns)
+    defaults = {"campaign_id": coming["id"] if coming else "", "country": organisation.get("country", ""),
+                "timezone": organisation.get("timezone", ""),
+                "language": (organisation.get("languages") or [reader_language()])[0],
+                "address_public": "before", "address_public_hours": "24", "visibility": "public"}
+    types = coming["activity_types"] if coming else []
+    return {"campaigns": campaigns, "defaults": defaults, **form_choices(reader_language(), types, campaigns)}
+
+
+def form_choices(language: str, activity_types: list[str], campaigns: list[dict] = ()) -> dict:
+    """What the event form offers from lists, named in the reader's language."""
+    t = translator(language)
+    return {"all_countries": formats.countries(language), "all_zones": formats.time_zones(language),
+            "all_languages": formats.languages(language),
+            "activity_options": [(a, t(f"activity_{a}", _default=formats.label(a)))
+                                 for a in dict.fromkeys(activity_types or ACTIVITY_TYPES)],
+            "campaign_options": [(c["id"], f"{c['name']} ({c['day_of_action']})") for c in campaigns]}
+
+
+def open_campaigns(api: Api) -> list[dict]:
+    return api.get("/api/events/campaigns", params={"status": "open"})["items"]
+
+
+def next_campaign(campaigns: list[dict]) -> dict | None:
+    """The campaign whose day of action comes next; if every day is past, the latest."""
+    today = date.today().isoformat()
+    coming = sorted((c for c in campaigns if c["day_of_action"] >= today), key=lambda c: c["day_of_action"])
+    if coming:
+        return coming[0]
+    return max(campaigns, key=lambda c: c["day_of_action"], default=None)
+
+
+def own_record(api: Api, organisation_id: str) -> dict:
+    """The organisation's own record (country, zone, languages) for the forms' defaults."""
+    return optional(lambda: api.get(f"/api/registry/organisations/{organisation_id}"), default={})
+
+
+def _signatory_ids(signatories: dict) -> set[str]:
+    return {s.get("organisation_id") for part in ("initial", "subsequent") for s in signatories.get(part) or []}
+
+
+DONE = ("event_submitted", "event_saved", "event_cancelled", "endorsed", "already_endorsed", "report_sent")
+
+
+def done_message(done: str | None) -> str | None:
+    """What the last action did, said in the reader's language; only words of our own, never
+    the query's text."""
+    return translator(reader_language())(f"done_{done}") if done in DONE else None
+
+
+def translated_errors(exc: ApiError, t) -> dict[str, str]:
+    """The API's errors by form field, in the reader's words where the field has them (the
+    service speaks English to programs)."""
+    return {field: t(f"error_{field}", _default=message) if field else message
+            for field, message in field_errors(exc).items()}
 
 
 def form_values() -> dict:
-    return {k: request.form.get(k, "").strip() for k in EVENT_FIELDS}
+    values = {k: request.form.get(k, "").strip() for k in EVENT_FIELDS}
+    if values["start"] and not values["end"]:  # one field fewer: an event lasts two hours unless told
+        values["end"] = _two_hours_later(values["start"])
+    return values
+
+
+def _two_hours_later(start: str) -> str:
+    try:
+        return (datetime.fromisoformat(start) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    except ValueError:
+        return ""  # the start's own error says what is wrong
 
 
 def event_values(event: dict) -> dict:

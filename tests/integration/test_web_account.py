@@ -40,9 +40,12 @@ def test_an_organisation_submits_and_a_coordinator_approves(api, setting, coordi
     wrong = form(api, "/me/events", home, **fields)
     assert wrong.status_code == 422
     html = wrong.data.decode()
-    assert 'id="e-timezone"' in html and "not a time zone of KE" in html  # beside the field
+    assert 'id="e-timezone"' in html and "it must be one of the country" in html  # beside the field, in words
+    assert 'id="form-errors"' in html and "autofocus" in html  # and in the summary, which takes the focus
     assert 'value="Nairobi"' in html  # what was typed stays
-    assert form(api, "/me/events", home, **{**fields, "timezone": "Africa/Nairobi"}).status_code == 303
+    done = form(api, "/me/events", home, **{**fields, "timezone": "Africa/Nairobi"})
+    assert done.status_code == 303 and done.headers["Location"].endswith("/me?done=event_submitted")
+    assert "Your event was submitted." in api.get(done.headers["Location"]).data.decode()  # said, in words
     assert "Rally &lt;b&gt;now&lt;/b&gt;" in api.get("/me").data.decode()
 
     office = ApiClient(api.platform)  # another browser: the office signs in with a key of its own
@@ -110,7 +113,11 @@ def test_an_organisation_cancels_its_event_and_endorses(api, coordinator, settin
     org_key, _ = api.organisation_token(coordinator, setting["orgs"][2]["id"])  # the third: not yet a signatory
     sign_in(api, org_key)
     page = api.get("/me")
-    assert form(api, f"/me/campaigns/{setting['campaign']['id']}/endorsement", page).status_code == 303
+    endorsed = form(api, f"/me/campaigns/{setting['campaign']['id']}/endorsement", page)
+    assert endorsed.status_code == 303 and endorsed.headers["Location"].endswith("done=endorsed")
+    again = form(api, f"/me/campaigns/{setting['campaign']['id']}/endorsement", page)  # twice: no error page
+    assert again.status_code == 303 and "already endorses" in api.get(again.headers["Location"]).data.decode()
+    assert "You have endorsed this campaign" in api.get("/me").data.decode()
     signatories = api.get(f"/api/events/campaigns/{setting['campaign']['id']}/signatories").json
     assert setting["orgs"][2]["id"] in [s["organisation_id"] for s in signatories["initial"] + signatories["subsequent"]]
     theirs = form(api, f"/me/events/{mine['id']}/cancellation", api.get("/me"))
@@ -134,4 +141,5 @@ def test_a_report_with_a_photo_is_sent_from_the_page(api, coordinator, setting, 
     assert sent.status_code == 303, sent.data
     reports = api.get("/api/media/reports", token=setting["tokens"][0]).json["items"]
     assert reports[0]["title"] == "Nairobi marched" and len(reports[0]["media"]) == 1
-    assert "march.jpg" in api.get("/me").data.decode()  # its processing state is on the page
+    assert sent.headers["Location"].endswith("/me/reports?done=report_sent")
+    assert "march.jpg" in api.get("/me/reports").data.decode()  # its processing state is on the page

@@ -11,19 +11,29 @@ from tests.integration.test_media_uploads import jpeg_with_secrets, processed
 from tests.integration.test_web_account import csrf_of, form, office_browser, sign_in
 
 
+def form_values_of(html: str) -> dict:
+    """What a browser would send of a form: its fields' values and the options chosen in its lists."""
+    values = dict(re.findall(r'<input id="f-[a-z_]+" name="([a-z_]+)" type="[a-z-]+" value="([^"]*)"', html))
+    for name, options in re.findall(r'<select id="f-([a-z_]+)" name="[a-z_]+"[^>]*>(.*?)</select>', html, re.S):
+        chosen = re.search(r'<option value="([^"]*)" selected>', options)
+        values[name] = chosen.group(1) if chosen else ""
+    return values
+
+
 def test_an_organisation_edits_its_event_and_sees_the_rules_beside_the_fields(api, coordinator, setting):
     mine = submit(api, setting, title={"en": "Rally", "sw": "Mkutano"}, languages=["en", "sw"]).json
     org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
     sign_in(api, org_key)
     home = api.get("/me").data.decode()
     assert f'href="/me/events/{mine["id"]}/edit"' in home
-    german = api.get("/me?lang=de").data.decode()  # the area speaks the reader's language, the script's words too
+    german = api.get("/me/reports?lang=de").data.decode()  # the area speaks the reader's language, the script's words too
     assert ">Einen Bericht senden</h2>" in german and 'data-msg-sending="{name} wird gesendet…"' in german
     page = api.get(f"/me/events/{mine['id']}/edit")
     html = page.data.decode()
     assert page.status_code == 200 and 'id="f-title"' in html and 'value="Rally"' in html
     assert 'value="Africa/Nairobi"' in html and 'value="2022-12-01T17:00"' in html
-    values = {k: v for k, v in re.findall(r'<input id="f-[a-z_]+" name="([a-z_]+)" type="[a-z-]+" value="([^"]*)"', html)}
+    values = form_values_of(html)
+    assert (values["country"], values["activity_type"], values["language"]) == ("KE", "rally", "en")  # lists, chosen
     wrong = form(api, f"/me/events/{mine['id']}/edit", page, **{**values, "timezone": "Europe/Berlin",
                                                                   "title": "Rally moved"})
     assert wrong.status_code == 422
