@@ -16,6 +16,7 @@ from shared.bus.worker import BusWorker
 from shared.config import Config
 from shared.db import Database
 from shared.migrations import upgrade
+from shared.rendered import RenderedCache
 from shared.revocations import revocation_check
 
 
@@ -35,6 +36,8 @@ class Kernel:
     verifier: TokenVerifier
     handlers: dict[str, Handler] = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
+    # Public outputs rendered once per change and kept in this process (shared.rendered).
+    rendered: RenderedCache = field(default_factory=RenderedCache)
     # Loops the service's worker runs beside its relay and consumer (name, run(stop_event)).
     background: list[tuple[str, Callable[[threading.Event], None]]] = field(default_factory=list)
 
