@@ -1,7 +1,10 @@
 """The events service's HTTP API: parse, call a use case, answer."""
 from __future__ import annotations
 
-from flask import Response, request, stream_with_context, url_for
+from datetime import datetime
+from typing import Callable
+
+from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
@@ -9,7 +12,7 @@ from sqlalchemy import select
 from services.events import bulk, finding
 from services.events import campaigns as use
 from services.events import local_events as events
-from services.events.models import Campaign, LocalEvent
+from services.events.models import Campaign, LocalEvent, public_revisions
 from services.events.schemas import (
     BulkOut,
     BulkQuery,
@@ -43,7 +46,9 @@ from shared.http.app import accepts_any_body, csv_body
 from shared.http.auth import current_principal, require_principal, requires
 from shared.http.dump import json_response
 from shared.http.pagination import keyset_page, page_body
+from shared.http.rendered import rendered_response
 from shared.kernel import current_kernel as kernel
+from shared.revisions import campaign_revision, overall_revision
 
 blp = Blueprint("campaigns", __name__, url_prefix="/campaigns",
                 description="Campaigns, their day of action, endorsements and signatories.")
@@ -164,15 +169,34 @@ class Overview(MethodView):
         every event the public list of the campaign finds over all its pages (compact, in the
         list's order), so a page renders with one request to this service however many events
         there are. Always the public's view: a token changes nothing. `?lang=` or
-        Accept-Language picks the titles' language, as in the list."""
-        wanted, now = _wanted_languages(args), utcnow()
-        with kernel().db.transaction() as session:
-            campaign = _with_count(session, use.get_campaign(session, str(campaign_id), None))
-            body = {"campaign": CampaignOut().dump(campaign),
-                    "signatories": SignatoryList().dump(use.signatories(session, campaign)),
-                    # Plain rows on the same transaction (one snapshot), dumped without marshmallow.
-                    "events": finding.overview_events(session.connection(), campaign.id, wanted, now)}
-        return json_response(body)
+        Accept-Language picks the titles' language, as in the list. Rendered once per change
+        of what it shows: a strong ETag, and 304 to If-None-Match."""
+        campaign_id, wanted = str(campaign_id), _wanted_languages(args)
+
+        def render():
+            places = finding.PublicPlaces(utcnow())
+            with kernel().db.transaction() as session:
+                campaign = _with_count(session, use.get_campaign(session, campaign_id, None))
+                body = {"campaign": CampaignOut().dump(campaign),
+                        "signatories": SignatoryList().dump(use.signatories(session, campaign)),
+                        # Plain rows on the same transaction (one snapshot), dumped without marshmallow.
+                        "events": finding.overview_events(session.connection(), campaign.id, wanted, places)}
+            return json_response(body).get_data(), places.changes_at
+
+        return rendered_response(("overview", campaign_id, wanted), _campaign_revision(campaign_id), render,
+                                 "application/json", vary="Accept-Language")
+
+
+def _campaign_revision(campaign_id: str) -> int:
+    """Of a campaign the public may see (404 otherwise): one cheap query per request."""
+    with kernel().db.engine.connect() as connection:
+        return use.public_revision(connection, campaign_id)
+
+
+def _overall_revision() -> int:
+    """For the outputs that span campaigns (a country's, an organisation's)."""
+    with kernel().db.engine.connect() as connection:
+        return overall_revision(connection, public_revisions)
 
 
 LISTED_COLUMNS = [c for c in LocalEvent.__table__.c if c.key not in ("search_text", "sequence")]
@@ -181,10 +205,10 @@ events_blp = Blueprint("local_events", __name__, url_prefix="/events",
                        description="Local events: submitted by organisations, decided by coordinators, found by all.")
 
 
-def _wanted_languages(args: dict) -> list[str]:
+def _wanted_languages(args: dict) -> tuple[str, ...]:
     wanted = [args["lang"]] if args.get("lang") else []
     wanted += [code.split("-")[0].lower() for code in request.accept_languages.values()]
-    return wanted
+    return tuple(dict.fromkeys(wanted))  # each once, in order: also a key of kept renderings
 
 
 def _event_response(event, status: int = 200, headers: dict | None = None):
@@ -360,48 +384,67 @@ class Statistics(MethodView):
 @events_blp.route("/map.geojson")
 @events_blp.arguments(GeoQuery, location="query")
 def events_geojson(args):
-    """Public events with a public place, as a GeoJSON FeatureCollection (for maps)."""
-    stmt = events.list_statement({k: v for k, v in args.items() if k != "lang"}, None)
+    """Public events with a public place, as a GeoJSON FeatureCollection (for maps). Rendered
+    once per change: a strong ETag, and 304 to If-None-Match."""
+    filters, wanted = {k: v for k, v in args.items() if k != "lang"}, _wanted_languages(args)
+    stmt = events.list_statement(filters, None).order_by(LocalEvent.starts_at, LocalEvent.id)
+    if filters.get("campaign"):
+        with kernel().db.engine.connect() as connection:
+            revision = campaign_revision(connection, public_revisions, filters["campaign"])
+    else:
+        revision = _overall_revision()
+
+    def render():
+        places = finding.PublicPlaces(utcnow())
+        with kernel().db.transaction() as session:
+            features = list(finding.geojson_features(session, stmt, wanted, places))
+        return json_response({"type": "FeatureCollection", "features": features}).get_data(), places.changes_at
+
+    return rendered_response(("geojson", tuple(sorted(filters.items())), wanted), revision, render,
+                             "application/geo+json", vary="Accept-Language")
+
+
+def _ical_body(stmt, name: str, wanted: tuple[str, ...], base_url: str) -> tuple[bytes, datetime | None]:
+    """A whole feed, and when time alone would change it (a place becoming public)."""
+    places = finding.PublicPlaces(utcnow())
     with kernel().db.transaction() as session:
-        features = list(finding.geojson_features(session, stmt.order_by(LocalEvent.starts_at, LocalEvent.id),
-                                                 _wanted_languages(args), utcnow()))
-    response = json_response({"type": "FeatureCollection", "features": features})
-    response.mimetype = "application/geo+json"
-    return response
+        body = b"".join(finding.ical_stream(session, stmt.order_by(LocalEvent.starts_at, LocalEvent.id),
+                                            name, wanted, places, base_url))
+    return body, places.changes_at
 
 
-def _ical(stmt, name: str, filename: str):
-    k = kernel()
-    wanted, now, base = _wanted_languages(request.args), utcnow(), request.host_url.rstrip("/")
-
-    def generate():
-        with k.db.transaction() as session:
-            yield from finding.ical_stream(session, stmt.order_by(LocalEvent.starts_at, LocalEvent.id),
-                                           name, wanted, now, base)
-
-    response = Response(stream_with_context(generate()), mimetype="text/calendar")
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+def _ical(key: tuple, revision: int, stmt, name: Callable[[], str], filename: str):
+    """A calendar feed rendered once per change (`name()` is read when it is rendered)."""
+    wanted, base = _wanted_languages(request.args), request.host_url.rstrip("/")
+    return rendered_response(("ics", *key, base, wanted), revision, lambda: _ical_body(stmt, name(), wanted, base),
+                             "text/calendar", headers={"Content-Disposition": f'inline; filename="{filename}"'},
+                             vary="Accept-Language")
 
 
 def _public_events(**filters):
     return events.list_statement(filters, None)
 
 
+def _campaign_name(campaign_id: str) -> str:
+    with kernel().db.transaction() as session:
+        return use.get_campaign(session, campaign_id, None).name
+
+
 @blp.route("/<uuid:campaign_id>/events.ics")
 def campaign_ical(campaign_id):
-    """The campaign's public events as an iCalendar feed (subscribe to it in a calendar app)."""
-    with kernel().db.transaction() as session:
-        campaign = use.get_campaign(session, str(campaign_id), None)
-        name = campaign.name
-    return _ical(_public_events(campaign=str(campaign_id)), name, "campaign.ics")
+    """The campaign's public events as an iCalendar feed (subscribe to it in a calendar app);
+    rendered once per change: a strong ETag, and 304 to If-None-Match."""
+    campaign_id = str(campaign_id)
+    return _ical(("campaign", campaign_id), _campaign_revision(campaign_id), _public_events(campaign=campaign_id),
+                 lambda: _campaign_name(campaign_id), "campaign.ics")
 
 
 @holds_blp.route("/<string:country>/events.ics")
 def country_ical(country):
-    """A country's public events as an iCalendar feed."""
+    """A country's public events as an iCalendar feed (rendered once per change, as the campaign's)."""
     code = _country(country)
-    return _ical(_public_events(country=code), f"dayofaction {code}", f"{code}.ics")
+    return _ical(("country", code), _overall_revision(), _public_events(country=code), lambda: f"dayofaction {code}",
+                 f"{code}.ics")
 
 
 organisations_blp = Blueprint("organisation_feeds", __name__, url_prefix="/organisations",
@@ -410,8 +453,11 @@ organisations_blp = Blueprint("organisation_feeds", __name__, url_prefix="/organ
 
 @organisations_blp.route("/<uuid:organisation_id>/events.ics")
 def organisation_ical(organisation_id):
-    """An organisation's public events as an iCalendar feed."""
-    return _ical(_public_events(organisation=str(organisation_id)), "dayofaction", "organisation.ics")
+    """An organisation's public events as an iCalendar feed (rendered once per change, as the
+    campaign's)."""
+    organisation_id = str(organisation_id)
+    return _ical(("organisation", organisation_id), _overall_revision(), _public_events(organisation=organisation_id),
+                 lambda: "dayofaction", "organisation.ics")
 
 
 @events_blp.route("/<uuid:event_id>.ics")
@@ -419,4 +465,6 @@ def event_ical(event_id):
     """One public event as an iCalendar file (add it to a calendar)."""
     with kernel().db.transaction() as session:
         events.get_event(session, str(event_id), None)
-    return _ical(select(LocalEvent).where(LocalEvent.id == str(event_id)), "dayofaction", "event.ics")
+    body, _ = _ical_body(select(LocalEvent).where(LocalEvent.id == str(event_id)), "dayofaction",
+                         _wanted_languages(request.args), request.host_url.rstrip("/"))
+    return Response(body, mimetype="text/calendar", headers={"Content-Disposition": 'inline; filename="event.ics"'})

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.events import api, tallies  # noqa: F401 - tallies' listeners keep the statistics
+from services.events import api, revisions, tallies  # noqa: F401 - their listeners keep statistics and revisions
 from services.events.handlers import build_handlers
 from services.events.models import metadata
 from shared.service import ServiceSpec

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import func, select, tuple_
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from services.events.models import Campaign, Endorsement, KnownOrganisation, LocalEvent
+from services.events.models import Campaign, Endorsement, KnownOrganisation, LocalEvent, public_revisions
 from services.events.rules import is_initial_signatory, schedule_problems
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.revisions import status_and_revision
 
 DATES = ("day_of_action", "window_start", "window_end")
 PUBLISHED = ("name", "languages", "list_date", "activity_types", "status")
@@ -43,8 +45,21 @@ def get_campaign(session: Session, campaign_id: str, principal: Principal | None
     """Drafts are the coordinators' own: to anyone else they do not exist."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None or (campaign.status == "draft" and not (principal and principal.is_coordinator)):
-        raise NotFound(f"No campaign has the id {campaign_id}.")
+        raise _no_campaign(campaign_id)
     return campaign
+
+
+def public_revision(connection: Connection, campaign_id: str) -> int:
+    """The revision of what the public sees of the campaign (shared.revisions), in one query
+    that also checks the public may see it at all (as `get_campaign` does)."""
+    row = status_and_revision(connection, public_revisions, Campaign, campaign_id)
+    if row is None or row[0] == "draft":
+        raise _no_campaign(campaign_id)
+    return row[1]
+
+
+def _no_campaign(campaign_id: str) -> NotFound:
+    return NotFound(f"No campaign has the id {campaign_id}.")
 
 
 def update_campaign(session: Session, outbox: Outbox, campaign: Campaign, fields: dict) -> list[str]:

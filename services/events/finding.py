@@ -11,7 +11,13 @@ from icalendar import Calendar, Event, Timezone
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from services.events.local_events import address_visible, list_statement, pick_language, public_condition
+from services.events.local_events import (
+    address_visible,
+    list_statement,
+    pick_language,
+    place_public_from,
+    public_condition,
+)
 from services.events.localtime import format_offset
 from services.events.models import Campaign, CountryHold, EventTally, KnownOrganisation, LocalEvent
 
@@ -74,18 +80,30 @@ def statistics(session: Session, campaign: Campaign, everything: bool) -> dict:
     return out
 
 
-def place_is_public(event, now: datetime) -> bool:
-    """May the public see where the event is (its address, and its coordinates, which would
-    give the address away)? What the map and the public's view of an event both ask."""
-    return address_visible(event, None, now)
+class PublicPlaces:
+    """May the public see where an event is (its address, and its coordinates, which would give
+    the address away)? What the map, the calendars and the overview ask, as of `now`. Also
+    keeps the earliest moment after `now` at which a place asked about becomes public: what
+    was rendered from the answers holds until then (`changes_at`)."""
+
+    def __init__(self, now: datetime):
+        self.now, self.changes_at = now, None
+
+    def shown(self, event) -> bool:
+        if address_visible(event, None, self.now):
+            return True
+        public_from = place_public_from(event)
+        if public_from is not None and (self.changes_at is None or public_from < self.changes_at):
+            self.changes_at = public_from
+        return False
 
 
-def geojson_features(session: Session, stmt, wanted: list[str], now: datetime) -> Iterator[dict]:
+def geojson_features(session: Session, stmt, wanted: list[str], places: PublicPlaces) -> Iterator[dict]:
     """Public events with coordinates whose owners made the place public (coordinates would
     give an address away)."""
     for event in session.execute(stmt.where(LocalEvent.latitude.is_not(None),
                                             LocalEvent.address_public != "never")).scalars():
-        if not place_is_public(event, now):
+        if not places.shown(event):
             continue
         language = pick_language(event.title, event.languages, wanted)
         yield {"type": "Feature", "id": event.id,
@@ -96,10 +114,11 @@ def geojson_features(session: Session, stmt, wanted: list[str], now: datetime) -
                               "status": event.status}}
 
 
-def ical_stream(session: Session, stmt, name: str, wanted: list[str], now: datetime,
+def ical_stream(session: Session, stmt, name: str, wanted: list[str], places: PublicPlaces,
                 base_url: str) -> Iterator[bytes]:
-    """An iCalendar feed, written event by event (never built whole in memory): local times
-    with TZID and a VTIMEZONE per zone, stable UIDs, SEQUENCE, cancelled as CANCELLED."""
+    """An iCalendar feed, written event by event (the API keeps the whole, once per change):
+    local times with TZID and a VTIMEZONE per zone, stable UIDs, SEQUENCE, cancelled as
+    CANCELLED."""
     zones = session.execute(stmt.with_only_columns(LocalEvent.timezone).distinct().order_by(None)).scalars().all()
     span = session.execute(stmt.with_only_columns(func.min(LocalEvent.starts_at), func.max(LocalEvent.ends_at))
                            .order_by(None)).one()
@@ -113,11 +132,11 @@ def ical_stream(session: Session, stmt, name: str, wanted: list[str], now: datet
         for zone in sorted(zones):
             yield Timezone.from_tzid(zone, first_date=first, last_date=last).to_ical()
     for event in session.execute(stmt.execution_options(yield_per=500)).scalars():
-        yield _vevent(event, wanted, now, base_url).to_ical()
+        yield _vevent(event, wanted, places, base_url).to_ical()
     yield b"END:VCALENDAR\r\n"
 
 
-def _vevent(event: LocalEvent, wanted: list[str], now: datetime, base_url: str) -> Event:
+def _vevent(event: LocalEvent, wanted: list[str], places: PublicPlaces, base_url: str) -> Event:
     from zoneinfo import ZoneInfo
 
     language = pick_language(event.title, event.languages, wanted)
@@ -133,7 +152,7 @@ def _vevent(event: LocalEvent, wanted: list[str], now: datetime, base_url: str) 
     if description:
         vevent.add("description", description)
     place = [event.city, event.country]
-    if address_visible(event, None, now) and event.address:
+    if event.address and places.shown(event):
         place = [event.address, *place]
     vevent.add("location", ", ".join(p for p in place if p))
     vevent.add("status", "CANCELLED" if event.status == "cancelled" else "CONFIRMED")
@@ -159,11 +178,11 @@ def overview_statement(campaign_id: str):
             .order_by(LocalEvent.starts_at, LocalEvent.id))
 
 
-def overview_item(event, wanted: list[str], now: datetime) -> dict:
+def overview_item(event, wanted: list[str], places: PublicPlaces) -> dict:
     """One event of the overview, as the public sees it: the title in the language the list
     would choose, local and UTC times, and coordinates only where the map would show them."""
     language = pick_language(event.title, event.languages, wanted)
-    shown = place_is_public(event, now)
+    shown = places.shown(event)
     return {"id": event.id, "title": event.title.get(language, ""), "language": language, "city": event.city,
             "country": event.country, "timezone": event.timezone, "start": event.starts_local,
             "end": event.ends_local, "starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat(),
@@ -172,6 +191,6 @@ def overview_item(event, wanted: list[str], now: datetime) -> dict:
             "latitude": event.latitude if shown else None}
 
 
-def overview_events(connection, campaign_id: str, wanted: list[str], now: datetime) -> list[dict]:
+def overview_events(connection, campaign_id: str, wanted: list[str], places: PublicPlaces) -> list[dict]:
     """Every public event of the campaign: one query, plain rows (no ORM objects)."""
-    return [overview_item(row, wanted, now) for row in connection.execute(overview_statement(campaign_id))]
+    return [overview_item(row, wanted, places) for row in connection.execute(overview_statement(campaign_id))]

@@ -7,8 +7,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from services.events.models import KnownOrganisation, metadata
+from services.events.models import KnownOrganisation, metadata, public_revisions
+from services.events.revisions import endorsed_by
 from shared.bus.consumer import Message, merge_handlers
+from shared.revisions import bump
 from shared.revocations import revocation_handlers
 
 COPIED = ("abbreviation", "name", "name_en", "country", "timezone", "languages", "website", "status")
@@ -30,6 +32,8 @@ def organisation_changed(session: Session, message: Message) -> None:
     data = message.data
     session.execute(_upsert(session.get_bind().dialect.name),
                     {"id": data["id"], "as_of": message.occurred_at, **{f: data[f] for f in COPIED}})
+    # A Core write: the signatory lists that name the organisation change without the ORM knowing.
+    bump(session.connection(), public_revisions, endorsed_by(data["id"]))
 
 
 class NotKnownYet(Exception):

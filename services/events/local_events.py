@@ -163,9 +163,15 @@ def address_visible(event: LocalEvent, principal: Principal | None, now: datetim
         return True
     if event.address_public == "now":
         return True
+    public_from = place_public_from(event)
+    return public_from is not None and now >= public_from
+
+
+def place_public_from(event: LocalEvent) -> datetime | None:
+    """When everyone may see where the event is, if its owner chose some hours before the start."""
     if event.address_public == "before" and event.address_public_hours:
-        return now >= event.starts_at - timedelta(hours=event.address_public_hours)
-    return False
+        return event.starts_at - timedelta(hours=event.address_public_hours)
+    return None
 
 
 def get_event(session: Session, event_id: str, principal: Principal | None) -> LocalEvent:

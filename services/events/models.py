@@ -8,6 +8,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
 from shared.db import UTCDateTime, new_id, utcnow
+from shared.revisions import add_public_revisions_table
 
 
 class Base(DeclarativeBase):
@@ -142,4 +143,6 @@ class CountryHold(Base):
 
 
 add_kernel_tables(Base.metadata)
+# How often what the public sees of each campaign has changed (kept by `revisions`).
+public_revisions = add_public_revisions_table(Base.metadata)
 metadata = Base.metadata
