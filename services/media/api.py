@@ -9,7 +9,7 @@ from marshmallow import EXCLUDE, RAISE, ValidationError
 from sqlalchemy import select
 
 from services.media import atom, materials, reports, resumable, uploads
-from services.media.models import Blob, KnownCampaign, Material, MediaItem, Report, ResumableUpload
+from services.media.models import Blob, KnownCampaign, Material, MediaItem, Report, ResumableUpload, public_revisions
 from services.media.receiving import Received, limits, receive, sha256_of
 from services.media.schemas import (
     FeedQuery,
@@ -42,7 +42,9 @@ from shared.http.app import accepts_any_body
 from shared.http.auth import current_principal, require_principal, requires
 from shared.http.dump import json_response
 from shared.http.pagination import keyset_page, page_body
+from shared.http.rendered import rendered_response
 from shared.kernel import current_kernel as kernel
+from shared.revisions import status_and_revision
 
 blp = Blueprint("media", __name__, url_prefix="/media", description="Uploads and what processing made of them.")
 uploads_blp = Blueprint("uploads", __name__, url_prefix="/uploads",
@@ -433,8 +435,12 @@ def reject_report(args, report_id):
 def _campaign(session, campaign_id) -> KnownCampaign:
     campaign = session.get(KnownCampaign, str(campaign_id))
     if campaign is None or campaign.status == "draft":
-        raise NotFound("No campaign has this id.")
+        raise _no_campaign()
     return campaign
+
+
+def _no_campaign() -> NotFound:
+    return NotFound("No campaign has this id.")
 
 
 @campaigns_blp.route("/<uuid:campaign_id>/reports.atom")
@@ -442,24 +448,41 @@ def _campaign(session, campaign_id) -> KnownCampaign:
 @campaigns_blp.response(200, description="An Atom feed (application/atom+xml).")
 def reports_feed(args, campaign_id):
     """The campaign's published reports as an Atom feed (`?country=` for one country), with
-    the smaller copies of their public photos as enclosures."""
-    with kernel().db.transaction() as session:
-        campaign = _campaign(session, campaign_id)
-        stmt = reports.list_statement({"campaign_id": campaign.id, "country": args["country"]}, None)
-        rows = list(session.execute(stmt.order_by(Report.published_at.desc()).limit(100)).scalars())
-        media = reports.attached_media(session, [r.id for r in rows], True, utcnow())
+    the smaller copies of their public photos as enclosures. Rendered once per change: a
+    strong ETag, and 304 to If-None-Match."""
+    campaign_id, country, self_url = str(campaign_id), args["country"], request.url
     root = f"{request.host_url.rstrip('/')}{request.script_root}/api/media"
-    entries = [{"id": f"urn:uuid:{r.id}", "title": r.title, "text": r.text, "language": r.language,
-                "country": r.country, "url": f"{root}/reports/{r.id}", "published": r.published_at,
-                "updated": r.updated_at,
-                "images": [{"url": f"{root}/media/{m.id}/variants/1280", **m.variants["1280"]}
-                           for m in media[r.id] if m.kind == "photo" and "1280" in (m.variants or {})]}
-               for r in rows]
-    updated = max((r.updated_at for r in rows), default=campaign.as_of)
-    title = f"{campaign.name}: reports" + (f" from {args['country']}" if args["country"] else "")
-    body = atom.feed(f"urn:uuid:{campaign.id}:reports:{args['country'] or 'all'}", title, request.url, updated,
-                     entries)
-    return Response(body, content_type="application/atom+xml; charset=utf-8")
+
+    def render():
+        now = utcnow()
+        with kernel().db.transaction() as session:
+            campaign = _campaign(session, campaign_id)
+            stmt = reports.list_statement({"campaign_id": campaign.id, "country": country}, None)
+            rows = list(session.execute(stmt.order_by(Report.published_at.desc()).limit(100)).scalars())
+            media = reports.attached_media(session, [r.id for r in rows], True, now)
+            changes_at = reports.next_public_change(session, campaign.id, now)
+        entries = [{"id": f"urn:uuid:{r.id}", "title": r.title, "text": r.text, "language": r.language,
+                    "country": r.country, "url": f"{root}/reports/{r.id}", "published": r.published_at,
+                    "updated": r.updated_at,
+                    "images": [{"url": f"{root}/media/{m.id}/variants/1280", **m.variants["1280"]}
+                               for m in media[r.id] if m.kind == "photo" and "1280" in (m.variants or {})]}
+                   for r in rows]
+        updated = max((r.updated_at for r in rows), default=campaign.as_of)
+        title = f"{campaign.name}: reports" + (f" from {country}" if country else "")
+        return atom.feed(f"urn:uuid:{campaign.id}:reports:{country or 'all'}", title, self_url, updated,
+                         entries), changes_at
+
+    return rendered_response(("atom", campaign_id, country, self_url), _public_revision(campaign_id), render,
+                             "application/atom+xml")
+
+
+def _public_revision(campaign_id: str) -> int:
+    """Of a campaign the public may see (404 otherwise, as `_campaign`): one query per request."""
+    with kernel().db.engine.connect() as connection:
+        row = status_and_revision(connection, public_revisions, KnownCampaign, campaign_id)
+    if row is None or row[0] == "draft":
+        raise _no_campaign()
+    return row[1]
 
 
 @campaigns_blp.route("/<uuid:campaign_id>/turnout")
@@ -484,13 +507,21 @@ def campaign_overview(campaign_id):
     The 20 newest published reports as the public's reports list gives them (with only the
     media the public may see), the current items of the material package and the turnout per
     country, so a page renders with one request to this service. Always the public's view: a
-    token changes nothing."""
-    with kernel().db.transaction() as session:
-        campaign = _campaign(session, campaign_id)
-        newest, _ = _reports_page(session, {"campaign_id": campaign.id, "limit": OVERVIEW_REPORTS}, None)
-        body = {"reports": newest, "materials": _current_materials(session, campaign.id, None),
-                "turnout": reports.turnout(session, campaign.id)}
-    return json_response(body)
+    token changes nothing. Rendered once per change: a strong ETag, and 304 to If-None-Match."""
+    campaign_id = str(campaign_id)
+
+    def render():
+        with kernel().db.transaction() as session:
+            campaign = _campaign(session, campaign_id)
+            newest, _ = _reports_page(session, {"campaign_id": campaign.id, "limit": OVERVIEW_REPORTS}, None)
+            body = {"reports": newest, "materials": _current_materials(session, campaign.id, None),
+                    "turnout": reports.turnout(session, campaign.id)}
+            changes_at = reports.next_public_change(session, campaign.id, utcnow())
+        return json_response(body).get_data(), changes_at
+
+    # Its links start with the script root: part of what is asked.
+    return rendered_response(("overview", campaign_id, request.script_root), _public_revision(campaign_id), render,
+                             "application/json")
 
 
 @campaigns_blp.route("/<uuid:campaign_id>/policy", methods=["PUT"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.media import api
+from services.media import api, revisions  # noqa: F401 - its listener keeps the revisions
 from services.media.handlers import build_handlers
 from services.media.models import metadata
 from services.media.processing import Processor

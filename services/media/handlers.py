@@ -5,9 +5,17 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from services.media import processing
-from services.media.models import KnownCampaign, KnownEvent, KnownOrganisation, country_holds, metadata
-from shared.bus.consumer import Message, merge_handlers
+from services.media.models import (
+    KnownCampaign,
+    KnownEvent,
+    KnownOrganisation,
+    country_holds,
+    metadata,
+    public_revisions,
+)
+from shared.bus.consumer import Handler, Message, merge_handlers
 from shared.country_holds import country_hold_handlers
+from shared.revisions import EVERY_CAMPAIGN, bump
 from shared.revocations import revocation_handlers
 
 
@@ -60,9 +68,19 @@ def media_uploaded(_session: Session, _message: Message) -> None:
     processing.WAKE.set()  # the item is in the database already; the worker picks it up
 
 
+def _moving_every_revision(handler: Handler) -> Handler:
+    """A country's hold changes every campaign's public reports, in a Core write the ORM does
+    not see: move every campaign's revision with it."""
+    def handle(session: Session, message: Message) -> None:
+        handler(session, message)
+        bump(session.connection(), public_revisions, EVERY_CAMPAIGN)
+
+    return handle
+
+
 def build_handlers() -> dict:
-    return merge_handlers(revocation_handlers(metadata.tables["access_revocations"]),
-                          country_hold_handlers(country_holds), {
+    holds = {name: _moving_every_revision(handler) for name, handler in country_hold_handlers(country_holds).items()}
+    return merge_handlers(revocation_handlers(metadata.tables["access_revocations"]), holds, {
         "organisation.registered": organisation_changed,
         "organisation.updated": organisation_changed,
         "organisation.suspended": organisation_changed,

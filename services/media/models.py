@@ -9,6 +9,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from shared.bus.tables import add_kernel_tables
 from shared.country_holds import add_country_holds_table
 from shared.db import UTCDateTime, new_id, utcnow
+from shared.revisions import add_public_revisions_table
 
 
 class Base(DeclarativeBase):
@@ -184,4 +185,6 @@ class Material(Base):
 
 add_kernel_tables(Base.metadata)
 country_holds = add_country_holds_table(Base.metadata)
+# How often what the public sees of each campaign has changed (kept by `revisions`).
+public_revisions = add_public_revisions_table(Base.metadata)
 metadata = Base.metadata

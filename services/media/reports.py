@@ -153,6 +153,17 @@ def is_public_media(session: Session, media_id: str, now: datetime) -> bool:
                            ).first() is not None
 
 
+def next_public_change(session: Session, campaign_id: str, now: datetime) -> datetime | None:
+    """When time alone next changes what the public sees of the campaign's reports: the first
+    end, after `now`, of an event that a report or one of its files belongs to (its files
+    stay private until then)."""
+    of_reports = select(Report.event_id).where(Report.campaign_id == campaign_id)
+    of_files = (select(MediaItem.event_id).join(ReportMedia, ReportMedia.media_id == MediaItem.id)
+                .join(Report, Report.id == ReportMedia.report_id).where(Report.campaign_id == campaign_id))
+    return session.execute(select(func.min(KnownEvent.ends_at)).where(
+        KnownEvent.ends_at > now, KnownEvent.id.in_(of_reports) | KnownEvent.id.in_(of_files))).scalar()
+
+
 def attached_media(session: Session, report_ids: list[str], public_only: bool, now: datetime) -> dict[str, list]:
     """Each report's media, in order (the public's: only what it may see)."""
     stmt = (select(ReportMedia.report_id, MediaItem).join(MediaItem, MediaItem.id == ReportMedia.media_id)
