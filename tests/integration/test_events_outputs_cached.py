@@ -9,16 +9,20 @@ import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from werkzeug.test import Client
 
 from services.events.models import public_revisions
 from services.platform import SPECS
+from shared.db import Database
+from shared.migrations import upgrade
+from shared.revisions import EVERY_CAMPAIGN, bump
 from tests.conftest import wait_until
 from tests.integration.test_campaigns_api import CAMPAIGNS
 from tests.integration.test_events_overview import counted_statements
 from tests.integration.test_finding_events import approved
 from tests.integration.test_local_events_api import EVENTS
+from tests.integration.test_migrations import urls  # noqa: F401 - a fixture: empty databases, one per service
 
 
 def outputs(setting, organisation_id: str) -> dict[str, str]:
@@ -221,3 +225,24 @@ def test_a_place_that_becomes_public_in_time_is_shown_without_any_write(api, coo
     assert [f["id"] for f in after["map"].json["features"]] == [made["id"]]
     assert after["overview"].json["events"][0]["latitude"] == -1.29
     assert revision(api, campaign["id"]) == revision_before  # time alone, no write
+
+
+def test_campaigns_from_before_the_revisions_get_one_that_every_campaign_write_moves(urls):  # noqa: F811
+    """0003 adds the revisions: a campaign that existed before must have one, or a write that
+    moves every campaign's (a country on hold) would pass it by and leave its feeds stale."""
+    for service, table in (("events", "campaigns"), ("media", "known_campaigns")):
+        db = Database(urls[service])
+        upgrade(db, SPECS[service].migrations, revision="0002")
+        with db.engine.begin() as conn:
+            conn.execute(text(f"INSERT INTO {table} (id, name, description, languages, day_of_action, window_start, "
+                              "window_end, activity_types, status, created_at, updated_at) VALUES ('c1', 'Day', '', "
+                              "'[]', '2022-12-01', '2022-11-25', '2022-12-10', '[\"rally\"]', 'open', :now, :now)")
+                         if service == "events" else
+                         text(f"INSERT INTO {table} (id, name, status, require_face_blur, as_of) "
+                              "VALUES ('c1', 'Day', 'open', false, :now)"), {"now": "2022-11-01 12:00:00+00:00"})
+        upgrade(db, SPECS[service].migrations)
+        with db.engine.begin() as conn:
+            bump(conn, public_revisions, EVERY_CAMPAIGN)
+            assert conn.execute(select(public_revisions.c.campaign_id, public_revisions.c.revision)).all() == \
+                [("c1", 2)], service
+        db.dispose()
