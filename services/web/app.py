@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from datetime import date
 from urllib.parse import urlencode, urlsplit
 
 from cryptography.fernet import Fernet
@@ -20,6 +21,7 @@ from services.web.calendar_links import google_calendar_link
 from services.web.charts import cumulative_chart
 from services.web.client import Api, ApiError
 from services.web.i18n import LANGUAGES, RTL, reader_language, translator
+from services.web.page_cache import RenderedPages
 from services.web.pages import refusal_page, uuid_or_none, wants_a_page
 from services.web.signouts import SignOuts
 from services.web.worldmap import legend, render_map
@@ -117,15 +119,37 @@ def create_app(config: Config, api: Api) -> Flask:
         found = api.get("/api/events/campaigns", params={"status": "open"}, lang=reader_language())
         return render_template("campaigns.html", campaigns=found["items"])
 
+    pages = RenderedPages()
+
     def campaign_page_for(campaign_id, subscription: dict | None = None, status: int = 200):
-        """One request to the events service and one to the media service, however many events."""
-        language = reader_language()
+        """Rendered once per change of what it shows: one conditional request to the events
+        service and one to the media service (a 304 each when nothing changed), however many
+        events; a page with a form's errors is rendered for its reader alone."""
+        language, campaign_id = reader_language(), str(campaign_id)
+        # Every parameter shapes the page (its language links keep them); a signed-in reader's
+        # page carries their session's form token, and a form's errors are one reader's: never kept.
+        shared = subscription is None and g.get("role") is None
+        page_key = (campaign_id, language, tuple(sorted(request.args.items(multi=True))), date.today()) \
+            if shared else object()
         try:
-            page = campaign_page.context(api, str(campaign_id), language, request.args)
+            html, etag = pages.page(
+                (campaign_id, language), page_key,
+                lambda known: campaign_page.sources(api, campaign_id, language, known),
+                lambda sources: render_campaign(campaign_id, language, *sources, subscription))
         except ApiError as exc:
             if exc.status in (404, 422):
                 abort(404)
             raise
+        response = make_response(html, status)
+        if shared:
+            response.set_etag(etag)
+            response.headers["Cache-Control"] = "public, no-cache"  # a proxy may keep it, and asks each time
+            response.vary.update(("Accept-Language", "Cookie"))
+            response = response.make_conditional(request)
+        return response
+
+    def render_campaign(campaign_id: str, language: str, overview: dict, media: dict, subscription: dict | None):
+        page = campaign_page.context(overview, media, language, request.args)
         focus = page["filters"].get("country", "").upper() or None
 
         def cluster_link(country: str, city: str | None) -> str:
@@ -136,7 +160,7 @@ def create_app(config: Config, api: Api) -> Flask:
         sub = subscription or {"values": {"country": focus or ""}, "errors": {}}
         return render_template("campaign.html", **page, world=Markup(world), legend=legend(), sub=sub,
                                all_countries=formats.countries(language),
-                               subscribed=request.args.get("subscribed") == "1"), status
+                               subscribed=request.args.get("subscribed") == "1")
 
     @app.get("/campaigns/<uuid:campaign_id>")
     def campaign(campaign_id):

@@ -7,19 +7,31 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
-from services.web.client import Api
+from services.web.client import Api, ApiError
 from services.web.formats import country_name, language_name
-from services.web.pages import optional
 
 FILTERS = ("country", "city", "activity_type", "language")
 LISTED = 500  # events listed at once; the rest are a filter away (the map shows them all)
 CITIES_PER_HOUR = 12  # the timeline names this many places an hour, then says how many more
 
 
-def context(api: Api, campaign_id: str, language: str, args) -> dict:
-    overview = api.get(f"/api/events/campaigns/{campaign_id}/overview", params={"lang": language})
-    # Media learns of a campaign from the bus, a moment after it opens: until then, nothing.
-    media = optional(lambda: api.get(f"/api/media/campaigns/{campaign_id}/overview"), default={})
+def sources(api: Api, campaign_id: str, language: str, known: tuple | None) -> tuple:
+    """((events' overview, media's overview), their ETags): one conditional request to each
+    service; what a service says has not changed (304) is the kept copy."""
+    (kept_overview, kept_media), (overview_etag, media_etag) = known or ((None, None), (None, None))
+    overview, overview_etag = api.get_if_changed(f"/api/events/campaigns/{campaign_id}/overview",
+                                                 overview_etag if kept_overview is not None else None,
+                                                 params={"lang": language})
+    try:
+        media, media_etag = api.get_if_changed(f"/api/media/campaigns/{campaign_id}/overview",
+                                               media_etag if kept_media is not None else None)
+    except ApiError:  # media learns of a campaign from the bus, a moment after it opens: until then, nothing
+        media, media_etag = {}, None
+    return (kept_overview if overview is None else overview, kept_media if media is None else media), \
+        (overview_etag, media_etag)
+
+
+def context(overview: dict, media: dict, language: str, args) -> dict:
     events = overview["events"]
     filters = {k: args[k].strip() for k in FILTERS if args.get(k, "").strip()}
     matching = [e for e in events if _matches(e, filters)]

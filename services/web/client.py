@@ -190,7 +190,18 @@ class Api:
     def request(self, method: str, path: str, **kwargs) -> Any:
         """The answer's JSON (None when empty); ApiError for a refusal, and a 502 for an answer
         that is not the JSON a service gives (a proxy's page, a cut-off body)."""
-        response = self.send(method, path, **kwargs)
+        return self._json(self.send(method, path, **kwargs), method, path)
+
+    def get_if_changed(self, path: str, etag: str | None, **kwargs) -> tuple[Any, str | None]:
+        """(the JSON, its ETag) of a GET; (None, etag) when the service says it has not changed
+        since the ETag given (304): the caller keeps what it made of it last time."""
+        headers = {**kwargs.pop("headers", {}), **({"If-None-Match": etag} if etag else {})}
+        response = self.send("GET", path, headers=headers, **kwargs)
+        if etag and response.status_code == 304:
+            return None, etag
+        return self._json(response, "GET", path), response.headers.get("ETag")
+
+    def _json(self, response: requests.Response, method: str, path: str) -> Any:
         if response.status_code >= 400:
             try:
                 problem = response.json()

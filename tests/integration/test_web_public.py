@@ -73,8 +73,8 @@ def test_the_campaign_page_asks_each_service_once_and_filters_by_itself(api, coo
                  title={"en": f"Rally in {city}"}, latitude=latitude, longitude=longitude, address_public="now")
     asked = []
     web_api = api.platform.web_api
-    original = web_api.request
-    monkeypatch.setattr(web_api, "request", lambda method, path, **kw: asked.append(path) or original(method, path, **kw))
+    original = web_api.send
+    monkeypatch.setattr(web_api, "send", lambda method, path, **kw: asked.append(path) or original(method, path, **kw))
     page = api.get(f"/campaigns/{setting['campaign']['id']}")
     html = page.data.decode()
     assert page.status_code == 200 and all(f"Rally in {place[1]}" in html for place in places)
@@ -125,3 +125,36 @@ def test_a_reader_follows_a_city_in_their_language(api, notify_campaign):
     forms = page[page.index('id="subscribe"'):]
     assert all(f'value="{code}"' in forms for code in ("DE", "IR", "KE"))  # countries from a list, by name
     assert ">Germany<" in forms and ">Iran<" in forms
+
+
+def test_the_campaign_page_is_rendered_once_per_change_and_never_stale(api, coordinator, setting, media_campaign,
+                                                                      monkeypatch):
+    campaign = setting["campaign"]["id"]
+    approved(api, coordinator, setting, title={"en": "Rally in Nairobi"}, city="Nairobi")
+    first = api.get(f"/campaigns/{campaign}")
+    assert first.status_code == 200 and first.headers["ETag"] and "no-cache" in first.headers["Cache-Control"]
+    answers = []
+    web_api = api.platform.web_api
+    original = web_api.send
+    monkeypatch.setattr(web_api, "send", lambda method, path, **kw: answers.append(
+        (path.split("/")[2], (found := original(method, path, **kw)).status_code)) or found)
+    again = api.get(f"/campaigns/{campaign}")
+    assert again.data == first.data and again.headers["ETag"] == first.headers["ETag"]
+    assert sorted(answers) == [("events", 304), ("media", 304)]  # each service asked, nothing rebuilt
+    unchanged = api.get(f"/campaigns/{campaign}", headers={"If-None-Match": first.headers["ETag"]})
+    assert unchanged.status_code == 304 and not unchanged.data  # a proxy's or browser's copy holds
+    approved(api, coordinator, setting, title={"en": "Rally in Mombasa"}, city="Mombasa")
+    changed = api.get(f"/campaigns/{campaign}", headers={"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and "Rally in Mombasa" in changed.data.decode()  # never stale
+
+
+def test_a_signed_in_page_is_never_kept_for_others(api, coordinator, setting):
+    from tests.integration.test_web_account import office_browser
+
+    campaign = setting["campaign"]["id"]
+    office = office_browser(api)
+    theirs = office.get(f"/campaigns/{campaign}").data.decode()
+    assert 'action="/signout"' in theirs and "no-store" in office.get(f"/campaigns/{campaign}").headers[
+        "Cache-Control"]
+    reader = api.get(f"/campaigns/{campaign}").data.decode()
+    assert 'action="/signout"' not in reader and 'name="csrf"' not in reader
