@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.notify.fanout import CITY_KEY_LENGTH, add_notice, city_key, one, to_recipients
+from services.notify.mail.render import country_name, scope_label
 from services.notify.models import Erasures, KnownCampaign, KnownEvent, Notice, Notification, Reminder, Subscription
 from shared.config import Config
 from shared.db import utcnow
@@ -20,33 +21,40 @@ def _invalid(field: str, message: str) -> Invalid:
 
 
 def scope_of(session: Session, fields: dict) -> tuple[str, str | None, str]:
-    """(scope id, campaign id, a label for the e-mail) of what the subscriber asked for."""
+    """(scope id, campaign id, a label for the e-mail) of what the subscriber asked for: the
+    label names the campaign too, in the subscriber's language, so the confirmation says which
+    day of action it is about."""
     scope = fields["scope"]
     campaign_id = fields.get("campaign_id")
     campaign = None
+    language = fields.get("language") or "en"
     if campaign_id:
         campaign = session.get(KnownCampaign, campaign_id)
         if campaign is None or campaign.status == "draft":
             raise _invalid("campaign_id", "No open campaign has this id.")
+    name = campaign.name if campaign else None
     if scope == "campaign":
         if campaign is None:
             raise _invalid("campaign_id", "Name the campaign to follow.")
-        return campaign.id, campaign.id, campaign.name
+        return campaign.id, campaign.id, scope_label(language, campaign=name)
     if scope == "event":
         event = session.get(KnownEvent, fields.get("event_id") or "")
         if event is None or event.status != "approved" or event.visibility != "public":
             raise _invalid("event_id", "No public event has this id.")
-        return event.id, event.campaign_id, next(iter(event.title.values()), "")
+        host = session.get(KnownCampaign, event.campaign_id)
+        title = next(iter(event.title.values()), "")
+        return event.id, event.campaign_id, f"{title} ({host.name})" if host else title
     if not fields.get("country"):
         raise _invalid("country", f"A {scope} subscription names its country.")
     if scope == "country":
-        return fields["country"], campaign_id, fields["country"]
+        return fields["country"], campaign_id, scope_label(language, country=fields["country"], campaign=name)
     if not (fields.get("city") or "").strip():
         raise _invalid("city", "Name the city to follow.")
     key = city_key(fields["country"], fields["city"])
     if len(key) > CITY_KEY_LENGTH:
         raise _invalid("city", "The city's name is too long.")
-    return key, campaign_id, f"{fields['city'].strip()}, {fields['country']}"
+    place = f"{fields['city'].strip()}, {country_name(fields['country'], language)}"
+    return key, campaign_id, scope_label(language, country=place, campaign=name)
 
 
 RESEND_AFTER = timedelta(minutes=15)  # a confirmation is sent again no sooner than this

@@ -363,3 +363,15 @@ def test_organisations_systems_hear_nothing_of_drafts_or_of_others_unapproved_ev
     got = [(json.loads(r["body"])["type"], json.loads(r["body"])["data"]["id"]) for r in receiver.requests]
     open_campaign = ("campaign.created", setting["campaign"]["id"])  # public, and may still have been on its way
     assert [g for g in got if g != open_campaign] == [("event.updated", moved["id"])]
+
+
+def test_the_confirmation_names_the_campaign_and_the_place_in_the_readers_language(api, setting, notify_campaign,
+                                                                                   mailbox):
+    """A reader who follows a city of a campaign is told which campaign's day of action it is."""
+    address = "leyla@example.org"
+    body = {"email": address, "language": "de", "scope": "city", "country": "KE", "city": "Nairobi",
+            "campaign_id": notify_campaign}
+    assert api.post(SUBSCRIPTIONS, json=body).status_code == 202
+    wait_until(lambda: mailbox.to(address), message="the confirmation e-mail")
+    text = mailbox.to(address)[0].get_body(("plain",)).get_content()
+    assert setting["campaign"]["name"] in text and "Nairobi, Kenia" in text
