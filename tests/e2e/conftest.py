@@ -3,20 +3,24 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import free_port  # noqa: F401 - the e2e tests take it from here
+from tests.conftest import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
+SHOTS = ROOT / "var" / "artifacts" / "screenshots"  # what the browser tests saw (docs/screenshots.md)
 
 
 def base_env(**extra) -> dict:
@@ -76,3 +80,74 @@ class Http:
         response = self.call("POST", "/api/registry/tokens", token=key)
         assert response.status_code == 200, response.text
         return response.json()["access_token"]
+
+
+@contextmanager
+def doa_run(var: Path, **env) -> Iterator[tuple[str, str | None]]:
+    """`doa run` on a free port with `var` as its var folder (its e-mail written there as .eml
+    files): yields (its base URL, the coordinator key it printed at first start)."""
+    port = free_port()
+    process = subprocess.Popen([str(BIN / "doa"), "run"], cwd=ROOT,
+                               env=base_env(PORT=port, DOA_VAR_DIR=var, **env), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_http(f"{base}/readyz", 60, process)
+        deadline = time.monotonic() + 30
+        while not find_key("".join(lines)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        yield base, find_key("".join(lines))
+    finally:
+        stop_group(process)
+
+
+def chromium() -> str:
+    """Debian's chromium, for Playwright (no browser download): skipped where it is missing,
+    a failure under DOA_REQUIRE_SERVICES=1."""
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path is None:
+        if os.environ.get("DOA_REQUIRE_SERVICES") == "1":
+            pytest.fail("chromium is not installed (.ci/run installs it: apt-get install chromium)")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return path
+
+
+def make_photo(path, size: tuple[int, int] = (640, 480), colour: tuple[int, int, int] = (30, 120, 200)) -> None:
+    from PIL import Image
+
+    Image.new("RGB", size, colour).save(path, "JPEG")
+
+
+def an_organisation(http: Http, office: str, **fields) -> tuple[dict, str]:
+    """Register an organisation (as the coordinator whose token is `office`) and give it an API
+    key: answers (the organisation, its key)."""
+    created = http.call("POST", "/api/registry/organisations", token=office, json=fields)
+    assert created.status_code == 201, created.text
+    organisation = created.json()
+    key = http.call("POST", f"/api/registry/organisations/{organisation['id']}/keys", token=office, json={})
+    assert key.status_code == 201, key.text
+    return organisation, key.json()["key"]
+
+
+def a_campaign(http: Http, office: str, **fields) -> str:
+    """Open a campaign; answers its id once media knows it (a report or an upload may follow)."""
+    created = http.call("POST", "/api/events/campaigns", token=office, json={"status": "open", **fields})
+    assert created.status_code == 201, created.text
+    campaign_id = created.json()["id"]
+    wait_until(lambda: http.call("GET", f"/api/media/campaigns/{campaign_id}/turnout").status_code == 200,
+               timeout=30, message="media to know the campaign")
+    return campaign_id
+
+
+def an_organisation_and_a_campaign(base: str, coordinator_key: str) -> tuple[Http, str, str, str]:
+    """Answer (http, the organisation's key, a token of it, an open campaign's id known to media)."""
+    http = Http(base)
+    office = http.token(coordinator_key)
+    _, org_key = an_organisation(
+        http, office, abbreviation="CPK", name="Communist Party of Kenya", name_en="Communist Party of Kenya",
+        country="KE", timezone="Africa/Nairobi", languages=["en"], contact_email="cpk@example.org")
+    campaign_id = a_campaign(http, office, name="Day of action", description="The call.", languages=["en"],
+                             day_of_action="2027-05-01", window_start="2027-04-25", window_end="2027-05-10")
+    return http, org_key, http.token(org_key), campaign_id

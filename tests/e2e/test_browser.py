@@ -3,19 +3,12 @@ in and submits an event, a coordinator approves it, and it appears on the public
 the map and in the calendar feed. Screenshots of the pages go to var/artifacts/screenshots."""
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
-import threading
 import time
 
 import pytest
 import requests
 
-from tests.conftest import wait_until
-from tests.e2e.conftest import BIN, ROOT, Http, base_env, find_key, free_port, stop_group, wait_http
-
-SHOTS = ROOT / "var" / "artifacts" / "screenshots"
+from tests.e2e.conftest import SHOTS, an_organisation_and_a_campaign, chromium, doa_run, make_photo
 
 
 def wait_for_link(folder, marker: str, timeout: float = 20) -> str:
@@ -34,56 +27,11 @@ def wait_for_link(folder, marker: str, timeout: float = 20) -> str:
     pytest.fail(f"no e-mail with {marker} in {folder}")
 
 
-def make_photo(path) -> None:
-    from PIL import Image
-
-    Image.new("RGB", (640, 480), (30, 120, 200)).save(path, "JPEG")
-
-
-def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None:
-        if os.environ.get("DOA_REQUIRE_SERVICES") == "1":
-            pytest.fail("chromium is not installed (.ci/run installs it: apt-get install chromium)")
-        pytest.skip("chromium is not installed (apt-get install chromium)")
-    return path
-
-
 @pytest.fixture
 def platform(tmp_path):
     """`doa run` with its e-mail written as .eml files under the test's var folder."""
-    port = free_port()
-    process = subprocess.Popen([str(BIN / "doa"), "run"], cwd=ROOT,
-                               env=base_env(PORT=port, DOA_VAR_DIR=tmp_path / "var"), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_http(f"{base}/readyz", 60, process)
-        deadline = time.monotonic() + 30
-        while not find_key("".join(lines)) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        yield base, find_key("".join(lines)), tmp_path / "var"
-    finally:
-        stop_group(process)
-
-
-def an_organisation_and_a_campaign(base: str, coordinator_key: str) -> tuple[Http, str, str, str]:
-    """Answer (http, the organisation's key, a token of it, an open campaign's id known to media)."""
-    http = Http(base)
-    office = http.token(coordinator_key)
-    org = http.call("POST", "/api/registry/organisations", token=office, json={
-        "abbreviation": "CPK", "name": "Communist Party of Kenya", "name_en": "Communist Party of Kenya",
-        "country": "KE", "timezone": "Africa/Nairobi", "languages": ["en"], "contact_email": "cpk@example.org"}).json()
-    org_key = http.call("POST", f"/api/registry/organisations/{org['id']}/keys", token=office, json={}).json()["key"]
-    campaign = http.call("POST", "/api/events/campaigns", token=office, json={
-        "name": "Day of action", "description": "The call.", "languages": ["en"], "day_of_action": "2027-05-01",
-        "window_start": "2027-04-25", "window_end": "2027-05-10", "status": "open"}).json()
-    wait_until(lambda: http.call("GET", f"/api/media/campaigns/{campaign['id']}/turnout").status_code == 200,
-               timeout=30, message="media to know the campaign")
-    return http, org_key, http.token(org_key), campaign["id"]
-
+    with doa_run(tmp_path / "var") as (base, coordinator_key):
+        yield base, coordinator_key, tmp_path / "var"
 
 
 def test_an_event_goes_from_an_organisation_through_a_coordinator_to_the_public(platform):

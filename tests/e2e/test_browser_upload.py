@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from tests.e2e import test_browser
-from tests.e2e.conftest import Http
+from tests.e2e.conftest import SHOTS, Http, an_organisation_and_a_campaign, chromium
 
 platform = test_browser.platform  # the same `doa run`, e-mail as files under the test's var folder
 
@@ -64,15 +64,15 @@ def the_report_has_the_photo(http: Http, token: str, size: int) -> None:
 def test_a_photo_goes_up_with_a_progress_bar_and_survives_a_dropped_connection(platform):
     from playwright.sync_api import sync_playwright
 
-    executable = test_browser.chromium()
+    executable = chromium()
     base, coordinator_key, var = platform
-    http, org_key, org_token, campaign_id = test_browser.an_organisation_and_a_campaign(base, coordinator_key)
+    http, org_key, org_token, campaign_id = an_organisation_and_a_campaign(base, coordinator_key)
     photo = var / "march.jpg"
     size = noisy_photo(photo)
     assert size > 2 * CHUNK
     fake = var / "photo.png"
     fake.write_bytes(b"<!DOCTYPE html><html><body><script>alert(1)</script>" + b"x" * 9000 + b"</body></html>")
-    test_browser.SHOTS.mkdir(parents=True, exist_ok=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=["--no-sandbox"])
@@ -111,7 +111,7 @@ def test_a_photo_goes_up_with_a_progress_bar_and_survives_a_dropped_connection(p
                 bar = page.locator("#r-files-progress progress")
                 assert 0 < int(bar.get_attribute("value")) < 100  # part of it is in, the rest is to come
                 assert page.locator("#r-files-progress label", has_text="march.jpg").count() == 1
-                page.screenshot(path=str(test_browser.SHOTS / "upload.png"), full_page=True)
+                page.screenshot(path=str(SHOTS / "upload.png"), full_page=True)
                 kept = page.evaluate(STORED)
                 assert len(kept) == 1 and "march.jpg" in kept[0]  # where to go on from, should the page reload
             assert page.evaluate(STORED) == []  # done: nothing left to resume
@@ -128,9 +128,9 @@ def test_a_photo_goes_up_with_a_progress_bar_and_survives_a_dropped_connection(p
 def test_a_page_reloaded_half_way_goes_on_with_the_same_upload(platform):
     from playwright.sync_api import sync_playwright
 
-    executable = test_browser.chromium()
+    executable = chromium()
     base, coordinator_key, var = platform
-    http, org_key, org_token, campaign_id = test_browser.an_organisation_and_a_campaign(base, coordinator_key)
+    http, org_key, org_token, campaign_id = an_organisation_and_a_campaign(base, coordinator_key)
     photo = var / "march.jpg"
     size = noisy_photo(photo)
 
