@@ -12,9 +12,23 @@ it. Writes that pass the ORM by (Core statements in message handlers, bulk loads
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, Iterable, Union
 
-from sqlalchemy import BigInteger, Column, MetaData, Select, String, Table, event, func, inspect, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    Select,
+    String,
+    Table,
+    bindparam,
+    event,
+    func,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -58,20 +72,32 @@ def revision_of(table: Table, campaign_id) -> object:
     return func.coalesce(select(table.c.revision).where(table.c.campaign_id == campaign_id).scalar_subquery(), 0)
 
 
+@lru_cache(maxsize=None)
+def _reads(table: Table) -> dict:
+    """The reads, built once: building one costs more than running it, and one runs on every
+    request for a public output."""
+    return {"campaign": select(revision_of(table, bindparam("campaign_id"))),
+            "overall": select(func.coalesce(func.sum(table.c.revision), 0))}
+
+
+@lru_cache(maxsize=None)
+def _status_read(table: Table, campaigns):
+    return select(campaigns.status, revision_of(table, campaigns.id)).where(campaigns.id == bindparam("campaign_id"))
+
+
 def status_and_revision(connection: Connection, table: Table, campaigns, campaign_id: str):
     """The campaign's status and revision, in the one query a public output makes per request
     (None for a campaign unknown here); `campaigns` is the service's model of them."""
-    return connection.execute(select(campaigns.status, revision_of(table, campaigns.id))
-                              .where(campaigns.id == campaign_id)).first()
+    return connection.execute(_status_read(table, campaigns), {"campaign_id": campaign_id}).first()
 
 
 def campaign_revision(connection: Connection, table: Table, campaign_id: str) -> int:
-    return connection.execute(select(revision_of(table, campaign_id))).scalar_one()
+    return connection.execute(_reads(table)["campaign"], {"campaign_id": campaign_id}).scalar_one()
 
 
 def overall_revision(connection: Connection, table: Table) -> int:
     """A revision of everything public: the counters only grow, so their sum moves with any."""
-    return connection.execute(select(func.coalesce(func.sum(table.c.revision), 0))).scalar_one()
+    return connection.execute(_reads(table)["overall"]).scalar_one()
 
 
 def value_before(instance, name: str):

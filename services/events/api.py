@@ -160,7 +160,7 @@ class Signatories(MethodView):
 
 @blp.route("/<uuid:campaign_id>/overview")
 class Overview(MethodView):
-    @blp.arguments(OverviewQuery, location="query")
+    @blp.arguments(OverviewQuery(), location="query")
     @blp.response(200, CampaignOverview)
     def get(self, args, campaign_id):
         """A campaign's public page in one answer: campaign, signatories, every public event.
@@ -382,7 +382,7 @@ class Statistics(MethodView):
 
 
 @events_blp.route("/map.geojson")
-@events_blp.arguments(GeoQuery, location="query")
+@events_blp.arguments(GeoQuery(), location="query")
 def events_geojson(args):
     """Public events with a public place, as a GeoJSON FeatureCollection (for maps). Rendered
     once per change: a strong ETag, and 304 to If-None-Match."""

@@ -444,7 +444,7 @@ def _no_campaign() -> NotFound:
 
 
 @campaigns_blp.route("/<uuid:campaign_id>/reports.atom")
-@campaigns_blp.arguments(FeedQuery, location="query")
+@campaigns_blp.arguments(FeedQuery(), location="query")
 @campaigns_blp.response(200, description="An Atom feed (application/atom+xml).")
 def reports_feed(args, campaign_id):
     """The campaign's published reports as an Atom feed (`?country=` for one country), with
