@@ -60,6 +60,15 @@ def time_zones(language: str) -> list[tuple[str, str]]:
     return [(zone, f"{zone_place(zone, language)} — {zone}") for zone in zones]
 
 
+def country_zones(country: str, language: str) -> list[tuple[str, str]]:
+    """The zones of one country (CLDR's list), as `time_zones` names them: offered first."""
+    from babel.core import get_global
+
+    named = dict(time_zones(language))
+    return [(zone, named[zone]) for zone in get_global("territory_zones").get((country or "").upper(), ())
+            if zone in named]
+
+
 def zone_place(zone: str, language: str = "en") -> str:
     try:
         return get_timezone_location(zone, locale=_locale(language), return_city=True)

@@ -65,7 +65,7 @@ def blueprint(api: Api) -> Blueprint:
         event = api.get(path, token=g.token)  # a refusal (404…) is shown by the app's handler
         if event["organisation_id"] != g.subject:  # an approved event of another is public, not theirs to edit
             abort(404)
-        choices = form_choices(reader_language(), [event["activity_type"], *ACTIVITY_TYPES])
+        choices = form_choices(reader_language(), [event["activity_type"], *ACTIVITY_TYPES], country=event["country"])
         if request.method == "GET":
             return render_template("event_edit.html", event=event, values=event_values(event), errors={}, **choices)
         values = form_values()
@@ -207,13 +207,17 @@ def new_event_page(api: Api, token: str, organisation_id: str) -> dict:
                 "language": (organisation.get("languages") or [reader_language()])[0],
                 "address_public": "before", "address_public_hours": "24", "visibility": "public"}
     types = coming["activity_types"] if coming else []
-    return {"campaigns": campaigns, "defaults": defaults, **form_choices(reader_language(), types, campaigns)}
+    return {"campaigns": campaigns, "defaults": defaults,
+            **form_choices(reader_language(), types, campaigns, organisation.get("country", ""))}
 
 
-def form_choices(language: str, activity_types: list[str], campaigns: list[dict] = ()) -> dict:
-    """What the event form offers from lists, named in the reader's language."""
+def form_choices(language: str, activity_types: list[str], campaigns: list[dict] = (), country: str = "") -> dict:
+    """What the event form offers from lists, named in the reader's language (the zones of the
+    organisation's or the event's country first)."""
     t = translator(language)
     return {"all_countries": formats.countries(language), "all_zones": formats.time_zones(language),
+            "country_zones": formats.country_zones(country, language),
+            "zones_of": formats.country_name(country, language) if country else "",
             "all_languages": formats.languages(language),
             "activity_options": [(a, t(f"activity_{a}", _default=formats.label(a)))
                                  for a in dict.fromkeys(activity_types or ACTIVITY_TYPES)],

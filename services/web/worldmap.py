@@ -236,7 +236,7 @@ def _drawn(group: list[_Point], scale: float, words, cluster_link) -> str:
                  f'r="{_size(POINT_RADIUS * scale)}"><title>{_text(first.label)}</title></circle>'
         if not first.url:
             return circle
-        return f'<a href="{_attr(first.url)}" aria-label="{_attr(first.label)}">{hit}{circle}</a>'
+        return f'<a href="{_attr(first.url)}" aria-label="{_attr(first.label)}" tabindex="-1">{hit}{circle}</a>'
     names = "; ".join(p.label for p in group[:CLUSTER_NAMES]) + ("; …" if len(group) > CLUSTER_NAMES else "")
     text = words("map_cluster", n=len(group), names=names) if words else f"{len(group)} events here: {names}"
     radius = min(POINT_RADIUS + 2.0 * math.log2(len(group)), 2.2 * POINT_RADIUS) * scale
@@ -250,7 +250,7 @@ def _drawn(group: list[_Point], scale: float, words, cluster_link) -> str:
     if cluster_link is None or len(countries) != 1 or not first.country:
         return f"<g>{drawn}</g>"
     link = cluster_link(first.country, first.city if len(cities) == 1 else None)
-    return f'<a href="{_attr(link)}" aria-label="{_attr(text)}">{hit}{drawn}</a>'
+    return f'<a href="{_attr(link)}" aria-label="{_attr(text)}" tabindex="-1">{hit}{drawn}</a>'
 
 
 CLUSTER_CELL = 18.0  # map units of the whole world (1000 wide): points closer than this are drawn as one

@@ -293,6 +293,8 @@ def test_a_cluster_links_to_the_list_of_its_events_and_says_how_many():
     assert list(links) == ["/list?country=KE&city=None"]
     assert links["/list?country=KE&city=None"].get("aria-label").startswith("4 events here: ")
     assert [t.text for t in root.iter(f"{SVG}text")] == ["4"]
+    # Out of the Tab order: the list beside the map holds the same links, one Tab each.
+    assert all(a.get("tabindex") == "-1" for a in root.iter(f"{SVG}a"))
 
 
 def test_focus_zooms_to_a_country_and_its_points_stay_a_finger_wide():
