@@ -1,5 +1,5 @@
-"""`python -m bench [http] [bus] [events] [ical] [page] [upload] [photos] [zip] [media] [webhooks] [email]
-[latency] [notify]`: run the benchmarks (all by default) and print the table. `media` stands for `upload photos zip`,
+"""`python -m bench [http] [bus] [events] [ical] [feeds] [page] [upload] [photos] [zip] [media] [webhooks]
+[email] [latency] [notify]`: run the benchmarks (all by default) and print the table. `media` stands for `upload photos zip`,
 `notify` for `webhooks email latency`."""
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import warnings
 
 from bench.common import Result, print_table
 
-BENCHMARKS = ("http", "bus", "events", "ical", "page", "upload", "photos", "zip", "webhooks", "email", "latency")
+BENCHMARKS = ("http", "bus", "events", "ical", "feeds", "page", "upload", "photos", "zip", "webhooks", "email", "latency")
 GROUPS = {"media": ("upload", "photos", "zip"), "notify": ("webhooks", "email", "latency")}
 
 
@@ -49,6 +49,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench import ical_feed
 
             results += ical_feed.run()
+        elif name == "feeds":
+            from bench import feeds
+
+            results += feeds.run()
         elif name == "page":
             from bench import campaign_page
 

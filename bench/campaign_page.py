@@ -84,6 +84,8 @@ def _seed(var_dir: Path) -> dict[int, str]:
         table = LocalEvent.__table__
         session.execute(update(table).where(table.c.campaign_id.in_(list(campaigns.values())))
                         .values(address_public="now"))
+    for campaign in campaigns.values():
+        events_seed.changed_past_the_orm(kernel, campaign)
     kernel.db.dispose()
     events_seed.checkpoint(var_dir)
 

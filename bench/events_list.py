@@ -35,12 +35,13 @@ CONCURRENCY = 16  # 2 workers x 4 threads by default: two connections per thread
 JWKS_URL = "http://127.0.0.1:1/jwks.json"  # never fetched: no request here carries a token
 
 
-def _load(server: Gunicorn, path: str, requests: int, warmup: int) -> dict:
+def _load(server: Gunicorn, path: str, requests: int, warmup: int, *options: str) -> dict:
+    """`options`: more of the load generator's arguments (--header, --expect)."""
     workers = ",".join(str(pid) for pid in _children(server.proc.pid))
     out = subprocess.run(
         [sys.executable, "-m", "bench.loadgen", "--port", str(server.port), "--path", path,
          "--requests", str(requests), "--concurrency", str(CONCURRENCY), "--warmup", str(warmup),
-         "--balance", workers, "--balance-path", "/healthz"],
+         "--balance", workers, "--balance-path", "/healthz", *options],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"the load generator failed on {path}:\n{out.stderr[-3000:]}")
@@ -65,9 +66,16 @@ def _same_answers(servers: dict[str, Gunicorn], paths: dict[str, str]) -> None:
             raise RuntimeError(f"the list page has {len(bodies['app']['items'])} items")
 
 
-def _measure(servers: dict[str, Gunicorn], kind: str, path: str, size: int) -> dict[str, list[dict]]:
+def _measure(servers: dict[str, Gunicorn], path: str, name: str, options: dict[str, tuple[str, ...]] | None = None,
+             probe_requests: int = CONCURRENCY) -> dict[str, list[dict]]:
+    """Rounds of `path` alternating between the app and the baseline; `options`: more load
+    generator arguments for each side; `probe_requests`: more for fast paths, whose rate a
+    probe of one request a connection (the connecting included) would underrate."""
+    options = options or {}
     # A probe (which also warms both servers up) sizes the rounds.
-    probe = {label: _load(server, path, CONCURRENCY, 0) for label, server in servers.items()}
+    probe_warmup = CONCURRENCY if probe_requests > CONCURRENCY else 0  # a request a connection
+    probe = {label: _load(server, path, probe_requests, probe_warmup, *options.get(label, ()))
+             for label, server in servers.items()}
     slower = min(r["rps"] for r in probe.values())
     per_round = max(CONCURRENCY, min(MAX_PER_ROUND, int(slower * ROUND_SECONDS)))
     # A short warm-up per round (fresh connections), never so long that a connection waiting
@@ -76,9 +84,9 @@ def _measure(servers: dict[str, Gunicorn], kind: str, path: str, size: int) -> d
     runs: dict[str, list[dict]] = {"app": [], "baseline": []}
     for i in range(ROUNDS):
         for label in (("baseline", "app") if i % 2 == 0 else ("app", "baseline")):
-            r = _load(servers[label], path, per_round, warmup)
+            r = _load(servers[label], path, per_round, warmup, *options.get(label, ()))
             runs[label].append(r)
-            print(f"  events: {size // 1000}k {kind} round {i + 1}/{ROUNDS} {label:8s} {r['rps']:7.1f} req/s "
+            print(f"  {name} round {i + 1}/{ROUNDS} {label:8s} {r['rps']:7.1f} req/s "
                   f"p99 {r['p99_ms']:.0f} ms", file=sys.stderr)
     return runs
 
@@ -116,7 +124,7 @@ def run() -> list[Result]:
                     done = size
                 _same_answers(servers, paths)
                 for kind, path in paths.items():
-                    runs = _measure(servers, kind, path, size)
+                    runs = _measure(servers, path, f"events: {size // 1000}k {kind}")
                     summaries[(kind, size)] = {label: _summary(r) for label, r in runs.items()}
 
     results = []

@@ -127,6 +127,19 @@ def add_events(kernel, campaign_id: str, count: int, start: int = 0) -> None:
     if tallies is not None:  # Core inserts pass the ORM by: count the statistics' tallies afresh
         with kernel.db.transaction() as session:
             tallies.rebuild(session.connection(), campaign_id)
+    changed_past_the_orm(kernel, campaign_id)
+
+
+def changed_past_the_orm(kernel, campaign_id: str) -> None:
+    """Core writes pass the ORM by: move the campaign's public revision, so kept feeds and
+    overviews of a server that runs meanwhile are rendered again (services without: nothing)."""
+    try:
+        from services.events.models import public_revisions
+        from shared.revisions import bump
+    except ImportError:  # an older service, without them
+        return
+    with kernel.db.transaction() as session:
+        bump(session.connection(), public_revisions, [campaign_id])
 
 
 def checkpoint(var_dir: Path) -> None:

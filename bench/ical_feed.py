@@ -1,12 +1,13 @@
 """HTTP: a campaign's iCalendar feed (`GET /api/events/campaigns/<id>/events.ics`) under gunicorn.
 
-With 10,000 approved public events (and, to compare, 1,000) the feed is several megabytes;
-the service streams it event by event (`finding.ical_stream`), so the worker's memory must not
-grow with the number of events. Measured, 3 times each, alternating 1k and 10k between the
-two workers:
+With 10,000 approved public events (and, to compare, 1,000) the feed is several megabytes; the
+service renders it event by event (`finding.ical_stream`) and keeps the whole for the requests
+that follow (shared.rendered, measured by `bench feeds`): here, on fresh workers, every request
+is a first, uncached rendering. Measured, 3 times each, alternating 1k and 10k between the two
+workers:
 
 - **time to last byte** of one request (the median of 3);
-- the worker's **peak RSS growth** while it serves the feed: VmHWM (the high-water mark of its
+- the worker's **peak RSS growth** while it renders and keeps the feed: VmHWM (the high-water mark of its
   resident set, /proc/<pid>/status) after the request minus before. Every repetition runs on
   workers that gunicorn has just started afresh (SIGHUP to the master), each first warmed up
   with a 10-event feed of the same code path, so earlier requests do not hide the growth; the

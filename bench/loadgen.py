@@ -4,8 +4,9 @@ Runs in its own process (so it does not share a GIL with anything it measures). 
 `--concurrency` threads keeps one HTTP/1.1 keep-alive connection to 127.0.0.1 and sends GETs
 back to back; with `--balance`, the connections are spread evenly over the server's worker
 processes first. After `--warmup` requests in total, all threads meet at a barrier; then exactly
-`--requests` requests are timed. Prints one JSON object: rps, p50/p90/p99 latency in ms,
-errors, bytes per response.
+`--requests` requests are timed. `--header` adds a header to every request (If-None-Match) and
+`--expect` names the status every answer must have (304), else it counts as an error. Prints one
+JSON object: rps, p50/p90/p99 latency in ms, errors, bytes per response.
 """
 from __future__ import annotations
 
@@ -78,7 +79,8 @@ def balanced_connections(port: int, path: str, count: int, pids: list[int]) -> l
 
 
 def run(port: int, path: str, requests: int, concurrency: int, warmup: int,
-        pids: list[int] | None = None, balance_path: str | None = None) -> dict:
+        pids: list[int] | None = None, balance_path: str | None = None, headers: dict | None = None,
+        expect: int = 200) -> dict:
     conns = (balanced_connections(port, balance_path or path, concurrency, pids) if pids
              else [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(concurrency)])
     barrier = threading.Barrier(concurrency + 1)
@@ -96,10 +98,10 @@ def run(port: int, path: str, requests: int, concurrency: int, warmup: int,
             nonlocal conn
             start = time.perf_counter()
             try:
-                conn.request("GET", path, headers={"Accept": "application/json"})
+                conn.request("GET", path, headers={"Accept": "application/json", **(headers or {})})
                 response = conn.getresponse()
                 body = response.read()
-                if response.status != 200:
+                if response.status != expect:
                     errors[i] += 1
                 sizes[i] = len(body)
             except (OSError, http.client.HTTPException):
@@ -149,10 +151,14 @@ def main() -> None:
                         "spread the connections evenly over them")
     parser.add_argument("--balance-path", default=None, help="the GET that places the connections (default: "
                         "--path; a cheap one like /healthz for a slow --path)")
+    parser.add_argument("--header", action="append", default=[], help="'Name: value' sent with every request "
+                        "(If-None-Match, say); repeatable")
+    parser.add_argument("--expect", type=int, default=200, help="the status every answer must have (304, say)")
     args = parser.parse_args()
     pids = [int(p) for p in args.balance.split(",") if p]
+    headers = dict(h.split(": ", 1) for h in args.header)
     print(json.dumps(run(args.port, args.path, args.requests, args.concurrency, args.warmup, pids,
-                         args.balance_path)))
+                         args.balance_path, headers, args.expect)))
 
 
 if __name__ == "__main__":
