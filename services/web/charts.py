@@ -1,5 +1,7 @@
 """Charts drawn on the server as SVG: no script, no library in the browser, readable offline.
-Each chart names what it shows for screen readers; the page gives the numbers as a table too."""
+Each chart names what it shows for screen readers; the page gives the numbers as a table too.
+A chart reads left to right on every page (its axis is time), so its labels anchor the same
+way on a right-to-left page."""
 from __future__ import annotations
 
 from datetime import date
@@ -34,7 +36,7 @@ def cumulative_chart(points: list[dict], label: str) -> Markup:
     summary = f"{label}: {points[-1]['count']} ({points[0]['date']} – {points[-1]['date']})"
     return Markup(
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(summary)}" '
-        f'style="max-width:100%;height:auto" xmlns="http://www.w3.org/2000/svg">'
+        f'style="max-width:100%;height:auto;direction:ltr" xmlns="http://www.w3.org/2000/svg">'
         f"<title>{escape(summary)}</title>"
         f'<line x1="{MARGIN}" y1="{HEIGHT - MARGIN}" x2="{WIDTH - MARGIN}" y2="{HEIGHT - MARGIN}" stroke="#999"/>'
         f'<line x1="{MARGIN}" y1="{MARGIN}" x2="{MARGIN}" y2="{HEIGHT - MARGIN}" stroke="#999"/>'

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from services.registry import service as registry_service
+from services.web.formats import country_name
 from tests.integration.conftest import ApiClient
 from tests.integration.test_local_events_api import EVENTS
 
@@ -91,10 +92,11 @@ def test_the_dashboard_shows_progress_and_acts(api, coordinator, setting, media_
     office = office_browser(api)
     page = office.get("/me")
     html = page.data.decode()
-    assert "Events per country" in html and "<th scope=\"row\">KE</th>" in html
+    assert "Events per country" in html and '<span class="label">Kenya</span>' in html
     signatories = api.get(f"/api/events/campaigns/{setting['campaign']['id']}/signatories").json
     countries = {s["country"] for s in signatories["initial"] + signatories["subsequent"]} - {"KE"}
-    assert f"Countries of signatories without events yet: {', '.join(sorted(countries)) or 'none'}." in html
+    names = sorted(country_name(code) for code in countries)  # by name, in the page's language
+    assert f"Countries of signatories without events yet: {', '.join(names) or 'none'}." in html
     assert "We marched" in html
     assert form(office, f"/me/reports/{report['id']}/decision", page, decision="publish").status_code == 303
     assert api.get(f"/api/media/reports/{report['id']}").json["status"] == "published"

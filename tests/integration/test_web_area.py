@@ -78,7 +78,7 @@ def test_the_dashboard_publishes_the_material_package(api, coordinator, setting,
     items = api.get("/api/media/media", token=coordinator, query_string={"campaign_id": media_campaign}).json["items"]
     upload = processed(api, coordinator, f"/api/media/media/{items[0]['id']}")
     assert upload["status"] == "processed"
-    page = office.get("/me")
+    page = office.get("/me/campaigns")  # the package is on the campaigns' tab
     assert f'name="media_id" value="{upload["id"]}"' in page.data.decode()
     wrong = form(office, f"/me/campaigns/{media_campaign}/materials", page, media_id=upload["id"], title="Poster",
                  kind="poster", language="not a language")
@@ -139,5 +139,5 @@ def test_the_dashboard_shows_a_reports_photos_and_refuses_one(api, coordinator, 
         == 303
     public = api.get(f"/api/media/reports/{report['id']}").json
     assert [m["id"] for m in public["media"]] == [keep["id"]]
-    area = api.get("/me").data.decode()  # the organisation sees why
+    area = api.get("/me/reports").data.decode()  # the organisation sees why, with its reports
     assert "A face that must not be seen" in area

@@ -72,7 +72,10 @@ FIELDS = ("decision", "reason", "country", "action", "day_of_action", "window_st
           "language", "title", "description", "media_id", "replaces", "url", "types", "text", "campaign_id",
           "activity_type", "city", "timezone", "start", "end", "venue", "address", "address_public",
           "address_public_hours", "latitude", "longitude", "online_url", "expected_participants", "visibility",
-          "key", "email", "turnout", "consent", "blur_faces", "media_ids")
+          "key", "email", "turnout", "consent", "blur_faces", "media_ids",
+          # the dashboard's campaign and organisation forms
+          "name", "languages", "list_date", "activity_types", "status", "adoption_threshold", "abbreviation",
+          "name_en", "website", "contact_email", "skip_bad")
 EXPECTED_ENDPOINTS = {  # what the url_map must hold at least, so an empty sweep cannot pass
     "campaigns", "campaign", "subscribe", "event", "switch_language", "account.signin", "account.signout",
     "account.home", "organisation.submit_event", "organisation.edit_event", "organisation.cancel",
@@ -80,6 +83,9 @@ EXPECTED_ENDPOINTS = {  # what the url_map must hold at least, so an empty sweep
     "organisation.webhook", "organisation.redeliver", "organisation.reactivate", "organisation.remove_webhook",
     "dashboard.decide", "dashboard.decide_report", "dashboard.reject_media", "dashboard.preview",
     "dashboard.hold", "dashboard.move_day", "dashboard.upload_material", "dashboard.publish_material",
+    "dashboard.emergency", "dashboard.deliveries", "dashboard.campaigns", "dashboard.open_campaign",
+    "dashboard.edit_campaign", "dashboard.organisations", "dashboard.register_organisation",
+    "dashboard.issue_key", "dashboard.import_organisations",
     "uploads.create", "uploads.upload"}
 ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
@@ -173,18 +179,19 @@ def world(api) -> World:
     w.csrf = {"reader": csrf_of(w.reader.get("/signin")), "organisation": csrf_of(w.org.get("/me/webhooks")),
               "coordinator": csrf_of(w.office.get("/me/webhooks"))}
     unknown = str(uuid.uuid4())
-    # Ids each may act on: only a missing token (or a wrong role) stops the request.
+    # Ids each may act on: only a missing token (or a wrong role) stops the request. An organisation's
+    # key is issued by a bare POST (nothing in the form to refuse): the sweeps name an unknown one.
     mine_a = {"campaign_id": w.campaign, "event_id": w.a_submitted, "endpoint_id": w.hooks["a"],
               "report_id": unknown, "media_id": unknown, "delivery_id": unknown, "upload_id": w.tus["a"],
-              "code": "de"}
+              "organisation_id": unknown, "code": "de"}
     w.own = {"reader": mine_a, "organisation": mine_a,
              "coordinator": {"campaign_id": w.campaign, "event_id": w.b_submitted, "endpoint_id": w.hooks["coordinator"],
                              "report_id": w.b_report, "media_id": w.b_photo, "delivery_id": unknown,
-                             "upload_id": unknown, "code": "de"}}
+                             "upload_id": unknown, "organisation_id": unknown, "code": "de"}}
     # Organisation B's, for organisation A (and for the coordinator on the organisations' forms).
     w.theirs = {"campaign_id": unknown, "event_id": w.b_approved, "endpoint_id": w.hooks["b"],
                 "report_id": w.b_report, "media_id": w.b_photo, "delivery_id": unknown, "upload_id": w.tus["b"],
-                "code": "de"}
+                "organisation_id": unknown, "code": "de"}
     w.unknown = {name: str(uuid.uuid4()) for name in mine_a} | {"code": "xx"}
     # Fields that would act, were the request let through.
     w.acting = {"decision": "approve", "reason": "Forged", "country": "KE", "action": "hold",

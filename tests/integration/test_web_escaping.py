@@ -49,7 +49,10 @@ def test_what_users_type_is_shown_as_text_on_every_page(api, coordinator, settin
     office = office_browser(api)
     pages = {"organisation area": api.get("/me").data.decode(),
              "event form": api.get(f"/me/events/{event['id']}/edit").data.decode(),
-             "dashboard": office.get("/me").data.decode()}
+             "dashboard": office.get("/me").data.decode(),
+             "dashboard's campaigns": office.get("/me/campaigns").data.decode(),
+             "dashboard's campaign form": office.get(f"/me/campaigns/{campaign_id}/edit").data.decode(),
+             "dashboard's organisations": office.get("/me/organisations").data.decode()}
     assert api.post(f"/api/media/reports/{report['id']}/publication", token=coordinator).status_code == 200
     pages.update({"campaigns": api.get("/").data.decode(),
                   "campaign page": api.get(f"/campaigns/{campaign_id}").data.decode(),

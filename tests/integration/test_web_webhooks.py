@@ -53,12 +53,12 @@ def test_failing_deliveries_show_on_the_dashboard(api, coordinator, setting, rec
     receiver.answers = [(500, {})] * 10
     form(api, "/me/webhooks", page, url=receiver.url, types="event.approved")
     office = office_browser(api)
-    assert "Every delivery arrives." in office.get("/me").data.decode()
+    assert "Every delivery arrives." in office.get("/me/deliveries").data.decode()
     approved(api, coordinator, setting)
 
     def deliveries_section() -> str:
-        html = office.get("/me").data.decode()
-        return html[html.index('id="deliveries"'):html.index('id="emergency"')]
+        html = office.get("/me/deliveries").data.decode()
+        return html[html.index('id="deliveries"'):html.index("</main>")]
 
     wait_until(lambda: "switched off" in deliveries_section(), message="the failing endpoint to show, switched off")
     shown = deliveries_section()
