@@ -35,7 +35,8 @@ from bench import events_seed
 from bench.common import Result, temp_dir
 from bench.events_list import JWKS_URL, ROUNDS, _measure, _summary
 from bench.file_baseline_app import file_for
-from bench.http_list import Gunicorn
+from bench.http_list import Gunicorn, _children
+from bench.ical_feed import _connection_to
 
 FEED_EVENTS, PAGE_EVENTS = 10_000, 5_000
 REPORTS, PHOTOS_PER_REPORT = 120, 2
@@ -114,6 +115,22 @@ def _first(server: Gunicorn, path: str, headers: dict | None = None) -> tuple[fl
         conn.close()
 
 
+def _render_on_every_worker(server: Gunicorn, path: str) -> None:
+    """A request to each worker: a connection kept waiting for a rendering by the load would
+    leave the others idle past gunicorn's keep-alive."""
+    workers = sorted(_children(server.proc.pid))
+    for pid in workers:
+        conn = _connection_to(server, pid, workers)
+        try:
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+        finally:
+            conn.close()
+        if response.status != 200:
+            raise RuntimeError(f"GET {path} answered {response.status} on worker {pid}")
+
+
 def run() -> list[Result]:
     with temp_dir("feeds") as var_dir:
         t = time.perf_counter()
@@ -147,6 +164,9 @@ def run() -> list[Result]:
                     raise RuntimeError(f"the baseline sends other bytes than the app for {path}")
                 first[name] = {"seconds": seconds, "bytes": len(body), "etag": etag, "base_etag": base_etag}
                 print(f"  feeds: {name}: first rendering {seconds:.2f} s, {len(body) / 1e6:.2f} MB", file=sys.stderr)
+
+            for app, path in outputs.values():  # every worker keeps its rendering before the load
+                _render_on_every_worker(apps[app], path)
 
             summaries: dict[str, dict[str, dict]] = {}
             for name, (app, path) in outputs.items():
