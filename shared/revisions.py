@@ -114,12 +114,14 @@ def track(table: Table, rules: dict[type, Rule]) -> None:
     models change: `rules[model](instance)` names them (inserted, changed or deleted alike)."""
 
     def moved_in_flush(session: Session, _context) -> None:
-        # In after_flush the session still lists what the flush wrote, with its history.
-        written = [*session.new, *(o for o in session.dirty if session.is_modified(o)), *session.deleted]
+        # In after_flush the session still lists what the flush wrote, with its history; an
+        # object merely touched (set to the value it had) is listed as dirty but wrote nothing.
+        changed = (o for o in session.dirty if type(o) in rules and session.is_modified(o))
+        written = [*(o for o in session.new if type(o) in rules), *changed,
+                   *(o for o in session.deleted if type(o) in rules)]
         ids: set[str] = set()
         for instance in written:
-            rule = rules.get(type(instance))
-            campaigns = rule(instance) if rule is not None else ()
+            campaigns = rules[type(instance)](instance)
             if campaigns is EVERY_CAMPAIGN or isinstance(campaigns, Select):
                 bump(session.connection(), table, campaigns)
             else:
