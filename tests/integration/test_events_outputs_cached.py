@@ -16,6 +16,7 @@ from services.events.models import public_revisions
 from services.platform import SPECS
 from shared.db import Database
 from shared.migrations import upgrade
+from shared.rendered import RenderedCache
 from shared.revisions import EVERY_CAMPAIGN, bump
 from tests.conftest import wait_until
 from tests.integration.test_campaigns_api import CAMPAIGNS
@@ -246,3 +247,26 @@ def test_campaigns_from_before_the_revisions_get_one_that_every_campaign_write_m
             assert conn.execute(select(public_revisions.c.campaign_id, public_revisions.c.revision)).all() == \
                 [("c1", 2)], service
         db.dispose()
+
+
+def test_a_process_keeps_what_fits_its_budget_the_least_recently_used_first_out(api, coordinator, setting):
+    approved(api, coordinator, setting)
+    paths = outputs(setting, setting["orgs"][0]["id"])
+    kernel = api.platform.kernels["events"]
+
+    def renders(name: str) -> bool:
+        """Whether answering this output now reads more than its revision (renders it)."""
+        with counted_statements(api) as statements:
+            assert api.get(paths[name]).status_code == 200
+        return len(statements) > 1
+
+    kernel.rendered = RenderedCache(max_bytes=10**6, max_entries=2)
+    assert renders("overview") and renders("campaign feed")
+    assert not renders("overview")  # kept; now the most recently used
+    assert renders("country feed")  # a third: the campaign feed, least recently used, leaves
+    assert not renders("overview") and not renders("country feed") and renders("campaign feed")
+
+    small, large = sorted(("overview", "campaign feed"), key=lambda name: len(api.get(paths[name]).data))
+    kernel.rendered = RenderedCache(max_bytes=len(api.get(paths[small]).data), max_entries=10)
+    assert renders(large) and renders(large)  # larger than the whole budget: sent, never kept
+    assert renders(small) and not renders(small)
