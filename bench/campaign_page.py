@@ -216,7 +216,8 @@ def _check(web: Gunicorn, events: Gunicorn, logs: dict[str, Path], campaigns: di
         points = sum(1 for e in listed if e["longitude"] is not None)
         facts[size] = {"page_bytes": len(page["body"]), "overview_bytes": len(body), "points": points,
                        "walk_requests": requests, "walk_bytes": size_bytes,
-                       "rows": html.count("<tr>") - 1}
+                       "rows": html.count('class="card event-card"'),
+                       "first_ms": page["seconds"] * 1000}  # the first request: rendered, nothing kept yet
     return facts
 
 
@@ -239,7 +240,8 @@ def _profile(var_dir: Path, events: Gunicorn, media: Gunicorn, campaign: str) ->
 
     from services.web import campaign_page
     from services.web.app import create_app
-    from services.web.worldmap import render_map
+    from services.web.formats import countries
+    from services.web.worldmap import legend, render_map
     from shared.config import Config
 
     overview = _fetch(events.port, f"/api/events/campaigns/{campaign}/overview?lang=en")[1]
@@ -249,20 +251,27 @@ def _profile(var_dir: Path, events: Gunicorn, media: Gunicorn, campaign: str) ->
         def get(self, path: str, **kwargs):
             return json.loads(overview if path.startswith("/api/events/") else reports)
 
+        def get_if_changed(self, path: str, etag, **kwargs):  # no ETag: every view renders (what is timed)
+            return self.get(path), None
+
     app = create_app(Config(environ={}, DOA_VAR_DIR=str(var_dir), LOG_LEVEL="WARNING"), Answers())
+    parsed, parsed_media = json.loads(overview), json.loads(reports)
     with app.test_request_context(f"/campaigns/{campaign}"):
         parse = _median_ms(lambda: json.loads(overview))
-        context = _median_ms(lambda: campaign_page.context(Answers(), campaign, "en", request.args))
-        page = campaign_page.context(Answers(), campaign, "en", request.args)
+        context = _median_ms(lambda: campaign_page.context(parsed, parsed_media, "en", request.args))
+        page = campaign_page.context(parsed, parsed_media, "en", request.args)
         points, counts = page.pop("points"), page.pop("counts")
         drawing = _median_ms(lambda: render_map(points, counts, title=page["campaign"]["name"], lang="en"))
         world = Markup(render_map(points, counts, title=page["campaign"]["name"], lang="en"))
-        rendering = _median_ms(lambda: render_template("campaign.html", **page, world=world, subscribed=False))
-        html = render_template("campaign.html", **page, world=world, subscribed=False)
-        timeline = html.find('id="map"') - html.find('id="timeline"')
+        extra = {"legend": legend(), "sub": {"values": {}, "errors": {}}, "all_countries": countries("en"),
+                 "subscribed": False}
+        rendering = _median_ms(lambda: render_template("campaign.html", **page, world=world, **extra))
+        html = render_template("campaign.html", **page, world=world, **extra)
+        timeline = html.find('id="reports"') - html.find('id="timeline"')
     client = app.test_client()
     whole = _median_ms(lambda: client.get(f"/campaigns/{campaign}").data)
-    return [f"campaign page profile (BENCH_PAGE_PROFILE, in-process, medians of 7): the web's view {whole:.0f} ms = "
+    return [f"campaign page profile (BENCH_PAGE_PROFILE, in-process, medians of 7): the web's view, rendering "
+            f"(nothing kept) {whole:.0f} ms = "
             f"parsing the overview's JSON {parse:.0f} ms + the rest of the context (filters, counts, timeline, map "
             f"points) {context - parse:.0f} ms + the map {drawing:.0f} ms ({len(world):,} bytes of SVG) + the template "
             f"{rendering:.0f} ms ({len(html):,} bytes, of which the timeline's {len(page['timeline'])} hours "
@@ -328,6 +337,8 @@ def run() -> list[Result]:
         f"campaign page {big // 1000}k baselines: one list page of {LIST_LIMIT} p50 {listing:.1f} ms "
         f"(page/list x{page / listing:.1f}); the whole list, {f_big['walk_requests']} requests following `next`, "
         f"{f_big['walk_bytes']:,} bytes, p50 {walk:.0f} ms (walk/page x{walk / page:.2f})",
+        f"campaign page {big // 1000}k, its first request (rendered, nothing kept yet): {f_big['first_ms']:.0f} ms; "
+        f"after that each request asks both services with the ETags it holds (304) and sends the page it kept",
         f"campaign page {small:,} -> {big:,} events (x{big // small}): p50 {ms[('page', small)]:.0f} -> {page:.0f} ms "
         f"(x{page / ms[('page', small)]:.1f}), {f_small['page_bytes']:,} -> {f_big['page_bytes']:,} bytes "
         f"(x{f_big['page_bytes'] / f_small['page_bytes']:.1f})",
@@ -335,7 +346,7 @@ def run() -> list[Result]:
     ]
     name = f"campaign page {big // 1000}k"
     return [
-        Result(f"{name} / list page", 1 / p50[("page", big)], 1 / p50[("list", big)], "/s", target=None,
+        Result(f"{name} / list page", 1 / p50[("page", big)], 1 / p50[("list", big)], "/s", target=0.5,
                details=details),
         Result(f"{name} / whole list", 1 / p50[("page", big)], 1 / p50[("walk", big)], "/s", target=None),
     ]

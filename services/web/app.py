@@ -182,6 +182,9 @@ def create_app(config: Config, api: Api) -> Flask:
                 if exc.status != 422:
                     return refusal_page(exc)
                 errors = subscription.api_errors(exc, t)
+        if errors and not wants_a_page():  # a program: the refusal as problem+json, field by field
+            return problem_response(422, t("fix_fields"),
+                                    errors=[{"field": name, "message": text} for name, text in errors.items()])
         if errors:
             event_id = uuid_or_none(values.get("event_id", ""))
             if event_id:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, abort, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from services.web import formats
 from services.web.client import Api, ApiError
@@ -54,7 +54,8 @@ def blueprint(api: Api) -> Blueprint:
             api.post(f"/api/events/campaigns/{campaign_id}/events", json=event_body(values), token=g.token)
         except ApiError as exc:
             return show_new_event(values, translated_errors(exc, t), 422)
-        return redirect(url_for("account.home", done="event_submitted"), 303)
+        flash("event_submitted", "done")
+        return redirect(url_for("account.home"), 303)
 
     @bp.route("/me/events/<uuid:event_id>/edit", methods=["GET", "POST"])
     @signed_in
@@ -75,13 +76,14 @@ def blueprint(api: Api) -> Blueprint:
         except ApiError as exc:
             return render_template("event_edit.html", event=event, values=values,
                                    errors=translated_errors(exc, translator(reader_language())), **choices), 422
-        return redirect(url_for("account.home", done="event_saved"), 303)
+        flash("event_saved", "done")
+        return redirect(url_for("account.home"), 303)
 
     @bp.post("/me/events/<uuid:event_id>/cancellation")
     @signed_in
     def cancel(event_id):
         return act(lambda: api.post(f"/api/events/events/{event_id}/cancellation", token=g.token),
-                   to=url_for("account.home", done="event_cancelled"))
+                   done="event_cancelled")
 
     @bp.post("/me/campaigns/<uuid:campaign_id>/endorsement")
     @signed_in
@@ -91,8 +93,10 @@ def blueprint(api: Api) -> Blueprint:
         except ApiError as exc:
             if exc.status != 409:
                 return refusal_page(exc)
-            return redirect(url_for("account.home", done="already_endorsed"), 303)  # twice is no mistake
-        return redirect(url_for("account.home", done="endorsed"), 303)
+            flash("already_endorsed", "done")  # twice is no mistake
+            return redirect(url_for("account.home"), 303)
+        flash("endorsed", "done")
+        return redirect(url_for("account.home"), 303)
 
     @bp.post("/me/reports")
     @signed_in
@@ -117,7 +121,7 @@ def blueprint(api: Api) -> Blueprint:
                 "turnout": _number(form.get("turnout", "").strip(), int),  # as typed when not a number: the API names it
                 "media_ids": media_ids})
 
-        return act(upload_and_report, to=url_for("organisation.reports", done="report_sent"))
+        return act(upload_and_report, to=url_for("organisation.reports"), done="report_sent")
 
     @bp.get("/me/reports")
     @signed_in
@@ -182,8 +186,7 @@ def page(api: Api, token: str, organisation_id: str) -> dict:
     campaigns = open_campaigns(api)
     signed = {c["id"] for c in campaigns if organisation_id in _signatory_ids(
         optional(lambda c=c: api.get(f"/api/events/campaigns/{c['id']}/signatories"), default={}))}
-    return {"events": events["items"], "campaigns": campaigns, "signed": signed,
-            "done": done_message(request.args.get("done"))}
+    return {"events": events["items"], "campaigns": campaigns, "signed": signed}
 
 
 def reports_page(api: Api, token: str, organisation_id: str) -> dict:
@@ -195,7 +198,7 @@ def reports_page(api: Api, token: str, organisation_id: str) -> dict:
                 lambda s=status: api.get("/api/media/reports", params={"status": s, "limit": 50}, token=token)["items"])
                 if r["organisation_id"] == organisation_id],
             "campaigns": open_campaigns(api), "organisation": own_record(api, organisation_id),
-            "all_countries": formats.countries(reader_language()), "done": done_message(request.args.get("done"))}
+            "all_countries": formats.countries(reader_language())}
 
 
 def new_event_page(api: Api, token: str, organisation_id: str) -> dict:
@@ -244,15 +247,6 @@ def own_record(api: Api, organisation_id: str) -> dict:
 
 def _signatory_ids(signatories: dict) -> set[str]:
     return {s.get("organisation_id") for part in ("initial", "subsequent") for s in signatories.get(part) or []}
-
-
-DONE = ("event_submitted", "event_saved", "event_cancelled", "endorsed", "already_endorsed", "report_sent")
-
-
-def done_message(done: str | None) -> str | None:
-    """What the last action did, said in the reader's language; only words of our own, never
-    the query's text."""
-    return translator(reader_language())(f"done_{done}") if done in DONE else None
 
 
 def translated_errors(exc: ApiError, t) -> dict[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import wraps
 from uuid import UUID
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from services.web.client import ApiError
 from shared.http.problems import problem_response
@@ -32,12 +32,15 @@ def organisations_only() -> None:
         abort(403)
 
 
-def act(call, to: str = "/me"):
-    """Do what a form asked through the API; back to `to`, or the API's refusal shown as a page."""
+def act(call, to: str = "/me", done: str | None = None):
+    """Do what a form asked through the API; back to `to` (which then says `done`, a key of
+    the catalogue's done_* words: never text from the request), or the API's refusal as a page."""
     try:
         call()
     except ApiError as exc:
         return refusal_page(exc)
+    if done:
+        flash(done, "done")
     return redirect(to, 303)
 
 

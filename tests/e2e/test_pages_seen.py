@@ -26,15 +26,7 @@ from tests.e2e.seen import axe_problems, chart_problems, image_problems, layout_
 
 # Cases that fail today, named as pytest names them, with why. They run, and are reported as
 # xfail while they fail (XPASS once they pass: then remove the line). Empty it as pages get fixed.
-WHY_BARS = ("the dashboard's bar tables draw no bars: each row's bar (the span in td.bar) is 0 px wide; "
-            "the block seen is the cell's own background, the same for every value")
 KNOWN_BROKEN: dict[str, str] = {
-    "test_seen[coordinator-en-390]": WHY_BARS,
-    "test_seen[coordinator-en-1280]": WHY_BARS,
-    "test_seen[coordinator-fa-390]": WHY_BARS,
-    "test_seen[coordinator-fa-1280]": WHY_BARS,
-    "test_seen[coordinator-de-390]": WHY_BARS,
-    "test_seen[coordinator-de-1280]": WHY_BARS,
 }
 
 

@@ -86,7 +86,7 @@ def test_the_campaign_page_asks_each_service_once_and_filters_by_itself(api, coo
     assert "Sofia" in kenya[kenya.index('id="timeline"'):]  # the timeline and the map keep everything
 
 
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+FORM = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html,*/*;q=0.8"}  # a browser
 
 
 def subscriptions(api) -> list:
@@ -110,6 +110,10 @@ def test_a_subscription_that_misses_its_country_is_refused_under_that_field_in_t
     not_a_country = api.post(f"/campaigns/{notify_campaign}/subscription?lang=en", headers=FORM,
                              data={"email": "reader@example.org", "scope": "country", "country": "Alemania"})
     assert not_a_country.status_code == 422 and "Choose a country from the list." in not_a_country.data.decode()
+    program = api.post(f"/campaigns/{notify_campaign}/subscription", data={"email": "x@example.org", "scope": "city",
+                       "country": "DE"}, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert program.status_code == 422 and program.mimetype == "application/problem+json"
+    assert [e["field"] for e in program.json["errors"]] == ["city"]  # a program gets the fields by name
     assert subscriptions(api) == []
 
 
