@@ -201,7 +201,7 @@ def create_app(config: Config, api: Api) -> Flask:
         except ApiError as exc:
             abort(404 if exc.status in (404, 422) else 502)
         reader_zone = request.args.get("tz")
-        sub = sub or {"values": {}, "errors": {}}
+        sub = {**(sub or {"values": {}, "errors": {}}), "event": found}  # "this event" offered, and chosen
         return render_template("event.html", event=found, campaign={"id": found["campaign_id"]},
                                your_time=formats.zoned_time(found["starts_at"], reader_zone, language)
                                if reader_zone else None,

@@ -8,7 +8,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, available_timezones
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime, get_timezone_location
+from babel.dates import format_date, format_skeleton, format_time, get_timezone_location
 
 # English names the coalition uses where CLDR's differs.
 _ENGLISH = {"PS": "Palestine", "CD": "DR Congo"}
@@ -82,7 +82,16 @@ def local_time(local: str, language: str) -> str:
         moment = datetime.fromisoformat(local)
     except (TypeError, ValueError):
         return local or ""
-    return format_datetime(moment, "EEE d MMM, HH:mm", locale=_locale(language))
+    return day_and_time(moment, language)
+
+
+def day_and_time(moment: datetime, language: str) -> str:
+    """"Mon, Jan 18, 14:00", "دوشنبه 18 ژانویه،‏ 14:00", "Mo., 18. Jan., 14:00": the day as the
+    language abbreviates it, the time on 24 hours, joined as the language joins them."""
+    locale = _locale(language)
+    joined = locale.datetime_formats.get("medium", "{1}, {0}")
+    return str(joined).replace("{1}", format_skeleton("MMMEd", moment, locale=locale)).replace(
+        "{0}", format_time(moment, "HH:mm", locale=locale))
 
 
 def zoned_time(instant: str, zone: str, language: str) -> str | None:
@@ -91,7 +100,7 @@ def zoned_time(instant: str, zone: str, language: str) -> str | None:
         moment = datetime.fromisoformat(instant).astimezone(ZoneInfo(zone))
     except (KeyError, ValueError, OSError, TypeError):
         return None
-    return f"{format_datetime(moment, 'EEE d MMM, HH:mm', locale=_locale(language))} ({zone_place(zone, language)})"
+    return f"{day_and_time(moment, language)} ({zone_place(zone, language)})"
 
 
 def long_date(day: str | date, language: str) -> str:

@@ -363,3 +363,58 @@ def test_few_tabs_to_subscribe(subscription_by_keyboard, name, lang, width):
     presses = walk["to_field"] + walk["to_submit"]
     assert presses < 15, (f"{presses} Tab presses to subscribe: {walk['to_field']} from the page's load to the "
                           f"e-mail field, then {walk['to_submit']} to its submit control")
+
+
+# --- what the users do, start to end ---------------------------------------------------
+
+def test_a_persian_reader_on_a_phone_finds_an_event_near_them_adds_it_and_subscribes(browser, site):
+    words = json.loads((ROOT / "services/web/translations/fa.json").read_text(encoding="utf-8"))
+    page = new_page(browser, site, 390, "fa")
+    try:
+        page.goto(f"{site.base}/campaigns/{site.ids['campaign']}?lang=fa")
+        # Near them: a country from the list (no typing a name that becomes another country).
+        assert page.evaluate("document.getElementById('filter-country').tagName") == "SELECT"
+        page.select_option("#filter-country", "DE")
+        with page.expect_navigation():
+            page.click("form.filters button[type=submit]")
+        cities = page.locator("ol.cards .where").all_inner_texts()
+        assert cities and all("آلمان" in city for city in cities), cities  # Germany's events only
+        assert page.get_attribute("svg.worldmap", "viewBox") != "0 0 1000 500"  # the map zoomed to it
+        page.locator("ol.cards a").first.click()
+        assert page.locator("main h1").is_visible()
+        # Into their calendar: the .ics answers a calendar; the Google link carries the event's times.
+        ics = page.request.get(site.base + page.get_attribute("a[href$='.ics']", "href"))
+        assert ics.status == 200 and ics.headers["content-type"].startswith("text/calendar")
+        assert "BEGIN:VEVENT" in ics.text()
+        google = page.get_attribute("a[href^='https://calendar.google.com/']", "href")
+        assert "dates=" in google and "ctz=Europe%2FBerlin" in google
+        # Reminders for this event, chosen by default; a country only from the list.
+        assert page.is_checked("input[name=scope][value=event]")
+        assert page.evaluate("document.getElementById('s-country').tagName") == "SELECT"
+        page.fill("#s-email", "reader-fa@example.org")
+        with page.expect_navigation():
+            page.click("form[action*='/subscription'] button[type=submit]")
+        assert page.get_by_text(words["check_inbox"]).is_visible()
+        page.screenshot(path=str(SHOTS / "flow-reader-fa-390.png"), full_page=True)
+    finally:
+        page.context.close()
+
+
+def test_an_organisation_submits_an_event_in_one_pass_with_its_defaults(browser, site):
+    page = new_page(browser, site, 390, "de", "organisation")
+    try:
+        page.goto(f"{site.base}/me/events/new?lang=de")
+        # Filled in from its record: Germany, Berlin's zone, its first language (Persian).
+        assert (page.input_value("#f-country"), page.input_value("#f-timezone"), page.input_value("#f-language")) \
+            == ("DE", "Europe/Berlin", "fa")
+        page.fill("#f-title", "همبستگی در لایپزیگ")
+        page.fill("#f-city", "Leipzig")
+        day = page.evaluate("document.querySelector('#f-campaign_id option:checked').textContent").split("(")[-1][:10]
+        page.fill("#f-start", f"{day}T16:00")
+        with page.expect_navigation():
+            page.click("form[action='/me/events'] button[type=submit]")
+        assert page.url == f"{site.base}/me"
+        assert page.locator("p.notice[role=status]").is_visible()  # said: submitted, to be reviewed
+        assert "همبستگی در لایپزیگ" in page.locator("main").inner_text()
+    finally:
+        page.context.close()

@@ -26,7 +26,7 @@ def test_a_campaign_page_shows_what_the_public_may_see(api, coordinator, setting
     assert "local time in Nairobi" in event and "Uhuru Park, gate 2" not in event  # the address is not public yet
     assert '<input id="tz" name="tz"' in event  # without the page's script, the reader names their zone
     bogota = api.get(f"/events/{shown['id']}?tz=America/Bogota").data.decode()
-    assert "Thu 1 Dec, 09:00 (Bogotá)" in bogota  # 17:00 in Nairobi
+    assert "Thu, Dec 1, 09:00 (Bogotá)" in bogota  # 17:00 in Nairobi
     assert api.get(f"/events/{hidden['id']}").status_code == 404
 
 
