@@ -15,7 +15,7 @@ from flask import Flask, abort, g, make_response, redirect, render_template, req
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from services.web import account, campaign_page, formats, subscription, uploads
+from services.web import account, campaign_page, formats, forms, subscription, uploads
 from services.web.account import session_settings
 from services.web.calendar_links import google_calendar_link
 from services.web.charts import cumulative_chart
@@ -42,6 +42,7 @@ def create_app(config: Config, api: Api) -> Flask:
     app.jinja_env.autoescape = True  # every template: user text is shown as text
     app.jinja_env.globals["cumulative_chart"] = cumulative_chart
     formats.register(app)
+    forms.register(app)
     secret = web_secret(config)
     app.secret_key = secret
     session_settings(app, secure=config.PUBLIC_URL.startswith("https://"))
@@ -121,26 +122,26 @@ def create_app(config: Config, api: Api) -> Flask:
 
     pages = RenderedPages()
 
-    def campaign_page_for(campaign_id, subscription: dict | None = None, status: int = 200):
+    def campaign_page_for(campaign_id, personal: bool = False):
         """Rendered once per change of what it shows: one conditional request to the events
         service and one to the media service (a 304 each when nothing changed), however many
         events; a page with a form's errors is rendered for its reader alone."""
         language, campaign_id = reader_language(), str(campaign_id)
         # Every parameter shapes the page (its language links keep them); a signed-in reader's
         # page carries their session's form token, and a form's errors are one reader's: never kept.
-        shared = subscription is None and g.get("role") is None
+        shared = not personal and g.get("role") is None
         page_key = (campaign_id, language, tuple(sorted(request.args.items(multi=True))), date.today()) \
             if shared else object()
         try:
             html, etag = pages.page(
                 (campaign_id, language), page_key,
                 lambda known: campaign_page.sources(api, campaign_id, language, known),
-                lambda sources: render_campaign(campaign_id, language, *sources, subscription))
+                lambda sources: render_campaign(campaign_id, language, *sources))
         except ApiError as exc:
             if exc.status in (404, 422):
                 abort(404)
             raise
-        response = make_response(html, status)
+        response = make_response(html)
         if shared:
             response.set_etag(etag)
             response.headers["Cache-Control"] = "public, no-cache"  # a proxy may keep it, and asks each time
@@ -148,7 +149,7 @@ def create_app(config: Config, api: Api) -> Flask:
             response = response.make_conditional(request)
         return response
 
-    def render_campaign(campaign_id: str, language: str, overview: dict, media: dict, subscription: dict | None):
+    def render_campaign(campaign_id: str, language: str, overview: dict, media: dict):
         page = campaign_page.context(overview, media, language, request.args)
         focus = page["filters"].get("country", "").upper() or None
 
@@ -157,8 +158,7 @@ def create_app(config: Config, api: Api) -> Flask:
 
         world = render_map(page.pop("points"), page.pop("counts"), title=page["campaign"]["name"], lang=language,
                            words=translator(language), focus=focus, highlight=focus, cluster_link=cluster_link)
-        sub = subscription or {"values": {"country": focus or ""}, "errors": {}}
-        return render_template("campaign.html", **page, world=Markup(world), legend=legend(), sub=sub,
+        return render_template("campaign.html", **page, world=Markup(world), legend=legend(),
                                all_countries=formats.countries(language),
                                subscribed=request.args.get("subscribed") == "1")
 
@@ -179,35 +179,31 @@ def create_app(config: Config, api: Api) -> Flask:
             try:
                 api.post("/api/notify/subscriptions", json=body)
             except ApiError as exc:
-                if exc.status != 422:
+                if exc.status not in forms.FORM_ERRORS:
                     return refusal_page(exc)
                 errors = subscription.api_errors(exc, t)
-        if errors and not wants_a_page():  # a program: the refusal as problem+json, field by field
-            return problem_response(422, t("fix_fields"),
-                                    errors=[{"field": name, "message": text} for name, text in errors.items()])
-        if errors:
+        if errors:  # the page it came from, the errors under their fields (a program: problem+json)
             event_id = uuid_or_none(values.get("event_id", ""))
-            if event_id:
-                return event_page_for(event_id, {"values": values, "errors": errors}, 422)
-            return campaign_page_for(campaign_id, {"values": values, "errors": errors}, 422)
+            return forms.shown_again(forms.FormState("s", values, errors),
+                                     lambda: event_page_for(event_id) if event_id else
+                                     campaign_page_for(campaign_id, personal=True))
         if body["scope"] == "event":
             return redirect(url_for("event", event_id=body["event_id"], subscribed=1, _anchor="subscribe"), 303)
         return redirect(url_for("campaign", campaign_id=campaign_id, subscribed=1, _anchor="subscribe"), 303)
 
-    def event_page_for(event_id, sub: dict | None = None, status: int = 200):
+    def event_page_for(event_id):
         language = reader_language()
         try:
             found = api.get(f"/api/events/events/{event_id}", lang=language)
         except ApiError as exc:
             abort(404 if exc.status in (404, 422) else 502)
         reader_zone = request.args.get("tz")
-        sub = {**(sub or {"values": {}, "errors": {}}), "event": found}  # "this event" offered, and chosen
         return render_template("event.html", event=found, campaign={"id": found["campaign_id"]},
                                your_time=formats.zoned_time(found["starts_at"], reader_zone, language)
                                if reader_zone else None,
-                               google_link=google_calendar_link(found), sub=sub,
+                               google_link=google_calendar_link(found),
                                all_countries=formats.countries(language),
-                               subscribed=request.args.get("subscribed") == "1"), status
+                               subscribed=request.args.get("subscribed") == "1")
 
     @app.get("/events/<uuid:event_id>")
     def event(event_id):

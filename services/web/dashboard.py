@@ -6,30 +6,27 @@ each with who sent it for which campaign) and each open campaign's progress at a
 country (/me/emergency).
 
 A form the API refuses comes back with the API's errors under their fields and a summary at
-its top; an action that worked says so on the page it leads to (a flashed key of DONE, never
-text from the request)."""
+its top; an action that worked says so on the page it leads to (forms.py)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 
 from services.web import formats
 from services.web.client import Api, ApiError
+from services.web.forms import FormState, refused, shown_again, submitted
 from services.web.i18n import reader_language, translator
 from services.web.organisation import _number
 from services.web.pages import (
     coordinators_only,
-    field_errors,
     optional,
     refusal_page,
     signed_in,
     uuid_or_none,
     wants_a_page,
 )
-from shared.http.problems import problem_response
 
 MATERIAL_KINDS = ("statement", "lecture", "song", "slogan", "poster", "video", "other")
 COUNTRY = re.compile(r"[A-Z]{2}")
@@ -43,35 +40,8 @@ CAMPAIGN_FIELDS = ("name", "description", "day_of_action", "window_start", "wind
                    "adoption_threshold")
 ORGANISATION_FIELDS = ("abbreviation", "name", "name_en", "country", "timezone", "website", "contact_email")
 LANGUAGE_CHOICES = 3  # an organisation's languages: this many lists, the first its main language
-# Refusals of what a form sent: shown under its fields. Anything else (gone, forbidden, a service
-# down) is a page of its own.
-FORM_ERRORS = (400, 409, 413, 415, 422)
-# What an action may say it did: the page after it shows t("done_" + key).
-DONE = {"event_approved", "event_rejected", "report_published", "report_rejected", "file_rejected", "country_held",
-        "country_released", "day_moved", "material_uploaded", "material_published", "campaign_opened",
-        "campaign_saved"}
 LIST_LIMIT = 200  # the APIs' largest page
 NAME_PAGES = 10  # at most this many pages of organisations looked through for the queue's names
-
-
-@dataclass
-class FormState:
-    """A form as a page shows it: what is in its fields, and the API's errors by field (under
-    "" what names no field). `id` prefixes its fields' ids, so errors can link to them."""
-    id: str
-    values: dict = field(default_factory=dict)
-    errors: dict = field(default_factory=dict)
-    shown: bool = False
-
-
-def form_of(form_id: str, values: dict | None = None) -> FormState:
-    """`{% set f = form_of('organisation') %}`: the form the API just refused, as it was sent and
-    with its errors, or else a fresh one with `values`."""
-    failed = g.get("failed_form")
-    if failed is not None and failed.id == form_id:
-        failed.shown = True
-        return failed
-    return FormState(form_id, values or {})
 
 
 def show(template: str, tab: str, **context) -> str:
@@ -87,7 +57,6 @@ def show(template: str, tab: str, **context) -> str:
 
 def blueprint(api: Api) -> Blueprint:
     bp = Blueprint("dashboard", __name__)
-    bp.add_app_template_global(form_of)
 
     @bp.before_request
     def _coordinators():
@@ -324,38 +293,6 @@ def blueprint(api: Api) -> Blueprint:
 
 
 # --- what a form's outcome shows ------------------------------------------------------------
-
-def submitted(call, form: FormState, show, done: str, to: str = "/me"):
-    """Do what a form asked through the API: then back to `to`, which says it was done; or the
-    form again with the API's errors under its fields (`show` renders the page it is on)."""
-    assert done in DONE, done
-    try:
-        call()
-    except ApiError as exc:
-        return refused(exc, form, show)
-    flash(done, "done")
-    return redirect(to, 303)
-
-
-def refused(exc: ApiError, form: FormState, show, field: str | None = None):
-    """The API refused what a form sent: the page again, the form as it was sent, its errors
-    under their fields (`field`: all of them under that one) — or, when it was not the form's
-    fault (gone, forbidden, a service down), or a program asked, the refusal as it is."""
-    if exc.status not in FORM_ERRORS or not wants_a_page():
-        return refusal_page(exc)
-    errors = field_errors(exc)
-    form.errors = {field: "; ".join(errors.values())} if field else errors
-    return shown_again(form, show, exc.status)
-
-
-def shown_again(form: FormState, show, status: int = 422):
-    """A form with `form.errors`, on its page again (a program gets them as problem+json)."""
-    if not wants_a_page():
-        return problem_response(status, "; ".join(form.errors.values()),
-                                errors=[{"field": name or None, "message": text} for name, text in form.errors.items()])
-    g.failed_form = form
-    return show(), status
-
 
 def chosen(name: str, allowed: tuple[str, ...]) -> str:
     """A button's value, exactly one of `allowed`: a garbled form does nothing, least of all

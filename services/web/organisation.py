@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 
 from services.web import formats
 from services.web.client import Api, ApiError
+from services.web.forms import FORM_ERRORS, FormState, refused, shown_again
 from services.web.i18n import reader_language, translator
 from services.web.pages import act, field_errors, optional, organisations_only, refusal_page, signed_in, uuid_or_none
 from shared.bus.catalogue import CATALOGUE
@@ -28,9 +29,14 @@ NUMBERS = {"latitude": float, "longitude": float, "expected_participants": int, 
 def blueprint(api: Api) -> Blueprint:
     bp = Blueprint("organisation", __name__)
 
-    def show_new_event(values: dict, errors: dict, status: int = 200):
-        return render_template("event_new.html", **new_event_page(api, g.token, g.subject), values=values,
-                               errors=errors), status
+    def refused_event(form: FormState, exc: ApiError | None = None):
+        """The form again, with the rules' errors in the reader's words (the service's where the
+        site has none for a field)."""
+        if exc is not None:
+            if exc.status not in FORM_ERRORS:
+                return refusal_page(exc)
+            form.errors = translated_errors(exc, translator(reader_language()))
+        return shown_again(form, lambda: render_template("event_new.html", **new_event_page(api, g.token, g.subject)))
 
     @bp.get("/me/events/new")
     @signed_in
@@ -38,8 +44,7 @@ def blueprint(api: Api) -> Blueprint:
         """The submit form, filled in with what the organisation's own record says (its country,
         its zone, its first language) and the campaign whose day comes next."""
         organisations_only()
-        page = new_event_page(api, g.token, g.subject)
-        return render_template("event_new.html", **page, values=page["defaults"], errors={})
+        return render_template("event_new.html", **new_event_page(api, g.token, g.subject))
 
     @bp.post("/me/events")
     @signed_in
@@ -47,13 +52,13 @@ def blueprint(api: Api) -> Blueprint:
         organisations_only()
         values = form_values()
         campaign_id = uuid_or_none(values["campaign_id"])  # a form field never becomes part of a path as typed
-        t = translator(reader_language())
         if campaign_id is None:
-            return show_new_event(values, {"campaign_id": t("error_campaign_id")}, 422)
+            return refused_event(FormState("f", values, {"campaign_id": translator(reader_language())(
+                "error_campaign_id")}))
         try:
             api.post(f"/api/events/campaigns/{campaign_id}/events", json=event_body(values), token=g.token)
         except ApiError as exc:
-            return show_new_event(values, translated_errors(exc, t), 422)
+            return refused_event(FormState("f", values), exc)
         flash("event_submitted", "done")
         return redirect(url_for("account.home"), 303)
 
@@ -68,14 +73,17 @@ def blueprint(api: Api) -> Blueprint:
             abort(404)
         choices = form_choices(reader_language(), [event["activity_type"], *ACTIVITY_TYPES], country=event["country"])
         if request.method == "GET":
-            return render_template("event_edit.html", event=event, values=event_values(event), errors={}, **choices)
+            return render_template("event_edit.html", event=event, values=event_values(event), **choices)
         values = form_values()
         body = event_body(values, event)
         try:
             api.request("PATCH", path, json=body, token=g.token)
         except ApiError as exc:
-            return render_template("event_edit.html", event=event, values=values,
-                                   errors=translated_errors(exc, translator(reader_language())), **choices), 422
+            if exc.status not in FORM_ERRORS:
+                return refusal_page(exc)
+            form = FormState("f", values, translated_errors(exc, translator(reader_language())))
+            return shown_again(form, lambda: render_template("event_edit.html", event=event, values=values,
+                                                             **choices))
         flash("event_saved", "done")
         return redirect(url_for("account.home"), 303)
 
@@ -129,11 +137,14 @@ def blueprint(api: Api) -> Blueprint:
         organisations_only()
         return render_template("organisation_reports.html", **reports_page(api, g.token, g.subject))
 
+    def webhooks_page(secret: dict | None = None):
+        return render_template("webhooks.html", endpoints=api.get("/api/notify/webhooks", token=g.token),
+                               types=CATALOGUE, secret=secret)
+
     @bp.get("/me/webhooks")
     @signed_in
     def webhooks():
-        return render_template("webhooks.html", endpoints=api.get("/api/notify/webhooks", token=g.token),
-                               types=CATALOGUE, values={}, errors={}, secret=None)
+        return webhooks_page()
 
     @bp.post("/me/webhooks")
     @signed_in
@@ -143,10 +154,8 @@ def blueprint(api: Api) -> Blueprint:
         try:
             made = api.post("/api/notify/webhooks", json=values, token=g.token)
         except ApiError as exc:
-            return render_template("webhooks.html", endpoints=api.get("/api/notify/webhooks", token=g.token),
-                                   types=CATALOGUE, values=values, errors=field_errors(exc), secret=None), 422
-        return render_template("webhooks.html", endpoints=api.get("/api/notify/webhooks", token=g.token),
-                               types=CATALOGUE, values={}, errors={}, secret=made)
+            return refused(exc, FormState("w", values), webhooks_page)
+        return webhooks_page(secret=made)
 
     @bp.get("/me/webhooks/<uuid:endpoint_id>")
     @signed_in

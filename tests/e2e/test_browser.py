@@ -67,8 +67,8 @@ def test_an_event_goes_from_an_organisation_through_a_coordinator_to_the_public(
             with page.expect_navigation():
                 page.click("form[action='/me/events'] button[type=submit]")
             # The rules' error beside its field and in the focused summary, what was typed kept: not Kenya's zone.
-            assert page.locator("#e-timezone").is_visible() and page.input_value("#f-city") == "Nairobi"
-            assert page.evaluate("document.activeElement.id") == "form-errors"
+            assert page.locator("#f-timezone-error").is_visible() and page.input_value("#f-city") == "Nairobi"
+            assert page.evaluate("document.activeElement.id") == "f-errors"
             page.select_option("#f-timezone", "Africa/Nairobi")
             with page.expect_navigation(url=f"{base}/me"):
                 page.click("form[action='/me/events'] button[type=submit]")

@@ -22,8 +22,9 @@ def sign_in(api, key: str):
 
 
 def form(api, path: str, page, **fields):
+    """A form sent as a browser sends it (a program gets problem+json instead of the page)."""
     return api.post(path, data={"csrf": csrf_of(page), **fields},
-                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+                    headers={"Content-Type": "application/x-www-form-urlencoded", "Accept": "text/html,*/*;q=0.8"})
 
 
 def test_an_organisation_submits_and_a_coordinator_approves(api, setting, coordinator):
@@ -41,8 +42,8 @@ def test_an_organisation_submits_and_a_coordinator_approves(api, setting, coordi
     wrong = form(api, "/me/events", home, **fields)
     assert wrong.status_code == 422
     html = wrong.data.decode()
-    assert 'id="e-timezone"' in html and "it must be one of the country" in html  # beside the field, in words
-    assert 'id="form-errors"' in html and "autofocus" in html  # and in the summary, which takes the focus
+    assert 'id="f-timezone-error"' in html and "it must be one of the country" in html  # under the field, in words
+    assert 'id="f-errors"' in html and "autofocus" in html  # and in the summary, which takes the focus
     assert 'value="Nairobi"' in html  # what was typed stays
     done = form(api, "/me/events", home, **{**fields, "timezone": "Africa/Nairobi"})
     assert done.status_code == 303 and done.headers["Location"].endswith("/me")

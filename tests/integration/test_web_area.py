@@ -38,7 +38,7 @@ def test_an_organisation_edits_its_event_and_sees_the_rules_beside_the_fields(ap
                                                                   "title": "Rally moved"})
     assert wrong.status_code == 422
     wrong_html = wrong.data.decode()
-    assert 'id="e-timezone"' in wrong_html and 'aria-invalid="true"' in wrong_html
+    assert 'id="f-timezone-error"' in wrong_html and 'aria-invalid="true"' in wrong_html
     assert 'value="Rally moved"' in wrong_html  # what was typed stays
     assert api.get(f"{EVENTS}/{mine['id']}", token=setting["tokens"][0]).json["titles"]["en"] == "Rally"  # unchanged
     saved = form(api, f"/me/events/{mine['id']}/edit", page, **{**values, "title": "Rally moved", "city": "Mombasa"})

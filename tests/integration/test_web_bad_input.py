@@ -796,7 +796,7 @@ def test_a_coordinate_that_is_not_a_finite_number_is_named_beside_its_field(api,
             "start": "2022-12-01T17:00", "end": "2022-12-01T19:00", "latitude": latitude, "longitude": "36.8"},
             content_type=FORM)
         html = answer.data.decode()
-        assert answer.status_code == 422 and 'id="e-latitude"' in html and "did not answer" not in html, latitude
+        assert answer.status_code == 422 and 'id="f-latitude-error"' in html and "did not answer" not in html, latitude
     assert_unchanged(before, snapshot(api, world))
 
 

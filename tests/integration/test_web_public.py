@@ -104,7 +104,7 @@ def test_a_subscription_that_misses_its_country_is_refused_under_that_field_in_t
     assert page.status_code == 422 and 'dir="rtl"' in html
     country_field = html[html.index('id="s-country"'):html.index('id="s-city"')]
     assert "کشوری را که می‌خواهید دنبال کنید انتخاب کنید." in country_field  # under the country's list
-    assert 'id="subscribe-errors"' in html and "autofocus" in html  # the summary, focused
+    assert 'id="s-errors"' in html and "autofocus" in html  # the summary, focused
     assert 'value="reader@example.org"' in html  # what was typed stays
     assert subscriptions(api) == []  # nothing changed
     not_a_country = api.post(f"/campaigns/{notify_campaign}/subscription?lang=en", headers=FORM,

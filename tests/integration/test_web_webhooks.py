@@ -18,9 +18,9 @@ def test_an_organisation_adds_a_webhook_reads_its_log_and_removes_it(api, coordi
     page = api.get("/me/webhooks")
     assert page.status_code == 200 and 'value="event.approved"' in page.data.decode()
     inside = form(api, "/me/webhooks", page, url="http://169.254.169.254/latest", types="event.approved")
-    assert inside.status_code == 422 and 'id="e-url"' in inside.data.decode()
+    assert inside.status_code == 422 and 'id="w-url-error"' in inside.data.decode()
     none_picked = form(api, "/me/webhooks", page, url=receiver.url)
-    assert none_picked.status_code == 422 and 'id="e-types"' in none_picked.data.decode()
+    assert none_picked.status_code == 422 and 'id="w-types-error"' in none_picked.data.decode()
     assert api.get("/api/notify/webhooks", token=token).json == []  # nothing was made
 
     added = form(api, "/me/webhooks", page, url=receiver.url, types="event.approved")
