@@ -35,6 +35,9 @@ log = logging.getLogger("doa.web")
 FORM_LIMIT = 512 * 1024
 FORM_FIELDS = 200
 WITH_FILES = {"organisation.send_report", "dashboard.upload_material"}
+# What the pages read from their query string, which the language links keep (nothing else of
+# the query reaches a page, so no page shared among readers carries one reader's parameters).
+PAGE_PARAMETERS = ("country", "city", "activity_type", "language", "tz", "status", "subscribed")
 
 
 def create_app(config: Config, api: Api) -> Flask:
@@ -79,6 +82,8 @@ def create_app(config: Config, api: Api) -> Flask:
             response.headers["Cache-Control"] = "no-store"
         if request.args.get("lang") in LANGUAGES:  # a switch sticks
             response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax", httponly=True)
+            if "public" in response.headers.get("Cache-Control", ""):  # a shared cache must not hand it on
+                response.headers["Cache-Control"] = "private, no-cache"
         return response
 
     install_request_id_and_problems(app)  # X-Request-ID, and problem+json for API clients
@@ -127,11 +132,12 @@ def create_app(config: Config, api: Api) -> Flask:
         service and one to the media service (a 304 each when nothing changed), however many
         events; a page with a form's errors is rendered for its reader alone."""
         language, campaign_id = reader_language(), str(campaign_id)
-        # Every parameter shapes the page (its language links keep them); a signed-in reader's
-        # page carries their session's form token, and a form's errors are one reader's: never kept.
+        # A signed-in reader's page carries their session's form token, and a form's errors are
+        # one reader's: never kept. Otherwise the page is what its filters say (normalised, so
+        # ?country=de and ?country=DE are one page, and a link's ?fbclid= is none of its business).
         shared = not personal and g.get("role") is None
-        page_key = (campaign_id, language, tuple(sorted(request.args.items(multi=True))), date.today()) \
-            if shared else object()
+        page_key = (campaign_id, language, campaign_page.filters_of(request.args),
+                    request.args.get("subscribed") == "1", date.today()) if shared else None
         try:
             html, etag = pages.page(
                 (campaign_id, language), page_key,
@@ -245,7 +251,8 @@ def _language_url(code: str) -> str:
     page answers a POST), the switch, which leads back to the form's page."""
     if request.method != "GET":
         return f"/lang/{code}"
-    return request.path + "?" + urlencode({**request.args.to_dict(), "lang": code})
+    kept = {k: v for k, v in request.args.items() if k in PAGE_PARAMETERS}
+    return request.path + "?" + urlencode({**kept, "lang": code})
 
 
 def same_site() -> bool:

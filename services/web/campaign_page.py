@@ -11,6 +11,7 @@ from services.web.client import Api, ApiError
 from services.web.formats import country_name, language_name
 
 FILTERS = ("country", "city", "activity_type", "language")
+FILTER_LENGTH = 100  # no country, city, activity or language is longer
 LISTED = 500  # events listed at once; the rest are a filter away (the map shows them all)
 CITIES_PER_HOUR = 12  # the timeline names this many places an hour, then says how many more
 
@@ -25,15 +26,26 @@ def sources(api: Api, campaign_id: str, language: str, known: tuple | None) -> t
     try:
         media, media_etag = api.get_if_changed(f"/api/media/campaigns/{campaign_id}/overview",
                                                media_etag if kept_media is not None else None)
-    except ApiError:  # media learns of a campaign from the bus, a moment after it opens: until then, nothing
-        media, media_etag = {}, None
+    except ApiError as exc:
+        if exc.status in (404, 422) or kept_media is None:  # media learns of a campaign from the bus, a
+            media, media_etag = {}, None                      # moment after it opens: until then, nothing
+        else:  # media down or busy: what it said last, until it answers again
+            media = None
     return (kept_overview if overview is None else overview, kept_media if media is None else media), \
         (overview_etag, media_etag)
 
 
+def filters_of(args) -> tuple:
+    """The page's filters as they shape it: country and language codes in one case, a city
+    bounded and folded; the rest of the query is not the page's."""
+    found = {k: args.get(k, "").strip()[:FILTER_LENGTH] for k in FILTERS}
+    found.update(country=found["country"].upper(), language=found["language"].lower(), city=found["city"].casefold())
+    return tuple((k, v) for k, v in found.items() if v)
+
+
 def context(overview: dict, media: dict, language: str, args) -> dict:
     events = overview["events"]
-    filters = {k: args[k].strip() for k in FILTERS if args.get(k, "").strip()}
+    filters = dict(filters_of(args))
     matching = [e for e in events if _matches(e, filters)]
     countries = Counter(e["country"] for e in events)
     spoken = Counter(code for e in events for code in e["languages"])
@@ -44,7 +56,7 @@ def context(overview: dict, media: dict, language: str, args) -> dict:
                                 key=lambda item: item[1].casefold()),
             "spoken": sorted(((code, language_name(code, language), n) for code, n in spoken.items()),
                              key=lambda item: item[1].casefold()),
-            "filters": filters,
+            "filters": filters, "city_typed": args.get("city", "").strip()[:FILTER_LENGTH],
             "timeline": timeline(events, overview["campaign"]["day_of_action"]),
             "points": map_points(events), "counts": dict(countries),
             "reports": media.get("reports", []), "materials": media.get("materials", [])}
@@ -52,7 +64,7 @@ def context(overview: dict, media: dict, language: str, args) -> dict:
 
 def _matches(event: dict, filters: dict) -> bool:
     return (filters.get("country", event["country"]).upper() == event["country"]
-            and filters.get("city", event["city"]).casefold() in event["city"].casefold()
+            and filters.get("city", "") in event["city"].casefold()
             and filters.get("activity_type", event["activity_type"]) == event["activity_type"]
             and ("language" not in filters or filters["language"].lower() in event["languages"]))
 

@@ -135,7 +135,9 @@ def blueprint(api: Api) -> Blueprint:
     def hold():
         """The emergency stop: every event of a country leaves the public outputs at once."""
         action = chosen("action", ("hold", "release"))
-        values = {"country": request.form.get("country", "").strip().upper(), "reason": request.form.get("reason", "")}
+        typed = request.form.get("country", "").strip()
+        # Upper case only of what is a code already: "ß".upper() is "SS", South Sudan.
+        values = {"country": typed.upper() if typed.isascii() else typed, "reason": request.form.get("reason", "")}
         form = FormState("hold", values)
         if not COUNTRY.fullmatch(values["country"]):  # it goes into the API's path: two letters, nothing else
             form.errors = {"country": translator(reader_language())("error_country_choice")}

@@ -71,7 +71,8 @@ def blueprint(api: Api) -> Blueprint:
         event = api.get(path, token=g.token)  # a refusal (404…) is shown by the app's handler
         if event["organisation_id"] != g.subject:  # an approved event of another is public, not theirs to edit
             abort(404)
-        choices = form_choices(reader_language(), [event["activity_type"], *ACTIVITY_TYPES], country=event["country"])
+        choices = form_choices(reader_language(), [event["activity_type"], *ACTIVITY_TYPES], country=event["country"],
+                               zone=event["timezone"])
         if request.method == "GET":
             return render_template("event_edit.html", event=event, values=event_values(event), **choices)
         values = form_values()
@@ -114,9 +115,10 @@ def blueprint(api: Api) -> Blueprint:
         form = request.form
         options = {"campaign_id": form.get("campaign_id", ""), "consent": "true" if form.get("consent") else "false",
                    "blur_faces": "true" if form.get("blur_faces") else "false"}
-
-        def upload_and_report() -> None:
-            media_ids = form.getlist("media_ids")  # already sent, resumably, by the page's script
+        media_ids = [m for m in form.getlist("media_ids") if uuid_or_none(m)]  # already sent, by the page's script
+        values = {k: form.get(k, "").strip() for k in ("campaign_id", "country", "title", "text", "language",
+                                                        "turnout", "consent", "blur_faces")}
+        try:
             for upload in request.files.getlist("files"):
                 if not upload.filename:
                     continue
@@ -124,12 +126,16 @@ def blueprint(api: Api) -> Blueprint:
                                 data=upload.stream, headers={"Content-Type": "application/octet-stream"})
                 media_ids.append(made["id"])
             api.post("/api/media/reports", token=g.token, json={
-                "campaign_id": options["campaign_id"], "country": form.get("country") or None,
-                "title": form.get("title", ""), "text": form.get("text", ""), "language": form.get("language") or "en",
-                "turnout": _number(form.get("turnout", "").strip(), int),  # as typed when not a number: the API names it
+                "campaign_id": options["campaign_id"], "country": values["country"] or None,
+                "title": values["title"], "text": values["text"], "language": values["language"] or "en",
+                "turnout": _number(values["turnout"], int),  # as typed when not a number: the API names it
                 "media_ids": media_ids})
-
-        return act(upload_and_report, to=url_for("organisation.reports"), done="report_sent")
+        except ApiError as exc:  # the form again, as typed, with the files already sent kept by their ids
+            form_state = FormState("r", {**values, "media_ids": media_ids})
+            return refused(exc, form_state, lambda: render_template(
+                "organisation_reports.html", **reports_page(api, g.token, g.subject)))
+        flash("report_sent", "done")
+        return redirect(url_for("organisation.reports"), 303)
 
     @bp.get("/me/reports")
     @signed_in
@@ -206,7 +212,8 @@ def reports_page(api: Api, token: str, organisation_id: str) -> dict:
             "reports": [r for status in ("submitted", "rejected") for r in optional(
                 lambda s=status: api.get("/api/media/reports", params={"status": s, "limit": 50}, token=token)["items"])
                 if r["organisation_id"] == organisation_id],
-            "campaigns": open_campaigns(api), "organisation": own_record(api, organisation_id),
+            "campaigns": (campaigns := open_campaigns(api)),
+            "campaign_options": [(c["id"], c["name"]) for c in campaigns], "organisation": own_record(api, organisation_id),
             "all_countries": formats.countries(reader_language())}
 
 
@@ -223,11 +230,16 @@ def new_event_page(api: Api, token: str, organisation_id: str) -> dict:
             **form_choices(reader_language(), types, campaigns, organisation.get("country", ""))}
 
 
-def form_choices(language: str, activity_types: list[str], campaigns: list[dict] = (), country: str = "") -> dict:
+def form_choices(language: str, activity_types: list[str], campaigns: list[dict] = (), country: str = "",
+                 zone: str = "") -> dict:
     """What the event form offers from lists, named in the reader's language (the zones of the
-    organisation's or the event's country first)."""
+    organisation's or the event's country first; an event's own zone always, even one the list
+    leaves out, as UTC)."""
     t = translator(language)
-    return {"all_countries": formats.countries(language), "all_zones": formats.time_zones(language),
+    zones = formats.time_zones(language)
+    if zone and zone not in dict(zones):
+        zones = [(zone, zone), *zones]
+    return {"all_countries": formats.countries(language), "all_zones": zones,
             "country_zones": formats.country_zones(country, language),
             "zones_of": formats.country_name(country, language) if country else "",
             "all_languages": formats.languages(language),
@@ -258,11 +270,21 @@ def _signatory_ids(signatories: dict) -> set[str]:
     return {s.get("organisation_id") for part in ("initial", "subsequent") for s in signatories.get(part) or []}
 
 
+# The API's names of what the form asks as one field.
+ON_THE_FORM = {"start_offset": "start", "end_offset": "end", "languages": "language", "titles": "title"}
+
+
 def translated_errors(exc: ApiError, t) -> dict[str, str]:
-    """The API's errors by form field, in the reader's words where the field has them (the
-    service speaks English to programs)."""
-    return {field: t(f"error_{field}", _default=message) if field else message
-            for field, message in field_errors(exc).items()}
+    """The API's errors under the form's own fields, in the reader's words where the field has
+    them, the service's own reason beside them (it says which rule: a time that does not exist
+    that day, a zone of another country)."""
+    errors: dict[str, str] = {}
+    for field, message in field_errors(exc).items():
+        field = ON_THE_FORM.get(field, field)
+        words = t(f"error_{field}", _default="") if field in EVENT_FIELDS else ""
+        said = f"{words} ({message})" if words and message and words != message else (words or message)
+        errors[field] = f"{errors[field]} {said}" if field in errors else said
+    return errors
 
 
 def form_values() -> dict:
@@ -275,7 +297,7 @@ def form_values() -> dict:
 def _two_hours_later(start: str) -> str:
     try:
         return (datetime.fromisoformat(start) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
-    except ValueError:
+    except (ValueError, OverflowError):  # not a time, or none a day later (9999-12-31T23:00)
         return ""  # the start's own error says what is wrong
 
 

@@ -141,3 +141,30 @@ def test_the_dashboard_shows_a_reports_photos_and_refuses_one(api, coordinator, 
     assert [m["id"] for m in public["media"]] == [keep["id"]]
     area = api.get("/me/reports").data.decode()  # the organisation sees why, with its reports
     assert "A face that must not be seen" in area
+
+
+def test_a_refused_report_comes_back_as_it_was_typed(api, coordinator, setting, media_campaign):
+    org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
+    sign_in(api, org_key)
+    page = api.get("/me/reports")
+    refused = form(api, "/me/reports", page, campaign_id=media_campaign, title="", text="Thousands came.",
+                   country="KE", language="en", turnout="many", consent="on",
+                   media_ids="00000000-0000-4000-8000-000000000001")
+    html = refused.data.decode()
+    assert refused.status_code == 422 and 'id="r-errors"' in html and "autofocus" in html
+    assert "Thousands came." in html and 'value="many"' in html  # nothing typed is lost
+    assert 'name="media_ids" value="00000000-0000-4000-8000-000000000001"' in html  # files sent stay attached
+    assert api.get("/api/media/reports", token=setting["tokens"][0]).json["items"] == []  # nothing was made
+
+
+def test_odd_times_and_letters_get_their_field_not_a_500(api, coordinator, setting):
+    org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
+    sign_in(api, org_key)
+    page = api.get("/me/events/new")
+    far = form(api, "/me/events", page, campaign_id=setting["campaign"]["id"], title="Rally", language="en",
+               activity_type="rally", city="Nairobi", country="KE", timezone="Africa/Nairobi", start="9999-12-31T23:00")
+    assert far.status_code == 422 and 'id="f-errors"' in far.data.decode()
+    office = office_browser(api)
+    eszett = form(office, "/me/holds", office.get("/me/emergency"), country="ß", action="hold")
+    # "ß".upper() is "SS": South Sudan was put on hold; now the letter is refused under its field.
+    assert eszett.status_code == 422 and 'id="hold-country-error"' in eszett.data.decode()

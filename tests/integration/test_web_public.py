@@ -162,3 +162,16 @@ def test_a_signed_in_page_is_never_kept_for_others(api, coordinator, setting):
         "Cache-Control"]
     reader = api.get(f"/campaigns/{campaign}").data.decode()
     assert 'action="/signout"' not in reader and 'name="csrf"' not in reader
+
+
+def test_a_links_own_parameters_are_not_a_page_of_their_own(api, coordinator, setting, media_campaign):
+    campaign = setting["campaign"]["id"]
+    approved(api, coordinator, setting, title={"en": "Rally in Nairobi"}, city="Nairobi")
+    first = api.get(f"/campaigns/{campaign}?country=ke&fbclid=abc")
+    shared = api.get(f"/campaigns/{campaign}?country=KE&utm_source=x")
+    assert shared.headers["ETag"] == first.headers["ETag"]  # one page: the same filters, whatever else the link says
+    html = shared.data.decode()
+    assert "fbclid" not in html and "utm_source" not in html  # no reader's parameters in a page others get
+    english = api.get(f"/campaigns/{campaign}?lang=en").data.decode()
+    assert "،" not in english  # the list separator is each language's own
+    assert "private" in api.get(f"/campaigns/{campaign}?lang=de").headers["Cache-Control"]  # it sets a cookie
