@@ -158,7 +158,7 @@ def test_the_media_services_refusals_come_back_as_problems_and_nothing_stays(api
 
 def test_the_report_form_is_ready_for_the_script_and_works_without_it(api, coordinator, setting, media_campaign):
     signed_in(api, coordinator, setting)
-    html = api.get("/me").data.decode()
+    html = api.get("/me/reports").data.decode()  # the organisation area's section for reports
     assert 'id="report-form"' in html and 'data-uploads="/me/uploads"' in html
     assert '<script src="/static/upload.js" defer></script>' in html
     assert 'name="files" type="file"' in html and 'action="/me/reports"' in html
