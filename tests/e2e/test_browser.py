@@ -122,7 +122,7 @@ def test_an_event_goes_from_an_organisation_through_a_coordinator_to_the_public(
             photo = var / "march.jpg"
             make_photo(photo)
             page.goto(f"{base}/me/reports")
-            page.select_option("#r-campaign", campaign["id"])
+            page.select_option("#r-campaign_id", campaign["id"])
             page.fill("#r-title", "We marched")
             page.fill("#r-text", "Thousands came.")
             page.select_option("#r-country", "KE")

@@ -38,7 +38,7 @@ def signed_in_page(browser, base: str, key: str):
 
 def fill_the_report_form(page, campaign_id: str, path) -> None:
     page.evaluate(f"document.getElementById('report-form').dataset.chunkSize = '{CHUNK}'")
-    page.select_option("#r-campaign", campaign_id)
+    page.select_option("#r-campaign_id", campaign_id)
     page.fill("#r-title", "We marched")
     page.fill("#r-text", "Thousands came.")
     page.select_option("#r-country", "KE")
