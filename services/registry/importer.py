@@ -56,16 +56,20 @@ class ImportRefused(Exception):
 
 def parse(text: str) -> tuple[list[tuple[int, dict]], list[RowError]]:
     """Answer the valid rows (with their line numbers) and the errors of the others."""
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        fieldnames = reader.fieldnames or []
+    except csv.Error as exc:  # a stray line break, a cell too long: the file is not CSV here
+        return [], [RowError(1, None, f"not readable as CSV: {exc}.")]
+    missing = [c for c in REQUIRED if c not in fieldnames]
     if missing:
         return [], [RowError(1, name, "this column is missing from the header") for name in missing]
-    header = set(reader.fieldnames or [])
+    header = set(fieldnames)
     schema = OrganisationIn()
     good: list[tuple[int, dict]] = []
     errors: list[RowError] = []
     seen: dict[tuple[str, str], int] = {}
-    for record in reader:
+    for record in _records(reader, errors):
         line = reader.line_num
         raw = {k: (record.get(k) or "").strip() for k in REQUIRED + OPTIONAL if k in record}
         if "languages" in raw:
@@ -90,6 +94,18 @@ def parse(text: str) -> tuple[list[tuple[int, dict]], list[RowError]]:
         seen[key] = line
         good.append((line, fields))
     return good, errors
+
+
+def _records(reader: csv.DictReader, errors: list[RowError]):
+    """The file's records, up to one that is not CSV (named as a bad row, and the end)."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            errors.append(RowError(reader.line_num, None, f"not readable as CSV: {exc}."))
+            return
 
 
 def import_text(session: Session, outbox: Outbox, text: str, skip_bad: bool) -> ImportReport:

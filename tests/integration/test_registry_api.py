@@ -294,3 +294,15 @@ def test_only_coordinators_import_and_only_csv_text(api, coordinator):
     assert api.post(f"{ORGS}/import", token=coordinator, json={"x": 1}).status_code == 415
     utf16 = api.post(f"{ORGS}/import", token=coordinator, data=row.encode("utf-16"), headers={"Content-Type": "text/csv"})
     assert utf16.status_code == 422 and counts(api)[0] == 1
+
+
+def test_a_file_that_is_not_csv_is_a_bad_row_not_a_failure(api, coordinator):
+    """A stray carriage return in a header (found by the fuzzer: a 500), a cell past the csv
+    module's limit: refused rows, nothing imported."""
+    csv = {"Content-Type": "text/csv"}
+    stray = api.post(f"{ORGS}/import", token=coordinator, data="\U0005e3b2{\x9cÙK\r\U000c7470".encode(), headers=csv)
+    assert stray.status_code == 422 and stray.mimetype == "application/problem+json"
+    huge = IMPORT_HEADER + '1,CPK,"' + "x" * 200_000 + '",CPK,KE,Africa/Nairobi,en,initial\n'
+    refused = api.post(f"{ORGS}/import", token=coordinator, data=huge.encode(), headers=csv)
+    assert refused.status_code in (413, 422) and refused.mimetype == "application/problem+json"
+    assert counts(api) == (0, 0)
