@@ -58,12 +58,17 @@ class RenderedCache:
                 if kept is not None:
                     return kept
                 body, changes_at = render()
-                made = Rendered(body, hashlib.blake2b(body, digest_size=16).hexdigest(), revision, changes_at)
+                made = Rendered(body, self.etag_of(body), revision, changes_at)
                 self._keep(key, made)
                 return made
         finally:
             with self._lock:
                 self._rendering.pop(key, None)
+
+    @staticmethod
+    def etag_of(body: bytes) -> str:
+        """A hash of the body: equal bodies, equal tags, in every process."""
+        return hashlib.blake2b(body, digest_size=16).hexdigest()
 
     def _usable(self, key: Hashable, revision: int) -> Rendered | None:
         with self._lock:

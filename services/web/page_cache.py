@@ -1,13 +1,19 @@
 """Public pages rendered once per change of what they show. The services answer their
 overviews with ETags and a 304 when nothing changed (a revision read, not the overview's
-thousands of rows): the web keeps the last answers it parsed and the pages it rendered from
-them, in each process, bounded — the day of action's readers ask for the same few pages."""
+thousands of rows): the web keeps the last answers it parsed, and the pages it rendered from
+them in the kernel's cache of renderings (shared.rendered: bounded in bytes and entries, one
+thread renders a page while the others wait), keyed by what shapes the page and the sources'
+ETags — a change is a new key, and the old page ages out."""
 from __future__ import annotations
 
-import hashlib
 import threading
 from collections import OrderedDict
 from typing import Any, Callable, Hashable
+
+from shared.rendered import RenderedCache
+
+PAGE_BYTES = 64 * 2**20  # a 5,000-event campaign's page is about 1 MB
+PAGES = 64
 
 
 class Kept:
@@ -31,41 +37,25 @@ class Kept:
 
 
 class RenderedPages:
-    """Sources by what they come from (their ETags beside them); pages by everything that
-    shapes them, each with the sources' ETags it was made from and an ETag of its own.
-    Bounded by count: a 5,000-event campaign's parsed overview is some 8 MB, its page 1 MB."""
+    """Sources by what they come from (their ETags beside them), bounded by count: a
+    5,000-event campaign's parsed overview is some 8 MB. Pages in a RenderedCache."""
 
-    def __init__(self, sources: int = 4, pages: int = 64):
-        self.sources, self.pages = Kept(sources), Kept(pages)
-        self.rendering, self.lock = {}, threading.Lock()
+    def __init__(self, sources: int = 4, pages: int = PAGES, page_bytes: int = PAGE_BYTES):
+        self.sources = Kept(sources)
+        self.pages = RenderedCache(max_bytes=page_bytes, max_entries=pages)
 
     def page(self, source_key: Hashable, page_key: Hashable | None, fetch: Callable[[tuple | None], tuple],
-             render: Callable[[Any], str]) -> tuple[str, str]:
+             render: Callable[[Any], str]) -> tuple[bytes, str]:
         """(html, its ETag). `fetch(known)` gets the sources, given the ones kept (None at
         first): it answers (sources, etags), reusing what a 304 said is unchanged. A page_key
-        of None is one reader's page: rendered, never kept. Readers asking for the same page
-        while it renders wait for it rather than render it again."""
+        of None is one reader's page: rendered, never kept; so is a page made from a source
+        that could not say its version."""
         known = self.sources.get(source_key)
         sources, etags = fetch(known)
         if known is None or known[1] != etags:
             self.sources.put(source_key, (sources, etags))
-        if page_key is None or None in etags:  # personal, or a source that could not say its version
-            html = render(sources)
-            return html, _etag(html)
-        with self._lock_of(page_key):
-            kept = self.pages.get(page_key)
-            if kept is not None and kept[0] == etags:
-                return kept[1], kept[2]
-            html = render(sources)
-            self.pages.put(page_key, (etags, html, _etag(html)))
-            return html, _etag(html)
-
-    def _lock_of(self, key: Hashable) -> threading.Lock:
-        with self.lock:
-            if len(self.rendering) > 4 * self.pages.size:  # locks of pages long gone
-                self.rendering = {k: v for k, v in self.rendering.items() if v.locked()}
-            return self.rendering.setdefault(key, threading.Lock())
-
-
-def _etag(html: str) -> str:
-    return hashlib.blake2b(html.encode(), digest_size=16).hexdigest()
+        if page_key is None or None in etags:
+            html = render(sources).encode()
+            return html, RenderedCache.etag_of(html)
+        made = self.pages.get((page_key, etags), 0, lambda: (render(sources).encode(), None))
+        return made.body, made.etag

@@ -28,14 +28,14 @@ def test_a_page_is_rendered_again_only_when_a_source_changed():
     assert pages.page("c", ("c", "en"), sources.fetch, sources.render) == first and sources.rendered == 1
     sources.etag = '"2"'
     changed = pages.page("c", ("c", "en"), sources.fetch, sources.render)
-    assert changed[0] == '<p>overview "2"</p>' and changed[1] != first[1] and sources.rendered == 2
+    assert changed[0] == b'<p>overview "2"</p>' and changed[1] != first[1] and sources.rendered == 2
 
 
 def test_one_readers_page_is_never_kept():
     pages, sources = RenderedPages(), Sources()
     for _ in range(3):
         pages.page("c", None, sources.fetch, sources.render)
-    assert sources.rendered == 3 and not pages.pages.items
+    assert sources.rendered == 3 and not pages.pages._entries
 
 
 def test_readers_asking_at_once_wait_for_one_rendering():
@@ -53,4 +53,4 @@ def test_the_pages_kept_are_bounded():
     pages, sources = RenderedPages(pages=3), Sources()
     for n in range(10):
         pages.page("c", ("c", n), sources.fetch, lambda s: "x")
-    assert len(pages.pages.items) == 3
+    assert len(pages.pages._entries) == 3
