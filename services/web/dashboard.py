@@ -16,9 +16,8 @@ from flask import Blueprint, Response, abort, g, render_template, request
 
 from services.web import formats
 from services.web.client import Api, ApiError
-from services.web.forms import FormState, refused, shown_again, submitted
+from services.web.forms import DEFAULT_ACTIVITY_TYPES, FormState, number_as_sent, refused, shown_again, submitted
 from services.web.i18n import reader_language, translator
-from services.web.organisation import _number
 from services.web.pages import (
     coordinators_only,
     optional,
@@ -31,11 +30,6 @@ from services.web.pages import (
 MATERIAL_KINDS = ("statement", "lecture", "song", "slogan", "poster", "video", "other")
 COUNTRY = re.compile(r"[A-Z]{2}")
 PREVIEW_TYPES = ("image/jpeg", "image/png", "image/webp")  # what a photo's small copy may be; nothing else is shown
-# The events service's defaults (services/events/rules.py DEFAULT_ACTIVITY_TYPES), offered for a
-# new campaign; a campaign being edited offers its own too. A copy, as services never import each
-# other: keep the two in step.
-DEFAULT_ACTIVITY_TYPES = ("demonstration", "rally", "lecture", "discussion", "cultural",
-                          "womens_solidarity_action", "strike", "online", "other")
 CAMPAIGN_FIELDS = ("name", "description", "day_of_action", "window_start", "window_end", "list_date", "status",
                    "adoption_threshold")
 ORGANISATION_FIELDS = ("abbreviation", "name", "name_en", "country", "timezone", "website", "contact_email")
@@ -423,7 +417,7 @@ def campaign_body(values: dict) -> dict:
     return {**{k: values[k] for k in ("name", "description", "day_of_action", "window_start", "window_end",
                                       "status", "languages", "activity_types")},
             "list_date": values["list_date"] or None,
-            "adoption_threshold": _number(values["adoption_threshold"], int)}
+            "adoption_threshold": number_as_sent(values["adoption_threshold"], int)}
 
 
 # --- organisations (/me/organisations) -----------------------------------------------------------

@@ -4,6 +4,7 @@ so on the page it leads to (a flashed key of the catalogue's done_* words, never
 request). The templates' side is `templates/_form.html`."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from flask import flash, g, redirect
@@ -13,6 +14,11 @@ from services.web.i18n import CATALOGUES
 from services.web.pages import field_errors, refusal_page, wants_a_page
 from shared.http.problems import problem_response
 
+# The kinds of event the forms offer where a campaign names none of its own: the events
+# service's defaults (services/events/rules.py DEFAULT_ACTIVITY_TYPES). A copy, as services never
+# import each other: keep the two in step.
+DEFAULT_ACTIVITY_TYPES = ("demonstration", "rally", "lecture", "discussion", "cultural", "womens_solidarity_action",
+                          "strike", "online", "other")
 # Refusals of what a form sent: shown under its fields. Anything else (gone, forbidden, a service
 # down) is a page of its own.
 FORM_ERRORS = (400, 409, 413, 415, 422)
@@ -68,6 +74,20 @@ def shown_again(form: FormState, show, status: int = 422):
                                 errors=[{"field": name or None, "message": text} for name, text in form.errors.items()])
     g.failed_form = form
     return show(), status
+
+
+def number_as_sent(text: str, kind):
+    """A number from a form field; what is not a plain finite one goes on as typed, so the
+    API's error names the field."""
+    if not text:
+        return None
+    if not text.isascii():  # int() and float() take other scripts' digits ('٣', '²'…) or refuse them oddly
+        return text
+    try:
+        number = kind(text)
+    except ValueError:
+        return text
+    return number if math.isfinite(number) and abs(number) < 1e15 else text
 
 
 def register(app) -> None:

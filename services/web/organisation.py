@@ -3,14 +3,13 @@ fields), endorsements, reports with photos and videos, and its webhooks with the
 log. Coordinators manage their own webhooks here too."""
 from __future__ import annotations
 
-import math
 from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from services.web import formats
 from services.web.client import Api, ApiError
-from services.web.forms import FORM_ERRORS, FormState, refused, shown_again
+from services.web.forms import DEFAULT_ACTIVITY_TYPES, FORM_ERRORS, FormState, number_as_sent, refused, shown_again
 from services.web.i18n import reader_language, translator
 from services.web.pages import act, field_errors, optional, organisations_only, refusal_page, signed_in, uuid_or_none
 from shared.bus.catalogue import CATALOGUE
@@ -19,24 +18,14 @@ EVENT_FIELDS = ("campaign_id", "title", "description", "language", "activity_typ
                 "start", "end", "venue", "address", "address_public", "address_public_hours", "latitude",
                 "longitude", "online_url", "expected_participants", "visibility")
 OPTIONAL_TEXT = ("venue", "address", "online_url")
-# The kinds of event a campaign offers when it names none of its own (the events service's
-# defaults; the web may not import that service, so the list is repeated here).
-ACTIVITY_TYPES = ("demonstration", "rally", "lecture", "discussion", "cultural", "womens_solidarity_action", "strike",
-                  "online", "other")
 NUMBERS = {"latitude": float, "longitude": float, "expected_participants": int, "address_public_hours": int}
 
 
 def blueprint(api: Api) -> Blueprint:
     bp = Blueprint("organisation", __name__)
 
-    def refused_event(form: FormState, exc: ApiError | None = None):
-        """The form again, with the rules' errors in the reader's words (the service's where the
-        site has none for a field)."""
-        if exc is not None:
-            if exc.status not in FORM_ERRORS:
-                return refusal_page(exc)
-            form.errors = translated_errors(exc, translator(reader_language()))
-        return shown_again(form, lambda: render_template("event_new.html", **new_event_page(api, g.token, g.subject)))
+    def show_new_event() -> str:
+        return render_template("event_new.html", **new_event_page(api, g.token, g.subject))
 
     @bp.get("/me/events/new")
     @signed_in
@@ -53,12 +42,12 @@ def blueprint(api: Api) -> Blueprint:
         values = form_values()
         campaign_id = uuid_or_none(values["campaign_id"])  # a form field never becomes part of a path as typed
         if campaign_id is None:
-            return refused_event(FormState("f", values, {"campaign_id": translator(reader_language())(
-                "error_campaign_id")}))
+            return shown_again(FormState("f", values, {"campaign_id": translator(reader_language())(
+                "error_campaign_id")}), show_new_event)
         try:
             api.post(f"/api/events/campaigns/{campaign_id}/events", json=event_body(values), token=g.token)
         except ApiError as exc:
-            return refused_event(FormState("f", values), exc)
+            return refused_in_words(exc, FormState("f", values), show_new_event)
         flash("event_submitted", "done")
         return redirect(url_for("account.home"), 303)
 
@@ -71,7 +60,7 @@ def blueprint(api: Api) -> Blueprint:
         event = api.get(path, token=g.token)  # a refusal (404…) is shown by the app's handler
         if event["organisation_id"] != g.subject:  # an approved event of another is public, not theirs to edit
             abort(404)
-        choices = form_choices(reader_language(), [event["activity_type"], *ACTIVITY_TYPES], country=event["country"],
+        choices = form_choices(reader_language(), [event["activity_type"], *DEFAULT_ACTIVITY_TYPES], country=event["country"],
                                zone=event["timezone"])
         if request.method == "GET":
             return render_template("event_edit.html", event=event, values=event_values(event), **choices)
@@ -80,11 +69,8 @@ def blueprint(api: Api) -> Blueprint:
         try:
             api.request("PATCH", path, json=body, token=g.token)
         except ApiError as exc:
-            if exc.status not in FORM_ERRORS:
-                return refusal_page(exc)
-            form = FormState("f", values, translated_errors(exc, translator(reader_language())))
-            return shown_again(form, lambda: render_template("event_edit.html", event=event, values=values,
-                                                             **choices))
+            return refused_in_words(exc, FormState("f", values), lambda: render_template(
+                "event_edit.html", event=event, values=values, **choices))
         flash("event_saved", "done")
         return redirect(url_for("account.home"), 303)
 
@@ -128,7 +114,7 @@ def blueprint(api: Api) -> Blueprint:
             api.post("/api/media/reports", token=g.token, json={
                 "campaign_id": options["campaign_id"], "country": values["country"] or None,
                 "title": values["title"], "text": values["text"], "language": values["language"] or "en",
-                "turnout": _number(values["turnout"], int),  # as typed when not a number: the API names it
+                "turnout": number_as_sent(values["turnout"], int),  # as typed when not a number: the API names it
                 "media_ids": media_ids})
         except ApiError as exc:  # the form again, as typed, with the files already sent kept by their ids
             form_state = FormState("r", {**values, "media_ids": media_ids})
@@ -244,7 +230,7 @@ def form_choices(language: str, activity_types: list[str], campaigns: list[dict]
             "zones_of": formats.country_name(country, language) if country else "",
             "all_languages": formats.languages(language),
             "activity_options": [(a, t(f"activity_{a}", _default=formats.label(a)))
-                                 for a in dict.fromkeys(activity_types or ACTIVITY_TYPES)],
+                                 for a in dict.fromkeys(activity_types or DEFAULT_ACTIVITY_TYPES)],
             "campaign_options": [(c["id"], f"{c['name']} ({c['day_of_action']})") for c in campaigns]}
 
 
@@ -272,6 +258,15 @@ def _signatory_ids(signatories: dict) -> set[str]:
 
 # The API's names of what the form asks as one field.
 ON_THE_FORM = {"start_offset": "start", "end_offset": "end", "languages": "language", "titles": "title"}
+
+
+def refused_in_words(exc: ApiError, form: FormState, show):
+    """The event form again with the rules' errors in the reader's words (forms.refused, which
+    gives the service's own words); a refusal that is not the form's fault as a page of its own."""
+    if exc.status not in FORM_ERRORS:
+        return refusal_page(exc)
+    form.errors = translated_errors(exc, translator(reader_language()))
+    return shown_again(form, show)
 
 
 def translated_errors(exc: ApiError, t) -> dict[str, str]:
@@ -329,20 +324,6 @@ def event_body(values: dict, event: dict | None = None) -> dict:
             "address_public": values["address_public"] or "never",
             "visibility": values["visibility"] or "public"}
     for name, kind in NUMBERS.items():
-        body[name] = _number(values[name], kind)
+        body[name] = number_as_sent(values[name], kind)
     return body
-
-
-def _number(text: str, kind):
-    """A number from a form field; what is not a plain finite one goes on as typed, so the
-    API's error names the field."""
-    if not text:
-        return None
-    if not text.isascii():  # int() and float() take other scripts' digits ('٣', '²'…) or refuse them oddly
-        return text
-    try:
-        number = kind(text)
-    except ValueError:
-        return text
-    return number if math.isfinite(number) and abs(number) < 1e15 else text
 
