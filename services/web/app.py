@@ -157,7 +157,7 @@ def create_app(config: Config, api: Api) -> Flask:
 
     def render_campaign(campaign_id: str, language: str, overview: dict, media: dict):
         page = campaign_page.context(overview, media, language, request.args)
-        focus = page["filters"].get("country", "").upper() or None
+        focus = page["filters"].get("country") or None
 
         def cluster_link(country: str, city: str | None) -> str:
             return url_for("campaign", campaign_id=campaign_id, country=country, city=city, _anchor="find")

@@ -63,10 +63,11 @@ def context(overview: dict, media: dict, language: str, args) -> dict:
 
 
 def _matches(event: dict, filters: dict) -> bool:
-    return (filters.get("country", event["country"]).upper() == event["country"]
+    """`filters` as filters_of gives them: country upper case, language lower, city folded."""
+    return (filters.get("country", event["country"]) == event["country"]
             and filters.get("city", "") in event["city"].casefold()
             and filters.get("activity_type", event["activity_type"]) == event["activity_type"]
-            and ("language" not in filters or filters["language"].lower() in event["languages"]))
+            and ("language" not in filters or filters["language"] in event["languages"]))
 
 
 def timeline(events: list[dict], day_of_action: str) -> list[dict]:
