@@ -38,6 +38,7 @@ WITH_FILES = {"organisation.send_report", "dashboard.upload_material"}
 # What the pages read from their query string, which the language links keep (nothing else of
 # the query reaches a page, so no page shared among readers carries one reader's parameters).
 PAGE_PARAMETERS = ("country", "city", "activity_type", "language", "tz", "status", "subscribed")
+PARAMETER_LENGTH = 100  # no value of theirs is longer
 
 
 def create_app(config: Config, api: Api) -> Flask:
@@ -133,11 +134,10 @@ def create_app(config: Config, api: Api) -> Flask:
         events; a page with a form's errors is rendered for its reader alone."""
         language, campaign_id = reader_language(), str(campaign_id)
         # A signed-in reader's page carries their session's form token, and a form's errors are
-        # one reader's: never kept. Otherwise the page is what its filters say (normalised, so
-        # ?country=de and ?country=DE are one page, and a link's ?fbclid= is none of its business).
+        # one reader's: never kept. Otherwise the page is what the parameters it reads and keeps in
+        # its links say (a link's ?fbclid= is none of its business), in a language, on a day.
         shared = not personal and g.get("role") is None
-        page_key = (campaign_id, language, campaign_page.filters_of(request.args),
-                    request.args.get("subscribed") == "1", date.today()) if shared else None
+        page_key = (campaign_id, language, page_query(), date.today()) if shared else None
         try:
             html, etag = pages.page(
                 (campaign_id, language), page_key,
@@ -251,8 +251,16 @@ def _language_url(code: str) -> str:
     page answers a POST), the switch, which leads back to the form's page."""
     if request.method != "GET":
         return f"/lang/{code}"
-    kept = {k: v for k, v in request.args.items() if k in PAGE_PARAMETERS}
-    return request.path + "?" + urlencode({**kept, "lang": code})
+    return request.path + "?" + urlencode({**dict(page_query()), "lang": code})
+
+
+def page_query() -> tuple[tuple[str, str], ...]:
+    """The query's parameters a page reads and its language links keep, nothing else of it; a
+    country code in upper case and a language code in lower, so ?country=de and ?country=DE are
+    one page (a kept page is keyed by this)."""
+    cases = {"country": str.upper, "language": str.lower}
+    return tuple((k, cases.get(k, str)(v[:PARAMETER_LENGTH])) for k, v in request.args.items()
+                 if k in PAGE_PARAMETERS)
 
 
 def same_site() -> bool:
