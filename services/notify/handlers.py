@@ -18,7 +18,7 @@ from services.notify.fanout import (
 )
 from services.notify.models import KnownCampaign, KnownEvent, KnownOrganisation, country_holds, metadata
 from services.notify.webhooks.queue import queue_deliveries
-from shared.bus.catalogue import CATALOGUE, dump
+from shared.bus.catalogue import WEBHOOK_TYPES, dump
 from shared.bus.consumer import Message, merge_handlers
 from shared.country_holds import country_hold_handlers, held_countries
 from shared.revocations import revocation_handlers
@@ -227,7 +227,7 @@ def build_handlers() -> dict:
         "report.rejected": report_rejected,
     }
     return merge_handlers(revocation_handlers(metadata.tables["access_revocations"]),
-                          country_hold_handlers(country_holds), {name: forward for name in CATALOGUE}, specific)
+                          country_hold_handlers(country_holds), {name: forward for name in WEBHOOK_TYPES}, specific)
 
 
 __all__ = ["build_handlers", "fanout"]

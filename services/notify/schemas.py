@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, pre_load, validate
 
-from shared.bus.catalogue import CATALOGUE
+from shared.bus.catalogue import WEBHOOK_TYPES
 from shared.fields import CountryCode, Email, Text, TimeZone, UUIDString
 from shared.http.pagination import PageArgs
 
@@ -53,8 +53,8 @@ class ContactOut(Schema):
 
 class EndpointIn(Schema):
     url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    types = fields.List(fields.String(validate=validate.OneOf(sorted(CATALOGUE))), required=True,
-                        validate=validate.Length(min=1, max=len(CATALOGUE)))
+    types = fields.List(fields.String(validate=validate.OneOf(sorted(WEBHOOK_TYPES))), required=True,
+                        validate=validate.Length(min=1, max=len(WEBHOOK_TYPES)))
 
     @pre_load
     def _strip(self, data, **kwargs):
@@ -65,8 +65,8 @@ class EndpointIn(Schema):
 
 class EndpointPatch(Schema):
     url = fields.String(validate=validate.Length(min=1, max=2000))
-    types = fields.List(fields.String(validate=validate.OneOf(sorted(CATALOGUE))),
-                        validate=validate.Length(min=1, max=len(CATALOGUE)))
+    types = fields.List(fields.String(validate=validate.OneOf(sorted(WEBHOOK_TYPES))),
+                        validate=validate.Length(min=1, max=len(WEBHOOK_TYPES)))
     status = fields.String(validate=validate.OneOf(["active"]), metadata={
         "description": "`active` switches a disabled endpoint on again."})
 

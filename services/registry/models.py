@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
@@ -72,6 +72,44 @@ class SigningKey(Base):
     private_pem: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AuditEntry(Base):
+    """One decision on record, chained to the one before by its hash (services/registry/audit.py).
+    Rows are only ever added: on PostgreSQL a trigger refuses UPDATE and DELETE."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_recorded", "recorded_at", "message_id"),
+                      Index("ix_audit_entries_subject", "subject_kind", "subject_id"),
+                      Index("ix_audit_entries_actor", "actor_id"))
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when the act was done
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    service: Mapped[str] = mapped_column(String(20))
+    actor_role: Mapped[str] = mapped_column(String(20))
+    actor_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    key_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    action: Mapped[str] = mapped_column(String(80))
+    subject_kind: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(80))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    before: Mapped[dict] = mapped_column(JSON, default=dict)
+    after: Mapped[dict] = mapped_column(JSON, default=dict)
+    previous_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The newest entry's number and hash: one row, locked while an entry is added, so entries
+    chain in one line however many workers add them; and a removed last entry shows."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 add_kernel_tables(Base.metadata)

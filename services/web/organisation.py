@@ -12,7 +12,7 @@ from services.web.client import Api, ApiError
 from services.web.forms import DEFAULT_ACTIVITY_TYPES, FORM_ERRORS, FormState, number_as_sent, refused, shown_again
 from services.web.i18n import reader_language, translator
 from services.web.pages import act, field_errors, optional, organisations_only, refusal_page, signed_in, uuid_or_none
-from shared.bus.catalogue import CATALOGUE
+from shared.bus.catalogue import WEBHOOK_TYPES
 
 EVENT_FIELDS = ("campaign_id", "title", "description", "language", "activity_type", "city", "country", "timezone",
                 "start", "end", "venue", "address", "address_public", "address_public_hours", "latitude",
@@ -131,7 +131,7 @@ def blueprint(api: Api) -> Blueprint:
 
     def webhooks_page(secret: dict | None = None):
         return render_template("webhooks.html", endpoints=api.get("/api/notify/webhooks", token=g.token),
-                               types=CATALOGUE, secret=secret)
+                               types=WEBHOOK_TYPES, secret=secret)
 
     @bp.get("/me/webhooks")
     @signed_in

@@ -22,6 +22,7 @@ class MessageType:
     schema: type[Schema]
     sender: str
     doc: str
+    webhooks: bool = True  # may a webhook subscribe to it (notify forwards it)?
 
 
 class OrganisationData(Schema):
@@ -174,6 +175,20 @@ class MaterialData(Schema):
     title = fields.String(required=True)
 
 
+class AuditData(Schema):
+    """One decision on record (shared/audit.py): who, what, to what, why, before and after."""
+
+    actor_role = fields.String(required=True, validate=validate.OneOf(["coordinator", "organisation", "operator"]))
+    actor_id = fields.String(required=True, allow_none=True, validate=validate.Length(max=36))
+    key_id = fields.String(required=True, allow_none=True, validate=validate.Length(max=36))
+    action = fields.String(required=True, validate=validate.Length(min=3, max=80))
+    subject_kind = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    subject_id = fields.String(required=True, validate=validate.Length(min=1, max=80))
+    reason = fields.String(required=True, allow_none=True)
+    before = fields.Dict(keys=fields.String(), required=True)
+    after = fields.Dict(keys=fields.String(), required=True)
+
+
 CATALOGUE: dict[str, MessageType] = {
     m.name: m
     for m in (
@@ -222,8 +237,15 @@ CATALOGUE: dict[str, MessageType] = {
         MessageType("report.rejected", 1, ReportRejectedData, "media", "A coordinator rejected a report, with why."),
         MessageType("material.published", 1, MaterialData, "media",
                     "A coordinator published an item of the material package, or a new version of one."),
+        MessageType("audit.recorded", 1, AuditData, "any",
+                    "A moderation or administrative decision, for the registry's audit log; never sent to "
+                    "webhooks.", webhooks=False),
     )
 }
+
+# What a webhook may subscribe to: every type but the internal ones (the audit log's entries
+# name who decided what, and why).
+WEBHOOK_TYPES: dict[str, MessageType] = {name: kind for name, kind in CATALOGUE.items() if kind.webhooks}
 
 
 class UnknownMessageType(LookupError):
@@ -256,5 +278,5 @@ def dump(name: str, data: dict) -> dict:
     return _schema(name, RAISE).dump(data)
 
 
-__all__ = ["CATALOGUE", "MessageType", "UnknownMessageType", "ValidationError",
+__all__ = ["CATALOGUE", "WEBHOOK_TYPES", "MessageType", "UnknownMessageType", "ValidationError",
            "message_type", "validate_incoming", "validate_outgoing"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from kombu import Exchange, Queue, binding
 
-from shared.bus.catalogue import CATALOGUE
+from shared.bus.catalogue import WEBHOOK_TYPES
 
 # Which message types each service consumes. A publisher needs this too (see above), so it
 # lives in the kernel; tests check it against each service's handler map.
@@ -22,8 +22,10 @@ SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
               "organisation.reinstated", "key.revoked", "campaign.created", "campaign.updated",
               "campaign.rescheduled", "event.approved", "event.updated", "event.rejected", "event.cancelled",
               "country.held", "country.released", "media.uploaded"),
-    # notify takes every message: any type may go to a webhook.
-    "notify": tuple(CATALOGUE),
+    # notify takes every message a webhook may subscribe to.
+    "notify": tuple(WEBHOOK_TYPES),
+    # The audit log keeps every decision in one place.
+    "registry": ("audit.recorded",),
 }
 
 
