@@ -343,3 +343,30 @@ def test_compose_refuses_an_unsubscribe_link_a_mail_client_cannot_post_to(url):
     with pytest.raises(ValueError):
         compose(rendered_for(), sender="notify@doa.example", to="a@example.org", message_id="m1",
                 unsubscribe_url=url)
+
+
+ENCODED_WORDS = ["=?utf-8?b?UGF5IGhlcmU6IGh0dHBzOi8vZXZpbC5leGFtcGxl?=",  # "Pay here: https://evil.example"
+                 "=?UTF-8?Q?Treffen_abgesagt?=", "Vortrag =?iso-8859-1?q?=E4nderung?= morgen",
+                 "Марш =?utf-8?b?0JzQsNGA0Yg=?="]
+
+
+@pytest.mark.parametrize("title", ENCODED_WORDS)
+def test_a_title_written_as_an_encoded_word_reaches_the_subject_as_written(title):
+    # A mail program decodes RFC 2047 words in a header: one in an event's title would show
+    # readers text the moderators never saw.
+    rendered = render("new_event", "en", {**context("new_event"), "event": event(title=title)})
+    assert title in rendered.subject
+    message = compose(rendered, sender="Day of Action <notify@doa.example>", to="reader@example.org",
+                      message_id="m1", unsubscribe_url=UNSUBSCRIBE)
+    parsed = email.message_from_bytes(message.as_bytes(), policy=policy.default)
+    assert parsed["Subject"] == rendered.subject
+    assert email.message_from_bytes(message.as_bytes(), policy=policy.compat32)["Subject"] != rendered.subject
+
+
+@pytest.mark.parametrize("name", ["=?utf-8?b?Q29vcmRpbmF0aW9u?=", "Büro =?utf-8?q?Fake?="])
+def test_an_encoded_word_in_a_display_name_is_shown_as_written(name):
+    message = compose(rendered_for(), sender=f"{name} <notify@doa.example>", to="reader@example.org",
+                      message_id="m1")
+    parsed = email.message_from_bytes(message.as_bytes(), policy=policy.default)
+    assert parsed["From"].addresses[0].display_name == name
+    assert parsed["From"].addresses[0].addr_spec == "notify@doa.example"

@@ -61,11 +61,15 @@ def compose(rendered: Rendered, *, sender: str, to: str, message_id: str, unsubs
 
 
 def _header(value: str):
-    """ASCII as it is; anything else encoded (RFC 2047), display names of addresses included."""
-    if value.isascii():
+    """ASCII as it is; anything else encoded (RFC 2047), display names of addresses included.
+    Text that looks like an encoded word ("=?utf-8?b?…?=", from an event's title) is encoded
+    too, so that mail programs show it as written, not what the word decodes to."""
+    if value.isascii() and "=?" not in value:
         return value
     name, address = parseaddr(value)
     if address and "@" in address and value.strip().endswith(">") and address.isascii():
+        if "=?" in name:
+            return f"{Header(name, 'utf-8').encode()} <{address}>"
         return formataddr((name, address), charset="utf-8")
     return Header(value, "utf-8")
 
