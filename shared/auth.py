@@ -23,6 +23,12 @@ ROLES = ("coordinator", "organisation")
 KEY_PREFIX = "doa_"
 ALGORITHM = "EdDSA"
 AUDIENCE = "dayofaction"
+MAX_TOKEN_TTL = 900  # no token lives longer than 15 minutes, whatever TOKEN_TTL_SECONDS says
+# A token's `exp - iat` may exceed the configured lifetime by this much (rounding), and its
+# `iat` may lie this far ahead of our clock (the registry's clock runs a little ahead).
+LIFETIME_LEEWAY = 5
+CLOCK_SKEW = 30
+JWKS_CACHE_SECONDS = 300  # how long a service keeps the registry's public keys before asking again
 
 
 class AuthError(Exception):
@@ -74,14 +80,23 @@ def digest_matches(secret: str, stored: str) -> bool:
 JwksSource = Callable[[], dict]
 
 
+def token_lifetime(configured: int) -> int:
+    """The lifetime of the platform's tokens: TOKEN_TTL_SECONDS, at most MAX_TOKEN_TTL."""
+    return min(configured, MAX_TOKEN_TTL)
+
+
 class TokenVerifier:
-    """Verifies access tokens against a JWKS and a revocation check."""
+    """Verifies access tokens against a JWKS and a revocation check. A token that claims to
+    live longer than `max_ttl` is refused: a stolen signing key (or a signer's bug) cannot
+    mint tokens that outlive a key's revocation by days."""
 
     def __init__(self, jwks: JwksSource, issuer: str,
-                 is_revoked: Callable[[str, str], bool] = lambda key_id, subject_id: False):
+                 is_revoked: Callable[[str, str], bool] = lambda key_id, subject_id: False,
+                 max_ttl: int = MAX_TOKEN_TTL):
         self.jwks = jwks
         self.issuer = issuer
         self.is_revoked = is_revoked
+        self.max_ttl = max_ttl
 
     def verify(self, token: str) -> Principal:
         try:
@@ -89,11 +104,13 @@ class TokenVerifier:
             key = self._key(header.get("kid"))
             claims = jwt.decode(token, key=key, algorithms=[ALGORITHM], issuer=self.issuer,
                                 audience=AUDIENCE,
-                                options={"require": ["exp", "iat", "iss", "sub", "role", "akid"]})
+                                options={"require": ["exp", "iat", "iss", "sub", "role", "akid"],
+                                         "verify_iat": False})  # checked below, with CLOCK_SKEW
         except jwt.ExpiredSignatureError:
             raise AuthError("the token has expired") from None
         except jwt.PyJWTError as exc:
             raise AuthError(f"the token is not valid: {exc}") from None
+        self._check_lifetime(claims)
         if claims["role"] not in ROLES:
             raise AuthError("the token names an unknown role")
         principal = Principal(role=claims["role"], subject_id=claims["sub"], key_id=claims["akid"])
@@ -101,22 +118,36 @@ class TokenVerifier:
             raise AuthError("the key behind this token was revoked or its holder suspended")
         return principal
 
+    def _check_lifetime(self, claims: dict) -> None:
+        issued, expires = claims["iat"], claims["exp"]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (issued, expires)):
+            raise AuthError("the token is not valid: iat and exp must be numbers")
+        if expires - issued > self.max_ttl + LIFETIME_LEEWAY:
+            raise AuthError(f"the token claims to live longer than {self.max_ttl} seconds")
+        if issued > time.time() + CLOCK_SKEW:
+            raise AuthError("the token was issued in the future")
+
     def _key(self, kid):
         if not kid:
             raise jwt.InvalidTokenError("no key id")
-        for entry in self.jwks().get("keys", []):
-            if entry.get("kid") == kid:
-                return jwt.PyJWK(entry, algorithm=ALGORITHM)
+        entry = self._find(kid)
         refresh = getattr(self.jwks, "refresh", None)
-        if refresh is not None:
-            refresh()  # the registry may have rotated its key since we last asked
-        raise jwt.InvalidTokenError("signed by an unknown key")
+        if entry is None and refresh is not None and refresh():
+            entry = self._find(kid)  # the registry may have rotated its key since we last asked
+        if entry is None:
+            raise jwt.InvalidTokenError("signed by an unknown key")
+        return jwt.PyJWK(entry, algorithm=ALGORITHM)
+
+    def _find(self, kid) -> dict | None:
+        return next((entry for entry in self.jwks().get("keys", []) if entry.get("kid") == kid), None)
 
 
 class HttpJwks:
     """The registry's JWKS fetched over HTTP and cached for `ttl` seconds."""
 
-    def __init__(self, url: str, ttl: float = 300):
+    REFRESH_EVERY = 10
+
+    def __init__(self, url: str, ttl: float = JWKS_CACHE_SECONDS):
         self.url = url
         self.ttl = ttl
         self._keys: dict = {"keys": []}
@@ -132,8 +163,12 @@ class HttpJwks:
                 self._fetched = time.monotonic()
             return self._keys
 
-    def refresh(self) -> None:
-        """Forget the cache (a token named a key id we do not know yet)."""
+    def refresh(self) -> bool:
+        """Forget the cache (a token named a key id we do not know yet), at most once in
+        REFRESH_EVERY seconds (tokens naming made-up key ids do not make us ask each time).
+        Answers whether asking again may find it."""
         with self._lock:
-            if time.monotonic() - self._fetched > 10:
+            if time.monotonic() - self._fetched > self.REFRESH_EVERY:
                 self._fetched = float("-inf")
+                return True
+            return False

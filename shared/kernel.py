@@ -7,7 +7,7 @@ from typing import Callable
 
 from sqlalchemy import MetaData
 
-from shared.auth import HttpJwks, JwksSource, TokenVerifier
+from shared.auth import HttpJwks, JwksSource, TokenVerifier, token_lifetime
 from shared.bus.consumer import Delivery, Handler
 from shared.bus.outbox import Outbox
 from shared.bus.relay import Relay
@@ -78,7 +78,8 @@ def build_kernel(name: str, config: Config, metadata: MetaData, migrations: str,
         if not config.JWKS_URL:
             raise RuntimeError(f"{name}: set JWKS_URL so the service can verify tokens")
         jwks = HttpJwks(config.JWKS_URL)
-    verifier = TokenVerifier(jwks, config.TOKEN_ISSUER, revocation_check(db, tables["revocations"]))
+    verifier = TokenVerifier(jwks, config.TOKEN_ISSUER, revocation_check(db, tables["revocations"]),
+                             max_ttl=token_lifetime(config.TOKEN_TTL_SECONDS))
     return Kernel(name=name, config=config, db=db, tables=tables,
                   outbox=Outbox(tables["outbox"], name, _request_id), verifier=verifier)
 
