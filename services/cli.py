@@ -159,11 +159,14 @@ def create_coordinator(name) -> None:
     """Create a coordinator and print its first API key (shown once)."""
     from services.registry import app as registry_app
     from services.registry import service
+    from shared.audit import record
 
     kernel = registry_app.build(_config())
     with kernel.db.transaction() as session:
         coordinator = service.create_coordinator(session, name.strip() or "Coordinator")
         _, key = service.issue_key(session, "coordinator", coordinator.id, "created by doa admin")
+        record(session, kernel.outbox, None, "coordinator.created", "coordinator", coordinator.id,
+               after={"name": coordinator.name})
     click.echo(f"Coordinator {coordinator.name} ({coordinator.id}). API key, shown this once:")
     click.echo(key)
 
@@ -206,6 +209,43 @@ def _import(kernel, file: Path, skip_bad: bool):
     click.echo(f"created {report.created}, updated {report.updated}, unchanged {report.unchanged}, "
                f"skipped {len({e.line for e in errors})} bad row(s)")
     return report
+
+
+@main.group()
+def audit() -> None:
+    """The record of every decision (kept by the registry)."""
+
+
+@audit.command("verify")
+def verify_audit() -> None:
+    """Check the whole hash chain: exit 1 and say where if an entry was changed or removed."""
+    from services.registry import app as registry_app
+    from services.registry.audit import verify
+
+    kernel = registry_app.build(_config())
+    with kernel.db.transaction() as session:
+        verdict = verify(session)
+    for problem in verdict.problems:
+        click.echo(f"audit log: {problem}", err=True)
+    if not verdict.intact:
+        click.echo(f"The audit log does NOT hold: {len(verdict.problems)} problem(s) in {verdict.entries} "
+                   "entries.", err=True)
+        sys.exit(1)
+    click.echo(f"The audit log holds: {verdict.entries} entries, chained. Head: {verdict.head}")
+    click.echo("Keep the head somewhere else; a later verify that prints a chain not ending in it means "
+               "the log was rewritten.")
+
+
+@audit.command("export")
+@click.option("--format", "format_", type=click.Choice(["jsonl", "csv"]), default="jsonl")
+def export_audit(format_: str) -> None:
+    """Write the whole log, oldest first, to standard output."""
+    from services.registry import app as registry_app
+    from services.registry.audit_api import export_lines
+
+    kernel = registry_app.build(_config())
+    for line in export_lines(kernel.db, {}, format_):
+        click.echo(line, nl=False)
 
 
 @main.command()

@@ -8,11 +8,12 @@ from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
-from services.events import bulk, finding
+from services.events import bulk, event_changes, finding
 from services.events import campaigns as use
 from services.events import local_events as events
-from services.events.models import Campaign, LocalEvent, public_revisions
+from services.events.models import Campaign, EventChange, LocalEvent, public_revisions
 from services.events.schemas import (
     BulkOut,
     BulkQuery,
@@ -25,6 +26,8 @@ from services.events.schemas import (
     DecisionIn,
     EndorsementIn,
     EndorsementOut,
+    EventChangePage,
+    EventChangeQuery,
     GeoQuery,
     HoldIn,
     HoldOut,
@@ -39,6 +42,7 @@ from services.events.schemas import (
     TimelinePage,
     TimelineQuery,
 )
+from shared.audit import changes, record
 from shared.db import utcnow
 from shared.errors import Forbidden, Invalid
 from shared.fields import is_country
@@ -96,7 +100,10 @@ class Campaigns(MethodView):
     def post(self, fields):
         """Open a campaign (coordinators)."""
         with kernel().db.transaction() as session:
-            campaign = _with_count(session, use.create_campaign(session, kernel().outbox, fields))
+            created = use.create_campaign(session, kernel().outbox, fields)
+            record(session, kernel().outbox, require_principal(), "campaign.created", "campaign", created.id,
+                   after=_campaign_facts(created))
+            campaign = _with_count(session, created)
         return campaign, 201, {"Location": url_for("campaigns.CampaignById", campaign_id=campaign.id)}
 
 
@@ -115,8 +122,21 @@ class CampaignById(MethodView):
         """Change a campaign; moving its dates announces `campaign.rescheduled` (coordinators)."""
         with kernel().db.transaction() as session:
             campaign = use.get_campaign(session, str(campaign_id), current_principal())
+            before = _campaign_facts(campaign)
             use.update_campaign(session, kernel().outbox, campaign, fields)
+            old, new = changes(before, _campaign_facts(campaign))
+            if new:
+                record(session, kernel().outbox, require_principal(), "campaign.changed", "campaign", campaign.id,
+                       before=old, after=new)
             return _with_count(session, campaign)
+
+
+CAMPAIGN_FACTS = ("name", "description", "languages", "day_of_action", "window_start", "window_end", "list_date",
+                  "activity_types", "status", "adoption_threshold")
+
+
+def _campaign_facts(campaign: Campaign) -> dict:
+    return {name: getattr(campaign, name) for name in CAMPAIGN_FACTS}
 
 
 @blp.route("/<uuid:campaign_id>/endorsements")
@@ -213,7 +233,10 @@ def _wanted_languages(args: dict) -> tuple[str, ...]:
 
 def _event_response(event, status: int = 200, headers: dict | None = None):
     # present() gives JSON-ready values; the schema on the view documents them.
-    body = events.present(event, current_principal(), _wanted_languages(request.args), utcnow())
+    principal = current_principal()
+    body = events.present(event, principal, _wanted_languages(request.args), utcnow())
+    if events.may_see_everything(event, principal):
+        body.update(event_changes.told_to_owner(object_session(event).connection(), [event.id])[event.id])
     return json_response(body, status, headers)
 
 
@@ -263,7 +286,33 @@ class LocalEvents(MethodView):
         stmt = events.list_statement(args, principal).with_only_columns(*LISTED_COLUMNS)
         with kernel().db.engine.connect() as connection:
             rows, next_url = keyset_page(connection, stmt, [LocalEvent.starts_at, LocalEvent.id], args)
-        return json_response(page_body([events.present(e, principal, wanted, now) for e in rows], next_url))
+            items = [events.present(e, principal, wanted, now) for e in rows]
+            if principal is not None:  # owners and coordinators see their events' pending changes
+                told = event_changes.told_to_owner(connection, [e.id for e in rows
+                                                                if events.may_see_everything(e, principal)])
+                for item in items:
+                    item.update(told.get(item["id"], {}))
+        return json_response(page_body(items, next_url))
+
+
+@events_blp.route("/changes")
+class EventChanges(MethodView):
+    @requires("organisation", "coordinator")
+    @events_blp.arguments(EventChangeQuery(), location="query")
+    @events_blp.response(200, EventChangePage)
+    def get(self, args):
+        """Changes to approved events, oldest first (coordinators: every one; an organisation: its
+        events'). `?status=pending` is what waits for a decision; each item has the event as
+        approved."""
+        principal, wanted, now = require_principal(), _wanted_languages(args), utcnow()
+        with kernel().db.transaction() as session:
+            stmt = event_changes.queue_statement(args, principal)
+            changes, next_url = keyset_page(session, stmt, [EventChange.proposed_at, EventChange.id], args)
+            ids = list({c.event_id for c in changes})
+            held = {e.id: e for e in session.execute(select(LocalEvent).where(LocalEvent.id.in_(ids))).scalars()}
+            items = [{**event_changes.view(c), "event": events.present(held[c.event_id], principal, wanted, now)}
+                     for c in changes]
+        return json_response(page_body(items, next_url))
 
 
 @events_blp.route("/<uuid:event_id>")
@@ -282,14 +331,17 @@ class LocalEventById(MethodView):
         is announced as event.updated naming what changed."""
         with kernel().db.transaction() as session:
             event = events.get_event(session, str(event_id), current_principal())
-            events.update(session, kernel().outbox, event, require_principal(), changes)
+            event_changes.edit(session, kernel().outbox, event, require_principal(), changes)
             return _event_response(event)
 
 
 def _decide(event_id, approve: bool, reason):
     with kernel().db.transaction() as session:
         event = events.get_event(session, str(event_id), current_principal())
+        before = event.status
         events.decide(session, kernel().outbox, event, approve, reason)
+        record(session, kernel().outbox, require_principal(), "event.approved" if approve else "event.rejected",
+               "event", event.id, reason, before={"status": before}, after={"status": event.status})
         return _event_response(event)
 
 
@@ -308,6 +360,32 @@ def approve_event(event_id):
 def reject_event(body, event_id):
     """Reject a submitted event, with the reason (coordinators)."""
     return _decide(event_id, False, body.get("reason"))
+
+
+def _decide_change(event_id, change_id, accept: bool, reason):
+    with kernel().db.transaction() as session:
+        event = events.get_event(session, str(event_id), current_principal())
+        event_changes.decide(session, kernel().outbox, event, str(change_id), require_principal(), accept, reason)
+        return _event_response(event)
+
+
+@events_blp.route("/<uuid:event_id>/changes/<uuid:change_id>/acceptance", methods=["POST"])
+@requires("coordinator")
+@events_blp.response(200, LocalEventOut)
+def accept_change(event_id, change_id):
+    """Accept an approved event's pending change (coordinators): the event becomes what it
+    proposes and event.updated announces it; deciding twice is a 409 with the change's state."""
+    return _decide_change(event_id, change_id, True, None)
+
+
+@events_blp.route("/<uuid:event_id>/changes/<uuid:change_id>/rejection", methods=["POST"])
+@requires("coordinator")
+@events_blp.arguments(DecisionIn)
+@events_blp.response(200, LocalEventOut)
+def reject_change(body, event_id, change_id):
+    """Reject an approved event's pending change, with the reason its owner is shown
+    (coordinators); the event stays as approved."""
+    return _decide_change(event_id, change_id, False, body.get("reason"))
 
 
 @events_blp.route("/<uuid:event_id>/cancellation", methods=["POST"])
@@ -334,7 +412,10 @@ class CountryHoldView(MethodView):
         """Hide every event of COUNTRY from all public outputs at once, with the reason (coordinators)."""
         code = _country(country)
         with kernel().db.transaction() as session:
-            return events.hold_country(session, kernel().outbox, code, body["reason"], require_principal())
+            hold = events.hold_country(session, kernel().outbox, code, body["reason"], require_principal())
+            # The reason goes on record (coordinators only read it), never in country.held.
+            record(session, kernel().outbox, require_principal(), "country.held", "country", code, body["reason"])
+            return hold
 
     @requires("coordinator")
     @holds_blp.response(204)
@@ -343,6 +424,7 @@ class CountryHoldView(MethodView):
         code = _country(country)
         with kernel().db.transaction() as session:
             events.release_country(session, kernel().outbox, code)
+            record(session, kernel().outbox, require_principal(), "country.released", "country", code)
 
 
 def _country(code: str) -> str:

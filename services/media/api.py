@@ -36,6 +36,7 @@ from services.media.schemas import (
 )
 from services.media.serving import serve
 from services.media.storage import blob_key, work_dir
+from shared.audit import record
 from shared.db import utcnow
 from shared.errors import Conflict, DomainError, Invalid, NotFound
 from shared.http.app import accepts_any_body
@@ -320,6 +321,8 @@ def reject_media(args, media_id):
     409 with its state."""
     with kernel().db.transaction() as session:
         item, unused = uploads.reject(session, kernel().outbox, str(media_id), args["reason"])
+        record(session, kernel().outbox, require_principal(), "media.rejected", "media", item.id, args["reason"],
+               after={"status": item.status})
         body = present(item)
     uploads.delete_stored(storage(), unused)  # only once the rejection is committed
     return json_response(body)
@@ -411,7 +414,10 @@ def _decide(report_id, publish: bool, reason: str | None):
     principal = require_principal("coordinator")
     with kernel().db.transaction() as session:
         report = reports.get_report(session, str(report_id), principal)
+        before = report.status
         reports.decide(session, kernel().outbox, report, publish, reason)
+        record(session, kernel().outbox, principal, "report.published" if publish else "report.rejected", "report",
+               report.id, reason, before={"status": before}, after={"status": report.status})
         return json_response(_reports_out(session, [report], principal)[0])
 
 
@@ -535,7 +541,11 @@ def campaign_policy(args, campaign_id):
         campaign = session.get(KnownCampaign, str(campaign_id))
         if campaign is None:
             raise NotFound("No campaign has this id.")
+        before = campaign.require_face_blur
         campaign.require_face_blur = args["require_face_blur"]
+        if before != campaign.require_face_blur:
+            record(session, kernel().outbox, require_principal(), "campaign.media_policy_changed", "campaign",
+                   campaign.id, before={"require_face_blur": before}, after={"require_face_blur": args["require_face_blur"]})
         return {"require_face_blur": campaign.require_face_blur}
 
 
@@ -567,6 +577,8 @@ class CampaignMaterials(MethodView):
         principal = require_principal("coordinator")
         with kernel().db.transaction() as session:
             material = materials.publish(session, kernel().outbox, str(campaign_id), principal.subject_id, fields)
+            record(session, kernel().outbox, principal, "material.published", "material", material.id,
+                   after={"title": material.title, "language": material.language, "version": material.version})
             return json_response(_material_out(material), 201)
 
 
@@ -610,4 +622,6 @@ def replace_material(fields, material_id):
     with kernel().db.transaction() as session:
         earlier = materials.get_material(session, str(material_id))
         material = materials.replace(session, kernel().outbox, earlier, principal.subject_id, fields)
+        record(session, kernel().outbox, principal, "material.replaced", "material", material.id,
+               before={"version": earlier.version}, after={"title": material.title, "version": material.version})
         return json_response(_material_out(material), 201)

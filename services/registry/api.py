@@ -28,9 +28,10 @@ from services.registry.schemas import (
     present_organisation,
     present_organisations,
 )
+from shared.audit import record
 from shared.errors import Invalid, Unauthenticated
 from shared.http.app import accepts_any_body, csv_body
-from shared.http.auth import bearer_token, requires
+from shared.http.auth import bearer_token, current_principal, requires
 from shared.http.dump import json_response
 from shared.http.pagination import PageArgs, keyset_page, page_body
 from shared.http.ratelimit import limiter, token_limit
@@ -71,6 +72,8 @@ class Organisations(MethodView):
         """Register an organisation (coordinators)."""
         with kernel().db.transaction() as session:
             org = service.register_organisation(session, kernel().outbox, fields)
+            record(session, kernel().outbox, current_principal(), "organisation.registered", "organisation", org.id,
+                   after=service.public_data(org))
         return json_response(present_organisation(org), 201,
                              {"Location": url_for("organisations.OrganisationById", organisation_id=org.id)})
 
@@ -89,6 +92,9 @@ def import_organisations(args):
     try:
         with kernel().db.transaction() as session:
             report = import_text(session, kernel().outbox, text, args["skip_bad"])
+            if report.created or report.updated:
+                record(session, kernel().outbox, current_principal(), "organisation.imported", "organisations",
+                       "import", after={"created": report.created, "updated": report.updated})
     except ImportRefused as refused:
         raise Invalid(f"{len({e.line for e in refused.errors})} row(s) are not good; nothing was imported. "
                       "Fix them, or send skip_bad=true.", errors=_row_errors(refused.errors)) from None
@@ -129,7 +135,9 @@ class Suspension(MethodView):
         k = kernel()
         with k.db.transaction() as session:
             org = service.get_organisation(session, str(organisation_id))
-            service.suspend(session, k.outbox, k.tables["revocations"], org, body["reason"])
+            if service.suspend(session, k.outbox, k.tables["revocations"], org, body["reason"]):
+                record(session, k.outbox, current_principal(), "organisation.suspended", "organisation", org.id,
+                       body["reason"], before={"status": "active"}, after={"status": "suspended"})
         return json_response(present_organisation(org))
 
     @requires("coordinator")
@@ -139,7 +147,9 @@ class Suspension(MethodView):
         k = kernel()
         with k.db.transaction() as session:
             org = service.get_organisation(session, str(organisation_id))
-            service.reinstate(session, k.outbox, k.tables["revocations"], org)
+            if service.reinstate(session, k.outbox, k.tables["revocations"], org):
+                record(session, k.outbox, current_principal(), "organisation.reinstated", "organisation", org.id,
+                       before={"status": "suspended"}, after={"status": "active"})
         return json_response(present_organisation(org))
 
 
@@ -153,6 +163,8 @@ def _list_keys(owner_kind: str, owner_id: str, args):
 def _issue_key(owner_kind: str, owner_id: str, label, location_endpoint: str, **view_args):
     with kernel().db.transaction() as session:
         row, key = service.issue_key(session, owner_kind, owner_id, label)
+        record(session, kernel().outbox, current_principal(), "key.issued", owner_kind, owner_id,
+               after={"key_id": row.id, "label": label})
     row.key = key  # shown this once; never stored
     return created(row, url_for(location_endpoint, key_id=row.id, **view_args))
 
@@ -161,6 +173,9 @@ def _revoke_key(owner_kind: str, owner_id: str, key_id: str):
     k = kernel()
     with k.db.transaction() as session:
         row = service.get_key(session, owner_kind, owner_id, key_id)
+        if row.revoked_at is None:
+            record(session, k.outbox, current_principal(), "key.revoked", owner_kind, owner_id,
+                   after={"key_id": row.id, "label": row.label})
         service.revoke_key(session, k.outbox, k.tables["revocations"], row)
 
 
@@ -214,6 +229,8 @@ class Coordinators(MethodView):
         """Add a coordinator (coordinators); then issue it a key."""
         with kernel().db.transaction() as session:
             coordinator = service.create_coordinator(session, body["name"])
+            record(session, kernel().outbox, current_principal(), "coordinator.created", "coordinator", coordinator.id,
+                   after={"name": coordinator.name})
         return created(coordinator, url_for("coordinators.CoordinatorKeys", coordinator_id=coordinator.id))
 
 

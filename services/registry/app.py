@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.registry import api
+from services.registry import api, audit_api
 from services.registry.handlers import HANDLERS
 from services.registry.models import metadata
 from services.registry.tokens import Signer
@@ -25,7 +25,7 @@ SPEC = ServiceSpec(
     name="registry", title="dayofaction registry",
     description="Organisations, coordinators, API keys and signed tokens.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
-    blueprints=lambda: [api.organisations, api.coordinators, api.tokens],
+    blueprints=lambda: [api.organisations, api.coordinators, api.tokens, audit_api.blueprint],
     handlers=lambda: dict(HANDLERS), on_build=_attach_signer,
 )
 

@@ -1,4 +1,7 @@
-"""Messages the registry consumes: none yet (it is the source of what it would learn)."""
+"""Messages the registry consumes: the audit entries of every service (it is the source of
+everything else it would learn)."""
 from __future__ import annotations
 
-HANDLERS: dict = {}
+from services.registry import audit
+
+HANDLERS: dict = dict(audit.HANDLERS)
