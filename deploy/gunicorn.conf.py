@@ -6,10 +6,30 @@ threads = int(os.environ.get("WEB_THREADS", "4"))
 worker_class = "gthread"
 timeout = 30
 graceful_timeout = 10
-accesslog = None  # the app logs every request itself, as JSON, with its request id
+accesslog = None  # the app logs every request itself, as JSON, with its request id (never the client's address)
 errorlog = "-"
 # The gateway in front sets X-Forwarded-*; trust it only from where it runs.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def _redacting_logger():
+    """gunicorn's own logger, its lines written without an IP or e-mail address (its error log
+    says "Invalid request from ip=…")."""
+    from gunicorn.glogging import Logger
+
+    from shared.logs import RedactFilter
+
+    class RedactingLogger(Logger):
+        def setup(self, cfg):
+            super().setup(cfg)
+            for log in (self.error_log, self.access_log):
+                for handler in log.handlers:
+                    handler.addFilter(RedactFilter())
+
+    return RedactingLogger
+
+
+logger_class = _redacting_logger()
 
 
 def post_worker_init(worker):

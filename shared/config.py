@@ -68,6 +68,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("NOTIFY_RETENTION_DAYS", "90", "Days after a campaign closes until its subscribers' data is purged.", int),
     Setting("MAIL_FROM", "dayofaction <noreply@dayofaction.invalid>", "Sender of every e-mail."),
     Setting("SMTP_HOST", "", "SMTP server; empty: write each e-mail as an `.eml` file under `<DOA_VAR_DIR>/mail/` instead of sending it."),
+    Setting("MAIL_FILES_KEEP_DAYS", "7", "Days an e-mail written as an `.eml` file (no `SMTP_HOST`) is kept; the files of an erased address go at once.", int),
     Setting("SMTP_PORT", "587", "SMTP port.", int),
     Setting("SMTP_SECURITY", "starttls", "`starttls`, `tls` (implicit, port 465) or `none`."),
     Setting("SMTP_USERNAME", "", "SMTP login (empty: none)."),

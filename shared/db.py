@@ -2,16 +2,20 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from sqlalchemy import String, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import DateTime, TypeDecorator
+
+log = logging.getLogger("doa.db")
 
 
 def utcnow() -> datetime:
@@ -52,8 +56,9 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # hide_parameters: a failed statement's values (an e-mail address) never reach a log.
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False},
-                               json_serializer=_json)
+                               json_serializer=_json, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -63,18 +68,74 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Deleted or overwritten rows are overwritten with zeros, not left in free pages
+            # (an erased address must not stay readable in the file).
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
             # SQLite's own lower() knows only ASCII; names here come in every script.
             dbapi_conn.create_function("lower", 1, lambda s: s.lower() if isinstance(s, str) else s,
                                        deterministic=True)
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, json_serializer=_json)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, json_serializer=_json,
+                         hide_parameters=True)
 
 
 def _json(value) -> str:
     # Text stays readable in the database (and searchable): no \uXXXX escapes.
     return json.dumps(value, ensure_ascii=False)
+
+
+_AFTER_COMMIT = "doa_after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run `action` once this session's transaction has committed (never if it rolls back)."""
+    session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+def forget_after_commit(session: Session, *tables: str) -> None:
+    """Once this transaction commits, leave no old copy of the rows it deleted or overwrote
+    (an erased address) in the database's files: see `forget_deleted`."""
+    engine = session.get_bind()
+    after_commit(session, lambda: forget_deleted(engine, tables))
+
+
+def forget_deleted(engine: Engine, tables=(), attempts: int = 5) -> bool:
+    """SQLite (secure_delete zeroes freed space in the file): checkpoint the WAL into the file
+    and truncate it, so it keeps no page as it was before. PostgreSQL: VACUUM `tables`, so
+    their dead row versions and index entries are removed (the bytes may stay in a page's
+    free space until reused, and in PostgreSQL's WAL and backups: the operator's to rotate).
+    Answer whether it went through; failing is logged, never raised: the erasure stands."""
+    try:
+        if engine.dialect.name == "sqlite":
+            for attempt in range(attempts):
+                with engine.connect() as conn:
+                    busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+                if not busy:
+                    return True
+                time.sleep(0.05 * (attempt + 1))  # a reader on an old snapshot: it ends soon
+            log.warning("the WAL could not be truncated after an erasure (readers busy); it is at the next one")
+            return False
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in tables:
+                conn.exec_driver_sql(f'VACUUM "{table}"')
+        return True
+    except Exception as exc:  # e.g. not the tables' owner: the rows are gone, their old bytes may not be
+        log.warning("cleaning up after an erasure failed: %s", type(exc).__name__)
+        return False
+
+
+def _run_after_commit(session: Session) -> None:
+    for action in session.info.pop(_AFTER_COMMIT, ()):
+        try:
+            action()
+        except Exception:  # the transaction stands; what follows it must not undo the answer
+            log.exception("an action after commit failed")
+
+
+def _drop_after_commit(session: Session, _previous=None) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 class Database:
@@ -84,6 +145,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self.sessions, "after_commit", _run_after_commit)
+        event.listen(self.sessions, "after_soft_rollback", _drop_after_commit)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from services.notify import problems, wakeups
 from services.notify import subscriptions as subs
 from services.notify import webhook_endpoints as endpoints
+from services.notify.forgetting import forget_contact
 from services.notify.links import BadLink, ExpiredLink, Links, link_secret
 from services.notify.models import Contact, DeliveryAttempt, WebhookDelivery
 from services.notify.schemas import (
@@ -183,7 +184,10 @@ class MyContact(MethodView):
             if contact is None:
                 contact = Contact(owner_id=principal.subject_id, role=principal.role, email="", language="en")
                 session.add(contact)
-            contact.email, contact.language = fields["email"].strip().lower(), fields["language"]
+            email = fields["email"].strip().lower()
+            if contact.email and contact.email != email:  # the old address is forgotten as if removed
+                forget_contact(session, contact.owner_id)
+            contact.email, contact.language = email, fields["language"]
             session.flush()
             return json_response(ContactOut().dump(contact))
 
@@ -194,6 +198,7 @@ class MyContact(MethodView):
         with kernel().db.transaction() as session:
             contact = session.get(Contact, principal.subject_id)
             if contact is not None:
+                forget_contact(session, contact.owner_id)
                 session.delete(contact)
         return None
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.notify import api, wakeups
+from services.notify import api, forgetting, wakeups
 from services.notify.handlers import build_handlers
+from services.notify.mail.files import mail_folder
 from services.notify.mail_dispatch import MailDispatcher
 from services.notify.models import metadata
 from services.notify.webhook_dispatch import WebhookDispatcher
@@ -14,6 +15,7 @@ from shared.service import ServiceSpec
 
 def _on_build(kernel: Kernel) -> None:
     wakeups.install(kernel.db)
+    forgetting.install(kernel.db, mail_folder(kernel.config))
     kernel.background.append(("mail", MailDispatcher(kernel).run_forever))
     kernel.background.append(("webhooks", WebhookDispatcher(kernel).run_forever))
 

@@ -20,6 +20,7 @@ from services.notify import reminders, subscriptions, wakeups
 from services.notify.fanout import add_notice, contact_of, event_context, one, to_recipients
 from services.notify.links import Links, link_secret
 from services.notify.mail.compose import compose
+from services.notify.mail.files import mail_folder, sweep
 from services.notify.mail.render import Rendered, render
 from services.notify.mail.sending import SendResult, make_sender
 from services.notify.models import Contact, KnownEvent, KnownOrganisation, Notice, Notification, Reminder, Subscription
@@ -49,7 +50,7 @@ class MailDispatcher:
         self.kernel = kernel
         c = kernel.config
         self.sender = make_sender(c.SMTP_HOST, c.SMTP_PORT, c.SMTP_SECURITY, c.SMTP_USERNAME, c.SMTP_PASSWORD,
-                                  c.SMTP_TIMEOUT, c.SMTP_PER_SECOND, c.SMTP_BATCH, c.var_dir / "mail")
+                                  c.SMTP_TIMEOUT, c.SMTP_PER_SECOND, c.SMTP_BATCH, mail_folder(c))
         self.slots = reminders.parse_slots(c.REMINDERS)
         self.quiet = reminders.parse_quiet_hours(c.QUIET_HOURS)
         self._last_housekeeping = float("-inf")
@@ -94,6 +95,19 @@ class MailDispatcher:
             purged = subscriptions.purge(session, self.kernel.config, now)
         if purged:
             log.info("purged %d subscriptions (unconfirmed in time, or of campaigns closed long enough)", purged)
+        self.sweep_mail_files()
+
+    def sweep_mail_files(self) -> int:
+        """The .eml files kept no longer than MAIL_FILES_KEEP_DAYS, nor past their e-mail's record."""
+
+        def still_held(ids: list[int]) -> set[int]:
+            with self.kernel.db.transaction() as session:
+                return set(session.execute(select(Notification.id).where(Notification.id.in_(ids))).scalars())
+
+        removed = sweep(mail_folder(self.kernel.config), self.kernel.config.MAIL_FILES_KEEP_DAYS, still_held)
+        if removed:
+            log.info("removed %d e-mail files (kept long enough, or their recipient gone)", removed)
+        return removed
 
     def fire_reminders(self) -> int:
         now = utcnow()

@@ -9,6 +9,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.notify.fanout import CITY_KEY_LENGTH, add_notice, city_key, one, to_recipients
+from services.notify.forgetting import SUBSCRIBER_TABLES, forget_mail
 from services.notify.mail.render import country_name, scope_label
 from services.notify.models import Erasures, KnownCampaign, KnownEvent, Notice, Notification, Reminder, Subscription
 from shared.config import Config
@@ -105,6 +106,7 @@ def _forget(session: Session, subscription_ids) -> None:
     recipients = [f"subscription:{i}" for i in subscription_ids]
     if not recipients:
         return
+    forget_mail(session, recipients, SUBSCRIBER_TABLES)  # the .eml files and old row versions too
     session.execute(delete(Notification).where(Notification.recipient.in_(recipients)))
     for subscription_id in subscription_ids:  # the confirmation named the scope: it goes too
         session.execute(delete(Notice).where(Notice.id.like(f"confirm:{subscription_id}:%")))

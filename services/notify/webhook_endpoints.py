@@ -10,7 +10,7 @@ from services.notify.webhooks.safety import UnsafeURL, check_url
 from services.notify.webhooks.signing import new_secret
 from shared.auth import Principal
 from shared.config import Config
-from shared.db import utcnow
+from shared.db import forget_after_commit, utcnow
 from shared.errors import Conflict, Invalid, NotFound
 
 
@@ -74,6 +74,8 @@ def change(session: Session, config: Config, endpoint: WebhookEndpoint, changes:
 def remove(session: Session, endpoint: WebhookEndpoint) -> None:
     session.query(WebhookDelivery).filter(WebhookDelivery.endpoint_id == endpoint.id).delete()
     session.delete(endpoint)
+    # Its URL and secret leave no old row version in the database's files either.
+    forget_after_commit(session, "webhook_endpoints", "webhook_deliveries", "webhook_attempts")
 
 
 def redeliver(session: Session, endpoint: WebhookEndpoint, delivery_id: str) -> WebhookDelivery:

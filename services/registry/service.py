@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from services.registry.models import ApiKey, Coordinator, Organisation
 from shared.auth import AuthError, Principal, digest, digest_matches, new_api_key, parse_api_key
 from shared.bus.outbox import Outbox
-from shared.db import utcnow
+from shared.db import forget_after_commit, utcnow
 from shared.errors import Conflict, NotFound, Unauthenticated
 from shared.revocations import set_revoked
 
@@ -83,6 +83,8 @@ def update_organisation(session: Session, outbox: Outbox, org: Organisation, fie
         return []
     for name in changed:
         setattr(org, name, fields[name])
+    if "contact_email" in changed:  # the old address leaves no copy in the database's files
+        forget_after_commit(session, "organisations")
     org.abbreviation_key = abbreviation_key(org.abbreviation)
     org.updated_at = utcnow()
     _flush_unique(session, org.country, org.abbreviation)
