@@ -176,6 +176,32 @@ def registry() -> None:
     """The registry's data."""
 
 
+@registry.command("rotate-signing-key")
+@click.option("--overlap", type=int, default=None,
+              help="Seconds the old keys keep verifying tokens (default: an hour; at least the longest "
+                   "token lifetime and the services' key cache).")
+def rotate_signing_key(overlap) -> None:
+    """Make a new token-signing key; the old ones retire after the overlap, then are erased."""
+    from services.registry import app as registry_app
+    from services.registry import tokens
+
+    config = _config()
+    if config.REGISTRY_SIGNING_KEY:
+        raise click.ClickException("REGISTRY_SIGNING_KEY is set: put the new key there and restart the registry "
+                                   "(the old key then retires after the overlap by itself).")
+    kernel = registry_app.build(config)
+    try:
+        rotation = tokens.rotate(kernel.db, kernel.outbox, tokens.DEFAULT_OVERLAP if overlap is None else overlap)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--overlap") from None
+    for kid in rotation.erased:
+        click.echo(f"erased the retired key {kid}")
+    click.echo(f"new signing key {rotation.new_kid}: in the JWKS now, signing tokens in "
+               f"{tokens.PUBLISH_BEFORE_USE} seconds")
+    for kid, when in rotation.retiring.items():
+        click.echo(f"old key {kid} leaves the JWKS at {when.isoformat(timespec='seconds')}")
+
+
 @registry.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-bad", is_flag=True, help="Import the good rows even if some are bad.")
