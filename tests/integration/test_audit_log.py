@@ -111,3 +111,31 @@ def test_removing_the_newest_entry_shows_at_the_head(api, coordinator, setting):
     with db.transaction() as session:
         verdict = verify(session)
     assert any("removed from the end" in p for p in verdict.problems)
+
+
+def test_a_coordinator_reads_the_record_on_the_dashboard_and_an_organisation_cannot(api, coordinator, setting):
+    from tests.integration.test_web_account import office_browser, sign_in
+    from tests.integration.test_web_dashboard import text_of
+
+    event_id = submit(api, setting).json["id"]
+    api.post(f"/api/events/events/{event_id}/rejection", token=coordinator, json={"reason": "Wrong <b>venue</b>"})
+    wait_until(lambda: "event.rejected" in actions(api, coordinator), message="the rejection on record")
+    office = office_browser(api)
+    page = office.get("/me/record")
+    seen = text_of(page.data.decode())
+    assert page.status_code == 200 and "Every decision, on record" in seen
+    assert "event.rejected" in seen and "Wrong <b>venue</b>" in seen  # the reason shown as text
+    assert "status : submitted → rejected" in seen and "Test office (coordinator)" in seen
+    assert "languages : en, de, tr" in seen  # a list as words, not as Python writes it
+    assert '<a href="/me/record" aria-current="page">' in page.data.decode()
+    only = text_of(office.get("/me/record?action=event.rejected").data.decode())
+    assert "event.rejected" in only and "campaign.created" not in only
+    assert "No decision on record matches." in text_of(office.get("/me/record?action=nothing.like.this").data.decode())
+    exported = office.get("/me/record/export.csv?action=event")
+    assert exported.status_code == 200 and exported.mimetype == "text/csv"
+    assert "event.rejected" in exported.get_data(as_text=True)
+
+    org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
+    organisation = type(api)(api.platform)
+    sign_in(organisation, org_key)
+    assert organisation.get("/me/record").status_code == 403
