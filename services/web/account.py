@@ -14,7 +14,7 @@ import time
 from cryptography.fernet import Fernet, InvalidToken
 from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
-from services.web import dashboard, organisation
+from services.web import audit_log, dashboard, organisation
 from services.web.client import Api, ApiError
 from services.web.pages import signed_in
 from services.web.signouts import SignOuts
@@ -30,7 +30,7 @@ NO_ACCOUNT = {"static", "healthz", "readyz"}
 def register(app, api: Api, fernet: Fernet, signouts: SignOuts, hours: int) -> None:
     """Signing in, the organisation area and the coordinator dashboard; a session lasts
     `hours` from signing in."""
-    for bp in (blueprint(api, fernet, signouts, hours * 3600), organisation.blueprint(api), dashboard.blueprint(api)):
+    for bp in (blueprint(api, fernet, signouts, hours * 3600), organisation.blueprint(api), dashboard.blueprint(api), audit_log.blueprint(api)):
         app.register_blueprint(bp)
 
 
