@@ -40,6 +40,8 @@ class Principal:
     role: str            # coordinator or organisation
     subject_id: str      # the coordinator's or the organisation's id
     key_id: str          # the API key the token was minted from
+    amr: tuple[str, ...] = ()       # what was proven (RFC 8176): "key", and "otp", "hwk" or "rec"
+    session_id: str | None = None   # the registry's sign-in session the token came from, if any
 
     @property
     def is_coordinator(self) -> bool:
@@ -96,6 +98,8 @@ class TokenVerifier:
         self.jwks = jwks
         self.issuer = issuer
         self.is_revoked = is_revoked
+        # The registry's own check of sign-in sessions (other services learn of none).
+        self.session_ended: Callable[[str], bool] | None = None
         self.max_ttl = max_ttl
 
     def verify(self, token: str) -> Principal:
@@ -113,9 +117,14 @@ class TokenVerifier:
         self._check_lifetime(claims)
         if claims["role"] not in ROLES:
             raise AuthError("the token names an unknown role")
-        principal = Principal(role=claims["role"], subject_id=claims["sub"], key_id=claims["akid"])
+        amr = claims.get("amr")
+        principal = Principal(role=claims["role"], subject_id=claims["sub"], key_id=claims["akid"],
+                              amr=tuple(a for a in amr if isinstance(a, str)) if isinstance(amr, list) else (),
+                              session_id=claims["sid"] if isinstance(claims.get("sid"), str) else None)
         if self.is_revoked(principal.key_id, principal.subject_id):
             raise AuthError("the key behind this token was revoked or its holder suspended")
+        if principal.session_id and self.session_ended is not None and self.session_ended(principal.session_id):
+            raise AuthError("the sign-in session of this token was ended")
         return principal
 
     def _check_lifetime(self, claims: dict) -> None:

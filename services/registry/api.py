@@ -6,7 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from services.registry import service
+from services.registry import account_api, second_factor, service
 from services.registry.importer import ImportRefused, import_text
 from services.registry.models import ApiKey, Coordinator, Organisation
 from services.registry.schemas import (
@@ -24,7 +24,6 @@ from services.registry.schemas import (
     OrganisationPatch,
     OrganisationQuery,
     SuspensionIn,
-    TokenOut,
     present_organisation,
     present_organisations,
 )
@@ -34,7 +33,7 @@ from shared.http.app import accepts_any_body, csv_body
 from shared.http.auth import bearer_token, current_principal, requires
 from shared.http.dump import json_response
 from shared.http.pagination import PageArgs, keyset_page, page_body
-from shared.http.ratelimit import limiter, token_limit
+from shared.http.ratelimit import factor_limit, limiter, token_limit
 from shared.kernel import current_kernel as kernel
 
 organisations = Blueprint("organisations", __name__, url_prefix="/organisations",
@@ -267,20 +266,44 @@ class CoordinatorKey(MethodView):
 
 @tokens.route("/tokens", methods=["POST"])
 @limiter.limit(token_limit)
-@tokens.response(200, TokenOut)
+@limiter.limit(factor_limit, key_func=account_api.key_id_of_request, deduct_when=lambda _: account_api.factor_refused())
+@tokens.arguments(account_api.TokenIn)
+@tokens.response(200, account_api.SignedInOut)
 @tokens.doc(security=[{"bearer": []}], description="Send `Authorization: Bearer <API key>`; "
-            "the answer follows OAuth 2.0 (RFC 6749 §5.1).")
-def issue_token():
-    """Exchange an API key for an access token (at most 15 minutes)."""
+            "the answer follows OAuth 2.0 (RFC 6749 §5.1). A holder with a second factor sends it too "
+            "(`otp`, `recovery_code`, or `passkey` with `challenge`) and gets a sign-in `session`, whose "
+            "`secret` then makes fresh tokens (`{\"session\": secret}`); without it the answer is 401 "
+            "`second-factor-needed` naming the holder's `factors`.")
+def issue_token(body):
+    """Exchange an API key (and a second factor, or a session) for an access token (at most 15 minutes)."""
     key = bearer_token()
     if key is None:
         raise Unauthenticated("Send your API key as 'Authorization: Bearer <key>'.")
     k = kernel()
     with k.db.transaction() as session:
         principal = service.principal_for_key(session, key)
+        principal, opened = account_api.sign_in(session, principal, body, k.config.REGISTRY_SESSION_HOURS)
     token, ttl = current_app.extensions["doa.signer"].sign(principal)
-    return ({"access_token": token, "token_type": "Bearer", "expires_in": ttl}, 200,
-            {"Cache-Control": "no-store", "Pragma": "no-cache"})
+    answer = {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
+    if opened:
+        answer["session"] = opened
+    return answer, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+@tokens.route("/tokens/challenge", methods=["POST"])
+@limiter.limit(token_limit)
+@tokens.doc(security=[{"bearer": []}])
+def passkey_challenge():
+    """A passkey challenge for signing in with the API key: `options` for
+    navigator.credentials.get, and the `challenge` id to send back with the answer (5 minutes)."""
+    key = bearer_token()
+    if key is None:
+        raise Unauthenticated("Send your API key as 'Authorization: Bearer <key>'.")
+    with kernel().db.transaction() as session:
+        principal = service.principal_for_key(session, key)
+        challenge = second_factor.sign_in_challenge(session, account_api.holder_of(principal),
+                                                    account_api.relying_party())
+    return json_response(challenge, 200, {"Cache-Control": "no-store"})
 
 
 @tokens.route("/.well-known/jwks.json")

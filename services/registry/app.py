@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.registry import api, audit_api
+from services.registry import account_api, api, audit_api, signin_sessions
 from services.registry.handlers import HANDLERS
 from services.registry.models import metadata
+from services.registry.passkeys import RelyingParty
 from services.registry.tokens import Signer
+from services.registry.totp import Sealer
 from shared.auth import JwksSource
 from shared.config import Config
 from shared.kernel import Kernel
@@ -19,13 +21,24 @@ def _attach_signer(kernel: Kernel) -> None:
     kernel.extras["doa.signer"] = signer
     # The registry verifies tokens with its own keys, without asking itself over HTTP.
     kernel.verifier.jwks = signer.jwks
+    kernel.extras["doa.sealer"] = Sealer(c.REGISTRY_FACTOR_KEY, c.var_dir)
+    kernel.extras["doa.rp"] = RelyingParty.of(c.PUBLIC_URL)
+    kernel.extras["doa.about_caller"] = account_api.about_caller
+    kernel.verifier.session_ended = lambda session_id: _session_ended(kernel, session_id)
+
+
+def _session_ended(kernel: Kernel, session_id: str) -> bool:
+    """An ended sign-in session's tokens are refused here at once (the web asks /me each page)."""
+    with kernel.db.transaction() as session:
+        return signin_sessions.is_ended(session, session_id)
 
 
 SPEC = ServiceSpec(
     name="registry", title="dayofaction registry",
     description="Organisations, coordinators, API keys and signed tokens.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
-    blueprints=lambda: [api.organisations, api.coordinators, api.tokens, audit_api.blueprint],
+    blueprints=lambda: [api.organisations, api.coordinators, api.tokens, audit_api.blueprint,
+                        account_api.account],
     handlers=lambda: dict(HANDLERS), on_build=_attach_signer,
 )
 

@@ -112,5 +112,85 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class TotpFactor(Base):
+    """A holder's authenticator app: its secret sealed (Fernet), unconfirmed until a first code."""
+
+    __tablename__ = "totp_factors"
+
+    holder_kind: Mapped[str] = mapped_column(String(20), primary_key=True)  # coordinator or organisation
+    holder_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    # The newest 30-second step a code was accepted for: a code is good once.
+    last_step: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class RecoveryCode(Base):
+    """One-time codes for a holder who lost their factor, kept as SHA-256 digests."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (Index("ix_recovery_codes_holder", "holder_kind", "holder_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    holder_kind: Mapped[str] = mapped_column(String(20))
+    holder_id: Mapped[str] = mapped_column(String(36))
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class Passkey(Base):
+    """A WebAuthn credential: its id and public key (base64url), its signature counter."""
+
+    __tablename__ = "passkeys"
+    __table_args__ = (Index("ix_passkeys_holder", "holder_kind", "holder_id"),
+                      UniqueConstraint("credential_id", name="uq_passkeys_credential"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    holder_kind: Mapped[str] = mapped_column(String(20))
+    holder_id: Mapped[str] = mapped_column(String(36))
+    credential_id: Mapped[str] = mapped_column(String(1400))
+    public_key: Mapped[str] = mapped_column(Text)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class FactorChallenge(Base):
+    """A WebAuthn challenge handed out, good once and for a few minutes."""
+
+    __tablename__ = "factor_challenges"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    holder_kind: Mapped[str] = mapped_column(String(20))
+    holder_id: Mapped[str] = mapped_column(String(36))
+    purpose: Mapped[str] = mapped_column(String(20))  # register or authenticate
+    challenge: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SignInSession(Base):
+    """A sign-in with key (and second factor): its secret, kept by the web, makes fresh tokens
+    without asking the factor again until it expires or is ended. No address is kept."""
+
+    __tablename__ = "signin_sessions"
+    __table_args__ = (Index("ix_signin_sessions_holder", "holder_kind", "holder_id", "created_at"),
+                      UniqueConstraint("secret_digest", name="uq_signin_sessions_secret"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    holder_kind: Mapped[str] = mapped_column(String(20))
+    holder_id: Mapped[str] = mapped_column(String(36))
+    key_id: Mapped[str] = mapped_column(String(36))
+    secret_digest: Mapped[str] = mapped_column(String(64))
+    amr: Mapped[list] = mapped_column(JSON, default=list)
+    label: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
 add_kernel_tables(Base.metadata)
 metadata = Base.metadata

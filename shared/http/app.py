@@ -165,7 +165,9 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     def me():
         """Who this service takes the caller to be (debugging a token)."""
         principal = require_principal()
-        return jsonify(role=principal.role, subject_id=principal.subject_id, key_id=principal.key_id)
+        about = current_app.extensions.get("doa.about_caller")  # the registry adds the caller's factors
+        return jsonify(role=principal.role, subject_id=principal.subject_id, key_id=principal.key_id,
+                       **(about(principal) if about else {}))
 
     def healthz():
         return jsonify(status="alive", service=name)

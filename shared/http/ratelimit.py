@@ -26,5 +26,9 @@ def token_limit() -> str:
     return current_app.extensions["doa"].config.TOKEN_RATE_LIMIT
 
 
+def factor_limit() -> str:
+    return current_app.extensions["doa"].config.FACTOR_RATE_LIMIT
+
+
 def subscribe_limit() -> str:
     return current_app.extensions["doa"].config.SUBSCRIBE_RATE_LIMIT
