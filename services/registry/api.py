@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from services.registry import account_api, second_factor, service
 from services.registry.importer import ImportRefused, import_text
-from services.registry.models import ApiKey, Coordinator, Organisation
+from services.registry.models import ApiKey, Coordinator, Organisation, OrganisationRename
 from services.registry.schemas import (
     CoordinatorIn,
     CoordinatorOut,
@@ -23,6 +23,11 @@ from services.registry.schemas import (
     OrganisationPage,
     OrganisationPatch,
     OrganisationQuery,
+    OrganisationReadOut,
+    RenameOut,
+    RenamePage,
+    RenameQuery,
+    RenameRejectionIn,
     SuspensionIn,
     present_organisation,
     present_organisations,
@@ -105,23 +110,88 @@ def _row_errors(errors) -> list[dict]:
     return [{"line": e.line, "field": e.field, "location": "body", "message": e.message} for e in errors]
 
 
+def _with_pending_rename(session, org) -> dict:
+    """The organisation as the caller may see it; its own and coordinators also see a rename
+    waiting for a decision."""
+    body = present_organisation(org)
+    if "contact_email" in body:  # the private view
+        rename = service.pending_rename(session, org.id)
+        body["pending_rename"] = None if rename is None else {
+            "id": rename.id, "proposed": rename.proposed, "proposed_at": rename.proposed_at.isoformat()}
+    return body
+
+
 @organisations.route("/<uuid:organisation_id>")
 class OrganisationById(MethodView):
-    @organisations.response(200, OrganisationOut)
+    @organisations.response(200, OrganisationReadOut)
     def get(self, organisation_id):
         """Read an organisation."""
         with kernel().db.transaction() as session:
-            return json_response(present_organisation(service.get_organisation(session, str(organisation_id))))
+            return json_response(_with_pending_rename(session, service.get_organisation(session, str(organisation_id))))
 
     @requires(owner="organisation_id")
     @organisations.arguments(OrganisationPatch(partial=True))
-    @organisations.response(200, OrganisationOut)
+    @organisations.response(200, OrganisationReadOut)
     def patch(self, fields, organisation_id):
-        """Change an organisation (the organisation itself or a coordinator)."""
+        """Change an organisation (the organisation itself or a coordinator). A new name, English
+        name, abbreviation or country the organisation asks for itself waits for a coordinator
+        (`pending_rename`; the public keeps seeing the approved one); 409 if it is, or looks like
+        (Unicode confusables), another organisation's. A coordinator's change applies at once."""
         with kernel().db.transaction() as session:
             org = service.get_organisation(session, str(organisation_id))
-            service.update_organisation(session, kernel().outbox, org, fields)
-        return json_response(present_organisation(org))
+            service.update_organisation(session, kernel().outbox, org, fields, current_principal())
+            return json_response(_with_pending_rename(session, org))
+
+
+@organisations.route("/renames")
+class Renames(MethodView):
+    @requires("coordinator")
+    @organisations.arguments(RenameQuery, location="query")
+    @organisations.response(200, RenamePage)
+    def get(self, args):
+        """Renames organisations asked for (`?status=pending`, the default, oldest first), each with
+        what to look at before accepting it: words that mix scripts, a look-alike (coordinators)."""
+        with kernel().db.transaction() as session:
+            stmt = select(OrganisationRename).where(OrganisationRename.status == args["status"])
+            rows, next_url = keyset_page(session, stmt, [OrganisationRename.proposed_at, OrganisationRename.id], args)
+            return json_response(page_body([_rename_body(session, r) for r in rows], next_url))
+
+
+def _rename_body(session, rename: OrganisationRename) -> dict:
+    body = RenameOut(exclude=("warnings",)).dump(rename)
+    if rename.status == "pending":
+        org = service.get_organisation(session, rename.organisation_id)
+        body["warnings"] = service.lookalike_warnings(session, {**service.identity(org), **rename.proposed},
+                                                      except_id=org.id)
+    return body
+
+
+def _decided_rename(rename_id, decide):
+    k = kernel()
+    with k.db.transaction() as session:
+        rename = service.get_rename(session, str(rename_id))
+        decide(session, k.outbox, rename)
+        return json_response(_rename_body(session, rename))
+
+
+@organisations.route("/renames/<uuid:rename_id>/acceptance", methods=["POST"])
+@requires("coordinator")
+@organisations.response(200, RenameOut)
+def accept_rename(rename_id):
+    """Accept a rename: the organisation is known by its new name everywhere (organisation.updated);
+    409 if it has become another organisation's look-alike meanwhile (coordinators)."""
+    principal = current_principal()
+    return _decided_rename(rename_id, lambda s, o, r: service.accept_rename(s, o, r, principal))
+
+
+@organisations.route("/renames/<uuid:rename_id>/rejection", methods=["POST"])
+@requires("coordinator")
+@organisations.arguments(RenameRejectionIn)
+@organisations.response(200, RenameOut)
+def reject_rename(body, rename_id):
+    """Reject a rename, saying why: the organisation keeps its approved name (coordinators)."""
+    principal = current_principal()
+    return _decided_rename(rename_id, lambda s, o, r: service.reject_rename(s, o, r, principal, body["reason"]))
 
 
 @organisations.route("/<uuid:organisation_id>/suspension")

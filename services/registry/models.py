@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
@@ -30,6 +30,11 @@ class Organisation(Base):
     abbreviation_key: Mapped[str] = mapped_column(String(120))
     name: Mapped[str] = mapped_column(String(300))
     name_en: Mapped[str] = mapped_column(String(300))
+    # Confusable skeletons (UTS #39, lookalikes.lookalike_key): no two organisations may look
+    # alike by them (the abbreviation within a country, the names anywhere).
+    abbreviation_skeleton: Mapped[str] = mapped_column(Text)
+    name_skeleton: Mapped[str] = mapped_column(Text)
+    name_en_skeleton: Mapped[str] = mapped_column(Text)
     country: Mapped[str] = mapped_column(String(2))
     timezone: Mapped[str] = mapped_column(String(64))
     languages: Mapped[list] = mapped_column(JSON, default=list)
@@ -39,6 +44,27 @@ class Organisation(Base):
     suspension_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class OrganisationRename(Base):
+    """An organisation's change of its name, English name, abbreviation or country, kept aside
+    until a coordinator decides: meanwhile everyone sees the name as approved."""
+
+    __tablename__ = "organisation_renames"
+    __table_args__ = (Index("ix_organisation_renames_status", "status", "proposed_at", "id"),
+                      Index("ix_organisation_renames_organisation", "organisation_id", "status"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(String(36), ForeignKey("organisations.id"))
+    # The fields as proposed, and their approved values when the proposal was made.
+    proposed: Mapped[dict] = mapped_column(JSON)
+    before: Mapped[dict] = mapped_column(JSON)
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # pending | accepted | rejected | withdrawn (changed back to the approved name)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class Coordinator(Base):

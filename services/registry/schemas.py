@@ -60,6 +60,12 @@ class OrganisationOut(Schema):
         "description": "Private: present only for the organisation itself and coordinators."})
 
 
+class OrganisationReadOut(OrganisationOut):
+    pending_rename = fields.Dict(allow_none=True, metadata={
+        "description": "Private: a new name, abbreviation or country the organisation asked for, waiting "
+                       "for a coordinator (id, proposed, proposed_at); the fields above stay as approved."})
+
+
 _PUBLIC = compile_dumper(OrganisationOut(exclude=PRIVATE_FIELDS))
 _FULL = compile_dumper(OrganisationOut())
 
@@ -150,3 +156,43 @@ class TokenOut(Schema):
     access_token = fields.String()
     token_type = fields.String()
     expires_in = fields.Integer()
+
+
+RENAME_STATUSES = ("pending", "accepted", "rejected", "withdrawn")
+
+
+class RenameQuery(PageArgs):
+    status = fields.String(load_default="pending", validate=validate.OneOf(RENAME_STATUSES))
+
+
+class RenameRejectionIn(Schema):
+    reason = Text(required=True, max_length=1000, multiline=True)
+
+
+class LookalikeWarningOut(Schema):
+    kind = fields.String(metadata={"description": "`mixed_script` (a word mixes scripts, as in 'СPK') or "
+                                                  "`looks_like` (another organisation's look-alike)."})
+    field = fields.String()
+    words = fields.List(fields.String(), metadata={"description": "mixed_script: the words that mix scripts."})
+    organisation = fields.Dict(metadata={"description": "looks_like: id, abbreviation, name and country of "
+                                                        "the organisation it looks like."})
+
+
+class RenameOut(Schema):
+    """An organisation's new name waiting for (or decided by) a coordinator."""
+
+    id = fields.String()
+    organisation_id = fields.String()
+    proposed = fields.Dict(metadata={"description": "The fields as the organisation would have them."})
+    before = fields.Dict(metadata={"description": "Their approved values when the rename was proposed."})
+    status = fields.String(metadata={"description": ", ".join(RENAME_STATUSES)})
+    proposed_at = fields.AwareDateTime(format="iso")
+    decided_at = fields.AwareDateTime(format="iso", allow_none=True)
+    reason = fields.String(allow_none=True)
+    warnings = fields.List(fields.Nested(LookalikeWarningOut), metadata={
+        "description": "What to look at before accepting (pending renames only)."})
+
+
+class RenamePage(Schema):
+    items = fields.List(fields.Nested(RenameOut))
+    next = fields.String(allow_none=True)

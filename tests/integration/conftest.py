@@ -132,6 +132,9 @@ class ApiClient:
                 "name_en": "Communist Party of Kenya", "country": "KE",
                 "timezone": "Africa/Nairobi", "languages": ["sw", "en"],
                 "contact_email": "office@cpk.example", **fields}
+        if body["abbreviation"] != "CPK" and "name" not in fields:  # no two organisations share a name
+            body["name"] = f"Organisation {body['abbreviation']} of {body['country']}"
+            body["name_en"] = fields.get("name_en", body["name"])
         response = self.post("/api/registry/organisations", token=token, json=body)
         assert response.status_code == 201, response.json
         return response.json
