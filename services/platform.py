@@ -17,6 +17,7 @@ from services.registry import app as registry_app
 from services.web.app import create_app as create_web_app
 from services.web.client import INTERNAL, Api
 from shared.config import SERVICES, Config
+from shared.http.app import trust_proxies
 from shared.kernel import Kernel
 from shared.service import ServiceSpec
 
@@ -61,6 +62,7 @@ class PathDispatcher:
 def create_root_app(apps: dict[str, Flask], config: Config, api: Api) -> Flask:
     """The web front at `/`, with the platform's own health checks beside it."""
     root = create_web_app(config, api)
+    trust_proxies(root, config.PROXY_HOPS)  # the scheme a TLS proxy forwards makes the session cookie Secure
 
     @root.get("/api")
     def index():

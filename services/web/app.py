@@ -15,7 +15,7 @@ from flask import Flask, abort, g, make_response, redirect, render_template, req
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from services.web import account, campaign_page, formats, forms, subscription, uploads
+from services.web import account, api_keys, campaign_page, formats, forms, subscription, uploads
 from services.web.account import session_settings
 from services.web.calendar_links import google_calendar_link
 from services.web.charts import cumulative_chart
@@ -23,6 +23,7 @@ from services.web.client import Api, ApiError
 from services.web.i18n import LANGUAGES, RTL, reader_language, translator
 from services.web.page_cache import RenderedPages
 from services.web.pages import refusal_page, uuid_or_none, wants_a_page
+from services.web.session_cookie import SessionOverTls
 from services.web.signouts import SignOuts
 from services.web.worldmap import legend, render_map
 from shared.config import Config
@@ -39,6 +40,7 @@ WITH_FILES = {"organisation.send_report", "dashboard.upload_material"}
 # the query reaches a page, so no page shared among readers carries one reader's parameters).
 PAGE_PARAMETERS = ("country", "city", "activity_type", "language", "tz", "status", "subscribed")
 PARAMETER_LENGTH = 100  # no value of theirs is longer
+DEFAULT_RETRY_AFTER = "60"  # seconds, when a 429 has no wait of the service's to pass on (the limits count per minute)
 
 
 def create_app(config: Config, api: Api) -> Flask:
@@ -50,6 +52,7 @@ def create_app(config: Config, api: Api) -> Flask:
     secret = web_secret(config)
     app.secret_key = secret
     session_settings(app, secure=config.PUBLIC_URL.startswith("https://"))
+    app.session_interface = SessionOverTls()  # Secure behind a TLS proxy too (PROXY_HOPS)
 
     @app.before_request
     def _body_limits():
@@ -65,6 +68,7 @@ def create_app(config: Config, api: Api) -> Flask:
     account.register(app, api, Fernet(secret), SignOuts(config.var_dir / "web-sessions.sqlite"),
                      config.WEB_SESSION_HOURS)
     app.register_blueprint(uploads.blueprint(api))
+    app.register_blueprint(api_keys.blueprint(api))
 
     @app.context_processor
     def _page():
@@ -78,11 +82,14 @@ def create_app(config: Config, api: Api) -> Flask:
                                                                "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.status_code == 429:  # every "too many" says when to try again: the service's wait, else ours
+            response.headers.setdefault("Retry-After", g.get("retry_after") or DEFAULT_RETRY_AFTER)
         if g.get("role") or request.method != "GET" or request.endpoint == "account.signin":
             # What a signed-in person sees (a webhook's secret, shown once) stays out of every cache.
             response.headers["Cache-Control"] = "no-store"
         if request.args.get("lang") in LANGUAGES:  # a switch sticks
-            response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax", httponly=True)
+            response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax", httponly=True,
+                                secure=request.is_secure)
             if "public" in response.headers.get("Cache-Control", ""):  # a shared cache must not hand it on
                 response.headers["Cache-Control"] = "private, no-cache"
         return response

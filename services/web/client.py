@@ -70,9 +70,24 @@ def _visitor() -> str | None:
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, problem: dict):
+    def __init__(self, status: int, problem: dict, retry_after: str | None = None):
         super().__init__(problem.get("detail") or f"HTTP {status}")
         self.status, self.problem = status, problem
+        self.retry_after = retry_after  # a 429's or 503's Retry-After: seconds, as the service said
+
+
+RETRY_AFTER = re.compile(r"\d{1,6}")  # delta-seconds; an HTTP date or anything else is not passed on
+
+
+def retry_after_of(response: requests.Response) -> str | None:
+    """The answer's Retry-After in seconds; kept for this request (the page's own 429 says
+    it too, see the web app's headers)."""
+    value = response.headers.get("Retry-After", "").strip()
+    if not RETRY_AFTER.fullmatch(value):
+        return None
+    if flask.has_request_context():
+        flask.g.retry_after = value
+    return value
 
 
 class StreamBody:
@@ -210,7 +225,7 @@ class Api:
             if not isinstance(problem, dict):
                 problem = {}
             problem.setdefault("detail", f"The {_service(path)} service refused (HTTP {response.status_code}).")
-            raise ApiError(response.status_code, problem)
+            raise ApiError(response.status_code, problem, retry_after_of(response))
         if response.status_code == 204 or not response.content:
             return None
         try:
