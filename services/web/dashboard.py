@@ -243,6 +243,19 @@ def blueprint(api: Api) -> Blueprint:
             return refused(exc, FormState("organisation", values), show_organisations)
         return key_page(made, registered=True)
 
+    @bp.post("/me/renames/<uuid:rename_id>/decision")
+    @signed_in
+    def decide_rename(rename_id):
+        """An organisation's new name, abbreviation or country: accepted (everyone sees it now) or
+        rejected with a reason (it keeps the approved one)."""
+        base, reason = f"/api/registry/organisations/renames/{rename_id}", request.form.get("reason", "")
+        form = FormState(f"rename-{rename_id}", {"reason": reason})
+        if chosen("decision", ("accept", "reject")) == "accept":
+            return submitted(lambda: api.post(f"{base}/acceptance", token=g.token), form, show_organisations,
+                             "rename_accepted", "/me/organisations")
+        return submitted(lambda: api.post(f"{base}/rejection", token=g.token, json={"reason": reason}), form,
+                         show_organisations, "rename_rejected", "/me/organisations")
+
     @bp.post("/me/organisations/<uuid:organisation_id>/keys")
     @signed_in
     def issue_key(organisation_id):
@@ -423,10 +436,15 @@ def campaign_body(values: dict) -> dict:
 # --- organisations (/me/organisations) -----------------------------------------------------------
 
 def organisations_page(api: Api, token: str) -> dict:
-    """The organisations registered (their first page, newest last), to issue one a key."""
+    """The renames waiting for a decision (oldest first, with their warnings), and the
+    organisations registered (their first page, newest last), to issue one a key."""
     listed = optional(lambda: api.get("/api/registry/organisations", params={"limit": LIST_LIMIT}, token=token),
                       default={})
-    return {"organisations": listed.get("items", []), "more_organisations": bool(listed.get("next"))}
+    renames = optional(lambda: api.get("/api/registry/organisations/renames", params={"limit": LIST_LIMIT},
+                                       token=token)["items"], default=[])
+    names = organisation_names(api, token, {r["organisation_id"] for r in renames}) if renames else {}
+    return {"organisations": listed.get("items", []), "more_organisations": bool(listed.get("next")),
+            "renames": [{**r, "organisation": names.get(r["organisation_id"])} for r in renames]}
 
 
 def organisation_values() -> dict:
