@@ -2,8 +2,8 @@
 coordinator cannot miss when a word mixes scripts or the name looks like another organisation's."""
 from __future__ import annotations
 
-from tests.integration.test_web_dashboard import form, text_of
 from tests.integration.test_web_account import office_browser
+from tests.integration.test_web_dashboard import form, text_of
 
 ORGS = "/api/registry/organisations"
 
