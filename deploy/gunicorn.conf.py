@@ -8,7 +8,9 @@ timeout = 30
 graceful_timeout = 10
 accesslog = None  # the app logs every request itself, as JSON, with its request id (never the client's address)
 errorlog = "-"
-# The gateway in front sets X-Forwarded-*; trust it only from where it runs.
+# The gateway in front sets X-Forwarded-*; trust it only from where it runs. gunicorn takes the
+# scheme (X-Forwarded-Proto) from these addresses itself; the apps believe the rest through
+# PROXY_HOPS (werkzeug's ProxyFix). Behind TLS both make the session cookie Secure.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
 
