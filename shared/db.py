@@ -12,6 +12,7 @@ from typing import Callable, Iterator
 
 from sqlalchemy import String, create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -94,19 +95,26 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
     session.info.setdefault(_AFTER_COMMIT, []).append(action)
 
 
-def forget_after_commit(session: Session, *tables: str) -> None:
+def forget_after_commit(session: Session, *tables: str, rewrite: tuple[str, ...] = ()) -> None:
     """Once this transaction commits, leave no old copy of the rows it deleted or overwrote
     (an erased address) in the database's files: see `forget_deleted`."""
     engine = session.get_bind()
-    after_commit(session, lambda: forget_deleted(engine, tables))
+    after_commit(session, lambda: forget_deleted(engine, tables, rewrite))
 
 
-def forget_deleted(engine: Engine, tables=(), attempts: int = 5) -> bool:
+REWRITE_LOCK_TIMEOUT = "2s"  # a rewrite waits no longer than this behind a long reader
+
+
+def forget_deleted(engine: Engine, tables=(), rewrite=(), attempts: int = 5) -> bool:
     """SQLite (secure_delete zeroes freed space in the file): checkpoint the WAL into the file
-    and truncate it, so it keeps no page as it was before. PostgreSQL: VACUUM `tables`, so
-    their dead row versions and index entries are removed (the bytes may stay in a page's
-    free space until reused, and in PostgreSQL's WAL and backups: the operator's to rotate).
-    Answer whether it went through; failing is logged, never raised: the erasure stands."""
+    and truncate it, so it keeps no page as it was before. PostgreSQL: `rewrite` (the tables
+    with an address column, small) are rewritten by VACUUM FULL, which leaves no dead row's
+    bytes in their files or indexes; the other `tables` get a plain VACUUM, which removes dead
+    row versions and index entries but may leave their bytes in a page's free space until it
+    is reused. (A rewrite that cannot get its lock within REWRITE_LOCK_TIMEOUT is a plain
+    VACUUM, logged.) PostgreSQL's WAL and backups keep the old rows until recycled: the
+    operator's. Answer whether it all went through; failing is logged, never raised: the
+    erasure stands."""
     try:
         if engine.dialect.name == "sqlite":
             for attempt in range(attempts):
@@ -117,13 +125,29 @@ def forget_deleted(engine: Engine, tables=(), attempts: int = 5) -> bool:
                 time.sleep(0.05 * (attempt + 1))  # a reader on an old snapshot: it ends soon
             log.warning("the WAL could not be truncated after an erasure (readers busy); it is at the next one")
             return False
+        complete = True
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in tables:
+            for table in dict.fromkeys([*rewrite, *tables]):
+                if table in rewrite and _rewritten(conn, table):
+                    continue
+                complete = complete and table not in rewrite
                 conn.exec_driver_sql(f'VACUUM "{table}"')
-        return True
+        return complete
     except Exception as exc:  # e.g. not the tables' owner: the rows are gone, their old bytes may not be
         log.warning("cleaning up after an erasure failed: %s", type(exc).__name__)
         return False
+
+
+def _rewritten(conn, table: str) -> bool:
+    try:
+        conn.exec_driver_sql(f"SET lock_timeout = '{REWRITE_LOCK_TIMEOUT}'")
+        conn.exec_driver_sql(f'VACUUM FULL "{table}"')
+        return True
+    except OperationalError:  # the lock not had in time: the caller vacuums instead
+        log.warning("rewriting %s after an erasure waited too long for its lock; vacuumed instead", table)
+        return False
+    finally:
+        conn.exec_driver_sql("RESET lock_timeout")
 
 
 def _run_after_commit(session: Session) -> None:

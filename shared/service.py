@@ -12,6 +12,7 @@ from shared.auth import JwksSource
 from shared.config import Config
 from shared.http.app import create_service_app
 from shared.kernel import Kernel, build_kernel
+from shared.logs import configure_logging
 
 
 @dataclass
@@ -35,6 +36,11 @@ class ServiceSpec:
 
     def create_app(self, config: Config | None = None, kernel: Kernel | None = None,
                    jwks: JwksSource | None = None) -> Flask:
+        if kernel is None and config is None:
+            # A process of its own (gunicorn's `create_app()`): its lines as configured, and
+            # through the handler that keeps addresses out of them.
+            config = Config()
+            configure_logging(config.LOG_LEVEL, config.LOG_FORMAT)
         kernel = kernel or self.build(config, jwks)
         return create_service_app(kernel, self.blueprints(), title=self.title,
                                   description=self.description, migrations=self.migrations)

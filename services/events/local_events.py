@@ -8,11 +8,12 @@ from operator import attrgetter
 
 from marshmallow import ValidationError
 from sqlalchemy import String, cast, func, select
+from sqlalchemy import update as update_table
 from sqlalchemy.orm import Session
 
 from services.events.campaigns import check_participant
 from services.events.localtime import LocalTimeError, format_offset, to_utc, zone_in_country
-from services.events.models import Campaign, CountryHold, LocalEvent
+from services.events.models import Campaign, CountryHold, EventChange, LocalEvent
 from services.events.schemas import consistency_check
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
@@ -86,27 +87,36 @@ def submit(session: Session, outbox: Outbox, campaign: Campaign, organisation_id
     return event
 
 
-MODERATED = ("title", "description", "languages", "activity_type", "online_url", "visibility")
 EDITABLE = ("title", "description", "languages", "activity_type", "city", "country", "venue", "address",
             "latitude", "longitude", "timezone", "online_url", "expected_participants", "visibility",
             "address_public", "address_public_hours")
+# An event's whole editable state: what an edit sets, and what a pending change proposes.
+STATE = (*EDITABLE, "starts_local", "ends_local", "starts_at", "ends_at")
 
 
-def _as_submitted(event: LocalEvent) -> dict:
-    """The event in the shape it was submitted in, so an edit is checked as a whole."""
-    start, end = datetime.fromisoformat(event.starts_local), datetime.fromisoformat(event.ends_local)
-    return {**{f: getattr(event, f) for f in EDITABLE}, "start": start, "end": end,
-            "start_offset": format_offset(start - event.starts_at.replace(tzinfo=None)),
-            "end_offset": format_offset(end - event.ends_at.replace(tzinfo=None))}
+def state_of(event: LocalEvent) -> dict:
+    return {f: getattr(event, f) for f in STATE}
 
 
-def update(session: Session, outbox: Outbox, event: LocalEvent, principal: Principal, changes: dict) -> list[str]:
-    """Apply the owner's changes; answer what changed (announced as event.updated)."""
+def _as_submitted(state: dict) -> dict:
+    """An event's state in the shape it was submitted in, so an edit is checked as a whole."""
+    start, end = datetime.fromisoformat(state["starts_local"]), datetime.fromisoformat(state["ends_local"])
+    return {**{f: state[f] for f in EDITABLE}, "start": start, "end": end,
+            "start_offset": format_offset(start - state["starts_at"].replace(tzinfo=None)),
+            "end_offset": format_offset(end - state["ends_at"].replace(tzinfo=None))}
+
+
+def check_editable(event: LocalEvent, principal: Principal) -> None:
     if not principal.owns(event.organisation_id):
         raise Forbidden("Only the organisation that holds the event changes it.")
     if event.status not in ("submitted", "approved"):
         raise Conflict(f"The event is {event.status}; it can no longer change.", current_status=event.status)
-    merged = _as_submitted(event)
+
+
+def edited_state(session: Session, event: LocalEvent, changes: dict, base: dict | None = None) -> dict:
+    """The event's whole state after `changes` to `base` (its own state, or a pending change's),
+    checked by every rule as a submission is; raises Invalid naming the fields."""
+    merged = _as_submitted(base or state_of(event))
     for name in ("start", "end"):  # a new time or zone: the old offset says nothing
         if (name in changes or "timezone" in changes) and f"{name}_offset" not in changes:
             merged[f"{name}_offset"] = None
@@ -116,21 +126,37 @@ def update(session: Session, outbox: Outbox, event: LocalEvent, principal: Princ
     except ValidationError as exc:
         raise _invalid({f: " ".join(m) for f, m in exc.messages.items()}) from None
     starts_at, ends_at = check_event(session.get(Campaign, event.campaign_id), merged)
-    new = {**{f: merged[f] for f in EDITABLE}, "starts_local": merged["start"].isoformat(timespec="seconds"),
-           "ends_local": merged["end"].isoformat(timespec="seconds"), "starts_at": starts_at, "ends_at": ends_at}
-    changed = [f for f, v in new.items() if getattr(event, f) != v]
+    return {**{f: merged[f] for f in EDITABLE}, "starts_local": merged["start"].isoformat(timespec="seconds"),
+            "ends_local": merged["end"].isoformat(timespec="seconds"), "starts_at": starts_at, "ends_at": ends_at}
+
+
+def differing(event: LocalEvent, state: dict) -> list[str]:
+    return [f for f, v in state.items() if getattr(event, f) != v]
+
+
+def apply_state(session: Session, outbox: Outbox, event: LocalEvent, state: dict) -> list[str]:
+    """Set the event to `state`; answer what changed, announced as event.updated (calendars
+    see a new SEQUENCE, the public outputs a new revision, subscribers are told)."""
+    changed = differing(event, state)
     if not changed:
         return []
     for name in changed:
-        setattr(event, name, new[name])
+        setattr(event, name, state[name])
     event.search_text = search_text(event.title, event.description, event.city)
-    if event.status == "approved" and any(name in MODERATED for name in changed):
-        # What a coordinator approved was its text and its audience: changing them asks again.
-        event.status, event.approved_at = "submitted", None
     event.sequence += 1
     event.updated_at = utcnow()
     outbox.add(session, "event.updated", {**event_data(event), "changed": changed})
     return changed
+
+
+def update(session: Session, outbox: Outbox, event: LocalEvent, principal: Principal, changes: dict) -> list[str]:
+    """Apply the owner's changes to an event not yet approved; answer what changed. (An approved
+    event's change waits for a coordinator instead: event_changes.propose.)"""
+    check_editable(event, principal)
+    if event.status != "submitted":
+        raise Conflict("An approved event's change is proposed for review, not applied.",
+                       current_status=event.status)
+    return apply_state(session, outbox, event, edited_state(session, event, changes))
 
 
 def may_see_everything(event: LocalEvent, principal: Principal | None) -> bool:
@@ -205,6 +231,9 @@ def cancel(session: Session, outbox: Outbox, event: LocalEvent, principal: Princ
         raise Conflict(f"The event is already {event.status}.", current_status=event.status)
     event.status, event.updated_at = "cancelled", utcnow()
     event.sequence += 1
+    # A change waiting for review has nothing left to change: calling the event off is immediate.
+    session.execute(update_table(EventChange).where(EventChange.event_id == event.id,
+                                                    EventChange.status == "pending").values(status="withdrawn"))
     outbox.add(session, "event.cancelled", event_data(event))
 
 

@@ -116,6 +116,29 @@ class LocalEvent(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class EventChange(Base):
+    """An organisation's change to an approved event, kept aside until a coordinator decides:
+    meanwhile the event, and everything the public sees of it, stays as approved."""
+
+    __tablename__ = "event_changes"
+    __table_args__ = (Index("ix_event_changes_event", "event_id", "proposed_at"),
+                      Index("ix_event_changes_status", "status", "proposed_at", "id"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    event_id: Mapped[str] = mapped_column(String(36), ForeignKey("local_events.id"))
+    # The event's whole editable state as proposed (times as ISO text), checked as an edit is.
+    proposed: Mapped[dict] = mapped_column(JSON)
+    # The approved values of the fields the proposal changes, as they were when it was made.
+    before: Mapped[dict] = mapped_column(JSON)
+    proposed_by: Mapped[str] = mapped_column(String(36))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # pending | accepted | rejected | replaced (by a newer one) | withdrawn (back as approved, or cancelled)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    decided_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
 class EventTally(Base):
     """Approved events and their expected participants per campaign, country, activity type,
     organisation and visibility: what the statistics add up (kept by `tallies`)."""

@@ -168,6 +168,23 @@ class DecisionIn(Schema):
     reason = Text(load_default=None, allow_none=True, max_length=2000, multiline=True)
 
 
+class FieldChange(Schema):
+    from_ = fields.Raw(data_key="from", allow_none=True, metadata={"description": "The approved value."})
+    to = fields.Raw(allow_none=True, metadata={"description": "The proposed value."})
+
+
+class EventChangeOut(Schema):
+    id = fields.String()
+    event_id = fields.String()
+    status = fields.String(metadata={"description": "pending, accepted, rejected, replaced or withdrawn."})
+    proposed_at = fields.AwareDateTime(format="iso")
+    decided_at = fields.AwareDateTime(format="iso", allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "Why a coordinator rejected it."})
+    changes = fields.Dict(keys=fields.String(), values=fields.Nested(FieldChange), metadata={
+        "description": "Each field it changes, by the name a PATCH uses (start and end: local wall-clock "
+                       "times; starts_at and ends_at: the instants they mean)."})
+
+
 class LocalEventOut(Schema):
     id = fields.String()
     campaign_id = fields.String()
@@ -204,6 +221,12 @@ class LocalEventOut(Schema):
 
 class LocalEventPage(Schema):
     items = fields.List(fields.Nested(LocalEventOut))
+    pending_change = fields.Nested(EventChangeOut, allow_none=True, metadata={
+        "description": "Its owner and coordinators only: the change waiting for a coordinator (the event's "
+                       "other fields are the approved version the public sees)."})
+    rejected_change = fields.Nested(EventChangeOut, allow_none=True, metadata={
+        "description": "Its owner and coordinators only: the latest change, if a coordinator rejected it "
+                       "(with the reason) and nothing newer was proposed since."})
     next = fields.String(allow_none=True)
 
 
@@ -223,6 +246,21 @@ class LocalEventQuery(PageArgs):
 
 class HoldIn(Schema):
     reason = Text(required=True, max_length=2000, multiline=True)
+
+
+class EventChangeQuery(PageArgs):
+    status = fields.String(validate=validate.OneOf(["pending", "accepted", "rejected", "replaced", "withdrawn"]))
+    event = UUIDString(metadata={"description": "The changes of this event."})
+    lang = LanguageCode(metadata={"description": "The language of the events' titles (else Accept-Language)."})
+
+
+class QueuedChange(EventChangeOut):
+    event = fields.Nested(LocalEventOut, metadata={"description": "The event as approved (as GET gives it)."})
+
+
+class EventChangePage(Schema):
+    items = fields.List(fields.Nested(QueuedChange))
+    next = fields.String(allow_none=True)
 
 
 class HoldOut(Schema):

@@ -14,7 +14,8 @@ from services.notify.models import Notification
 from shared.db import Database, forget_after_commit
 
 _KEY = "doa_notify_forget_mail"
-# The tables that held the address, or text an e-mail to it named (an SMTP reply in last_error).
+# The tables that held the address (the first: rewritten on PostgreSQL, see forget_deleted),
+# or what an e-mail to it said (an SMTP reply quoting it in last_error).
 SUBSCRIBER_TABLES = ("subscriptions", "notifications", "notices", "reminders")
 CONTACT_TABLES = ("contacts", "notifications")
 
@@ -27,7 +28,7 @@ def forget_mail(session: Session, recipients: list[str], tables: tuple[str, ...]
         return
     ids = session.execute(select(Notification.id).where(Notification.recipient.in_(recipients))).scalars()
     session.info.setdefault(_KEY, set()).update(ids)
-    forget_after_commit(session, *tables)
+    forget_after_commit(session, *tables, rewrite=tables[:1])
 
 
 def forget_contact(session: Session, owner_id: str) -> None:

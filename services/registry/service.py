@@ -167,7 +167,7 @@ def _apply(session: Session, outbox: Outbox, org: Organisation, changes: dict) -
     for name, value in changes.items():
         setattr(org, name, value)
     if "contact_email" in changes:  # the old address leaves no copy in the database's files
-        forget_after_commit(session, "organisations")
+        forget_after_commit(session, "organisations", rewrite=("organisations",))
     org.abbreviation_key = abbreviation_key(org.abbreviation)
     for name, value in _skeletons(identity(org)).items():
         setattr(org, name, value)
