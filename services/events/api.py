@@ -236,7 +236,9 @@ def _event_response(event, status: int = 200, headers: dict | None = None):
     principal = current_principal()
     body = events.present(event, principal, _wanted_languages(request.args), utcnow())
     if events.may_see_everything(event, principal):
-        body.update(event_changes.told_to_owner(object_session(event).connection(), [event.id])[event.id])
+        session = object_session(event)
+        session.flush()  # what the use case just changed, seen by the plain query
+        body.update(event_changes.told_to_owner(session.connection(), [event.id])[event.id])
     return json_response(body, status, headers)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from icalendar import Calendar
 
 from services.events.schemas import StatisticsOut
-from tests.integration.test_local_events_api import EVENTS, submit
+from tests.integration.test_local_events_api import EVENTS, accepted_change, submit
 
 ZONES = [  # (country, city, zone, local start on the day): from where the day begins to where it ends
     ("KI", "Tarawa", "Pacific/Kiritimati", "2022-12-01T09:00:00"),
@@ -85,12 +85,11 @@ def test_statistics_follow_every_approval_change_cancellation_and_hold(api, coor
     submit(api, setting, expected_participants=1000)  # waiting for a decision: not counted
     assert api.get(stats_path).json["total"] == {"events": 2, "expected_participants": 130}
 
-    # The owner's new figure counts at once; a new text asks for approval again and leaves the count.
+    # The owner's new figure counts once a coordinator accepts it, not before.
     api.patch(f"{EVENTS}/{kenyan['id']}", token=setting["tokens"][0], json={"expected_participants": 250})
+    assert api.get(stats_path).json["total"] == {"events": 2, "expected_participants": 130}
+    accepted_change(api, coordinator, setting["tokens"][0], kenyan["id"], {"expected_participants": 250})
     assert api.get(stats_path).json["total"] == {"events": 2, "expected_participants": 280}
-    api.patch(f"{EVENTS}/{kenyan['id']}", token=setting["tokens"][0], json={"title": {"en": "A new call"}})
-    assert api.get(stats_path).json["countries"] == [{"key": "NP", "events": 1, "expected_participants": 30}]
-    api.post(f"{EVENTS}/{kenyan['id']}/approval", token=coordinator)
 
     assert api.put("/api/events/countries/NP/hold", token=coordinator, json={"reason": "raids"}).status_code == 200
     assert [c["key"] for c in api.get(stats_path).json["countries"]] == ["KE"]

@@ -22,6 +22,16 @@ def submit(api, setting, token=None, **overrides):
                     json=event(**overrides))
 
 
+def accepted_change(api, coordinator, owner: str, event_id: str, changes: dict) -> dict:
+    """An approved event's owner changes it and a coordinator accepts: the event as it then is."""
+    proposed = api.patch(f"{EVENTS}/{event_id}", token=owner, json=changes)
+    assert proposed.status_code == 200, proposed.json
+    change = proposed.json["pending_change"]
+    accepted = api.post(f"{EVENTS}/{event_id}/changes/{change['id']}/acceptance", token=coordinator)
+    assert accepted.status_code == 200, accepted.json
+    return accepted.json
+
+
 def test_an_event_is_placed_in_its_own_zone(api, setting):
     response = submit(api, setting)
     assert response.status_code == 201, response.json
@@ -139,11 +149,13 @@ def test_an_owner_changes_time_and_place_and_the_change_is_announced(api, coordi
     created = submit(api, setting).json
     api.post(f"{EVENTS}/{created['id']}/approval", token=coordinator)
     path = f"{EVENTS}/{created['id']}"
-    moved = api.patch(path, token=setting["tokens"][0], json={"start": "2022-12-01T18:00:00", "venue": "Kamukunji"})
-    assert moved.status_code == 200 and moved.json["starts_at"] == "2022-12-01T15:00:00+00:00"
+    moved = accepted_change(api, coordinator, setting["tokens"][0], created["id"],
+                            {"start": "2022-12-01T18:00:00", "venue": "Kamukunji"})
+    assert moved["starts_at"] == "2022-12-01T15:00:00+00:00"
     [updated] = [m["data"] for m in events_messages(api) if m["type"] == "event.updated"]
     assert set(updated["changed"]) == {"venue", "starts_local", "starts_at"}
-    assert api.patch(path, token=setting["tokens"][0], json={"venue": "Kamukunji"}).status_code == 200  # no change
+    same = api.patch(path, token=setting["tokens"][0], json={"venue": "Kamukunji"})  # no change
+    assert same.status_code == 200 and same.json["pending_change"] is None
     assert len([m for m in events_messages(api) if m["type"] == "event.updated"]) == 1
     late = api.patch(path, token=setting["tokens"][0], json={"end": "2022-12-01T17:30:00"})
     assert late.status_code == 422 and late.json["errors"][0]["field"] == "end"
@@ -238,17 +250,20 @@ def test_a_cancelled_submission_never_becomes_public(api, setting):
     assert b"VEVENT" not in api.get(f"{CAMPAIGNS}/{setting['campaign']['id']}/events.ics").data
 
 
-def test_changing_text_or_audience_after_approval_asks_for_approval_again(api, coordinator, setting):
+def test_changing_text_or_audience_after_approval_waits_and_keeps_the_approved_event(api, coordinator, setting):
     created = submit(api, setting, visibility="coordinators").json
     api.post(f"{EVENTS}/{created['id']}/approval", token=coordinator)
     changed = api.patch(f"{EVENTS}/{created['id']}", token=setting["tokens"][0],
                         json={"visibility": "public", "title": {"en": "Changed after approval"}})
-    assert changed.status_code == 200 and changed.json["status"] == "submitted"
-    assert api.get(f"{EVENTS}/{created['id']}").status_code == 404
-    moved = submit(api, setting).json  # a new time alone keeps the approval, and is announced
-    api.post(f"{EVENTS}/{moved['id']}/approval", token=coordinator)
-    later = api.patch(f"{EVENTS}/{moved['id']}", token=setting["tokens"][0], json={"start": "2022-12-01T18:00:00"})
-    assert later.json["status"] == "approved"
+    assert changed.status_code == 200 and changed.json["status"] == "approved"
+    assert changed.json["visibility"] == "coordinators" and set(changed.json["pending_change"]["changes"]) == {
+        "visibility", "title"}
+    assert api.get(f"{EVENTS}/{created['id']}").status_code == 404  # still for coordinators only
+    shown = submit(api, setting).json  # a public event stays public, as approved, while its change waits
+    api.post(f"{EVENTS}/{shown['id']}/approval", token=coordinator)
+    later = api.patch(f"{EVENTS}/{shown['id']}", token=setting["tokens"][0], json={"title": {"en": "New words"}})
+    assert later.json["status"] == "approved" and later.json["title"] == "Rally for solidarity"
+    assert api.get(f"{EVENTS}/{shown['id']}").json["title"] == "Rally for solidarity"
 
 
 def test_events_of_a_campaign_set_back_to_draft_leave_every_public_output(api, coordinator, setting):

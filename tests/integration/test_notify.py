@@ -17,7 +17,7 @@ from services.notify.webhooks.signing import verify
 from tests.conftest import wait_until
 from tests.integration.conftest import ApiClient
 from tests.integration.test_finding_events import approved
-from tests.integration.test_local_events_api import EVENTS, submit
+from tests.integration.test_local_events_api import EVENTS, accepted_change, submit
 
 SUBSCRIPTIONS = "/api/notify/subscriptions"
 
@@ -356,8 +356,8 @@ def test_organisations_systems_hear_nothing_of_drafts_or_of_others_unapproved_ev
     api.post(f"{EVENTS}/{unapproved['id']}/cancellation", token=setting["tokens"][0])
     public = approved(api, coordinator, setting)
     api.patch(f"{EVENTS}/{public['id']}", token=setting["tokens"][0], json={"title": {"en": "BUY CHEAP PILLS"}})
-    moved = approved(api, coordinator, setting)
-    api.patch(f"{EVENTS}/{moved['id']}", token=setting["tokens"][0], json={"venue": "Kamukunji grounds"})
+    moved = approved(api, coordinator, setting)  # its change heard of once a coordinator accepts it
+    accepted_change(api, coordinator, setting["tokens"][0], moved["id"], {"venue": "Kamukunji grounds"})
     wait_until(lambda: any(json.loads(r["body"])["type"] == "event.updated" for r in receiver.requests),
                message="the public change's delivery")
     got = [(json.loads(r["body"])["type"], json.loads(r["body"])["data"]["id"]) for r in receiver.requests]

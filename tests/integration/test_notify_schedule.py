@@ -21,7 +21,7 @@ from tests.conftest import wait_until
 from tests.integration.conftest import ApiClient
 from tests.integration.test_campaigns_api import CAMPAIGNS
 from tests.integration.test_finding_events import approved
-from tests.integration.test_local_events_api import EVENTS
+from tests.integration.test_local_events_api import EVENTS, accepted_change
 from tests.integration.test_notify import (
     SUBSCRIPTIONS,
     confirmed_subscriber,
@@ -142,11 +142,9 @@ def test_reminders_are_planned_sent_once_moved_and_cancelled(api, coordinator, s
     settled(api)
     assert len(with_subject(mailbox, address, "Reminder:")) == 1
 
-    # The owner moves the event a day later: the reminders follow it.
+    # The owner moves the event a day later (a coordinator accepts it): the reminders follow it.
     later = day + timedelta(days=1)
-    moved = api.patch(f"{EVENTS}/{event['id']}", token=owner,
-                      json={"start": f"{later}T18:00:00", "end": f"{later}T20:00:00"})
-    assert moved.status_code == 200, moved.json
+    accepted_change(api, coordinator, owner, event["id"], {"start": f"{later}T18:00:00", "end": f"{later}T20:00:00"})
     new_start = datetime.combine(later, time(18), CHICAGO)
 
     def notify_knows_the_new_time():
@@ -186,8 +184,8 @@ def test_an_event_moved_after_its_reminders_went_out_is_reminded_of_again(api, c
     wait_until(lambda: len(with_subject(mailbox, address, "Reminder:")) == 2, message="both reminders")
 
     later = day + timedelta(days=2)  # … and then it was postponed by two days
-    assert api.patch(f"{EVENTS}/{event['id']}", token=setting["tokens"][0],
-                     json={"start": f"{later}T18:00:00", "end": f"{later}T20:00:00"}).status_code == 200
+    accepted_change(api, coordinator, setting["tokens"][0], event["id"],
+                    {"start": f"{later}T18:00:00", "end": f"{later}T20:00:00"})
     new_start = datetime.combine(later, time(18), CHICAGO)
 
     def notify_knows_the_new_time():
