@@ -26,7 +26,7 @@ from services.registry.models import SigningKey
 from shared.audit import record
 from shared.auth import ALGORITHM, AUDIENCE, CLOCK_SKEW, JWKS_CACHE_SECONDS, MAX_TOKEN_TTL, HttpJwks, Principal
 from shared.bus.outbox import Outbox
-from shared.db import Database, utcnow
+from shared.db import Database, forget_after_commit, utcnow
 
 MAX_TTL = MAX_TOKEN_TTL
 FIRST_KID = "00000000-0000-4000-8000-000000000001"
@@ -56,6 +56,7 @@ def erase_retired(session: Session, now: datetime) -> list[str]:
     kids = list(session.execute(select(SigningKey.kid).where(SigningKey.retired_at <= now)).scalars())
     if kids:
         session.execute(delete(SigningKey).where(SigningKey.kid.in_(kids)))
+        forget_after_commit(session, "signing_keys", rewrite=("signing_keys",))  # no copy left in the files
     return kids
 
 

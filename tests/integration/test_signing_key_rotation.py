@@ -43,10 +43,10 @@ def audit_entries(kernel) -> list[dict]:
     return [b["data"] for b in bodies if b["type"] == "audit.recorded"]
 
 
-@pytest.fixture
-def served(make_platform):
+@pytest.fixture(params=["sqlite", "postgres"])
+def served(make_platform, request):
     """The platform, its registry answering over HTTP; events fetches the JWKS from it."""
-    platform = make_platform()
+    platform = make_platform(db=request.param)
     server = make_server("127.0.0.1", 0, platform.wsgi, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -57,7 +57,7 @@ def served(make_platform):
     thread.join()
 
 
-def test_tokens_survive_a_rotation_until_the_old_key_retires(served):
+def test_tokens_survive_a_rotation_until_the_old_key_retires(served, tmp_path):
     api = served
     registry = api.platform.kernels["registry"]
     signer = registry.extras["doa.signer"]
@@ -89,12 +89,17 @@ def test_tokens_survive_a_rotation_until_the_old_key_retires(served):
 
     # The overlap ends.
     with registry.db.transaction() as session:
+        old_private = session.get(SigningKey, old_kid).private_pem
         session.execute(update(SigningKey).where(SigningKey.kid == old_kid)
                         .values(retired_at=utcnow() - timedelta(seconds=1)))
     signer.reload()
     assert kids(api.get(JWKS)) == {rotation.new_kid}
     with registry.db.transaction() as session:
         assert list(session.execute(select(SigningKey.kid)).scalars()) == [rotation.new_kid]  # erased
+    secret = "".join(old_private.splitlines()[1:-1]).encode()  # the PEM's base64 body
+    if registry.db.engine.dialect.name == "sqlite":
+        files = list((tmp_path / "var").glob("registry.db*"))
+        assert files and not [f.name for f in files if secret in f.read_bytes()]  # nor left in the files
     events_jwks._fetched = float("-inf")  # events' copy of the JWKS expires
     refused = api.get(CHANGES, token=before)
     assert refused.status_code == 401 and "unknown key" in refused.json["detail"]
