@@ -9,16 +9,36 @@ from services.registry import service as registry_service
 from services.web.formats import country_name
 from tests.integration.conftest import ApiClient
 from tests.integration.test_local_events_api import EVENTS
+from tests.second_factor import fresh_code, secret_of
 
 
 def csrf_of(page) -> str:
     return re.search(r'name="csrf" value="([^"]+)"', page.data.decode()).group(1)
 
 
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+APP_SECRETS: dict[str, str] = {}  # the authenticator app each coordinator key's holder set up
+
+
 def sign_in(api, key: str):
+    """Sign in as a person would: the key; then, for a coordinator, the app's code — or, the first
+    time, setting the app up (its secret read from the page, as from the QR code)."""
     page = api.get("/signin")
-    return api.post("/signin", data={"key": key, "csrf": csrf_of(page)},
-                    headers={"Content-Type": "application/x-www-form-urlencoded"})
+    signed = api.post("/signin", data={"key": key, "csrf": csrf_of(page)}, headers=FORM)
+    if signed.status_code != 303:
+        return signed
+    if signed.headers["Location"].endswith("/signin/second-factor"):
+        second = api.get("/signin/second-factor")
+        return api.post("/signin/second-factor", data={"code": fresh_code(APP_SECRETS[key]), "csrf": csrf_of(second)},
+                        headers=FORM)
+    if api.get("/me").headers.get("Location", "").endswith("/me/security"):  # a coordinator's first time
+        enrol = api.get("/me/security/app")
+        APP_SECRETS[key] = secret_of(enrol.data.decode())
+        confirmed = api.post("/me/security/app", data={"code": fresh_code(APP_SECRETS[key]), "csrf": csrf_of(enrol)},
+                             headers=FORM)
+        assert confirmed.headers["Location"].endswith("/me/security/recovery-codes"), confirmed.data
+        assert api.get("/me/security/recovery-codes").status_code == 200
+    return signed
 
 
 def form(api, path: str, page, **fields):
