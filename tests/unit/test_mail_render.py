@@ -370,3 +370,10 @@ def test_an_encoded_word_in_a_display_name_is_shown_as_written(name):
     parsed = email.message_from_bytes(message.as_bytes(), policy=policy.default)
     assert parsed["From"].addresses[0].display_name == name
     assert parsed["From"].addresses[0].addr_spec == "notify@doa.example"
+
+
+def test_an_address_that_looks_like_an_encoded_word_stays_an_address():
+    to = "x=?utf-8?q?y?=@example.org"  # a valid local part
+    message = compose(rendered_for(), sender="notify@doa.example", to=to, message_id="m1")
+    parsed = email.message_from_bytes(message.as_bytes(), policy=policy.default)
+    assert parsed["To"].addresses[0].addr_spec == to

@@ -67,6 +67,8 @@ def _header(value: str):
     if value.isascii() and "=?" not in value:
         return value
     name, address = parseaddr(value)
+    if value.isascii() and value.strip() == address:
+        return value  # a bare address: mail programs decode no word in it, and it must stay one
     if address and "@" in address and value.strip().endswith(">") and address.isascii():
         if "=?" in name:
             return f"{Header(name, 'utf-8').encode()} <{address}>"
