@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from flask import Blueprint, Response, abort, g, render_template, request
 
-from services.web import formats
+from services.web import event_changes, formats
 from services.web.client import Api, ApiError
 from services.web.forms import DEFAULT_ACTIVITY_TYPES, FormState, number_as_sent, refused, shown_again, submitted
 from services.web.i18n import reader_language, translator
@@ -90,6 +90,15 @@ def blueprint(api: Api) -> Blueprint:
         base = f"/api/events/events/{event_id}"
         return decided(f"event-{event_id}", "approve", (f"{base}/approval", f"{base}/rejection"),
                        ("event_approved", "event_rejected"))
+
+    @bp.post("/me/events/<uuid:event_id>/changes/<uuid:change_id>/decision")
+    @signed_in
+    def decide_change(event_id, change_id):
+        """A change to an approved event: accepted (the public sees it now) or rejected with a
+        reason its organisation reads."""
+        base = f"/api/events/events/{event_id}/changes/{change_id}"
+        return decided(f"change-{change_id}", "approve", (f"{base}/acceptance", f"{base}/rejection"),
+                       ("change_accepted", "change_rejected"))
 
     @bp.post("/me/reports/<uuid:report_id>/decision")
     @signed_in
@@ -327,11 +336,15 @@ def page(api: Api, token: str) -> dict:
     """What waits for a decision (with who sent it, for which campaign) and how each open
     campaign is doing. Names come in one request per service, however long the queue."""
     queue = api.get("/api/events/events", params={"status": "submitted", "limit": LIST_LIMIT}, token=token)["items"]
+    language = reader_language()
+    changes = [{**c, "rows": event_changes.diff(c, language)} for c in api.get(
+        "/api/events/events/changes", params={"status": "pending", "limit": LIST_LIMIT}, token=token)["items"]]
     reports = optional(lambda: api.get("/api/media/reports", params={"status": "submitted", "limit": LIST_LIMIT},
                                        token=token)["items"])
     campaigns = every_campaign(api, token)
-    return {"queue": queue, "reports": reports,
-            "organisations": organisation_names(api, token, {item["organisation_id"] for item in queue + reports}),
+    senders = {item["organisation_id"] for item in queue + reports} | {c["event"]["organisation_id"] for c in changes}
+    return {"queue": queue, "reports": reports, "changes": changes,
+            "organisations": organisation_names(api, token, senders),
             "campaign_names": {c["id"]: c["name"] for c in campaigns},
             "progress": [progress(api, token, c) for c in campaigns if c["status"] == "open"]}
 

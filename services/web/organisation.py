@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
-from services.web import formats
+from services.web import event_changes, formats
 from services.web.client import Api, ApiError
 from services.web.forms import DEFAULT_ACTIVITY_TYPES, FORM_ERRORS, FormState, number_as_sent, refused, shown_again
 from services.web.i18n import reader_language, translator
@@ -62,16 +62,17 @@ def blueprint(api: Api) -> Blueprint:
             abort(404)
         choices = form_choices(reader_language(), [event["activity_type"], *DEFAULT_ACTIVITY_TYPES], country=event["country"],
                                zone=event["timezone"])
+        proposed = event_changes.as_proposed(event)  # a change waiting for review is edited further
         if request.method == "GET":
-            return render_template("event_edit.html", event=event, values=event_values(event), **choices)
+            return render_template("event_edit.html", event=event, values=event_values(proposed), **choices)
         values = form_values()
-        body = event_body(values, event)
+        body = event_body(values, proposed)
         try:
-            api.request("PATCH", path, json=body, token=g.token)
+            saved = api.request("PATCH", path, json=body, token=g.token)
         except ApiError as exc:
             return refused_in_words(exc, FormState("f", values), lambda: render_template(
                 "event_edit.html", event=event, values=values, **choices))
-        flash("event_saved", "done")
+        flash("change_sent" if (saved or {}).get("pending_change") else "event_saved", "done")
         return redirect(url_for("account.home"), 303)
 
     @bp.post("/me/events/<uuid:event_id>/cancellation")
@@ -187,7 +188,10 @@ def page(api: Api, token: str, organisation_id: str) -> dict:
     campaigns = open_campaigns(api)
     signed = {c["id"] for c in campaigns if organisation_id in _signatory_ids(
         optional(lambda c=c: api.get(f"/api/events/campaigns/{c['id']}/signatories"), default={}))}
-    return {"events": events["items"], "campaigns": campaigns, "signed": signed}
+    language = reader_language()
+    changed_fields = {e["id"]: event_changes.changed_labels(e.get("pending_change") or e.get("rejected_change") or {},
+                                                            language) for e in events["items"]}
+    return {"events": events["items"], "campaigns": campaigns, "signed": signed, "changed_fields": changed_fields}
 
 
 def reports_page(api: Api, token: str, organisation_id: str) -> dict:
