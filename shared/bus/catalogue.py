@@ -220,7 +220,8 @@ CATALOGUE: dict[str, MessageType] = {
                     "A coordinator rejected a local event, with the reason."),
         MessageType("event.cancelled", 1, EventData, "events", "The organisation cancelled its local event."),
         MessageType("event.updated", 1, EventUpdatedData, "events",
-                    "The organisation changed its event; `changed` names the fields (time, place, text…)."),
+                    "The event changed (an approved one's change once a coordinator accepted it); `changed` "
+                    "names the fields (time, place, text…)."),
         MessageType("country.held", 1, CountryData, "events",
                     "A coordinator hid every event of a country from public outputs (an emergency); other services "
                     "hold back what they publish of it."),
