@@ -147,7 +147,7 @@ def _decided(session: Session, message: Message, event: KnownEvent, decision: st
 
 def event_updated(session: Session, message: Message) -> None:
     """Subscribers hear of a new time or place of an event they could see — and only while it
-    stays approved (a change of text sends it back to the coordinators first); its
+    stays approved (an approved event's change comes only once a coordinator accepted it); its
     reminders are planned again from the new time."""
     event, before = remember_event(session, message)
     changed = set(message.data.get("changed") or [])
