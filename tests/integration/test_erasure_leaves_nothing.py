@@ -103,13 +103,14 @@ def test_erasure_leaves_no_copy_of_the_addresses_anywhere(api, coordinator, sett
     tag = uuid.uuid4().hex[:10]
     subscriber, contact, office = (f"erase-me-{tag}@example.org", f"contact-{tag}@example.org",
                                    f"office-{tag}@example.org")
+    old_contact = f"old-contact-{tag}@example.org"  # replaced by `contact`: forgotten as if removed
 
     # An organisation's contact address at the registry.
     org = api.register(coordinator, abbreviation=f"E{tag[:5]}", name=f"Erasure Test {tag}",
                        name_en=f"Erasure Test {tag}", contact_email=office)
     # A notify contact of an organisation, told of its event's approval.
     assert api.put("/api/notify/contacts/me", token=setting["tokens"][0],
-                   json={"email": contact, "language": "en"}).status_code == 200
+                   json={"email": old_contact, "language": "en"}).status_code == 200
     # A subscriber, confirmed, told of a new event.
     assert api.post(SUBSCRIPTIONS, json={"email": subscriber, "language": "en", "scope": "country",
                                          "country": "KE"}).status_code == 202
@@ -120,13 +121,21 @@ def test_erasure_leaves_no_copy_of_the_addresses_anywhere(api, coordinator, sett
     assert api.post(link_in(mails_to(var, subscriber)[0], "subscriptions/confirmation")).status_code == 200
     approved(api, coordinator, setting, title={"en": "Rally for erasure"})
     wait_until(lambda: len(mails_to(var, subscriber)) == 2, message="the new event's e-mail")
-    wait_until(lambda: mails_to(var, contact), message="the organisation's e-mail")
+    wait_until(lambda: mails_to(var, old_contact), message="the organisation's e-mail")
+    assert api.put("/api/notify/contacts/me", token=setting["tokens"][0],
+                   json={"email": contact, "language": "en"}).status_code == 200
+    approved(api, coordinator, setting, title={"en": "Second rally"})
+    wait_until(lambda: len(mails_to(var, subscriber)) == 3, message="the second event's e-mail")
+    wait_until(lambda: mails_to(var, contact), message="the organisation's e-mail to its new address")
     wait_until(lambda: unsent(api) == 0, message="every e-mail sent")
 
-    addresses = [subscriber, contact, office]
+    postgres = request.node.callspec.params["api"] == "postgres"
+    replaced = holders(var, [old_contact]) + (pg_holders(api.platform.kernels, [old_contact]) if postgres else [])
+    assert not replaced, "a contact's replaced address is still written down:\n" + "\n".join(replaced)
+
+    addresses = [subscriber, contact, office, old_contact]
     before = "\n".join(holders(var, addresses))
     assert f"holds {subscriber}" in before and f"holds {contact}" in before  # the grep finds what is there
-    postgres = request.node.callspec.params["api"] == "postgres"
     if postgres:
         before = "\n".join(pg_holders(api.platform.kernels, addresses))
         assert f"notify: subscriptions holds {subscriber}" in before and f"holds {office}" in before, before
