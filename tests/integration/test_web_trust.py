@@ -74,6 +74,12 @@ def test_behind_a_trusted_tls_proxy_the_session_cookie_is_secure(tmp_path):
     assert "Secure" not in session_cookie(plain).split("; ")
 
 
+def test_the_language_cookie_is_secure_behind_tls_too(tmp_path):
+    answer = web_front(tmp_path, PROXY_HOPS=1).get("/signin?lang=de", headers={"X-Forwarded-Proto": "https"})
+    [cookie] = [c for c in answer.headers.getlist("Set-Cookie") if c.startswith("lang=")]
+    assert "Secure" in cookie.split("; ")
+
+
 def test_without_a_trusted_proxy_a_forwarded_scheme_is_ignored(tmp_path):
     client = web_front(tmp_path)
     answer = client.get("/signin", headers={"X-Forwarded-Proto": "https"})
@@ -126,3 +132,15 @@ def test_an_organisation_and_a_coordinator_see_when_each_key_was_last_used(make_
     assert "Last used" in own and f"{used_at[key.split('_')[1]][:16].replace('T', ' ')} UTC" in own
     assert "spare" in own and "Never" in own
     assert api.get(f"/me/organisations/{organisation['id']}/keys").status_code == 403  # coordinators only
+
+    office = ApiClient(api.platform)
+    with api.platform.kernels["registry"].db.transaction() as session:
+        person = registry_service.create_coordinator(session, "Office")
+        _, office_key = registry_service.issue_key(session, "coordinator", person.id, "laptop")
+    assert sign_in(office, office_key).status_code == 303
+    assert f"/me/organisations/{organisation['id']}/keys" in office.get("/me/organisations").data.decode()
+    theirs = office.get(f"/me/organisations/{organisation['id']}/keys").data.decode()
+    assert organisation["abbreviation"] in theirs and "spare" in theirs and "Never" in theirs
+    assert f"{used_at[key.split('_')[1]][:16].replace('T', ' ')} UTC" in theirs
+    mine = office.get("/me/keys").data.decode()
+    assert "laptop" in mine and "Never" not in mine  # signing in used it
