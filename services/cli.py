@@ -196,8 +196,8 @@ def rotate_signing_key(overlap) -> None:
         raise click.BadParameter(str(exc), param_hint="--overlap") from None
     for kid in rotation.erased:
         click.echo(f"erased the retired key {kid}")
-    click.echo(f"new signing key {rotation.new_kid}: in the JWKS now, signing tokens in "
-               f"{tokens.PUBLISH_BEFORE_USE} seconds")
+    click.echo(f"new signing key {rotation.new_kid}: in the JWKS now, signing tokens "
+               + (f"in {tokens.PUBLISH_BEFORE_USE} seconds" if rotation.retiring else "at once (no other key)"))
     for kid, when in rotation.retiring.items():
         click.echo(f"old key {kid} leaves the JWKS at {when.isoformat(timespec='seconds')}")
 
