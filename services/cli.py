@@ -49,8 +49,11 @@ def run(host, port, demo) -> None:
     # file past 512 KB), refusing more than max_request_body_size: let the largest upload through.
     largest = max(config.MEDIA_MAX_PHOTO_BYTES, config.MEDIA_MAX_VIDEO_BYTES, config.MEDIA_MAX_AUDIO_BYTES,
                   config.MEDIA_MAX_DOCUMENT_BYTES)
+    # Waitress drops X-Forwarded-* it was not told to trust; with PROXY_HOPS the apps judge them
+    # (werkzeug's ProxyFix believes exactly that many proxies), so waitress passes them on.
     server = create_server(platform.wsgi, host=host, port=port, threads=8, ident="dayofaction",
-                           max_request_body_size=largest + 1024 * 1024)
+                           max_request_body_size=largest + 1024 * 1024,
+                           clear_untrusted_proxy_headers=not config.PROXY_HOPS)
     base = f"http://{host}:{server.effective_port}"
     click.echo(f"\ndayofaction is running at {base}/")
     click.echo(f"API documentation: {base}/api/registry/docs (and /api/events/docs, /api/media/docs, /api/notify/docs)")

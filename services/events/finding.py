@@ -1,6 +1,7 @@
 """What the public finds: the follow-the-sun timeline, statistics, the map (GeoJSON) and
 calendars (iCalendar). Every output here starts from `public_condition`, so coordinators-only
-events, countries on hold and addresses not yet public never leak into it."""
+events, countries on hold and addresses not yet public never leak into it (coordinates of a
+place not yet public are the event's coarse point, places.py)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -20,6 +21,7 @@ from services.events.local_events import (
 )
 from services.events.localtime import format_offset
 from services.events.models import Campaign, CountryHold, EventTally, KnownOrganisation, LocalEvent
+from services.events.places import public_point
 
 ICAL_PRODID = "-//dayofaction//events//EN"
 
@@ -97,21 +99,24 @@ class PublicPlaces:
             self.changes_at = public_from
         return False
 
+    def point(self, event) -> tuple[float | None, float | None, bool]:
+        """(latitude, longitude, approximate): exact where the place is public, else the event's
+        coarse point (places.py), never the exact one."""
+        return public_point(event, self.shown(event))
+
 
 def geojson_features(session: Session, stmt, wanted: list[str], places: PublicPlaces) -> Iterator[dict]:
-    """Public events with coordinates whose owners made the place public (coordinates would
-    give an address away)."""
-    for event in session.execute(stmt.where(LocalEvent.latitude.is_not(None),
-                                            LocalEvent.address_public != "never")).scalars():
-        if not places.shown(event):
-            continue
+    """Public events with coordinates: exact where their owners made the place public, else a
+    point about 1 km off (`approximate`), since exact coordinates would give the address away."""
+    for event in session.execute(stmt.where(LocalEvent.latitude.is_not(None))).scalars():
+        latitude, longitude, approximate = places.point(event)
         language = pick_language(event.title, event.languages, wanted)
         yield {"type": "Feature", "id": event.id,
-               "geometry": {"type": "Point", "coordinates": [event.longitude, event.latitude]},
+               "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
                "properties": {"title": event.title.get(language, ""), "city": event.city, "country": event.country,
                               "activity_type": event.activity_type, "start": event.starts_local,
                               "timezone": event.timezone, "starts_at": event.starts_at.isoformat(),
-                              "status": event.status}}
+                              "status": event.status, "approximate": approximate}}
 
 
 def ical_stream(session: Session, stmt, name: str, wanted: list[str], places: PublicPlaces,
@@ -155,6 +160,9 @@ def _vevent(event: LocalEvent, wanted: list[str], places: PublicPlaces, base_url
     if event.address and places.shown(event):
         place = [event.address, *place]
     vevent.add("location", ", ".join(p for p in place if p))
+    latitude, longitude, _ = places.point(event)
+    if latitude is not None:  # GEO: exact where the place is public, else the coarse point
+        vevent.add("geo", (latitude, longitude))
     vevent.add("status", "CANCELLED" if event.status == "cancelled" else "CONFIRMED")
     vevent.add("url", f"{base_url}/api/events/events/{event.id}")
     return vevent
@@ -180,15 +188,15 @@ def overview_statement(campaign_id: str):
 
 def overview_item(event, wanted: list[str], places: PublicPlaces) -> dict:
     """One event of the overview, as the public sees it: the title in the language the list
-    would choose, local and UTC times, and coordinates only where the map would show them."""
+    would choose, local and UTC times, and coordinates as the map shows them (coarse until the
+    place is public)."""
     language = pick_language(event.title, event.languages, wanted)
-    shown = places.shown(event)
+    latitude, longitude, approximate = places.point(event)
     return {"id": event.id, "title": event.title.get(language, ""), "language": language, "city": event.city,
             "country": event.country, "timezone": event.timezone, "start": event.starts_local,
             "end": event.ends_local, "starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat(),
             "utc_offset": utc_offset(event), "activity_type": event.activity_type, "languages": event.languages,
-            "status": event.status, "longitude": event.longitude if shown else None,
-            "latitude": event.latitude if shown else None}
+            "status": event.status, "longitude": longitude, "latitude": latitude, "approximate": approximate}
 
 
 def overview_events(connection, campaign_id: str, wanted: list[str], places: PublicPlaces) -> list[dict]:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.events.campaigns import check_participant
 from services.events.localtime import LocalTimeError, format_offset, to_utc, zone_in_country
 from services.events.models import Campaign, CountryHold, EventChange, LocalEvent
+from services.events.places import public_point
 from services.events.schemas import consistency_check
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
@@ -313,8 +314,10 @@ def present(event: LocalEvent, principal: Principal | None, wanted: list[str], n
                description=(event.description or {}).get(language, ""),
                titles=event.title, descriptions=event.description or {},
                start=event.starts_local, end=event.ends_local)
-    if shown_address:  # coordinates would give the address away as well
-        out.update(address=event.address, latitude=event.latitude, longitude=event.longitude)
+    if shown_address:
+        out["address"] = event.address
+    # Exact coordinates would give the address away as well: coarse ones until it is public.
+    out["latitude"], out["longitude"], out["place_approximate"] = public_point(event, shown_address)
     if full:
         out["rejection_reason"] = event.rejection_reason
     return out

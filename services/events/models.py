@@ -165,6 +165,16 @@ class CountryHold(Base):
     held_by: Mapped[str] = mapped_column(String(36))
 
 
+class PlaceKey(Base):
+    """The server's secret that chooses each event's coarse point while its address is hidden
+    (places.py), made on first use: the same in every process, so the point is stable."""
+
+    __tablename__ = "place_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    secret: Mapped[str] = mapped_column(String(128))
+
+
 add_kernel_tables(Base.metadata)
 # How often what the public sees of each campaign has changed (kept by `revisions`).
 public_revisions = add_public_revisions_table(Base.metadata)

@@ -200,8 +200,12 @@ class LocalEventOut(Schema):
     country = fields.String()
     venue = fields.String(allow_none=True)
     address = fields.String(allow_none=True, metadata={"description": "Absent until its owner made it public."})
-    latitude = fields.Float(allow_none=True)
+    latitude = fields.Float(allow_none=True, metadata={
+        "description": "Exact once the address is public (and for its owner and coordinators); until then a "
+                       "point about 1 km off, the same every time (`place_approximate`)."})
     longitude = fields.Float(allow_none=True)
+    place_approximate = fields.Boolean(metadata={
+        "description": "True while the coordinates are the coarse point, not the place."})
     timezone = fields.String()
     start = fields.String(metadata={"description": "Local wall-clock time in `timezone`."})
     end = fields.String()
@@ -358,8 +362,10 @@ class OverviewEvent(Schema):
     languages = fields.List(fields.String())
     status = fields.String(metadata={"description": "approved, or cancelled (after its approval)."})
     longitude = fields.Float(allow_none=True, metadata={
-        "description": "Only where the map shows the event (its owner made the place public); else null."})
+        "description": "Exact where its owner made the place public; until then a point about 1 km off "
+                       "(`approximate`); null without coordinates."})
     latitude = fields.Float(allow_none=True)
+    approximate = fields.Boolean(metadata={"description": "True while the coordinates are the coarse point."})
 
 
 class CampaignOverview(Schema):

@@ -89,9 +89,11 @@ def timeline(events: list[dict], day_of_action: str) -> list[dict]:
 
 
 def map_points(events: list[dict]) -> list[dict]:
-    """The events whose owners made the place public, as the map draws them."""
+    """The events with coordinates, as the map draws them: exact where their owners made the
+    place public, else their coarse point (`approximate`, drawn as a larger circle)."""
     return [{"longitude": e["longitude"], "latitude": e["latitude"], "title": e["title"], "city": e["city"],
-             "country": e["country"], "url": f"/events/{e['id']}"} for e in events if e.get("longitude") is not None]
+             "country": e["country"], "url": f"/events/{e['id']}", "approximate": e.get("approximate") is True}
+            for e in events if e.get("longitude") is not None]
 
 
 def countdown(day_of_action: str) -> dict:

@@ -191,6 +191,7 @@ class _Point(NamedTuple):
     url: str
     country: str
     city: str
+    approximate: bool = False  # the event's coarse point, its address not public yet
 
 
 def _placed(points: list[dict], lang: str) -> list[_Point]:
@@ -207,7 +208,7 @@ def _placed(points: list[dict], lang: str) -> list[_Point]:
         url = url if isinstance(url, str) and url.startswith("/") and not url.startswith("//") else ""
         country = point.get("country")
         placed.append(_Point(round(x, 1), round(y, 1), label, url, country.upper() if isinstance(country, str) else "",
-                             city))
+                             city, point.get("approximate") is True))
     placed.sort()
     return placed
 
@@ -231,6 +232,15 @@ def _drawn(group: list[_Point], scale: float, words, cluster_link) -> str:
     first = group[0]
     hit = f'<circle class="worldmap-hit" cx="{_num(first.x)}" cy="{_num(first.y)}" r="{_size(HIT * scale)}" ' \
           f'fill="transparent" stroke="none"/>'
+    if len(group) == 1 and first.approximate:  # a larger, lighter circle: somewhere within about 1 km
+        place = words("approximate_place") if words else "Approximate place (within about 1 km)"
+        circle = f'<circle class="worldmap-point worldmap-approximate" cx="{_num(first.x)}" cy="{_num(first.y)}" ' \
+                 f'r="{_size(APPROXIMATE_RADIUS * scale)}" fill-opacity="0.35" stroke="{POINT}" stroke-dasharray=' \
+                 f'"{_size(2 * scale)} {_size(1.5 * scale)}"><title>{_text(first.label)} — {_text(place)}</title></circle>'
+        if not first.url:
+            return circle
+        return f'<a href="{_attr(first.url)}" aria-label="{_attr(first.label)} — {_attr(place)}" tabindex="-1">' \
+               f'{hit}{circle}</a>'
     if len(group) == 1:
         circle = f'<circle class="worldmap-point" cx="{_num(first.x)}" cy="{_num(first.y)}" ' \
                  f'r="{_size(POINT_RADIUS * scale)}"><title>{_text(first.label)}</title></circle>'
@@ -256,6 +266,7 @@ def _drawn(group: list[_Point], scale: float, words, cluster_link) -> str:
 CLUSTER_CELL = 18.0  # map units of the whole world (1000 wide): points closer than this are drawn as one
 CLUSTER_NAMES = 5  # a drawn cluster names this many of its events
 POINT_RADIUS = 6.0  # about 2 mm on a phone showing the whole world
+APPROXIMATE_RADIUS = 9.0  # a place known only to about 1 km: a larger circle than an exact one
 HIT = 14.0  # the area a finger may touch around a point
 MIN_ZOOM_WIDTH = 40.0  # a zoomed map shows at least this much of the world's width (about 14 degrees)
 

@@ -214,15 +214,15 @@ def test_a_place_that_becomes_public_in_time_is_shown_without_any_write(api, coo
              "overview": f"{CAMPAIGNS}/{campaign['id']}/overview"}
     before = fetch(api, paths)
     assert "Uhuru Park" not in before["feed"].get_data(as_text=True)
-    assert before["map"].json["features"] == []
-    assert before["overview"].json["events"][0]["latitude"] is None
+    assert [f["properties"]["approximate"] for f in before["map"].json["features"]] == [True]  # the coarse point
+    assert before["overview"].json["events"][0]["latitude"] != -1.29
     revision_before = revision(api, campaign["id"])
     assert asked_again(api, paths["map"], before["map"].headers["ETag"]).status_code == 304
 
     time.sleep(max(0.0, (public_from - datetime.now(nairobi)).total_seconds()) + 0.5)
     after = all_changed(api, paths, tags(before))
     assert "Uhuru Park" in after["feed"].get_data(as_text=True)
-    assert [f["id"] for f in after["map"].json["features"]] == [made["id"]]
+    assert [(f["id"], f["properties"]["approximate"]) for f in after["map"].json["features"]] == [(made["id"], False)]
     assert after["overview"].json["events"][0]["latitude"] == -1.29
     assert revision(api, campaign["id"]) == revision_before  # time alone, no write
 

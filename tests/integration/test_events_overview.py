@@ -14,7 +14,7 @@ from tests.integration.test_finding_events import approved, spread_over_the_day
 from tests.integration.test_local_events_api import EVENTS, submit
 
 COMPACT = {"id", "title", "language", "city", "country", "timezone", "start", "end", "starts_at", "ends_at",
-           "utc_offset", "activity_type", "languages", "status", "longitude", "latitude"}
+           "utc_offset", "activity_type", "languages", "status", "longitude", "latitude", "approximate"}
 SAME_AS_THE_LIST = ("title", "language", "city", "country", "timezone", "start", "end", "starts_at", "ends_at",
                     "activity_type", "languages", "status")
 
@@ -121,7 +121,9 @@ def test_coordinates_only_where_the_map_shows_the_place(api, coordinator, settin
     no_place = approved(api, coordinator, setting, address_public="now", latitude=None, longitude=None)
     events = {e["id"]: e for e in overview(api, campaign).json["events"]}
     assert (events[shown["id"]]["longitude"], events[shown["id"]]["latitude"]) == (36.82, -1.29)
-    assert (events[never["id"]]["longitude"], events[never["id"]]["latitude"]) == (None, None)
+    coarse = events[never["id"]]  # hidden: a point about 1 km off, never the place
+    assert coarse["approximate"] and (coarse["longitude"], coarse["latitude"]) != (36.82, -1.29)
+    assert coarse["latitude"] is not None and not events[shown["id"]]["approximate"]
     assert events[past_before["id"]]["latitude"] == -1.29
     assert (events[no_place["id"]]["longitude"], events[no_place["id"]]["latitude"]) == (None, None)
     features = api.get(f"{EVENTS}/map.geojson?campaign={campaign}").json["features"]
@@ -140,9 +142,11 @@ def test_an_address_public_hours_before_a_coming_event_is_not_yet_on_the_overvie
     now = approved(api, coordinator, future, start=f"{soon}T18:00:00", end=f"{soon}T19:00:00",
                    address_public="now")
     events = {e["id"]: e for e in overview(api, coming["id"]).json["events"]}
-    assert (events[later["id"]]["longitude"], events[later["id"]]["latitude"]) == (None, None)
+    assert events[later["id"]]["approximate"] and events[later["id"]]["latitude"] != -1.29  # the coarse point
     assert events[now["id"]]["latitude"] == -1.29
-    assert "latitude" not in api.get(f"{EVENTS}/{later['id']}").json  # as the event itself shows it
+    itself = api.get(f"{EVENTS}/{later['id']}").json  # as the event itself shows it
+    assert "address" not in itself and itself["place_approximate"]
+    assert (itself["latitude"], itself["longitude"]) == (events[later["id"]]["latitude"], events[later["id"]]["longitude"])
 
 
 def test_local_times_and_offsets_are_the_timelines(api, coordinator, setting):

@@ -104,15 +104,17 @@ def test_statistics_follow_every_approval_change_cancellation_and_hold(api, coor
     assert counts["running"] == counts["recounted"]
 
 
-def test_the_map_shows_only_places_their_owners_made_public(api, coordinator, setting):
+def test_the_map_shows_exactly_only_places_their_owners_made_public(api, coordinator, setting):
     public_place = approved(api, coordinator, setting, address_public="now")
-    approved(api, coordinator, setting, address_public="never")
+    hidden = approved(api, coordinator, setting, address_public="never")
     approved(api, coordinator, setting, address_public="before", address_public_hours=2)  # in 2022: long past
     response = api.get(f"{EVENTS}/map.geojson?campaign={setting['campaign']['id']}")
     assert response.headers["Content-Type"].startswith("application/geo+json")
-    features = response.json["features"]
-    assert len(features) == 2 and public_place["id"] in [f["id"] for f in features]
-    assert features[0]["geometry"] == {"type": "Point", "coordinates": [36.82, -1.29]}
+    features = {f["id"]: f for f in response.json["features"]}
+    assert len(features) == 3 and features[public_place["id"]]["properties"]["approximate"] is False
+    assert features[public_place["id"]]["geometry"] == {"type": "Point", "coordinates": [36.82, -1.29]}
+    coarse = features[hidden["id"]]
+    assert coarse["properties"]["approximate"] is True and coarse["geometry"]["coordinates"] != [36.82, -1.29]
 
 
 def test_calendar_feeds_keep_local_times_with_their_zones(api, coordinator, setting):
