@@ -22,7 +22,8 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-_EMAIL = re.compile(r"[\w.!#$%&'*+/=?^`{|}~-]+@[\w-]+(?:\.[\w-]+)+")
+# An e-mail address with its <…>, also one cut short ("amina@": a stored error truncated).
+EMAIL_ADDRESS = re.compile(r"<?[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]*>?")
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9A-Fa-f]{1,4})?(?:%\w+)?(?![\w:])")
 
@@ -42,7 +43,7 @@ def _if_address(replacement: str):
 def redact(text: str) -> str:
     """`text` without e-mail or IP addresses ("<address>", "<ip>" in their place)."""
     if "@" in text:
-        text = _EMAIL.sub("<address>", text)
+        text = EMAIL_ADDRESS.sub("<address>", text)
     if ":" in text:
         text = _IPV6.sub(_if_address("<ip>"), text)
     if "." in text:

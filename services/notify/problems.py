@@ -9,7 +9,6 @@ secret), as in the e-mail that tells coordinators of a disabled endpoint.
 """
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -18,16 +17,15 @@ from sqlalchemy.orm import Session
 
 from services.notify.mail_dispatch import retry_delay
 from services.notify.models import DeliveryAttempt, KnownOrganisation, Notification, WebhookDelivery, WebhookEndpoint
+from shared.logs import EMAIL_ADDRESS
 
 RETRIED = ("pending", "sending")  # with an attempt behind them: being retried
 HIDDEN = "[address hidden]"
-# Also an address cut short where a stored error was truncated ("amina@").
-_ADDRESS = re.compile(r"<?[^\s<>()\[\]\"',;:@]+@[^\s<>()\[\]\"',;:@]*>?")
 
 
 def without_addresses(text: str | None) -> str | None:
     """The text with anything that looks like an e-mail address blanked."""
-    return None if text is None else _ADDRESS.sub(HIDDEN, text)
+    return None if text is None else EMAIL_ADDRESS.sub(HIDDEN, text)
 
 
 def shown_url(url: str) -> str:
