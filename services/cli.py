@@ -60,6 +60,8 @@ def run(host, port, demo) -> None:
     if first_key:
         click.echo("\nA first coordinator was created. Its API key, shown this once:\n")
         click.echo(f"    {first_key}\n")
+        click.echo(f"Sign in at {base}/signin with it: the first time, you set up a second factor "
+                   "(an authenticator app or a passkey), which every sign-in then asks for.")
         click.echo(f"Exchange it for a token:  curl -X POST -H 'Authorization: Bearer {first_key}' {base}/api/registry/tokens\n")
     sys.stdout.flush()
 

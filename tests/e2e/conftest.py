@@ -85,8 +85,9 @@ class Http:
 @contextmanager
 def doa_run(var: Path, **env) -> Iterator[tuple[str, str | None]]:
     """`doa run` on a free port with `var` as its var folder (its e-mail written there as .eml
-    files): yields (its base URL, the coordinator key it printed at first start)."""
-    port = free_port()
+    files): yields (its base URL, the coordinator key it printed at first start). PORT in `env`
+    picks the port (to name it in PUBLIC_URL beforehand)."""
+    port = int(env.pop("PORT", 0)) or free_port()
     process = subprocess.Popen([str(BIN / "doa"), "run"], cwd=ROOT,
                                env=base_env(PORT=port, DOA_VAR_DIR=var, **env), stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -112,6 +113,35 @@ def chromium() -> str:
             pytest.fail("chromium is not installed (.ci/run installs it: apt-get install chromium)")
         pytest.skip("chromium is not installed (apt-get install chromium)")
     return path
+
+
+APP_SECRETS: dict[str, str] = {}  # the authenticator app each coordinator key's holder set up in the browser
+
+
+def sign_in_page(page, base: str, key: str) -> None:
+    """Sign `page` in as a person would, ending on /me: the key; then a coordinator's app code —
+    or, the first time, setting the app up from the secret the page shows beside its QR code, and
+    going on past the recovery codes."""
+    from tests.second_factor import fresh_code
+
+    page.goto(f"{base}/signin")
+    page.fill("#key", key)
+    with page.expect_navigation():
+        page.click("form[action='/signin'] button[type=submit]")
+    if page.url == f"{base}/signin/second-factor":
+        page.fill("#code", fresh_code(APP_SECRETS[key]))
+        with page.expect_navigation(url=f"{base}/me"):
+            page.click("form:not([data-passkey]) button[type=submit]")
+        return
+    if page.url == f"{base}/me/security":  # a coordinator's first time: nothing opens before a factor
+        page.goto(f"{base}/me/security/app")
+        APP_SECRETS[key] = page.get_attribute("[data-totp-secret]", "data-totp-secret")
+        page.fill("#code", fresh_code(APP_SECRETS[key]))
+        with page.expect_navigation(url=f"{base}/me/security/recovery-codes"):
+            page.click("form[action='/me/security/app'] button[type=submit]")
+        with page.expect_navigation(url=f"{base}/me"):
+            page.click("a.button[href='/me']")
+    assert page.url == f"{base}/me", f"{key[:12]}… could not sign in: {page.url}"
 
 
 def make_photo(path, size: tuple[int, int] = (640, 480), colour: tuple[int, int, int] = (30, 120, 200)) -> None:

@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.e2e.conftest import SHOTS, an_organisation_and_a_campaign, chromium, doa_run, make_photo
+from tests.e2e.conftest import SHOTS, an_organisation_and_a_campaign, chromium, doa_run, make_photo, sign_in_page
 
 
 def wait_for_link(folder, marker: str, timeout: float = 20) -> str:
@@ -86,10 +86,7 @@ def test_an_event_goes_from_an_organisation_through_a_coordinator_to_the_public(
             assert "May Day rally at Uhuru Park" in page.content()
 
             office_page = browser.new_context().new_page()
-            office_page.goto(f"{base}/signin")
-            office_page.fill("#key", coordinator_key)
-            office_page.click("button[type=submit]")
-            office_page.wait_for_url(f"{base}/me")
+            sign_in_page(office_page, base, coordinator_key)
             office_page.screenshot(path=str(SHOTS / "coordinator.png"), full_page=True)
             with office_page.expect_navigation(url=f"{base}/me"):
                 office_page.click("button[value=approve]")

@@ -21,7 +21,17 @@ from datetime import date, timedelta
 import pytest
 
 from tests.conftest import wait_until
-from tests.e2e.conftest import ROOT, SHOTS, Http, a_campaign, an_organisation, chromium, doa_run, make_photo
+from tests.e2e.conftest import (
+    ROOT,
+    SHOTS,
+    Http,
+    a_campaign,
+    an_organisation,
+    chromium,
+    doa_run,
+    make_photo,
+    sign_in_page,
+)
 from tests.e2e.seen import axe_problems, chart_problems, image_problems, layout_problems, look
 
 # Cases that fail today, named as pytest names them, with why. They run, and are reported as
@@ -206,11 +216,7 @@ def site(browser, tmp_path_factory):
         for who, key in site.keys.items():  # signed in once; each case's context starts from the cookie
             context = browser.new_context()
             page = context.new_page()
-            page.goto(f"{base}/signin")
-            page.fill("input[name=key]", key)
-            with page.expect_navigation():
-                page.press("input[name=key]", "Enter")
-            assert page.url == f"{base}/me", f"{who} could not sign in: {page.url}"
+            sign_in_page(page, base, key)
             site.sessions[who] = context.storage_state()
             context.close()
         SHOTS.mkdir(parents=True, exist_ok=True)
