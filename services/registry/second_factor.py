@@ -28,6 +28,9 @@ class SecondFactorNeeded(DomainError):
     status = 401
     type_ = "second-factor-needed"
 
+    def __init__(self, detail: str, **extra):
+        super().__init__(detail, title="A second factor is needed", **extra)
+
 
 class FactorRefused(Unauthenticated):
     """A code, recovery code or passkey answer that does not prove the factor."""

@@ -58,6 +58,7 @@ def test_a_coordinator_with_an_app_needs_a_code_once(api):
     alone = sign_in(api, key)
     assert alone.status_code == 401
     assert alone.json["type"].endswith("second-factor-needed") and alone.json["factors"] == ["totp"]
+    assert alone.json["title"] == "A second factor is needed"
     wrong = sign_in(api, key, otp="123456" if pyotp.TOTP(secret).now() != "123456" else "654321")
     assert wrong.status_code == 401 and wrong.json["type"].endswith("second-factor-refused")
 
