@@ -88,6 +88,7 @@ def _json(value) -> str:
 
 
 _AFTER_COMMIT = "doa_after_commit"
+_FORGET = "doa_forget_after_commit"
 
 
 def after_commit(session: Session, action: Callable[[], None]) -> None:
@@ -97,9 +98,15 @@ def after_commit(session: Session, action: Callable[[], None]) -> None:
 
 def forget_after_commit(session: Session, *tables: str, rewrite: tuple[str, ...] = ()) -> None:
     """Once this transaction commits, leave no old copy of the rows it deleted or overwrote
-    (an erased address) in the database's files: see `forget_deleted`."""
-    engine = session.get_bind()
-    after_commit(session, lambda: forget_deleted(engine, tables, rewrite))
+    (an erased address) in the database's files: see `forget_deleted`. Called many times in
+    one transaction (an import changing many addresses), it cleans each table once."""
+    pending = session.info.get(_FORGET)
+    if pending is None:
+        pending = session.info[_FORGET] = {"tables": {}, "rewrite": {}}  # dicts: ordered sets
+        engine = session.get_bind()
+        after_commit(session, lambda: forget_deleted(engine, tuple(pending["tables"]), tuple(pending["rewrite"])))
+    pending["tables"].update(dict.fromkeys(tables))
+    pending["rewrite"].update(dict.fromkeys(rewrite))
 
 
 REWRITE_LOCK_TIMEOUT = "2s"  # a rewrite waits no longer than this behind a long reader
@@ -151,6 +158,7 @@ def _rewritten(conn, table: str) -> bool:
 
 
 def _run_after_commit(session: Session) -> None:
+    session.info.pop(_FORGET, None)
     for action in session.info.pop(_AFTER_COMMIT, ()):
         try:
             action()
@@ -160,6 +168,7 @@ def _run_after_commit(session: Session) -> None:
 
 def _drop_after_commit(session: Session, _previous=None) -> None:
     session.info.pop(_AFTER_COMMIT, None)
+    session.info.pop(_FORGET, None)
 
 
 class Database:
