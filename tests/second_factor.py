@@ -28,3 +28,11 @@ def secret_of(text: str) -> str:
     found = re.search(r'data-totp-secret="([A-Z2-7]+)"', text) or re.search(r"secret=([A-Z2-7]+)", text)
     assert found, "no authenticator secret on the page"
     return found.group(1)
+
+
+def wrong_code(secret: str) -> str:
+    """Six digits that are not a right code for `secret` now (nor a step either side)."""
+    totp = pyotp.TOTP(secret)
+    now = int(time.time() // 30)
+    right = {totp.generate_otp(step) for step in range(now - 1, now + 3)}
+    return next(code for code in ("000000", "111111", "222222", "333333", "444444") if code not in right)

@@ -153,7 +153,7 @@ def blueprint(api: Api, fernet: Fernet, signouts: SignOuts, lifetime: float) -> 
         key = pending_key()
         if key is None:
             return redirect(url_for("account.signin"), 303)
-        error, status, headers = None, 200, {}
+        error, status, headers = None, 200, {"Cache-Control": "no-store"}  # it carries the form's token
         if request.method == "POST":
             proof = security.proof_of(request.form)
             if not proof:
@@ -165,7 +165,8 @@ def blueprint(api: Api, fernet: Fernet, signouts: SignOuts, lifetime: float) -> 
                     if exc.status >= 500:
                         raise
                     if exc.status == 429:  # wrong answers are counted per key: a minute's wait
-                        error, status, headers = "too_many_tries", 429, {"Retry-After": "60"}
+                        error, status = "too_many_tries", 429
+                        headers["Retry-After"] = "60"
                     else:
                         error, status = ("passkey_not_right" if "passkey" in proof else "code_not_right"), 401
         return render_template("second_factor.html", error=error, factors=session.get("factors", [])), status, headers

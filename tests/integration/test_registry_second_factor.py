@@ -3,12 +3,11 @@ authenticator app is set up; a code is taken once; recovery codes work once; sig
 make fresh tokens until their holder ends them; organisations without a factor sign in as before."""
 from __future__ import annotations
 
-import pyotp
 import pytest
 
 from services.registry import service as registry_service
 from tests.integration.conftest import ApiClient
-from tests.second_factor import fresh_code
+from tests.second_factor import fresh_code, wrong_code
 
 TOKENS = "/api/registry/tokens"
 
@@ -59,7 +58,7 @@ def test_a_coordinator_with_an_app_needs_a_code_once(api):
     assert alone.status_code == 401
     assert alone.json["type"].endswith("second-factor-needed") and alone.json["factors"] == ["totp"]
     assert alone.json["title"] == "A second factor is needed"
-    wrong = sign_in(api, key, otp="123456" if pyotp.TOTP(secret).now() != "123456" else "654321")
+    wrong = sign_in(api, key, otp=wrong_code(secret))
     assert wrong.status_code == 401 and wrong.json["type"].endswith("second-factor-refused")
 
     code = fresh_code(secret)
@@ -77,7 +76,7 @@ def test_a_wrong_code_changes_nothing_and_too_many_are_stopped(make_platform):
     api = ApiClient(make_platform(FACTOR_RATE_LIMIT="3/minute"))
     key = a_coordinator(api)
     secret, _, _ = with_app(api, key)
-    wrong = "000000" if pyotp.TOTP(secret).now() != "000000" else "111111"
+    wrong = wrong_code(secret)
     for _ in range(3):
         assert sign_in(api, key, otp=wrong).status_code == 401
     stopped = sign_in(api, key, otp=fresh_code(secret))  # even a right code, now

@@ -8,8 +8,8 @@ import re
 
 from services.registry import service as registry_service
 from tests.integration.conftest import ApiClient
-from tests.integration.test_web_account import FORM, csrf_of, sign_in
-from tests.second_factor import fresh_code, secret_of
+from tests.integration.test_web_account import APP_SECRETS, FORM, csrf_of, sign_in
+from tests.second_factor import fresh_code, secret_of, wrong_code
 
 BROWSER = {**FORM, "Accept": "text/html,*/*;q=0.8"}
 
@@ -61,7 +61,7 @@ def test_a_coordinator_sets_up_an_app_first_then_signs_in_with_its_codes(make_pl
     asked = key_only(phone, key)
     assert asked.headers["Location"].endswith("/signin/second-factor")
     assert phone.get("/me").status_code == 302  # not signed in by the key alone
-    refused = second_step(phone, "000000" if fresh_code(secret) != "000000" else "111111")
+    refused = second_step(phone, wrong_code(secret))
     assert refused.status_code == 401 and "That code is not right" in refused.data.decode()
     code = fresh_code(secret)
     assert second_step(phone, code).headers["Location"].endswith("/me")
@@ -124,3 +124,17 @@ def test_the_second_step_waits_for_a_key_and_is_said_in_persian(make_platform):
     key_only(other, key)
     page = other.get("/signin/second-factor?lang=fa").data.decode()
     assert 'dir="rtl"' in page and "مرحلهٔ دوم ورود" in page and 'autocomplete="one-time-code"' in page
+    assert other.get("/signin/second-factor").headers["Cache-Control"] == "no-store"
+
+
+def test_too_many_wrong_codes_are_stopped_with_retry_after(make_platform):
+    api = ApiClient(make_platform(FACTOR_RATE_LIMIT="2/minute"))
+    key = a_coordinator_key(api)
+    sign_in(api, key)
+    other = ApiClient(api.platform)
+    key_only(other, key)
+    for _ in range(2):
+        assert second_step(other, wrong_code(APP_SECRETS[key])).status_code == 401
+    stopped = second_step(other, fresh_code(APP_SECRETS[key]))
+    assert stopped.status_code == 429 and stopped.headers["Retry-After"] == "60"
+    assert "Too many" in stopped.data.decode() or "too many" in stopped.data.decode()
