@@ -61,6 +61,9 @@ PAGES: dict[str, Page] = {
     "reports": Page("/me/reports", who="organisation"),
     "webhooks": Page("/me/webhooks", who="organisation"),
     "coordinator": Page("/me", who="coordinator", charts=1, bars=3),  # signatories over time; bar tables
+    "security": Page("/me/security", who="coordinator"),                 # factors, sessions (this device)
+    "security-organisation": Page("/me/security", who="organisation"),   # a factor optional: none yet
+    "totp-enrol": Page("/me/security/app", who="organisation"),          # the QR code and the secret
 }
 LANGUAGES = {"en": "ltr", "fa": "rtl", "de": "ltr"}
 SCREENS = {
