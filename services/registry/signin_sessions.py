@@ -8,7 +8,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.registry.models import SignInSession
@@ -17,6 +17,7 @@ from shared.auth import digest
 from shared.db import utcnow
 from shared.errors import NotFound, Unauthenticated
 
+KEPT_DAYS = 30  # an ended or expired session stays listed nowhere, but on record this long
 BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chromium/", "Chromium"),
             ("HeadlessChrome/", "Chromium"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
 SYSTEMS = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iOS"), ("Windows", "Windows"),
@@ -38,9 +39,14 @@ def device_label(user_agent: str | None) -> str:
 
 def open_session(session: Session, holder: Holder, key_id: str, amr: list[str], user_agent: str | None,
                  hours: int) -> tuple[SignInSession, str]:
-    """A new session and its secret (shown this once)."""
+    """A new session and its secret (shown this once). The holder's sessions that ended or
+    expired more than KEPT_DAYS ago go."""
     secret = secrets.token_urlsafe(32)
     now = utcnow()
+    old = now - timedelta(days=KEPT_DAYS)
+    session.execute(delete(SignInSession).where(
+        SignInSession.holder_kind == holder[0], SignInSession.holder_id == holder[1],
+        or_(SignInSession.expires_at < old, SignInSession.ended_at < old)))
     row = SignInSession(holder_kind=holder[0], holder_id=holder[1], key_id=key_id, secret_digest=digest(secret),
                         amr=amr, label=device_label(user_agent), created_at=now, last_used_at=now,
                         expires_at=now + timedelta(hours=hours))

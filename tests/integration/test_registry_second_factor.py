@@ -176,3 +176,21 @@ def test_a_passkey_answer_that_proves_nothing_is_refused(make_platform):
         "challenge": "6f1c1d6e-0000-4000-8000-000000000000", "credential": {}})
     assert unknown.status_code == 422 and unknown.json["errors"][0]["field"] == "challenge"
     assert api.get("/api/registry/me/factors", token=token).json["passkeys"] == []
+
+
+def test_sessions_long_over_are_forgotten(make_platform):
+    from datetime import timedelta
+
+    from services.registry.models import SignInSession
+    from shared.db import utcnow
+
+    api = ApiClient(make_platform())
+    key = a_coordinator(api)
+    old = sign_in(api, key, open_session=True).json["session"]["id"]
+    recent = sign_in(api, key, open_session=True).json["session"]["id"]
+    with api.platform.kernels["registry"].db.transaction() as session:
+        session.get(SignInSession, old).ended_at = utcnow() - timedelta(days=31)
+        session.get(SignInSession, recent).ended_at = utcnow() - timedelta(days=1)
+    sign_in(api, key, open_session=True)
+    with api.platform.kernels["registry"].db.transaction() as session:
+        assert session.get(SignInSession, old) is None and session.get(SignInSession, recent) is not None
