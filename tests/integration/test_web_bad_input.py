@@ -186,17 +186,18 @@ def world(api) -> World:
     mine_a = {"campaign_id": w.campaign, "event_id": w.a_submitted, "endpoint_id": w.hooks["a"],
               "report_id": unknown, "media_id": unknown, "delivery_id": unknown, "upload_id": w.tus["a"],
               "organisation_id": unknown, "code": "de", "passkey_id": unknown, "session_id": unknown,
-              "change_id": unknown}
+              "change_id": unknown, "rename_id": unknown}
     w.own = {"reader": mine_a, "organisation": mine_a,
              "coordinator": {"campaign_id": w.campaign, "event_id": w.b_submitted, "endpoint_id": w.hooks["coordinator"],
                              "report_id": w.b_report, "media_id": w.b_photo, "delivery_id": unknown,
                              "upload_id": unknown, "organisation_id": unknown, "code": "de",
-                             "passkey_id": unknown, "session_id": unknown, "change_id": unknown}}
+                             "passkey_id": unknown, "session_id": unknown, "change_id": unknown,
+                             "rename_id": unknown}}
     # Organisation B's, for organisation A (and for the coordinator on the organisations' forms).
     w.theirs = {"campaign_id": unknown, "event_id": w.b_approved, "endpoint_id": w.hooks["b"],
                 "report_id": w.b_report, "media_id": w.b_photo, "delivery_id": unknown, "upload_id": w.tus["b"],
                 "organisation_id": unknown, "code": "de", "passkey_id": unknown, "session_id": unknown,
-                "change_id": unknown}
+                "change_id": unknown, "rename_id": unknown}
     w.unknown = {name: str(uuid.uuid4()) for name in mine_a} | {"code": "xx"}
     # Fields that would act, were the request let through.
     w.acting = {"decision": "approve", "reason": "Forged", "country": "KE", "action": "hold",
