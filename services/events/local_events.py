@@ -150,16 +150,6 @@ def apply_state(session: Session, outbox: Outbox, event: LocalEvent, state: dict
     return changed
 
 
-def update(session: Session, outbox: Outbox, event: LocalEvent, principal: Principal, changes: dict) -> list[str]:
-    """Apply the owner's changes to an event not yet approved; answer what changed. (An approved
-    event's change waits for a coordinator instead: event_changes.propose.)"""
-    check_editable(event, principal)
-    if event.status != "submitted":
-        raise Conflict("An approved event's change is proposed for review, not applied.",
-                       current_status=event.status)
-    return apply_state(session, outbox, event, edited_state(session, event, changes))
-
-
 def may_see_everything(event: LocalEvent, principal: Principal | None) -> bool:
     return principal is not None and (principal.is_coordinator or principal.owns(event.organisation_id))
 

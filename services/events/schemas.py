@@ -135,7 +135,7 @@ class LocalEventIn(Schema):
     @validates_schema
     def _consistent(self, data, partial=False, **kwargs):
         if partial:
-            return  # checked on the merged event instead (local_events.update)
+            return  # checked on the merged event instead (local_events.edited_state)
         consistency_check(data)
 
 
