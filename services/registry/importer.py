@@ -22,6 +22,7 @@ from services.registry import service
 from services.registry.models import Organisation
 from services.registry.schemas import OrganisationIn
 from shared.bus.outbox import Outbox
+from shared.errors import Conflict
 
 REQUIRED = ("abbreviation", "name", "name_en", "country", "timezone")
 OPTIONAL = ("languages", "website", "contact_email")
@@ -115,22 +116,31 @@ def import_text(session: Session, outbox: Outbox, text: str, skip_bad: bool) -> 
     if errors and not skip_bad:
         raise ImportRefused(errors)
     report = ImportReport(errors=errors)
-    import_rows(session, outbox, rows, report)
+    import_rows(session, outbox, rows, report, skip_bad=skip_bad)
     return report
 
 
 def import_rows(session: Session, outbox: Outbox, rows: Iterable[tuple[int, dict]],
-                report: ImportReport, progress: Callable[[int], None] = lambda n: None) -> None:
-    for _line, fields in rows:
+                report: ImportReport, progress: Callable[[int], None] = lambda n: None,
+                skip_bad: bool = True) -> None:
+    """A row that is, or looks like, another organisation is a bad row: left out (`skip_bad`),
+    or ImportRefused, and the caller's transaction imports nothing."""
+    for line, fields in rows:
         existing = session.execute(select(Organisation).where(
             Organisation.country == fields["country"],
             Organisation.abbreviation_key == service.abbreviation_key(fields["abbreviation"]),
         )).scalar()
-        if existing is None:
-            service.register_organisation(session, outbox, fields)
-            report.created += 1
-        elif service.update_organisation(session, outbox, existing, fields):
-            report.updated += 1
-        else:
-            report.unchanged += 1
+        try:  # the checks come before any write of the row
+            if existing is None:
+                service.register_organisation(session, outbox, fields)
+                report.created += 1
+            elif service.update_organisation(session, outbox, existing, fields):
+                report.updated += 1
+            else:
+                report.unchanged += 1
+        except Conflict as conflict:
+            named = conflict.extra.get("errors") or [{"field": "abbreviation"}]
+            report.errors.append(RowError(line, named[0]["field"], conflict.detail))
+            if not skip_bad:
+                raise ImportRefused(report.errors) from None
         progress(1)

@@ -205,3 +205,20 @@ def test_organisations_registered_before_the_skeletons_get_theirs(tmp_path):
         row = conn.execute(text("SELECT abbreviation_skeleton, name_en_skeleton FROM organisations")).one()
     db.dispose()
     assert tuple(row) == (lookalike_key("СРК"), lookalike_key("Cоmmunist Party of Kenya"))
+
+
+def test_an_imported_look_alike_is_a_bad_row(api, coordinator):
+    api.register(coordinator, **KENYA)
+    rows = ("number,abbreviation,name,name_en,country,timezone\n"
+            "1,PCE,Partido Comunista de España,Communist Party of Spain,ES,Europe/Madrid\n"
+            "2,СРК,Chama cha Kikomunisti,Kenyan Communists,KE,Africa/Nairobi\n")  # Cyrillic: looks like CPK
+    csv = {"Content-Type": "text/csv"}
+    before = registry_state(api)
+    refused = api.post(f"{ORGS}/import", token=coordinator, data=rows.encode(), headers=csv)
+    assert refused.status_code == 422 and registry_state(api) == before  # nothing imported
+    assert [(e["line"], e["field"]) for e in refused.json["errors"]] == [(3, "abbreviation")]
+    assert "looks like CPK" in refused.json["errors"][0]["message"]
+    done = api.post(f"{ORGS}/import", token=coordinator, data=rows.encode(), headers=csv,
+                    query_string={"skip_bad": "true"}).json
+    assert done["created"] == 1 and [(e["line"], e["field"]) for e in done["skipped"]] == [(3, "abbreviation")]
+    assert sorted(o["abbreviation"] for o in api.get(ORGS).json["items"]) == ["CPK", "PCE"]
