@@ -98,7 +98,7 @@ def test_a_coordinator_sets_up_an_app_and_signs_in_with_its_code(platform, brows
     phone.goto(f"{base}/me/security")
     assert phone.locator("li.card[aria-current=true]").count() == 1  # this device, marked
     assert phone.locator("#sessions ~ ul li.card").count() == 2  # and the laptop's
-    phone.screenshot(path=str(SHOTS / "security-en-390.png"), full_page=True)
+    phone.screenshot(path=str(SHOTS / "second-factor-sessions-en-390.png"), full_page=True)
     submit(phone, "form[action='/me/security/sessions/others/end']", f"{base}/me/security")
     page.goto(f"{base}/me")
     assert page.url.startswith(f"{base}/signin"), "the laptop's session was ended: it signs in again"
