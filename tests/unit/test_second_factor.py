@@ -58,3 +58,11 @@ def test_a_session_is_named_by_browser_and_system_only():
     assert device_label("Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0") == "Firefox on Android"
     assert device_label("curl/8.5.0") == "curl"
     assert device_label(None) == "Unknown"
+
+
+def test_passkeys_belong_to_the_public_address():
+    from services.registry.passkeys import RelyingParty
+
+    assert RelyingParty.of("https://dayofaction.example.org/") == RelyingParty(
+        "dayofaction.example.org", "https://dayofaction.example.org")
+    assert RelyingParty.of("http://localhost:8000") == RelyingParty("localhost", "http://localhost:8000")
