@@ -14,6 +14,7 @@ from kombu import Connection
 from sqlalchemy import create_engine, text
 from werkzeug.test import Client
 
+from services.events.places import keep_place_secret
 from services.platform import EmbeddedPlatform
 from services.registry import service as registry_service
 from shared.bus.topology import all_queues
@@ -70,6 +71,7 @@ def make_platform(tmp_path, exchange_name, request):
         platform = EmbeddedPlatform(Config(environ={}, **settings))
         if db == "postgres" and not made:
             _truncate_all(platform)  # the databases live for the session; each test starts empty
+            keep_place_secret(platform.kernels["events"])  # as events makes it when it starts, emptied with the rest
         made.append(platform)
         used_urls.add(settings["BUS_URL"])
         return platform
