@@ -8,6 +8,7 @@ from flask import Response, request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import object_session
 
 from services.events import bulk, event_changes, finding
@@ -44,7 +45,7 @@ from services.events.schemas import (
 )
 from shared.audit import changes, record
 from shared.db import utcnow
-from shared.errors import Forbidden, Invalid
+from shared.errors import Conflict, Forbidden, Invalid
 from shared.fields import is_country
 from shared.http.app import accepts_any_body, csv_body
 from shared.http.auth import current_principal, require_principal, requires
@@ -331,10 +332,14 @@ class LocalEventById(MethodView):
     def patch(self, changes, event_id):
         """Change an event (its organisation); every rule is checked again, and the change
         is announced as event.updated naming what changed."""
-        with kernel().db.transaction() as session:
-            event = events.get_event(session, str(event_id), current_principal())
-            event_changes.edit(session, kernel().outbox, event, require_principal(), changes)
-            return _event_response(event)
+        try:
+            with kernel().db.transaction() as session:
+                event = events.get_event(session, str(event_id), current_principal())
+                event_changes.edit(session, kernel().outbox, event, require_principal(), changes)
+                return _event_response(event)
+        except IntegrityError:  # two changes of an approved event at the same moment: one is kept
+            raise Conflict("Another change to the event was saved at the same moment; look at it and send "
+                           "yours again.") from None
 
 
 def _decide(event_id, approve: bool, reason):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.events.local_events import (
@@ -59,6 +59,12 @@ def _audit(session: Session, outbox: Outbox, principal: Principal, action: str, 
            _on_record(after))
 
 
+def _locked(session: Session, event: LocalEvent) -> None:
+    """The event read again and held (PostgreSQL: FOR UPDATE) until the transaction ends, so two
+    changes or two decisions at once are taken one after the other, each seeing the other's."""
+    session.refresh(event, with_for_update=True)
+
+
 def pending_of(session: Session, event_id: str) -> EventChange | None:
     return session.execute(select(EventChange).where(EventChange.event_id == event_id,
                                                      EventChange.status == "pending")).scalar_one_or_none()
@@ -67,6 +73,7 @@ def pending_of(session: Session, event_id: str) -> EventChange | None:
 def edit(session: Session, outbox: Outbox, event: LocalEvent, principal: Principal, changes: dict) -> None:
     """The owner's change: applied at once to an event not yet approved; kept aside for a
     coordinator's decision for an approved one."""
+    _locked(session, event)
     check_editable(event, principal)
     if event.status == "submitted":
         apply_state(session, outbox, event, edited_state(session, event, changes))
@@ -86,13 +93,14 @@ def propose(session: Session, outbox: Outbox, event: LocalEvent, principal: Prin
         if pending.proposed == state:
             return pending  # the same again: nothing new to review
         pending.status = "replaced" if changed else "withdrawn"
+        session.flush()  # before its successor exists: one pending change per event
     if not changed:
         return None
     stored_before = _stored(state_of(event))
     change = EventChange(event_id=event.id, proposed=state, before={f: stored_before[f] for f in changed},
                          proposed_by=principal.subject_id, proposed_at=utcnow(), status="pending")
     session.add(change)
-    session.flush()  # one pending change per event: the replaced one's status first
+    session.flush()
     _audit(session, outbox, principal, "event.change_proposed", event.id, change)
     return change
 
@@ -102,6 +110,7 @@ def decide(session: Session, outbox: Outbox, event: LocalEvent, change_id: str, 
     """A coordinator accepts a pending change (the event becomes what it proposes, announced
     as event.updated: subscribers are told now, calendars see a new SEQUENCE) or rejects it
     with a reason its owner is shown (the event stays as approved)."""
+    _locked(session, event)
     change = session.get(EventChange, change_id)
     if change is None or change.event_id != event.id:
         raise NotFound(f"The event has no change with the id {change_id}.")
@@ -117,10 +126,17 @@ def decide(session: Session, outbox: Outbox, event: LocalEvent, change_id: str, 
             errors = exc.extra.get("errors") or []
             said = "; ".join(f"{e['field']} {e['message']}" for e in errors)
             raise Conflict(f"The change no longer fits: {said} Reject it, saying so.", errors=errors) from None
+    # Decided once, whoever decides at the same moment: only the one that moves it from pending.
+    decided = session.execute(
+        update(EventChange).where(EventChange.id == change.id, EventChange.status == "pending")
+        .values(status="accepted" if accept else "rejected", reason=None if accept else reason,
+                decided_by=principal.subject_id, decided_at=utcnow())).rowcount
+    session.refresh(change)
+    if decided != 1:
+        raise Conflict(f"The change is already {change.status}.", current_status=change.status)
+    if accept:
+        session.refresh(event)  # as it stands now that the decision is this one's
         apply_state(session, outbox, event, state)
-    change.status = "accepted" if accept else "rejected"
-    change.reason = None if accept else reason
-    change.decided_by, change.decided_at = principal.subject_id, utcnow()
     _audit(session, outbox, principal, "event.change_accepted" if accept else "event.change_rejected", event.id,
            change, None if accept else reason)
     return change

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
@@ -122,7 +122,10 @@ class EventChange(Base):
 
     __tablename__ = "event_changes"
     __table_args__ = (Index("ix_event_changes_event", "event_id", "proposed_at"),
-                      Index("ix_event_changes_status", "status", "proposed_at", "id"))
+                      Index("ix_event_changes_status", "status", "proposed_at", "id"),
+                      # One pending change per event, whatever runs at the same moment.
+                      Index("uq_event_changes_pending", "event_id", unique=True,
+                            sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     event_id: Mapped[str] = mapped_column(String(36), ForeignKey("local_events.id"))

@@ -168,3 +168,34 @@ def test_a_change_the_campaign_no_longer_allows_cannot_be_accepted(api, coordina
     assert api.get(f"{EVENTS}/{event['id']}").json["start"] == "2022-12-01T17:00:00"
     assert api.post(f"{EVENTS}/{event['id']}/changes/{change['id']}/rejection", token=coordinator,
                     json={"reason": "outside the window"}).status_code == 200
+
+
+def test_two_coordinators_deciding_at_once_decide_once(api, coordinator, setting):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.integration.conftest import ApiClient
+
+    event = approved(api, coordinator, setting)
+    change = api.patch(f"{EVENTS}/{event['id']}", token=setting["tokens"][0],
+                       json={"city": "Mombasa"}).json["pending_change"]
+    path = f"{EVENTS}/{event['id']}/changes/{change['id']}/acceptance"
+    with ThreadPoolExecutor(2) as pool:  # each its own client, as two browsers are
+        answers = list(pool.map(lambda _: ApiClient(api.platform).post(path, token=coordinator).status_code, range(2)))
+    assert sorted(answers) == [200, 409]
+    assert types(api).count("event.updated") == 1 and len(audited(api, "event.change_accepted")) == 1
+
+
+def test_two_changes_sent_at_once_leave_one_pending_change(api, coordinator, setting):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.integration.conftest import ApiClient
+
+    event = approved(api, coordinator, setting)
+    path, owner = f"{EVENTS}/{event['id']}", setting["tokens"][0]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda city: ApiClient(api.platform).patch(path, token=owner, json={"city": city}),
+                                ("Mombasa", "Kisumu")))
+    assert {a.status_code for a in answers} <= {200, 409} and 200 in {a.status_code for a in answers}
+    [pending] = api.get(f"{CHANGES}?status=pending", token=coordinator).json["items"]
+    assert pending["changes"]["city"]["to"] in ("Mombasa", "Kisumu")
+    assert api.get(path).json["city"] == "Nairobi"

@@ -32,9 +32,12 @@ def upgrade() -> None:
     )
     op.create_index('ix_event_changes_event', 'event_changes', ['event_id', 'proposed_at'], unique=False)
     op.create_index('ix_event_changes_status', 'event_changes', ['status', 'proposed_at', 'id'], unique=False)
+    op.create_index('uq_event_changes_pending', 'event_changes', ['event_id'], unique=True,
+                    sqlite_where=sa.text("status = 'pending'"), postgresql_where=sa.text("status = 'pending'"))
 
 
 def downgrade() -> None:
+    op.drop_index('uq_event_changes_pending', table_name='event_changes')
     op.drop_index('ix_event_changes_status', table_name='event_changes')
     op.drop_index('ix_event_changes_event', table_name='event_changes')
     op.drop_table('event_changes')
