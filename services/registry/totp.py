@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 import pyotp
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 
 from shared.auth import digest
+from shared.errors import DomainError
 
 STEP = 30
 DRIFT = 1  # steps accepted either side of now
@@ -58,17 +59,37 @@ def recovery_digest(code: str) -> str:
     return digest("".join(ch for ch in code.lower() if ch.isalnum()))
 
 
+class SecretUnreadable(DomainError):
+    """A sealed secret that this key does not open: the key was changed or lost (a setup fault)."""
+
+    status = 503
+    type_ = "unavailable"
+
+
 class Sealer:
-    """Seals TOTP secrets for the database with a key kept elsewhere (configured, or a file)."""
+    """Seals TOTP secrets for the database with a key kept elsewhere (configured, or a file made
+    when first needed: a process that never seals, such as a worker, makes none)."""
 
     def __init__(self, configured: str, var_dir: Path):
-        self.fernet = Fernet(configured.encode() if configured else _key_file(var_dir / "registry-factor.key"))
+        self.configured, self.path = configured, var_dir / "registry-factor.key"
+        self._fernet: Fernet | None = None
+
+    @property
+    def fernet(self) -> Fernet:
+        if self._fernet is None:
+            self._fernet = Fernet(self.configured.encode() if self.configured else _key_file(self.path))
+        return self._fernet
 
     def seal(self, text: str) -> str:
         return self.fernet.encrypt(text.encode()).decode()
 
     def open(self, sealed: str) -> str:
-        return self.fernet.decrypt(sealed.encode()).decode()
+        try:
+            return self.fernet.decrypt(sealed.encode()).decode()
+        except InvalidToken:
+            raise SecretUnreadable("The registry cannot read authenticator-app secrets: REGISTRY_FACTOR_KEY "
+                                   "(or var/registry-factor.key) is not the one they were sealed with. Sign in "
+                                   "with a recovery code or passkey, or ask the operator.") from None
 
 
 def _key_file(path: Path) -> bytes:

@@ -45,9 +45,17 @@ def test_recovery_codes_are_ten_different_and_typed_in_any_case():
 
 
 def test_secrets_are_sealed_with_a_key_kept_apart(tmp_path):
+    import pytest
+    from cryptography.fernet import Fernet
+
+    totp.Sealer("", tmp_path / "worker")
+    assert not (tmp_path / "worker" / "registry-factor.key").exists()  # made only when first needed
     sealer = totp.Sealer("", tmp_path)
     sealed = sealer.seal(SECRET)
     assert SECRET not in sealed and totp.Sealer("", tmp_path).open(sealed) == SECRET  # the same key, kept
+    with pytest.raises(totp.SecretUnreadable) as refused:  # another key: said, not a crash
+        totp.Sealer(Fernet.generate_key().decode(), tmp_path).open(sealed)
+    assert refused.value.status == 503 and "REGISTRY_FACTOR_KEY" in refused.value.detail
 
 
 def test_a_session_is_named_by_browser_and_system_only():
