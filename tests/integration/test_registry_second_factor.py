@@ -194,3 +194,32 @@ def test_sessions_long_over_are_forgotten(make_platform):
     sign_in(api, key, open_session=True)
     with api.platform.kernels["registry"].db.transaction() as session:
         assert session.get(SignInSession, old) is None and session.get(SignInSession, recent) is not None
+
+
+def test_factors_change_only_with_a_token_that_proved_one(make_platform):
+    api = ApiClient(make_platform())
+    key = a_coordinator(api)
+    before = sign_in(api, key).json["access_token"]  # the key alone, before the app was set up
+    secret, _, first = with_app(api, key)
+    for method, path in (("POST", "/api/registry/me/factors/passkeys/options"),
+                         ("POST", "/api/registry/me/factors/recovery-codes"),
+                         ("DELETE", "/api/registry/me/factors/totp")):
+        refused = api.request(method, path, token=before)
+        assert refused.status_code == 403 and "second factor" in refused.json["detail"], path
+    assert api.get("/api/registry/me/factors", token=before).json["totp"]["enrolled"] is True  # reading is fine
+    proven = sign_in(api, key, otp=fresh_code(secret)).json["access_token"]
+    renewed = api.post("/api/registry/me/factors/recovery-codes", token=proven)
+    assert renewed.status_code == 200 and len(renewed.json["recovery_codes"]) == 10
+
+
+def test_a_session_begun_with_the_key_alone_ends_when_a_factor_is_added_elsewhere(api, coordinator):
+    org = api.register(coordinator)
+    key, _ = api.organisation_token(coordinator, org["id"])
+    laptop = sign_in(api, key, open_session=True).json["session"]["secret"]
+    phone = sign_in(api, key, open_session=True).json
+    secret = api.post("/api/registry/me/factors/totp", token=phone["access_token"]).json["secret"]
+    assert api.post("/api/registry/me/factors/totp/confirmation", token=phone["access_token"],
+                    json={"code": fresh_code(secret)}).status_code == 200
+    stale = sign_in(api, key, session=laptop)
+    assert stale.status_code == 401 and stale.json["type"].endswith("second-factor-needed")
+    assert sign_in(api, key, session=phone["session"]["secret"]).status_code == 200  # it proved the app
