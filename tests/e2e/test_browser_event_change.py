@@ -1,7 +1,7 @@
 """In a real browser: an organisation moves its approved event to another city; the public page
 keeps the approved city; the coordinator reads the change as a diff in the queue and accepts
 it with the keyboard (j, then a), as new events are; then the public page shows the new city.
-A screenshot of the diff goes to var/artifacts/screenshots."""
+Screenshots of the organisation's area and of the diff go to var/artifacts/screenshots."""
 from __future__ import annotations
 
 import pytest
@@ -20,7 +20,7 @@ def test_a_coordinator_reads_the_diff_and_accepts_with_the_keyboard(platform):
 
     executable = chromium()
     base, coordinator_key = platform
-    http, _, org_token, campaign_id = an_organisation_and_a_campaign(base, coordinator_key)
+    http, org_key, org_token, campaign_id = an_organisation_and_a_campaign(base, coordinator_key)
     office = http.token(coordinator_key)  # before the browser sets up the coordinator's second factor
     made = http.call("POST", f"/api/events/campaigns/{campaign_id}/events", token=org_token, json={
         "title": {"en": "May Day rally"}, "activity_type": "rally", "city": "Nairobi", "country": "KE",
@@ -36,6 +36,12 @@ def test_a_coordinator_reads_the_diff_and_accepts_with_the_keyboard(platform):
             public = browser.new_context().new_page()
             public.goto(f"{base}/events/{made['id']}")
             assert "Nairobi" in public.content() and "Mombasa" not in public.content()
+
+            organisation = browser.new_context().new_page()
+            sign_in_page(organisation, base, org_key)
+            told = organisation.locator("p.notice", has_text="awaits a coordinator's review")
+            assert told.is_visible() and "Changed: City." in told.inner_text()
+            organisation.screenshot(path=str(SHOTS / "organisation-change.png"), full_page=True)
 
             page = browser.new_context().new_page()
             sign_in_page(page, base, coordinator_key)
