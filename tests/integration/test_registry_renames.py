@@ -181,6 +181,16 @@ def test_the_signatory_list_never_shows_one_party_twice(api, coordinator):
     listing = api.get(f"{path}/signatories").json
     listed = [(s["abbreviation"], s["name_en"], s["country"]) for s in listing["initial"] + listing["subsequent"]]
     assert listed == [("CPK", "Communist Party of Kenya", "KE"), ("NDP", "New Democracy Party", "UG")]
+    # accepted, the new name reaches the list (over the bus)
+    [waiting] = api.get(RENAMES, token=coordinator).json["items"]
+    assert api.post(f"{RENAMES}/{waiting['id']}/acceptance", token=coordinator).status_code == 200
+
+    def renamed():
+        listing = api.get(f"{path}/signatories").json
+        return [s["name_en"] for s in listing["initial"] + listing["subsequent"]] == [
+            "Communist Party of Kenya", "Kenyan Communists"]
+
+    wait_until(renamed, message="the signatory list to learn the accepted name")
 
 
 def the_impostor_only(api, coordinator) -> tuple[dict, str]:
