@@ -141,8 +141,8 @@ def test_an_organisation_updates_itself_and_only_real_changes_are_announced(api,
     org = api.register(coordinator)
     _, token = api.organisation_token(coordinator, org["id"])
     path = f"{ORGS}/{org['id']}"
-    assert api.patch(path, json={"name_en": "CPK", "languages": ["en"]}, token=token).status_code == 200
-    assert api.patch(path, json={"name_en": "CPK"}, token=token).status_code == 200  # no change
+    assert api.patch(path, json={"website": "https://cpk.example", "languages": ["en"]}, token=token).status_code == 200
+    assert api.patch(path, json={"website": "https://cpk.example"}, token=token).status_code == 200  # no change
     assert api.patch(path, json={"contact_email": "new@cpk.example"}, token=token).status_code == 200
     empty = api.patch(path, json={}, token=token)
     assert empty.status_code == 422
