@@ -221,16 +221,16 @@ class LocalEventOut(Schema):
     outside_window = fields.Boolean()
     created_at = fields.AwareDateTime(format="iso")
     updated_at = fields.AwareDateTime(format="iso")
-
-
-class LocalEventPage(Schema):
-    items = fields.List(fields.Nested(LocalEventOut))
     pending_change = fields.Nested(EventChangeOut, allow_none=True, metadata={
         "description": "Its owner and coordinators only: the change waiting for a coordinator (the event's "
                        "other fields are the approved version the public sees)."})
     rejected_change = fields.Nested(EventChangeOut, allow_none=True, metadata={
         "description": "Its owner and coordinators only: the latest change, if a coordinator rejected it "
                        "(with the reason) and nothing newer was proposed since."})
+
+
+class LocalEventPage(Schema):
+    items = fields.List(fields.Nested(LocalEventOut))
     next = fields.String(allow_none=True)
 
 
@@ -248,10 +248,6 @@ class LocalEventQuery(PageArgs):
     lang = LanguageCode(metadata={"description": "The language to answer in (else Accept-Language)."})
 
 
-class HoldIn(Schema):
-    reason = Text(required=True, max_length=2000, multiline=True)
-
-
 class EventChangeQuery(PageArgs):
     status = fields.String(validate=validate.OneOf(["pending", "accepted", "rejected", "replaced", "withdrawn"]))
     event = UUIDString(metadata={"description": "The changes of this event."})
@@ -265,6 +261,10 @@ class QueuedChange(EventChangeOut):
 class EventChangePage(Schema):
     items = fields.List(fields.Nested(QueuedChange))
     next = fields.String(allow_none=True)
+
+
+class HoldIn(Schema):
+    reason = Text(required=True, max_length=2000, multiline=True)
 
 
 class HoldOut(Schema):
