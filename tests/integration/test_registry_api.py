@@ -24,11 +24,14 @@ def counts(api: ApiClient) -> tuple[int, int]:
                 s.execute(select(func.count()).select_from(outbox)).scalar_one())
 
 
-def outbox_messages(api: ApiClient) -> list[dict]:
+def outbox_messages(api: ApiClient, audit: bool = False) -> list[dict]:
+    """What the registry announced, in order: its domain messages, or (audit=True) its entries
+    for the audit log, which every decision adds beside them."""
     kernel = api.platform.kernels["registry"]
     outbox = kernel.tables["outbox"]
     with kernel.db.transaction() as s:
-        return [json.loads(b) for b in s.execute(select(outbox.c.body).order_by(outbox.c.seq)).scalars()]
+        sent = [json.loads(b) for b in s.execute(select(outbox.c.body).order_by(outbox.c.seq)).scalars()]
+    return [m for m in sent if (m["type"] == "audit.recorded") == audit]
 
 
 def test_a_coordinator_registers_an_organisation_in_its_own_script(api, coordinator):

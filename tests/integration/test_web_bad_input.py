@@ -58,7 +58,7 @@ PROBLEM = "application/problem+json"
 # The one form a reader sends without a session, so without a token (it checks where it comes from).
 PUBLIC_FORMS = {"subscribe"}
 # Answers that are not pages: health checks, a photo's small copy.
-NOT_PAGES = {"healthz", "readyz", "dashboard.preview"}
+NOT_PAGES = {"healthz", "readyz", "dashboard.preview", "record.export"}
 # The embedded platform's list of API documents at /api (services/platform.py, not the web front's).
 NOT_THE_WEB_FRONTS = {"index"}
 ROLES = ("reader", "organisation", "coordinator")
@@ -186,19 +186,19 @@ def world(api) -> World:
     mine_a = {"campaign_id": w.campaign, "event_id": w.a_submitted, "endpoint_id": w.hooks["a"],
               "report_id": unknown, "media_id": unknown, "delivery_id": unknown, "upload_id": w.tus["a"],
               "organisation_id": unknown, "code": "de", "passkey_id": unknown, "session_id": unknown,
-              "change_id": unknown, "rename_id": unknown}
+              "change_id": unknown, "rename_id": unknown, "format_": "csv"}
     w.own = {"reader": mine_a, "organisation": mine_a,
              "coordinator": {"campaign_id": w.campaign, "event_id": w.b_submitted, "endpoint_id": w.hooks["coordinator"],
                              "report_id": w.b_report, "media_id": w.b_photo, "delivery_id": unknown,
                              "upload_id": unknown, "organisation_id": unknown, "code": "de",
                              "passkey_id": unknown, "session_id": unknown, "change_id": unknown,
-                             "rename_id": unknown}}
+                             "rename_id": unknown, "format_": "csv"}}
     # Organisation B's, for organisation A (and for the coordinator on the organisations' forms).
     w.theirs = {"campaign_id": unknown, "event_id": w.b_approved, "endpoint_id": w.hooks["b"],
                 "report_id": w.b_report, "media_id": w.b_photo, "delivery_id": unknown, "upload_id": w.tus["b"],
                 "organisation_id": unknown, "code": "de", "passkey_id": unknown, "session_id": unknown,
-                "change_id": unknown, "rename_id": unknown}
-    w.unknown = {name: str(uuid.uuid4()) for name in mine_a} | {"code": "xx"}
+                "change_id": unknown, "rename_id": unknown, "format_": "csv"}
+    w.unknown = {name: str(uuid.uuid4()) for name in mine_a} | {"code": "xx", "format_": "csv"}
     # Fields that would act, were the request let through.
     w.acting = {"decision": "approve", "reason": "Forged", "country": "KE", "action": "hold",
                 "day_of_action": "2022-12-02", "kind": "poster", "language": "en", "title": "Forged",
