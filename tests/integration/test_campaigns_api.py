@@ -36,7 +36,10 @@ def test_a_coordinator_opens_a_campaign_and_the_public_reads_it(api, coordinator
     assert campaign["day_of_action"] == "2022-12-01" and campaign["endorsements"] == 0
     assert "womens_solidarity_action" in campaign["activity_types"]
     assert api.get(f"{CAMPAIGNS}/{campaign['id']}").json["name"] == CAMPAIGN_2022["name"]
-    assert [m["type"] for m in events_messages(api)] == ["campaign.created"]
+    assert [m["type"] for m in events_messages(api)] == ["campaign.created", "audit.recorded"]
+    [record] = [m["data"] for m in events_messages(api) if m["type"] == "audit.recorded"]
+    assert (record["action"], record["subject_id"], record["after"]["day_of_action"]) == (
+        "campaign.created", campaign["id"], "2022-12-01")
 
 
 def test_drafts_are_hidden_from_everyone_but_coordinators(api, coordinator):
