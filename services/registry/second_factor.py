@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from services.registry import passkeys, totp
@@ -98,17 +98,23 @@ def prove(session: Session, holder: Holder, proof: dict, sealer: totp.Sealer, rp
         if factor is None or factor.confirmed_at is None:
             raise FactorRefused("This account has no authenticator app.")
         step = totp.accepted_step(sealer.open(factor.secret_sealed), proof["otp"], factor.last_step)
-        if step is None:
+        # Taken by a write that holds only if no other request took this step (or a later one)
+        # meanwhile: SQLite has no row locks, and its reads see no transaction of their own.
+        taken = step is not None and session.execute(
+            update(TotpFactor).where(*_of(TotpFactor, holder), TotpFactor.last_step < step)
+            .values(last_step=step).execution_options(synchronize_session=False)).rowcount == 1
+        if not taken:
             raise FactorRefused("The code is not right, or was used already; wait for the next one.")
-        factor.last_step = step
         return "otp"
     if proof.get("recovery_code") is not None:
         row = session.execute(select(RecoveryCode).where(
             *_of(RecoveryCode, holder), RecoveryCode.digest == totp.recovery_digest(proof["recovery_code"]),
             RecoveryCode.used_at.is_(None)).with_for_update()).scalar()
-        if row is None:
+        taken = row is not None and session.execute(
+            update(RecoveryCode).where(RecoveryCode.id == row.id, RecoveryCode.used_at.is_(None))
+            .values(used_at=utcnow()).execution_options(synchronize_session=False)).rowcount == 1
+        if not taken:  # unknown, used, or used by another request a moment ago
             raise FactorRefused("That recovery code is not right, or was used already.")
-        row.used_at = utcnow()
         return "rec"
     if proof.get("passkey") is not None:
         challenge = _take_challenge(session, holder, "authenticate", proof.get("challenge"))
@@ -152,7 +158,10 @@ def _take_challenge(session: Session, holder: Holder, purpose: str, challenge_id
     if row is None or (row.holder_kind, row.holder_id, row.purpose) != (*holder, purpose) \
             or row.expires_at < utcnow():
         raise FactorRefused("The passkey challenge is unknown or expired: ask for a new one.")
-    session.delete(row)
+    # Used up by a delete that only one of two answers sent at once can make.
+    if session.execute(delete(FactorChallenge).where(FactorChallenge.id == row.id)
+                       .execution_options(synchronize_session=False)).rowcount != 1:
+        raise FactorRefused("The passkey challenge was answered already: ask for a new one.")
     return row.challenge
 
 

@@ -223,3 +223,32 @@ def test_a_session_begun_with_the_key_alone_ends_when_a_factor_is_added_elsewher
     stale = sign_in(api, key, session=laptop)
     assert stale.status_code == 401 and stale.json["type"].endswith("second-factor-needed")
     assert sign_in(api, key, session=phone["session"]["secret"]).status_code == 200  # it proved the app
+
+
+@pytest.mark.parametrize("proof", ["otp", "recovery_code"])
+def test_one_code_sent_twice_at_once_signs_in_once(make_platform, monkeypatch, proof):
+    """A code relayed by a phishing proxy and typed by its owner at the same moment: the second
+    request read the factor before the first wrote it (as SQLite lets it), and must still lose."""
+    from services.registry import second_factor
+
+    api = ApiClient(make_platform())
+    key = a_coordinator(api)
+    secret, codes, _ = with_app(api, key)
+    answer = {"otp": fresh_code(secret)} if proof == "otp" else {"recovery_code": codes[0]}
+    outcomes: list[int] = []
+    raced: list[bool] = []
+    racer = ApiClient(api.platform)
+    # Called once the first request has read its factor (the code's step; the time it marks a
+    # recovery code used with), before it writes.
+    target, name = (second_factor.totp, "accepted_step") if proof == "otp" else (second_factor, "utcnow")
+    real = getattr(target, name)
+
+    def the_other_request_first(*args):
+        if not raced:  # the first request has read its factor: the other one runs whole now
+            raced.append(True)
+            outcomes.append(sign_in(racer, key, **answer).status_code)
+        return real(*args)
+
+    monkeypatch.setattr(target, name, the_other_request_first)
+    first = sign_in(api, key, **answer)
+    assert sorted([first.status_code, *outcomes]) == [200, 401], (first.json, outcomes)
