@@ -101,6 +101,14 @@ def factor_refused() -> bool:
     return bool(g.get("factor_refused"))
 
 
+def refreshes_a_session() -> bool:
+    """A token asked for with a sign-in session alone proves nothing new: wrong answers of
+    someone else holding the key must not lock its owner's signed-in browser out."""
+    body = request.get_json(silent=True)
+    return isinstance(body, dict) and bool(body.get("session")) and not any(
+        body.get(name) is not None for name in ("otp", "recovery_code", "passkey"))
+
+
 def key_id_of_request() -> str:
     """Wrong factor answers are counted per API key, wherever they come from (never an address)."""
     try:

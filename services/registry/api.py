@@ -336,7 +336,8 @@ class CoordinatorKey(MethodView):
 
 @tokens.route("/tokens", methods=["POST"])
 @limiter.limit(token_limit)
-@limiter.limit(factor_limit, key_func=account_api.key_id_of_request, deduct_when=lambda _: account_api.factor_refused())
+@limiter.limit(factor_limit, key_func=account_api.key_id_of_request, deduct_when=lambda _: account_api.factor_refused(),
+               exempt_when=account_api.refreshes_a_session)
 @tokens.arguments(account_api.TokenIn)
 @tokens.response(200, account_api.SignedInOut)
 @tokens.doc(security=[{"bearer": []}], description="Send `Authorization: Bearer <API key>`; "

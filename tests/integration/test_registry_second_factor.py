@@ -75,12 +75,15 @@ def test_a_coordinator_with_an_app_needs_a_code_once(api):
 def test_a_wrong_code_changes_nothing_and_too_many_are_stopped(make_platform):
     api = ApiClient(make_platform(FACTOR_RATE_LIMIT="3/minute"))
     key = a_coordinator(api)
-    secret, _, _ = with_app(api, key)
+    secret, _, first = with_app(api, key)
     wrong = wrong_code(secret)
     for _ in range(3):
         assert sign_in(api, key, otp=wrong).status_code == 401
     stopped = sign_in(api, key, otp=fresh_code(secret))  # even a right code, now
     assert stopped.status_code == 429 and int(stopped.headers["Retry-After"]) > 0
+    # Whoever guesses with a stolen key does not sign the owner's open session out.
+    assert sign_in(api, key, session=first["session"]["secret"]).status_code == 200
+    assert sign_in(api, key, session=first["session"]["secret"], otp=wrong).status_code == 429
     other = a_coordinator(api)  # counted per key: another coordinator is not stopped
     assert sign_in(api, other).status_code == 200
 
