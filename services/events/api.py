@@ -16,6 +16,7 @@ from services.events import campaigns as use
 from services.events import local_events as events
 from services.events.models import Campaign, EventChange, LocalEvent, public_revisions
 from services.events.schemas import (
+    ApprovalIn,
     BulkOut,
     BulkQuery,
     CampaignIn,
@@ -29,6 +30,7 @@ from services.events.schemas import (
     EndorsementOut,
     EventChangePage,
     EventChangeQuery,
+    EventDecisionIn,
     GeoQuery,
     HoldIn,
     HoldOut,
@@ -342,11 +344,12 @@ class LocalEventById(MethodView):
                            "yours again.") from None
 
 
-def _decide(event_id, approve: bool, reason):
+def _decide(event_id, approve: bool, body: dict):
+    reason = body.get("reason")
     with kernel().db.transaction() as session:
         event = events.get_event(session, str(event_id), current_principal())
         before = event.status
-        events.decide(session, kernel().outbox, event, approve, reason)
+        events.decide(session, kernel().outbox, event, approve, reason, body.get("updated_at"))
         record(session, kernel().outbox, require_principal(), "event.approved" if approve else "event.rejected",
                "event", event.id, reason, before={"status": before}, after={"status": event.status})
         return _event_response(event)
@@ -354,19 +357,21 @@ def _decide(event_id, approve: bool, reason):
 
 @events_blp.route("/<uuid:event_id>/approval", methods=["POST"])
 @requires("coordinator")
+@events_blp.arguments(ApprovalIn)
 @events_blp.response(200, LocalEventOut)
-def approve_event(event_id):
-    """Approve a submitted event (coordinators); approving twice is a 409 with the state."""
-    return _decide(event_id, True, None)
+def approve_event(body, event_id):
+    """Approve a submitted event (coordinators); approving twice is a 409 with the state. Send
+    the `updated_at` you read, and an event changed since is refused (409), not approved unread."""
+    return _decide(event_id, True, body)
 
 
 @events_blp.route("/<uuid:event_id>/rejection", methods=["POST"])
 @requires("coordinator")
-@events_blp.arguments(DecisionIn)
+@events_blp.arguments(EventDecisionIn)
 @events_blp.response(200, LocalEventOut)
 def reject_event(body, event_id):
     """Reject a submitted event, with the reason (coordinators)."""
-    return _decide(event_id, False, body.get("reason"))
+    return _decide(event_id, False, body)
 
 
 def _decide_change(event_id, change_id, accept: bool, reason):

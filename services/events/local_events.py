@@ -199,9 +199,16 @@ def get_event(session: Session, event_id: str, principal: Principal | None) -> L
     return event
 
 
-def decide(session: Session, outbox: Outbox, event: LocalEvent, approve: bool, reason: str | None) -> None:
+def decide(session: Session, outbox: Outbox, event: LocalEvent, approve: bool, reason: str | None,
+           seen: datetime | None = None) -> None:
+    """Approve or reject a submitted event — the version the coordinator read, when they say
+    which (`seen`: its updated_at): one changed since then is refused, not decided unread."""
+    session.refresh(event, with_for_update=True)  # held (PostgreSQL) against an edit meanwhile
     if event.status != "submitted":
         raise Conflict(f"The event is already {event.status}.", current_status=event.status)
+    if seen is not None and event.updated_at != seen:
+        raise Conflict("The event changed since you read it: read it again before deciding.",
+                       updated_at=event.updated_at.isoformat())
     if not approve and not reason:
         raise Invalid("Say why the event is rejected.",
                       errors=[{"field": "reason", "location": "json", "message": "Missing data."}])

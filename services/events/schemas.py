@@ -168,6 +168,16 @@ class DecisionIn(Schema):
     reason = Text(load_default=None, allow_none=True, max_length=2000, multiline=True)
 
 
+class ApprovalIn(Schema):
+    updated_at = fields.AwareDateTime(load_default=None, metadata={
+        "description": "The event's `updated_at` as you read it: if the organisation changed the event since, "
+                       "the decision is refused (409) and nothing changes."})
+
+
+class EventDecisionIn(DecisionIn, ApprovalIn):
+    pass
+
+
 class FieldChange(Schema):
     from_ = fields.Raw(data_key="from", allow_none=True, metadata={"description": "The approved value."})
     to = fields.Raw(allow_none=True, metadata={"description": "The proposed value."})

@@ -72,24 +72,28 @@ def blueprint(api: Api) -> Blueprint:
 
     # --- the queue ---------------------------------------------------------------------
 
-    def decided(form_id: str, accept: str, paths: tuple[str, str], done: tuple[str, str]):
-        """Approve (publish) or reject, by the button's value; `paths` and `done` in that order."""
+    def decided(form_id: str, accept: str, paths: tuple[str, str], done: tuple[str, str], seen: dict | None = None):
+        """Approve (publish) or reject, by the button's value; `paths` and `done` in that order.
+        `seen` goes with either: which version of the item the coordinator read."""
         if chosen("decision", (accept, "reject")) == accept:
-            return submitted(lambda: api.post(paths[0], token=g.token), FormState(form_id), show_queue, done[0])
-        return rejected(paths[1], form_id, done[1])
+            return submitted(lambda: api.post(paths[0], token=g.token, json=seen or {}), FormState(form_id),
+                             show_queue, done[0])
+        return rejected(paths[1], form_id, done[1], seen=seen)
 
-    def rejected(path: str, form_id: str, done: str, to: str = "/me"):
+    def rejected(path: str, form_id: str, done: str, to: str = "/me", seen: dict | None = None):
         """Every refusal of the dashboard: the API's rejection, with the form's reason."""
         reason = request.form.get("reason", "")
-        return submitted(lambda: api.post(path, token=g.token, json={"reason": reason}),
+        return submitted(lambda: api.post(path, token=g.token, json={"reason": reason, **(seen or {})}),
                          FormState(form_id, {"reason": reason}), show_queue, done, to)
 
     @bp.post("/me/events/<uuid:event_id>/decision")
     @signed_in
     def decide(event_id):
         base = f"/api/events/events/{event_id}"
+        # The version on the coordinator's screen: one the organisation changed since is refused.
+        seen = request.form.get("seen", "")[:40]
         return decided(f"event-{event_id}", "approve", (f"{base}/approval", f"{base}/rejection"),
-                       ("event_approved", "event_rejected"))
+                       ("event_approved", "event_rejected"), {"updated_at": seen} if seen else None)
 
     @bp.post("/me/events/<uuid:event_id>/changes/<uuid:change_id>/decision")
     @signed_in

@@ -87,6 +87,24 @@ def test_dst_gaps_are_refused_and_folds_must_name_their_offset(api, coordinator,
     assert chosen.status_code == 201 and chosen.json["starts_at"] == "2022-10-30T01:30:00+00:00"
 
 
+def test_a_submission_changed_after_the_coordinator_read_it_is_not_decided_unread(api, coordinator, setting):
+    read = submit(api, setting, title={"en": "Harmless picnic"}).json
+    owner = setting["tokens"][0]
+    changed = api.patch(f"{EVENTS}/{read['id']}", token=owner, json={"title": {"en": "Something else"}, "city": "Mombasa"})
+    assert changed.status_code == 200 and changed.json["updated_at"] != read["updated_at"]
+    for decision, body in (("approval", {}), ("rejection", {"reason": "No."})):
+        late = api.post(f"{EVENTS}/{read['id']}/{decision}", token=coordinator, json={**body, "updated_at": read["updated_at"]})
+        assert late.status_code == 409 and "changed since you read it" in late.json["detail"]
+        assert late.json["updated_at"] == changed.json["updated_at"]
+    assert api.get(f"{EVENTS}/{read['id']}", token=coordinator).json["status"] == "submitted"  # nothing decided
+    assert api.get(f"{EVENTS}/{read['id']}").status_code == 404
+    approved = api.post(f"{EVENTS}/{read['id']}/approval", token=coordinator,
+                        json={"updated_at": changed.json["updated_at"]})  # read again: the new version
+    assert approved.status_code == 200 and approved.json["title"] == "Something else"
+    bad = api.post(f"{EVENTS}/{read['id']}/approval", token=coordinator, json={"updated_at": "yesterday"})
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "updated_at"
+
+
 def test_coordinators_decide_once_and_the_public_then_sees_what_it_may(api, coordinator, setting):
     public = submit(api, setting, address_public="never").json
     hidden = submit(api, setting, visibility="coordinators", start="2022-12-01T10:00:00",

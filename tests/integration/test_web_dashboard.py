@@ -209,3 +209,18 @@ def test_the_hold_form_says_what_is_wrong_under_its_field(api, coordinator, sett
     assert api.get(EVENTS, query_string={"country": "KE"}).json["items"] == []
     released = form(office, "/me/holds", page, country="KE", action="release")
     assert released.status_code == 303
+
+
+def test_an_event_changed_after_the_queue_was_read_is_not_approved_unread(api, coordinator, setting):
+    event_id = submit(api, setting, title={"en": "Harmless picnic"}).json["id"]
+    office = office_browser(api)
+    queue = office.get("/me")
+    seen = re.search(rf'action="/me/events/{event_id}/decision"><input type="hidden" name="csrf" value="[^"]+">'
+                     r'<input type="hidden" name="seen" value="([^"]+)">', queue.data.decode())
+    assert seen, "the approval form says which version the coordinator read"
+    api.patch(f"{EVENTS}/{event_id}", token=setting["tokens"][0], json={"title": {"en": "Something else"}})
+    late = form(office, f"/me/events/{event_id}/decision", queue, decision="approve", seen=seen.group(1))
+    shown = text_of(late.data.decode())
+    assert late.status_code == 409 and "changed since you read it" in shown
+    assert "Something else" in shown  # the queue as it is now, to read again
+    assert api.get(f"{EVENTS}/{event_id}", token=coordinator).json["status"] == "submitted"
