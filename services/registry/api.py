@@ -95,7 +95,7 @@ def import_organisations(args):
     text = csv_body()
     try:
         with kernel().db.transaction() as session:
-            report = import_text(session, kernel().outbox, text, args["skip_bad"])
+            report = import_text(session, kernel().outbox, text, args["skip_bad"], current_principal())
             if report.created or report.updated:
                 record(session, kernel().outbox, current_principal(), "organisation.imported", "organisations",
                        "import", after={"created": report.created, "updated": report.updated})

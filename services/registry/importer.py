@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from services.registry import service
 from services.registry.models import Organisation
 from services.registry.schemas import OrganisationIn
+from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.errors import Conflict
 
@@ -109,22 +110,24 @@ def _records(reader: csv.DictReader, errors: list[RowError]):
             return
 
 
-def import_text(session: Session, outbox: Outbox, text: str, skip_bad: bool) -> ImportReport:
+def import_text(session: Session, outbox: Outbox, text: str, skip_bad: bool,
+                actor: Principal | None = None) -> ImportReport:
     """Parse a file and import its good rows; with bad rows and `skip_bad` false, ImportRefused
     and nothing is imported (the API's and the dashboard's way; the CLI shows progress itself)."""
     rows, errors = parse(text)
     if errors and not skip_bad:
         raise ImportRefused(errors)
     report = ImportReport(errors=errors)
-    import_rows(session, outbox, rows, report, skip_bad=skip_bad)
+    import_rows(session, outbox, rows, report, skip_bad=skip_bad, actor=actor)
     return report
 
 
 def import_rows(session: Session, outbox: Outbox, rows: Iterable[tuple[int, dict]],
                 report: ImportReport, progress: Callable[[int], None] = lambda n: None,
-                skip_bad: bool = True) -> None:
+                skip_bad: bool = True, actor: Principal | None = None) -> None:
     """A row that is, or looks like, another organisation is a bad row: left out (`skip_bad`),
-    or ImportRefused, and the caller's transaction imports nothing."""
+    or ImportRefused, and the caller's transaction imports nothing. `actor`: the coordinator who
+    sent the file (None: the operator's command line), on the record of each rename."""
     for line, fields in rows:
         existing = session.execute(select(Organisation).where(
             Organisation.country == fields["country"],
@@ -134,7 +137,7 @@ def import_rows(session: Session, outbox: Outbox, rows: Iterable[tuple[int, dict
             if existing is None:
                 service.register_organisation(session, outbox, fields)
                 report.created += 1
-            elif service.update_organisation(session, outbox, existing, fields):
+            elif service.update_organisation(session, outbox, existing, fields, actor):
                 report.updated += 1
             else:
                 report.unchanged += 1

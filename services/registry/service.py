@@ -157,7 +157,7 @@ def update_organisation(session: Session, outbox: Outbox, org: Organisation, fie
     if before:
         _check_identity(session, org, {**identity(org), **{name: fields[name] for name in before}})
     _apply(session, outbox, org, {name: fields[name] for name in changed})
-    if before and principal is not None:
+    if before:  # a coordinator's or the operator's (principal None) rename, at once: on record
         record(session, outbox, principal, "organisation.renamed", "organisation", org.id,
                before=before, after={name: getattr(org, name) for name in before})
     return changed

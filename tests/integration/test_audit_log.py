@@ -139,3 +139,17 @@ def test_a_coordinator_reads_the_record_on_the_dashboard_and_an_organisation_can
     organisation = type(api)(api.platform)
     sign_in(organisation, org_key)
     assert organisation.get("/me/record").status_code == 403
+
+
+def test_a_rename_by_csv_import_is_on_record_with_what_it_was(api, coordinator):
+    api.platform.start_workers()
+    org = api.register(coordinator)  # CPK of Kenya, as the fixtures register it
+    csv_text = ("abbreviation,name,name_en,country,timezone\n"
+                "CPK,Kenya Communist Party,Kenya Communist Party,KE,Africa/Nairobi\n")
+    imported = api.post("/api/registry/organisations/import", token=coordinator, data=csv_text.encode(),
+                        headers={"Content-Type": "text/csv"})
+    assert imported.status_code == 200 and imported.json["updated"] == 1, imported.json
+    wait_until(lambda: "organisation.renamed" in actions(api, coordinator), message="the rename on record")
+    [renamed] = entries(api, coordinator, action="organisation.renamed", subject=org["id"])
+    assert renamed["actor_role"] == "coordinator"
+    assert renamed["before"]["name"] == org["name"] and renamed["after"]["name"] == "Kenya Communist Party"
