@@ -18,10 +18,12 @@ from sqlalchemy.orm import Session
 
 from services.registry.models import AuditEntry, AuditHead
 from shared.bus.consumer import Message
+from shared.db import utcnow
 
 GENESIS = "0" * 64
 HEAD_ID = 1
-CHAINED = ("seq", "message_id", "occurred_at", "service", "actor_role", "actor_id", "key_id", "action",
+# Every field the log shows or is ordered by (recorded_at: the dashboard pages by it).
+CHAINED = ("seq", "message_id", "occurred_at", "recorded_at", "service", "actor_role", "actor_id", "key_id", "action",
            "subject_kind", "subject_id", "reason", "before", "after", "previous_hash")
 SHOWN = ("seq", "occurred_at", "recorded_at", "service", "actor_role", "actor_id", "key_id", "action",
          "subject_kind", "subject_id", "reason", "before", "after", "hash")
@@ -46,6 +48,7 @@ def recorded(session: Session, message: Message) -> None:
         session.add(head)
     data = message.data
     values = {"seq": head.seq + 1, "message_id": message.id, "occurred_at": message.occurred_at,
+              "recorded_at": utcnow(),
               "service": message.source[:20], "previous_hash": head.hash,
               **{name: data[name] for name in ("actor_role", "actor_id", "key_id", "action", "subject_kind",
                                                "subject_id", "reason", "before", "after")}}

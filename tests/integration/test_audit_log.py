@@ -86,11 +86,13 @@ def test_verify_finds_an_edited_entry_and_a_removed_one(api, coordinator, settin
                     conn.execute(text("UPDATE audit_entries SET reason = 'nothing' WHERE seq = 2"))
             conn.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER audit_entries_append_only"))
         conn.execute(text("UPDATE audit_entries SET actor_id = 'someone-else' WHERE seq = 2"))
+        conn.execute(text("UPDATE audit_entries SET recorded_at = occurred_at WHERE seq = 3"))  # reordered
         conn.execute(text("DELETE FROM audit_entries WHERE seq = 4"))
     with db.transaction() as session:
         verdict = verify(session)
     assert not verdict.intact
     assert any("entry 2 was changed" in p for p in verdict.problems)
+    assert any("entry 3 was changed" in p for p in verdict.problems)
     assert any("entries 4–4 are missing" in p for p in verdict.problems)
 
     # The operator's command says the same and fails.
