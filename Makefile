@@ -18,7 +18,7 @@ run: $(STAMP)  ## start the whole platform in one process on http://127.0.0.1:$$
 	$(BIN)/doa run --demo
 
 test: $(STAMP)  ## unit, integration and end-to-end tests
-	$(BIN)/pytest tests
+	$(BIN)/pytest tests --durations=25  # the slowest, so a slow change shows in CI
 
 test-unit: $(STAMP)
 	$(BIN)/pytest tests/unit

@@ -64,6 +64,7 @@ PAGES: dict[str, Page] = {
     "security": Page("/me/security", who="coordinator"),                 # factors, sessions (this device)
     "security-organisation": Page("/me/security", who="organisation"),   # a factor optional: none yet
     "totp-enrol": Page("/me/security/app", who="organisation"),          # the QR code and the secret
+    "record": Page("/me/record", who="coordinator"),                     # the audit log: a wide table
 }
 LANGUAGES = {"en": "ltr", "fa": "rtl", "de": "ltr"}
 SCREENS = {
