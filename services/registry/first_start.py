@@ -5,6 +5,7 @@ from sqlalchemy import func, select
 
 from services.registry import service
 from services.registry.models import Coordinator
+from shared.audit import record
 from shared.kernel import Kernel
 
 
@@ -15,4 +16,6 @@ def ensure_first_coordinator(kernel: Kernel) -> str | None:
             return None
         coordinator = service.create_coordinator(session, "First coordinator")
         _, key = service.issue_key(session, "coordinator", coordinator.id, "first start")
+        record(session, kernel.outbox, None, "coordinator.created", "coordinator", coordinator.id,
+               after={"name": coordinator.name})
     return key
