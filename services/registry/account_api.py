@@ -126,10 +126,11 @@ def about_caller(principal: Principal) -> dict:
                               "enrolled": bool(enrolled), "factors": enrolled}}
 
 
-def _proven(session, principal: Principal) -> None:
-    """Changing factors needs a token that proved one, once the holder has any."""
+def _proven(session, principal: Principal, what: str = "change your factors") -> None:
+    """Changing factors or ending sessions needs a token that proved one, once the holder has
+    any (a token made with the key alone before the first factor was set up does not)."""
     if second_factor.enrolled(session, holder_of(principal)) and not second_factor.SECOND_FACTORS & set(principal.amr):
-        raise Forbidden("Sign in with your second factor to change your factors.")
+        raise Forbidden(f"Sign in with your second factor to {what}.")
 
 
 def _name_of(session, principal: Principal) -> str:
@@ -264,6 +265,7 @@ class Sessions(MethodView):
         """End every session of yours but the token's own."""
         principal = require_principal()
         with kernel().db.transaction() as session:
+            _proven(session, principal, "end sessions")
             ended = signin_sessions.end_others(session, holder_of(principal), principal.session_id)
             _record(session, principal, "account.sessions_ended", {"ended": ended})
         return json_response({"ended": ended})
@@ -276,5 +278,6 @@ def end_session(session_id):
     """End one session: it makes no more tokens, and the registry refuses its tokens at once."""
     principal = require_principal()
     with kernel().db.transaction() as session:
+        _proven(session, principal, "end sessions")
         signin_sessions.end(session, holder_of(principal), str(session_id))
         _record(session, principal, "account.session_ended", {"session_id": str(session_id)})

@@ -255,3 +255,17 @@ def test_one_code_sent_twice_at_once_signs_in_once(make_platform, monkeypatch, p
     monkeypatch.setattr(target, name, the_other_request_first)
     first = sign_in(api, key, **answer)
     assert sorted([first.status_code, *outcomes]) == [200, 401], (first.json, outcomes)
+
+
+def test_a_token_made_with_the_key_alone_before_the_first_factor_cannot_end_sessions(api):
+    key = a_coordinator(api)
+    early = sign_in(api, key).json["access_token"]  # before any factor: the key alone
+    secret, _, first = with_app(api, key)
+    signed = sign_in(api, key, otp=fresh_code(secret)).json
+    for call in (lambda: api.delete("/api/registry/me/sessions", token=early),
+                 lambda: api.delete(f"/api/registry/me/sessions/{signed['session']['id']}", token=early)):
+        refused = call()
+        assert refused.status_code == 403 and "second factor" in refused.json["detail"]
+    mine = api.get("/api/registry/me/sessions", token=signed["access_token"]).json["items"]
+    assert signed["session"]["id"] in {s["id"] for s in mine}  # nothing was ended
+    assert api.delete("/api/registry/me/sessions", token=signed["access_token"]).status_code == 200
