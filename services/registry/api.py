@@ -242,10 +242,9 @@ def _revoke_key(owner_kind: str, owner_id: str, key_id: str):
     k = kernel()
     with k.db.transaction() as session:
         row = service.get_key(session, owner_kind, owner_id, key_id)
-        if row.revoked_at is None:
+        if service.revoke_key(session, k.outbox, k.tables["revocations"], row):
             record(session, k.outbox, current_principal(), "key.revoked", owner_kind, owner_id,
                    after={"key_id": row.id, "label": row.label})
-        service.revoke_key(session, k.outbox, k.tables["revocations"], row)
 
 
 @organisations.route("/<uuid:organisation_id>/keys")

@@ -316,13 +316,15 @@ def get_key(session: Session, owner_kind: str, owner_id: str, key_id: str) -> Ap
     return row
 
 
-def revoke_key(session: Session, outbox: Outbox, revocations, row: ApiKey) -> None:
+def revoke_key(session: Session, outbox: Outbox, revocations, row: ApiKey) -> bool:
+    """Revoke the key; answer False if it was revoked already (nothing changes)."""
     if row.revoked_at is not None:
-        return
+        return False
     row.revoked_at = utcnow()
     message = outbox.add(session, "key.revoked", {"key_id": row.id, "owner_kind": row.owner_kind,
                                                   "owner_id": row.owner_id})
     set_revoked(session, revocations, "key", row.id, True, _when(message))
+    return True
 
 
 def principal_for_key(session: Session, key: str) -> Principal:

@@ -71,11 +71,9 @@ def blueprint(api: Api) -> Blueprint:
     @signed_in
     def export(format_):
         chosen = filters_of(request.args)
-        upstream = api.send("GET", "/api/registry/audit/export", params={**chosen["query"], "format": format_},
-                            token=g.token, stream=True)
-        if upstream.status_code != 200:
-            api.request("GET", "/api/registry/audit/export", params={**chosen["query"], "format": format_},
-                        token=g.token)  # says why, as every refusal does
+        path = "/api/registry/audit/export"
+        upstream = api.send("GET", path, params={**chosen["query"], "format": format_}, token=g.token, stream=True)
+        api.raise_refusal(upstream, "GET", path)  # says why, as every refusal does
         return Response(stream_with_context(upstream.iter_content(64 * 1024)),
                         headers={k: upstream.headers[k] for k in ("Content-Type", "Content-Disposition")
                                  if k in upstream.headers} | {"Cache-Control": "no-store"})

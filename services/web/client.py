@@ -216,6 +216,12 @@ class Api:
             return None, etag
         return self._json(response, "GET", path), response.headers.get("ETag")
 
+    def raise_refusal(self, response: requests.Response, method: str, path: str) -> None:
+        """An answer of 400 or more as the ApiError it means (for a caller that streams the
+        good ones on as they come)."""
+        if response.status_code >= 400:
+            self._json(response, method, path)
+
     def _json(self, response: requests.Response, method: str, path: str) -> Any:
         if response.status_code >= 400:
             try:
