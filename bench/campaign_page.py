@@ -29,7 +29,7 @@ Measured, one request at a time from this process (a fresh keep-alive connection
 connected before the clock starts), time to last byte, alternating round by round, medians:
 
 - the page with 5,000 events (and with 500);
-- baseline 1: one page of the events list, `GET /api/events/events?campaign=<id>&limit=200`;
+- baseline 1: one page of the events list, `GET /api/events/events?campaign_id=<id>&limit=200`;
 - baseline 2: the whole list, following `next` from that page to the last (25 requests, each
   answer parsed to find the next): what the page would cost if it asked the list for its events;
 - for the details: the events overview alone (what the page waits for from the events service).
@@ -279,7 +279,7 @@ def _profile(var_dir: Path, events: Gunicorn, media: Gunicorn, campaign: str) ->
 
 
 def _list_path(campaign: str) -> str:
-    return f"/api/events/events?campaign={campaign}&limit={LIST_LIMIT}"
+    return f"/api/events/events?campaign_id={campaign}&limit={LIST_LIMIT}"
 
 
 def run() -> list[Result]:

@@ -1,6 +1,6 @@
 """The baseline for the events service's public reads: a bare Flask app on the `sqlite3` module.
 
-- `GET /api/events/events?campaign=&country=&limit=`: the same SQL the service runs for the
+- `GET /api/events/events?campaign_id=&country=&limit=`: the same SQL the service runs for the
   public (approved, or cancelled after approval; public; of a campaign that is not a draft; of
   a country not on hold; key-set order by starts_at, id; LIMIT limit+1), each row turned into
   the same JSON item (same keys in the same order, the address only when public, the text in

@@ -1,6 +1,6 @@
 """HTTP: the events service's public reads under gunicorn, with 10,000 and then 100,000 events.
 
-- `events list`: `GET /api/events/events?campaign=<id>&country=DE&limit=50`, a filtered page of
+- `events list`: `GET /api/events/events?campaign_id=<id>&country=DE&limit=50`, a filtered page of
   50 (one country out of 25, so 400 of 10,000 and 4,000 of 100,000 events match).
 - `events stats`: `GET /api/events/campaigns/<id>/statistics`, events and expected participants
   per country, activity type and organisation (500 organisations at 10k, 5,000 at 100k).
@@ -105,7 +105,7 @@ def run() -> list[Result]:
         kernel.db.dispose()
         events_seed.checkpoint(var_dir)
         print(f"  events: seeded {SIZES[0]:,} events in {time.perf_counter() - t:.1f}s", file=sys.stderr)
-        paths = {"list": f"/api/events/events?campaign={campaign}&country=DE&limit=50",
+        paths = {"list": f"/api/events/events?campaign_id={campaign}&country=DE&limit=50",
                  "stats": f"/api/events/campaigns/{campaign}/statistics"}
         with Gunicorn("bench.events_baseline_app:create_app()", var_dir, var_dir / "gunicorn-baseline.log") as base, \
                 Gunicorn("services.events.app:create_app()", var_dir, var_dir / "gunicorn-app.log",

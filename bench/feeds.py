@@ -3,7 +3,7 @@ sending the same bytes from a file under the same gunicorn.
 
 - `ical feed 10k cached`: `GET /api/events/campaigns/<id>/events.ics`, 10,000 approved public
   events with their places public (addresses in LOCATION);
-- `geojson 10k cached`: `GET /api/events/events/map.geojson?campaign=<id>`, the same 10,000 as
+- `geojson 10k cached`: `GET /api/events/events/map.geojson?campaign_id=<id>`, the same 10,000 as
   points;
 - `atom feed cached`: `GET /api/media/campaigns/<id>/reports.atom`, the newest 100 of 120
   published reports with two photos each (enclosures);
@@ -140,7 +140,7 @@ def run() -> list[Result]:
               f"{time.perf_counter() - t:.1f}s", file=sys.stderr)
         outputs = {  # name: (server, path)
             "ical feed 10k cached": ("events", f"/api/events/campaigns/{campaigns['feed']}/events.ics"),
-            "geojson 10k cached": ("events", f"/api/events/events/map.geojson?campaign={campaigns['feed']}"),
+            "geojson 10k cached": ("events", f"/api/events/events/map.geojson?campaign_id={campaigns['feed']}"),
             "atom feed cached": ("media", f"/api/media/campaigns/{campaigns['feed']}/reports.atom"),
             "overview 5k 304": ("events", f"/api/events/campaigns/{campaigns['page']}/overview"),
         }

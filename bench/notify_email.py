@@ -49,7 +49,8 @@ ROUNDS = int(os.environ.get("BENCH_EMAIL_ROUNDS", "1"))
 PROFILE = os.environ.get("BENCH_EMAIL_PROFILE") == "1"
 BATCH = 500
 PROFILE_MESSAGES = BATCH
-LANGUAGES = ("en", "de", "fr", "es", "fa", "tr", "ru")
+from shared.languages import LANGUAGES
+
 TARGET = 0.5
 
 
@@ -60,7 +61,7 @@ def _subscribe(kernel, count: int) -> None:
     from shared.db import utcnow
 
     now = utcnow()
-    rows = [{"id": str(uuid.uuid4()), "email": f"subscriber{i:05d}@example.org", "language": LANGUAGES[i % 7],
+    rows = [{"id": str(uuid.uuid4()), "email": f"subscriber{i:05d}@example.org", "language": list(LANGUAGES)[i % len(LANGUAGES)],
              "timezone": None, "scope": "country", "scope_id": "KE", "campaign_id": None,
              "wants": ["new_events", "changes", "reminders", "reports"], "status": "confirmed",
              "created_at": now, "confirmed_at": now, "expires_at": None} for i in range(count)]

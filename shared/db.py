@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,10 +20,6 @@ log = logging.getLogger("doa.db")
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
 
 
 class UTCDateTime(TypeDecorator):

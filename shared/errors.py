@@ -5,6 +5,7 @@ from __future__ import annotations
 class DomainError(Exception):
     status = 400
     type_ = "bad-request"
+    headers: dict[str, str] = {}
 
     def __init__(self, detail: str, **extra):
         super().__init__(detail)
@@ -33,7 +34,17 @@ class Unauthenticated(DomainError):
 
 
 class Invalid(DomainError):
-    """A rule about several fields that a schema cannot check alone."""
+    """Well-formed input that breaks a rule a schema cannot state (about several fields, or
+    the state of things). Its type is not `validation`: that one says the input is malformed."""
 
     status = 422
-    type_ = "validation"
+    type_ = "rule"
+
+
+class NotYetKnown(DomainError):
+    """A reference the platform made a moment ago that this service has not heard of yet:
+    its own lag, never the caller's mistake."""
+
+    status = 503
+    type_ = "not-yet-known"
+    headers = {"Retry-After": "1"}

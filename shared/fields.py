@@ -40,6 +40,9 @@ def is_language(code: str) -> bool:
 class CountryCode(fields.String):
     """ISO 3166-1 alpha-2, any case in, upper case out."""
 
+    def openapi(self) -> dict:
+        return {"enum": sorted(_countries())}
+
     def _deserialize(self, value, attr, data, **kwargs):
         code = super()._deserialize(value, attr, data, **kwargs).strip().upper()
         if not is_country(code):
@@ -49,6 +52,9 @@ class CountryCode(fields.String):
 
 class TimeZone(fields.String):
     """An IANA zone name as in the tz database (tzdata), e.g. Asia/Kathmandu."""
+
+    def openapi(self) -> dict:
+        return {"enum": sorted(_zones())}
 
     def _deserialize(self, value, attr, data, **kwargs):
         name = super()._deserialize(value, attr, data, **kwargs).strip()
@@ -60,6 +66,9 @@ class TimeZone(fields.String):
 class LanguageCode(fields.String):
     """ISO 639-1 (two letters), any case in, lower case out."""
 
+    def openapi(self) -> dict:
+        return {"enum": sorted(_languages())}
+
     def _deserialize(self, value, attr, data, **kwargs):
         code = super()._deserialize(value, attr, data, **kwargs).strip().lower()
         if not is_language(code):
@@ -68,6 +77,9 @@ class LanguageCode(fields.String):
 
 
 class Email(fields.String):
+    def openapi(self) -> dict:
+        return {"format": "email", "maxLength": 254}
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()
         try:
@@ -112,6 +124,12 @@ class Text(fields.String):
         self.max_length = max_length
         self.multiline = multiline
 
+    def openapi(self) -> dict:
+        # `text`: printable, not blank; docs/api.md defines the format (JSON Schema has no
+        # word for "no control characters" that every tool reads alike).
+        return {"format": "multiline-text" if self.multiline else "text", "minLength": 1,
+                "maxLength": self.max_length}
+
     def _deserialize(self, value, attr, data, **kwargs):
         text = unicodedata.normalize("NFC", super()._deserialize(value, attr, data, **kwargs)).strip()
         allowed = {"\n", "\t"} if self.multiline else set()
@@ -129,3 +147,9 @@ class UUIDString(fields.UUID):
 
     def _deserialize(self, value, attr, data, **kwargs):
         return str(super()._deserialize(value, attr, data, **kwargs))
+
+
+def openapi_properties(converter, field, **kwargs) -> dict:
+    """What a field of ours promises, in the OpenAPI document (an apispec attribute function)."""
+    describe = getattr(field, "openapi", None)
+    return describe() if describe is not None else {}

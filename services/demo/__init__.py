@@ -15,6 +15,8 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
+from shared.languages import LANGUAGES
+
 SIGNATORIES_CSV = Path(str(files(__name__) / "signatories-2022.csv"))
 CAMPAIGN_NAME = "Day of action in solidarity, 1 December 2022"
 LIST_DATE = date(2022, 11, 28)
@@ -76,7 +78,7 @@ def load(registry, events, say: Callable[[str], None] = print, timeout: float = 
         ids = dict(session.execute(select(KnownOrganisation.abbreviation, KnownOrganisation.id)).all())
         campaign = campaigns.create_campaign(session, events.outbox, {
             "name": CAMPAIGN_NAME, "description": "Demo: the worldwide day of action of the 2022 campaign.",
-            "languages": ["en", "de", "fr", "es", "fa", "tr", "ru"], "day_of_action": date(2022, 12, 1),
+            "languages": list(LANGUAGES), "day_of_action": date(2022, 12, 1),
             "window_start": date(2022, 11, 25), "window_end": date(2022, 12, 10), "list_date": LIST_DATE,
             "activity_types": list(DEFAULT_ACTIVITY_TYPES), "status": "open", "adoption_threshold": None})
         for number, (_, fields) in enumerate(rows, start=1):

@@ -322,8 +322,9 @@ class EventChanges(MethodView):
 
 @events_blp.route("/<uuid:event_id>")
 class LocalEventById(MethodView):
+    @events_blp.arguments(OverviewQuery(), location="query")
     @events_blp.response(200, LocalEventOut)
-    def get(self, event_id):
+    def get(self, _args, event_id):
         """Read an event (`?lang=` or Accept-Language picks the text's language)."""
         with kernel().db.transaction() as session:
             return _event_response(events.get_event(session, str(event_id), current_principal()))
@@ -482,9 +483,9 @@ def events_geojson(args):
     once per change: a strong ETag, and 304 to If-None-Match."""
     filters, wanted = {k: v for k, v in args.items() if k != "lang"}, _wanted_languages(args)
     stmt = events.list_statement(filters, None).order_by(LocalEvent.starts_at, LocalEvent.id)
-    if filters.get("campaign"):
+    if filters.get("campaign_id"):
         with kernel().db.engine.connect() as connection:
-            revision = campaign_revision(connection, public_revisions, filters["campaign"])
+            revision = campaign_revision(connection, public_revisions, filters["campaign_id"])
     else:
         revision = _overall_revision()
 
@@ -525,16 +526,18 @@ def _campaign_name(campaign_id: str) -> str:
 
 
 @blp.route("/<uuid:campaign_id>/events.ics")
-def campaign_ical(campaign_id):
+@blp.arguments(OverviewQuery(), location="query")
+def campaign_ical(_args, campaign_id):
     """The campaign's public events as an iCalendar feed (subscribe to it in a calendar app);
     rendered once per change: a strong ETag, and 304 to If-None-Match."""
     campaign_id = str(campaign_id)
-    return _ical(("campaign", campaign_id), _campaign_revision(campaign_id), _public_events(campaign=campaign_id),
+    return _ical(("campaign", campaign_id), _campaign_revision(campaign_id), _public_events(campaign_id=campaign_id),
                  lambda: _campaign_name(campaign_id), "campaign.ics")
 
 
 @holds_blp.route("/<string:country>/events.ics")
-def country_ical(country):
+@holds_blp.arguments(OverviewQuery(), location="query")
+def country_ical(_args, country):
     """A country's public events as an iCalendar feed (rendered once per change, as the campaign's)."""
     code = _country(country)
     return _ical(("country", code), _overall_revision(), _public_events(country=code), lambda: f"dayofaction {code}",
@@ -546,16 +549,18 @@ organisations_blp = Blueprint("organisation_feeds", __name__, url_prefix="/organ
 
 
 @organisations_blp.route("/<uuid:organisation_id>/events.ics")
-def organisation_ical(organisation_id):
+@organisations_blp.arguments(OverviewQuery(), location="query")
+def organisation_ical(_args, organisation_id):
     """An organisation's public events as an iCalendar feed (rendered once per change, as the
     campaign's)."""
     organisation_id = str(organisation_id)
-    return _ical(("organisation", organisation_id), _overall_revision(), _public_events(organisation=organisation_id),
+    return _ical(("organisation", organisation_id), _overall_revision(), _public_events(organisation_id=organisation_id),
                  lambda: "dayofaction", "organisation.ics")
 
 
 @events_blp.route("/<uuid:event_id>.ics")
-def event_ical(event_id):
+@events_blp.arguments(OverviewQuery(), location="query")
+def event_ical(_args, event_id):
     """One public event as an iCalendar file (add it to a calendar)."""
     with kernel().db.transaction() as session:
         events.get_event(session, str(event_id), None)

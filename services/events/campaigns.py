@@ -14,6 +14,7 @@ from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.ids import refuse_unknown
 from shared.revisions import status_and_revision
 
 DATES = ("day_of_action", "window_start", "window_end")
@@ -109,7 +110,8 @@ def check_participant(session: Session, campaign: Campaign, organisation_id: str
                        campaign_status=campaign.status)
     organisation = session.get(KnownOrganisation, organisation_id)
     if organisation is None:
-        raise NotFound(f"No organisation {organisation_id} is known here (yet).")
+        refuse_unknown(organisation_id, NotFound(f"No organisation {organisation_id} is known here."),
+                       "this organisation")
     if organisation.status != "active":
         raise Forbidden(f"A suspended organisation cannot take part: no {action}.")
 

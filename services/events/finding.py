@@ -182,7 +182,7 @@ def overview_statement(campaign_id: str):
     """The campaign's events exactly as the public's list finds them (`list_statement`, no
     principal: the same conditions, so the two cannot differ), all of them, in the list's
     order (start in UTC, then id)."""
-    return (list_statement({"campaign": campaign_id}, None).with_only_columns(*OVERVIEW_COLUMNS)
+    return (list_statement({"campaign_id": campaign_id}, None).with_only_columns(*OVERVIEW_COLUMNS)
             .order_by(LocalEvent.starts_at, LocalEvent.id))
 
 

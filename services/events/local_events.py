@@ -237,8 +237,8 @@ def cancel(session: Session, outbox: Outbox, event: LocalEvent, principal: Princ
 
 def list_statement(args: dict, principal: Principal | None):
     stmt = select(LocalEvent)
-    for arg, column in (("campaign", LocalEvent.campaign_id), ("country", LocalEvent.country),
-                        ("organisation", LocalEvent.organisation_id), ("activity_type", LocalEvent.activity_type),
+    for arg, column in (("campaign_id", LocalEvent.campaign_id), ("country", LocalEvent.country),
+                        ("organisation_id", LocalEvent.organisation_id), ("activity_type", LocalEvent.activity_type),
                         ("status", LocalEvent.status)):
         if args.get(arg):
             stmt = stmt.where(column == args[arg])

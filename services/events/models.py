@@ -7,7 +7,8 @@ from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, S
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
-from shared.db import UTCDateTime, new_id, utcnow
+from shared.db import UTCDateTime, utcnow
+from shared.ids import new_id, new_time_ordered_id
 from shared.revisions import add_public_revisions_table
 
 
@@ -38,7 +39,7 @@ class Campaign(Base):
     __table_args__ = (Index("ix_campaigns_created", "created_at", "id"),
                       Index("ix_campaigns_status_created", "status", "created_at", "id"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_time_ordered_id)  # see shared.ids
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     languages: Mapped[list] = mapped_column(JSON, default=list)
@@ -78,7 +79,7 @@ class LocalEvent(Base):
                       Index("ix_local_events_country_start", "country", "starts_at", "id"),
                       Index("ix_local_events_organisation", "organisation_id", "starts_at"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_time_ordered_id)  # see shared.ids
     campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("campaigns.id"))
     organisation_id: Mapped[str] = mapped_column(String(36))
     # Text per language ({"en": "...", "de": "..."}); the first of `languages` is the fallback.

@@ -245,9 +245,9 @@ class LocalEventPage(Schema):
 
 
 class LocalEventQuery(PageArgs):
-    campaign = UUIDString()
+    campaign_id = UUIDString()
     country = CountryCode()
-    organisation = UUIDString()
+    organisation_id = UUIDString()
     activity_type = fields.String(validate=SLUG)
     status = fields.String(validate=validate.OneOf(["submitted", "approved", "rejected", "cancelled"]))
     city = Text(max_length=200)
@@ -327,9 +327,9 @@ class StatisticsOut(Schema):
 
 
 class GeoQuery(Schema):
-    campaign = UUIDString()
+    campaign_id = UUIDString()
     country = CountryCode()
-    organisation = UUIDString()
+    organisation_id = UUIDString()
     activity_type = fields.String(validate=SLUG)
     lang = LanguageCode()
 

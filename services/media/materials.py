@@ -15,8 +15,8 @@ from services.media.models import Blob, KnownCampaign, Material, MediaItem
 from services.media.sniff import EXTENSIONS
 from services.media.storage import Storage, blob_key
 from shared.bus.outbox import Outbox
-from shared.db import new_id
 from shared.errors import Invalid, NotFound
+from shared.ids import new_id
 
 KINDS = ("statement", "lecture", "song", "slogan", "poster", "video", "other")
 MESSAGE_FIELDS = ("id", "series_id", "version", "campaign_id", "kind", "language", "title")

@@ -12,8 +12,8 @@ from typing import BinaryIO
 
 from services.media.sniff import HEAD_SIZE, Sniffed, sniff
 from shared.config import Config
-from shared.db import new_id
 from shared.errors import DomainError, Invalid
+from shared.ids import new_id
 
 CHUNK = 256 * 1024
 

@@ -86,6 +86,11 @@ PAGE = """<!doctype html>
 </body></html>"""
 
 
+# The signed token every link in an e-mail carries (a bad or missing one: an HTML page saying so).
+LINK_TOKEN = {"in": "query", "name": "token", "required": True, "schema": {"type": "string"},
+              "description": "The signed token from the e-mail's link."}
+
+
 def page(status: int, title: str, text: str, action: str | None = None, button: str | None = None) -> Response:
     body = render_template_string(PAGE, title=title, text=text, action=action, button=button)
     return Response(body, status=status, content_type="text/html; charset=utf-8",
@@ -109,6 +114,7 @@ def _action() -> str:
 
 @links_blp.route("/subscriptions/confirmation", methods=["GET", "POST"])
 @accepts_any_body
+@links_blp.doc(parameters=[LINK_TOKEN])
 @links_blp.response(200, description="An HTML page.")
 def confirmation():
     """GET shows a button (mail scanners follow links; only a person presses it); POST
@@ -128,6 +134,7 @@ def confirmation():
 
 @links_blp.route("/unsubscribe", methods=["GET", "POST"])
 @accepts_any_body
+@links_blp.doc(parameters=[LINK_TOKEN])
 @links_blp.response(200, description="An HTML page.")
 def unsubscribe():
     """One click (RFC 8058: mail programs POST `List-Unsubscribe=One-Click` here); GET shows
@@ -145,6 +152,7 @@ def unsubscribe():
 
 @links_blp.route("/erasure", methods=["GET", "POST"])
 @accepts_any_body
+@links_blp.doc(parameters=[LINK_TOKEN])
 @links_blp.response(200, description="An HTML page.")
 def erasure():
     """Erase everything held about the address: its subscriptions, what waits to be sent and

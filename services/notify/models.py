@@ -9,7 +9,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
 from shared.country_holds import add_country_holds_table
-from shared.db import UTCDateTime, new_id, utcnow
+from shared.db import UTCDateTime, utcnow
+from shared.ids import new_id
 
 
 class Base(DeclarativeBase):

@@ -15,6 +15,7 @@ from services.notify.models import Erasures, KnownCampaign, KnownEvent, Notice, 
 from shared.config import Config
 from shared.db import utcnow
 from shared.errors import Invalid
+from shared.ids import refuse_unknown
 
 
 def _invalid(field: str, message: str) -> Invalid:
@@ -31,7 +32,9 @@ def scope_of(session: Session, fields: dict) -> tuple[str, str | None, str]:
     language = fields.get("language") or "en"
     if campaign_id:
         campaign = session.get(KnownCampaign, campaign_id)
-        if campaign is None or campaign.status == "draft":
+        if campaign is None:
+            refuse_unknown(campaign_id, _invalid("campaign_id", "No open campaign has this id."), "this campaign")
+        if campaign.status == "draft":
             raise _invalid("campaign_id", "No open campaign has this id.")
     name = campaign.name if campaign else None
     if scope == "campaign":

@@ -7,7 +7,8 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Tex
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
-from shared.db import UTCDateTime, new_id, utcnow
+from shared.db import UTCDateTime, utcnow
+from shared.ids import new_id, new_time_ordered_id
 
 
 class Base(DeclarativeBase):
@@ -24,7 +25,7 @@ class Organisation(Base):
         Index("ix_organisations_status_created", "status", "created_at", "id"),
     )
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_time_ordered_id)  # see shared.ids
     abbreviation: Mapped[str] = mapped_column(String(40))
     # Folding can lengthen text (ß → ss, ﬃ → ffi): room for three times the abbreviation.
     abbreviation_key: Mapped[str] = mapped_column(String(120))

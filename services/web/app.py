@@ -20,7 +20,7 @@ from services.web.account import session_settings
 from services.web.calendar_links import google_calendar_link
 from services.web.charts import cumulative_chart
 from services.web.client import Api, ApiError
-from services.web.i18n import LANGUAGES, RTL, reader_language, translator
+from services.web.i18n import reader_language, translator
 from services.web.page_cache import RenderedPages
 from services.web.pages import refusal_page, uuid_or_none, wants_a_page
 from services.web.session_cookie import SessionOverTls
@@ -29,6 +29,7 @@ from services.web.worldmap import legend, render_map
 from shared.config import Config
 from shared.http.app import install_request_id_and_problems
 from shared.http.problems import from_http_exception, problem_response
+from shared.languages import LANGUAGES, RIGHT_TO_LEFT
 
 log = logging.getLogger("doa.web")
 # The largest form without files: an event's description in full (20,000 characters of any
@@ -73,7 +74,7 @@ def create_app(config: Config, api: Api) -> Flask:
     @app.context_processor
     def _page():
         language = reader_language()
-        return {"t": translator(language), "lang": language, "dir": "rtl" if language in RTL else "ltr",
+        return {"t": translator(language), "lang": language, "dir": "rtl" if language in RIGHT_TO_LEFT else "ltr",
                 "languages": LANGUAGES, "language_url": _language_url}
 
     @app.after_request

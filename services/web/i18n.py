@@ -9,9 +9,7 @@ from pathlib import Path
 
 from flask import request
 
-LANGUAGES = {"en": "English", "de": "Deutsch", "fr": "Français", "es": "Español", "fa": "فارسی",
-             "tr": "Türkçe", "ru": "Русский"}
-RTL = {"fa"}
+from shared.languages import LANGUAGES
 
 # One JSON file per language under translations/, keyed like en.json (the reference).
 CATALOGUES: dict[str, dict[str, str]] = {

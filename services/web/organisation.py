@@ -184,7 +184,7 @@ def blueprint(api: Api) -> Blueprint:
 
 def page(api: Api, token: str, organisation_id: str) -> dict:
     """The organisation's home: its events, and the open campaigns with whether it signed each."""
-    events = api.get("/api/events/events", params={"organisation": organisation_id, "limit": 200}, token=token)
+    events = api.get("/api/events/events", params={"organisation_id": organisation_id, "limit": 200}, token=token)
     campaigns = open_campaigns(api)
     signed = {c["id"] for c in campaigns if organisation_id in _signatory_ids(
         optional(lambda c=c: api.get(f"/api/events/campaigns/{c['id']}/signatories"), default={}))}

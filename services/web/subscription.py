@@ -7,9 +7,9 @@ import re
 
 from services.web.client import ApiError
 from services.web.formats import countries
-from services.web.i18n import LANGUAGES
 from services.web.pages import uuid_or_none
 from shared.fields import is_timezone
+from shared.languages import LANGUAGES
 
 SCOPES = ("campaign", "country", "city", "event")
 FIELDS = ("email", "scope", "country", "city", "language", "timezone", "event_id")

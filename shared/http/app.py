@@ -15,7 +15,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.bus.connection import connect
 from shared.errors import DomainError, Invalid
+from shared.fields import openapi_properties
 from shared.http.auth import WWW_AUTH, require_principal
+from shared.http.contract import install_contract
 from shared.http.problems import ProblemSchema, from_http_exception, problem_response
 from shared.http.ratelimit import init_rate_limits
 from shared.kernel import Kernel
@@ -91,7 +93,7 @@ def install_request_id_and_problems(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def _domain_error(exc: DomainError):
-        headers = WWW_AUTH if exc.status == 401 else None
+        headers = {**exc.headers, **(WWW_AUTH if exc.status == 401 else {})}
         return problem_response(exc.status, exc.detail, type_=exc.type_, headers=headers, **exc.extra)
 
     @app.errorhandler(Exception)
@@ -124,33 +126,13 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     trust_proxies(app, kernel.config.PROXY_HOPS)
     init_rate_limits(app, kernel.config.RATE_LIMIT_STORAGE_URL)
     api = ProblemApi(app)
+    api.ma_plugin.converter.add_attribute_function(openapi_properties)
     for blp in blueprints:
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
 
     install_request_id_and_problems(app)
-
-    @app.before_request
-    def _json_only():
-        if request.method not in ("POST", "PUT", "PATCH") or request.url_rule is None:
-            return None  # nothing to read, or routing will answer 404/405
-        view = current_app.view_functions.get(request.endpoint)
-        view_class = getattr(view, "view_class", None)
-        handler = getattr(view_class, request.method.lower(), None) if view_class else view
-        if getattr(handler, "_accepts_any_body", False):
-            return None
-        has_body = (request.content_length or 0) > 0 or "chunked" in request.headers.get("Transfer-Encoding", "")
-        if not has_body:
-            return None
-        if not (request.mimetype in JSON_TYPES or re.fullmatch(r"application/[\w.+-]+\+json", request.mimetype)):
-            return problem_response(415, f"Send JSON (Content-Type: application/json), not "
-                                         f"{request.mimetype or 'an untyped body'}.")
-        try:
-            # Parsed once here to refuse what would crash a parser further in: nesting
-            # deeper than Python recurses, integers longer than it converts.
-            json.loads(request.get_data(cache=True))
-        except (ValueError, RecursionError):
-            return problem_response(400, "The request body is not valid JSON.", type_="malformed-json")
-        return None
+    app.before_request(_json_only)
+    install_contract(app, api)
 
     @app.after_request
     def _after(response):
@@ -160,6 +142,38 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
         log.info("%s %s %s", request.method, request.path, response.status_code,
                  extra={"status": response.status_code, "service": name})
         return response
+
+    _add_probes(app, kernel, prefix, migrations)
+    return app
+
+
+def _json_only():
+    """A body, where one is read, is JSON (or what the view declares it takes)."""
+    if request.method not in ("POST", "PUT", "PATCH") or request.url_rule is None:
+        return None  # nothing to read, or routing will answer 404/405
+    view = current_app.view_functions.get(request.endpoint)
+    view_class = getattr(view, "view_class", None)
+    handler = getattr(view_class, request.method.lower(), None) if view_class else view
+    if getattr(handler, "_accepts_any_body", False):
+        return None
+    has_body = (request.content_length or 0) > 0 or "chunked" in request.headers.get("Transfer-Encoding", "")
+    if not has_body:
+        return None
+    if not (request.mimetype in JSON_TYPES or re.fullmatch(r"application/[\w.+-]+\+json", request.mimetype)):
+        return problem_response(415, f"Send JSON (Content-Type: application/json), not "
+                                     f"{request.mimetype or 'an untyped body'}.")
+    try:
+        # Parsed once here to refuse what would crash a parser further in: nesting
+        # deeper than Python recurses, integers longer than it converts.
+        json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        return problem_response(400, "The request body is not valid JSON.", type_="malformed-json")
+    return None
+
+
+def _add_probes(app: Flask, kernel: Kernel, prefix: str, migrations: str) -> None:
+    """/me, and the liveness and readiness checks."""
+    name = kernel.name
 
     @app.get(f"{prefix}/me")
     def me():
@@ -188,7 +202,6 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
         app.add_url_rule(path, f"healthz{path}", healthz)
     for path in ("/readyz", f"{prefix}/readyz"):
         app.add_url_rule(path, f"readyz{path}", readyz)
-    return app
 
 
 def _bus_check(config) -> str:

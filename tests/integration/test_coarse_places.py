@@ -31,9 +31,9 @@ def places(n: int) -> list[tuple[float, float]]:
 
 def public_points(api, campaign_id: str) -> dict[str, dict[str, tuple]]:
     """Every public output's coordinates of each event, by output and event id (latitude, longitude)."""
-    listed = api.get(f"{EVENTS}?campaign={campaign_id}&limit=100").json["items"]
+    listed = api.get(f"{EVENTS}?campaign_id={campaign_id}&limit=100").json["items"]
     overview = api.get(f"{CAMPAIGNS}/{campaign_id}/overview").json["events"]
-    features = api.get(f"{EVENTS}/map.geojson?campaign={campaign_id}").json["features"]
+    features = api.get(f"{EVENTS}/map.geojson?campaign_id={campaign_id}").json["features"]
     feed = Calendar.from_ical(api.get(f"{CAMPAIGNS}/{campaign_id}/events.ics").data)
     return {
         "event": {e["id"]: _pair(api.get(f"{EVENTS}/{e['id']}").json) for e in listed},

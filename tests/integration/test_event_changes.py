@@ -21,8 +21,8 @@ def public_outputs(api, setting, event_id: str) -> dict[str, str]:
     """What the public reads of the event, each as text."""
     campaign = setting["campaign"]["id"]
     return {"event": api.get(f"{EVENTS}/{event_id}").get_data(as_text=True),
-            "list": api.get(f"{EVENTS}?campaign={campaign}").get_data(as_text=True),
-            "map": api.get(f"{EVENTS}/map.geojson?campaign={campaign}").get_data(as_text=True),
+            "list": api.get(f"{EVENTS}?campaign_id={campaign}").get_data(as_text=True),
+            "map": api.get(f"{EVENTS}/map.geojson?campaign_id={campaign}").get_data(as_text=True),
             "campaign feed": api.get(f"{CAMPAIGNS}/{campaign}/events.ics").get_data(as_text=True),
             "event feed": api.get(f"{EVENTS}/{event_id}.ics").get_data(as_text=True),
             "overview": api.get(f"{CAMPAIGNS}/{campaign}/overview").get_data(as_text=True)}
@@ -113,7 +113,7 @@ def test_a_rejected_change_leaves_the_approved_event_and_its_owner_sees_why(api,
     seen_by_owner = api.get(path, token=owner).json
     assert seen_by_owner["pending_change"] is None and seen_by_owner["city"] == "Nairobi"
     assert seen_by_owner["rejected_change"]["reason"].startswith("The stadium is not allowed")
-    mine = api.get(f"{EVENTS}?organisation={setting['orgs'][0]['id']}", token=owner).json["items"]
+    mine = api.get(f"{EVENTS}?organisation_id={setting['orgs'][0]['id']}", token=owner).json["items"]
     assert mine[0]["rejected_change"]["changes"]["city"]["to"] == "Mombasa"
     assert "Mombasa" not in str(public_outputs(api, setting, event["id"]))
     assert "event.updated" not in types(api)

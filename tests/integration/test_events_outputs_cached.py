@@ -31,7 +31,7 @@ def outputs(setting, organisation_id: str) -> dict[str, str]:
     return {"campaign feed": f"{CAMPAIGNS}/{campaign}/events.ics",
             "country feed": "/api/events/countries/KE/events.ics",
             "organisation feed": f"/api/events/organisations/{organisation_id}/events.ics",
-            "campaign map": f"{EVENTS}/map.geojson?campaign={campaign}",
+            "campaign map": f"{EVENTS}/map.geojson?campaign_id={campaign}",
             "whole map": f"{EVENTS}/map.geojson",
             "overview": f"{CAMPAIGNS}/{campaign}/overview"}
 
@@ -210,7 +210,7 @@ def test_a_place_that_becomes_public_in_time_is_shown_without_any_write(api, coo
                     address_public_hours=2, start=start.replace(tzinfo=None).isoformat(),
                     end=(start + timedelta(hours=1)).replace(tzinfo=None).isoformat())
     paths = {"feed": f"{CAMPAIGNS}/{campaign['id']}/events.ics",
-             "map": f"{EVENTS}/map.geojson?campaign={campaign['id']}",
+             "map": f"{EVENTS}/map.geojson?campaign_id={campaign['id']}",
              "overview": f"{CAMPAIGNS}/{campaign['id']}/overview"}
     before = fetch(api, paths)
     assert "Uhuru Park" not in before["feed"].get_data(as_text=True)

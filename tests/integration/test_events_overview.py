@@ -25,7 +25,7 @@ def overview(api, campaign_id: str, **kwargs):
 
 def public_list(api, campaign_id: str, limit: int = 2, query: str = "", **kwargs) -> list[dict]:
     """Every event of the campaign the public list gives, page after page."""
-    page = api.get(f"{EVENTS}?campaign={campaign_id}&limit={limit}{query}", **kwargs)
+    page = api.get(f"{EVENTS}?campaign_id={campaign_id}&limit={limit}{query}", **kwargs)
     assert page.status_code == 200, page.json
     items = page.json["items"]
     while page.json["next"]:
@@ -126,7 +126,7 @@ def test_coordinates_only_where_the_map_shows_the_place(api, coordinator, settin
     assert coarse["latitude"] is not None and not events[shown["id"]]["approximate"]
     assert events[past_before["id"]]["latitude"] == -1.29
     assert (events[no_place["id"]]["longitude"], events[no_place["id"]]["latitude"]) == (None, None)
-    features = api.get(f"{EVENTS}/map.geojson?campaign={campaign}").json["features"]
+    features = api.get(f"{EVENTS}/map.geojson?campaign_id={campaign}").json["features"]
     on_the_map = {f["id"]: f["geometry"]["coordinates"] for f in features}
     assert on_the_map == {i: [e["longitude"], e["latitude"]] for i, e in events.items() if e["latitude"] is not None}
 

@@ -108,7 +108,7 @@ def test_the_map_shows_exactly_only_places_their_owners_made_public(api, coordin
     public_place = approved(api, coordinator, setting, address_public="now")
     hidden = approved(api, coordinator, setting, address_public="never")
     approved(api, coordinator, setting, address_public="before", address_public_hours=2)  # in 2022: long past
-    response = api.get(f"{EVENTS}/map.geojson?campaign={setting['campaign']['id']}")
+    response = api.get(f"{EVENTS}/map.geojson?campaign_id={setting['campaign']['id']}")
     assert response.headers["Content-Type"].startswith("application/geo+json")
     features = {f["id"]: f for f in response.json["features"]}
     assert len(features) == 3 and features[public_place["id"]]["properties"]["approximate"] is False

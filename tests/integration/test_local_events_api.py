@@ -121,7 +121,7 @@ def test_coordinators_decide_once_and_the_public_then_sees_what_it_may(api, coor
     assert "address" not in seen and seen["city"] == "Nairobi"
     assert seen["place_approximate"] and (seen["latitude"], seen["longitude"]) != (-1.29, 36.82)  # coarse
     assert api.get(f"{EVENTS}/{public['id']}?lang=fa").json["title"] == "Rally for solidarity"  # fallback
-    listed = api.get(f"{EVENTS}?campaign={setting['campaign']['id']}").json["items"]
+    listed = api.get(f"{EVENTS}?campaign_id={setting['campaign']['id']}").json["items"]
     assert [e["id"] for e in listed] == [public["id"]]  # the coordinators-only event never shows
     assert api.get(f"{EVENTS}/{hidden['id']}").status_code == 404
     everything = api.get(EVENTS, token=coordinator).json["items"]

@@ -37,8 +37,8 @@ from services.notify.models import Subscription, WebhookEndpoint
 from services.platform import EmbeddedPlatform
 from services.registry import service as registry_service
 from services.web.client import parse_bases
-from services.web.i18n import LANGUAGES
 from shared.config import Config
+from shared.languages import LANGUAGES
 from tests.conftest import free_port, wait_until
 from tests.integration.conftest import ApiClient, _known_count, _truncate_all
 from tests.integration.test_campaigns_api import CAMPAIGN_2022, CAMPAIGNS

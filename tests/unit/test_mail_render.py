@@ -13,8 +13,9 @@ import pytest
 
 from services.notify.mail.compose import compose, message_id_of
 from services.notify.mail.messages import CATALOGUES
-from services.notify.mail.render import KINDS, LANGUAGES, RTL, SUBSCRIBER_KINDS, Rendered, render, scope_label
+from services.notify.mail.render import KINDS, SUBSCRIBER_KINDS, Rendered, render, scope_label
 from services.notify.mail.times import format_event_time, format_local_time, format_reader_time
+from shared.languages import LANGUAGES, RIGHT_TO_LEFT
 
 UTC = timezone.utc
 UNSUBSCRIBE = "https://doa.example/notify/unsubscribe?token=u1&lang=fa"
@@ -81,7 +82,7 @@ def test_every_kind_renders_in_every_language(kind, language):
     assert rendered.language == language
     assert rendered.subject and "\n" not in rendered.subject
     assert rendered.text.strip() and rendered.text.endswith("\n")
-    direction = "rtl" if language in RTL else "ltr"
+    direction = "rtl" if language in RIGHT_TO_LEFT else "ltr"
     assert f'<html lang="{language}" dir="{direction}">' in rendered.html
     # Nothing fetched when the e-mail is opened, and no link but the context's.
     assert not re.search(r"<img|<script|<link|<iframe|src=|url\(|@import", rendered.html, re.I)

@@ -4,7 +4,6 @@ for exists in English; every language the front offers has its file. Only the pa
 files are read."""
 from __future__ import annotations
 
-import ast
 import json
 import re
 import string
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import services.web
+from shared.languages import LANGUAGES
 
 WEB = Path(services.web.__file__).parent
 CATALOGUE_DIR = WEB / "translations"
@@ -38,15 +38,9 @@ def placeholders(text: str) -> set[str]:
 
 
 def offered_languages() -> dict[str, str]:
-    """LANGUAGES from services/web/i18n.py, read from its source: importing the module loads
-    every catalogue, so a missing file would stop it before the test could say which."""
-    tree = ast.parse((WEB / "i18n.py").read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else [])
-        if any(isinstance(t, ast.Name) and t.id == "LANGUAGES" for t in targets):
-            return ast.literal_eval(node.value)
-    raise AssertionError("services/web/i18n.py defines no LANGUAGES literal")
+    """The platform's languages (shared/languages.py): importing them loads no catalogue, so a
+    missing file cannot stop the test before it says which."""
+    return dict(LANGUAGES)
 
 
 def template_calls() -> list[tuple[str, str, bool]]:

@@ -23,9 +23,7 @@ from markupsafe import Markup, escape
 from services.notify.mail import times
 from services.notify.mail.messages import message
 from services.notify.mail.times import babel_locale
-
-LANGUAGES = ("en", "de", "fr", "es", "fa", "tr", "ru")
-RTL = {"fa"}
+from shared.languages import LANGUAGES, RIGHT_TO_LEFT
 
 # Kind → who reads it and the context keys it cannot do without.
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -140,7 +138,7 @@ def _values(kind: str, language: str, context: dict) -> dict:
     _require(context, required, kind)
     if audience == "subscriber":
         _require(context, SUBSCRIBER_LINKS, kind)
-    direction = "rtl" if language in RTL else "ltr"
+    direction = "rtl" if language in RIGHT_TO_LEFT else "ltr"
     values: dict[str, Any] = {
         "kind": kind, "language": language, "direction": direction, "fonts": _FONTS[direction],
         "start": "right" if direction == "rtl" else "left", "end": "left" if direction == "rtl" else "right",

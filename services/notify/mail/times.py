@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale
 from babel.dates import format_datetime, format_interval
 
-# Babel locale per supported language; anything else formats as English.
-BABEL_LOCALES = {"en": "en_GB", "de": "de", "fr": "fr", "es": "es", "fa": "fa", "tr": "tr", "ru": "ru"}
+from shared.languages import BABEL_LOCALES
 
 
 def babel_locale(language: str) -> Locale:

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 from services.notify.models import KnownEvent, WebhookDelivery, WebhookEndpoint, country_holds, metadata
 from shared.bus.consumer import Message
 from shared.country_holds import held_countries
-from shared.db import new_id, utcnow
+from shared.db import utcnow
+from shared.ids import new_id
 
 # Messages anyone may know of (their data is public by the catalogue's design), campaigns once
 # out of draft. (`campaign.rescheduled` is not: it names every organisation's events outside

@@ -1,0 +1,60 @@
+"""The parts of the API contract (docs/api.md) that hold for every route, enforced in one place:
+a query parameter the OpenAPI document does not name is refused, and an answer carries only
+the headers that mean something for it."""
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_smorest.spec.plugins import FlaskPlugin
+
+from shared.http.problems import problem_response
+
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+# A header that means something on these statuses only: Flask-Limiter adds Retry-After to
+# every limited answer, a 200 included.
+RETRY_STATUSES = (429, 503)
+
+
+def documented_query_parameters(spec: dict) -> dict[tuple[str, str], frozenset[str]]:
+    """(OpenAPI path, method) → the query parameters the document names for it."""
+    found = {}
+    for path, item in spec.get("paths", {}).items():
+        shared = [p for p in item.get("parameters", []) if p.get("in") == "query"]
+        for method, operation in item.items():
+            if method in METHODS:
+                own = [p for p in operation.get("parameters", []) if p.get("in") == "query"]
+                found[(path, method)] = frozenset(p["name"] for p in shared + own)
+    return found
+
+
+def install_contract(app: Flask, api) -> None:
+    """Refuse undocumented query parameters (400 `unknown-parameter`), and keep 204s bare."""
+    known: dict = {}
+
+    @app.before_request
+    def _unknown_query_parameters():
+        if not request.args or request.url_rule is None or request.method == "OPTIONS":
+            return None
+        if not known:
+            known.update(documented_query_parameters(api.spec.to_dict()))
+        method = "get" if request.method == "HEAD" else request.method.lower()
+        names = known.get((FlaskPlugin.flaskpath2openapi(request.url_rule.rule), method))
+        if names is None:
+            return None  # not an operation of the document (health checks)
+        unknown = sorted(set(request.args) - names)
+        if not unknown:
+            return None
+        takes = ", ".join(sorted(names)) or "no query parameters"
+        return problem_response(
+            400, f"Unknown query parameter{'s' if len(unknown) > 1 else ''}: {', '.join(unknown)}. "
+                 f"This operation takes {takes}.", type_="unknown-parameter",
+            errors=[{"field": name, "location": "query", "message": "Unknown parameter."} for name in unknown])
+
+    @app.after_request
+    def _only_meaningful_headers(response):
+        if response.status_code in (204, 304):
+            response.set_data(b"")
+            response.headers.pop("Content-Type", None)
+            response.headers.pop("Content-Length", None)
+        if response.status_code not in RETRY_STATUSES:
+            response.headers.pop("Retry-After", None)
+        return response
