@@ -15,7 +15,20 @@ from flask import Flask, abort, g, make_response, redirect, render_template, req
 from markupsafe import Markup
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from services.web import account, api_keys, campaign_page, formats, forms, subscription, uploads
+from services.web import (
+    account,
+    api_keys,
+    audit_log,
+    campaign_page,
+    client,
+    dashboard,
+    formats,
+    forms,
+    organisation,
+    security,
+    subscription,
+    uploads,
+)
 from services.web.account import session_settings
 from services.web.calendar_links import google_calendar_link
 from services.web.charts import cumulative_chart
@@ -46,6 +59,7 @@ DEFAULT_RETRY_AFTER = "60"  # seconds, when a 429 has no wait of the service's t
 
 def create_app(config: Config, api: Api) -> Flask:
     app = Flask(__name__, template_folder="templates")
+    app.extensions[client.EXTENSION] = api  # client.api() in every view
     app.jinja_env.autoescape = True  # every template: user text is shown as text
     app.jinja_env.globals["cumulative_chart"] = cumulative_chart
     formats.register(app)
@@ -66,10 +80,11 @@ def create_app(config: Config, api: Api) -> Flask:
                 request.get_data(cache=True).count(b"&") >= FORM_FIELDS:  # Flask bounds multipart parts only
             abort(413, f"A form has at most {FORM_FIELDS} fields.")
 
-    account.register(app, api, Fernet(secret), SignOuts(config.var_dir / "web-sessions.sqlite"),
-                     config.WEB_SESSION_HOURS)
-    app.register_blueprint(uploads.blueprint(api))
-    app.register_blueprint(api_keys.blueprint(api))
+    app.extensions[account.EXTENSION] = account.SignIns(
+        Fernet(secret), SignOuts(config.var_dir / "web-sessions.sqlite"), config.WEB_SESSION_HOURS * 3600)
+    for bp in (account.bp, organisation.bp, dashboard.blueprint(api), audit_log.bp, security.bp,
+               uploads.bp, api_keys.bp):
+        app.register_blueprint(bp)
 
     @app.context_processor
     def _page():

@@ -249,3 +249,12 @@ class Api:
 
     def post(self, path: str, **kwargs) -> Any:
         return self.request("POST", path, **kwargs)
+
+
+EXTENSION = "doa.web_api"  # where create_app keeps the app's Api
+
+
+def api() -> Api:
+    """The current app's client of the services' APIs (one per app, made by whoever made the
+    app: the embedded platform's in-process one, or WEB_API_URL's)."""
+    return flask.current_app.extensions[EXTENSION]

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from services.web import event_changes, formats
-from services.web.client import Api, ApiError
+from services.web.client import Api, ApiError, api
 from services.web.forms import DEFAULT_ACTIVITY_TYPES, FORM_ERRORS, FormState, number_as_sent, refused, shown_again
 from services.web.i18n import reader_language, translator
 from services.web.pages import act, field_errors, optional, organisations_only, refusal_page, signed_in, uuid_or_none
@@ -21,165 +21,177 @@ OPTIONAL_TEXT = ("venue", "address", "online_url")
 NUMBERS = {"latitude": float, "longitude": float, "expected_participants": int, "address_public_hours": int}
 
 
-def blueprint(api: Api) -> Blueprint:
-    bp = Blueprint("organisation", __name__)
+bp = Blueprint("organisation", __name__)
 
-    def show_new_event() -> str:
-        return render_template("event_new.html", **new_event_page(api, g.token, g.subject))
 
-    @bp.get("/me/events/new")
-    @signed_in
-    def new_event():
-        """The submit form, filled in with what the organisation's own record says (its country,
-        its zone, its first language) and the campaign whose day comes next."""
-        organisations_only()
-        return render_template("event_new.html", **new_event_page(api, g.token, g.subject))
+def show_new_event() -> str:
+    return render_template("event_new.html", **new_event_page(api(), g.token, g.subject))
 
-    @bp.post("/me/events")
-    @signed_in
-    def submit_event():
-        organisations_only()
-        values = form_values()
-        campaign_id = uuid_or_none(values["campaign_id"])  # a form field never becomes part of a path as typed
-        if campaign_id is None:
-            return shown_again(FormState("f", values, {"campaign_id": translator(reader_language())(
-                "error_campaign_id")}), show_new_event)
-        try:
-            api.post(f"/api/events/campaigns/{campaign_id}/events", json=event_body(values), token=g.token)
-        except ApiError as exc:
-            return refused_in_words(exc, FormState("f", values), show_new_event)
-        flash("event_submitted", "done")
+
+@bp.get("/me/events/new")
+@signed_in
+def new_event():
+    """The submit form, filled in with what the organisation's own record says (its country,
+    its zone, its first language) and the campaign whose day comes next."""
+    organisations_only()
+    return show_new_event()
+
+
+@bp.post("/me/events")
+@signed_in
+def submit_event():
+    organisations_only()
+    values = form_values()
+    campaign_id = uuid_or_none(values["campaign_id"])  # a form field never becomes part of a path as typed
+    if campaign_id is None:
+        return shown_again(FormState("f", values, {"campaign_id": translator(reader_language())(
+            "error_campaign_id")}), show_new_event)
+    try:
+        api().post(f"/api/events/campaigns/{campaign_id}/events", json=event_body(values), token=g.token)
+    except ApiError as exc:
+        return refused_in_words(exc, FormState("f", values), show_new_event)
+    flash("event_submitted", "done")
+    return redirect(url_for("account.home"), 303)
+
+
+@bp.route("/me/events/<uuid:event_id>/edit", methods=["GET", "POST"])
+@signed_in
+def edit_event(event_id):
+    """The event's form, filled in; what is sent is checked by every rule again."""
+    organisations_only()
+    path = f"/api/events/events/{event_id}"
+    event = api().get(path, token=g.token)  # a refusal (404…) is shown by the app's handler
+    if event["organisation_id"] != g.subject:  # an approved event of another is public, not theirs to edit
+        abort(404)
+    choices = form_choices(reader_language(), [event["activity_type"], *DEFAULT_ACTIVITY_TYPES], country=event["country"],
+                           zone=event["timezone"])
+    proposed = event_changes.as_proposed(event)  # a change waiting for review is edited further
+    if request.method == "GET":
+        return render_template("event_edit.html", event=event, values=event_values(proposed), **choices)
+    values = form_values()
+    body = event_body(values, proposed)
+    try:
+        saved = api().request("PATCH", path, json=body, token=g.token)
+    except ApiError as exc:
+        return refused_in_words(exc, FormState("f", values), lambda: render_template(
+            "event_edit.html", event=event, values=values, **choices))
+    flash("change_sent" if (saved or {}).get("pending_change") else "event_saved", "done")
+    return redirect(url_for("account.home"), 303)
+
+
+@bp.post("/me/events/<uuid:event_id>/cancellation")
+@signed_in
+def cancel(event_id):
+    return act(lambda: api().post(f"/api/events/events/{event_id}/cancellation", token=g.token),
+               done="event_cancelled")
+
+
+@bp.post("/me/campaigns/<uuid:campaign_id>/endorsement")
+@signed_in
+def endorse(campaign_id):
+    try:
+        api().post(f"/api/events/campaigns/{campaign_id}/endorsements", token=g.token, json={})
+    except ApiError as exc:
+        if exc.status != 409:
+            return refusal_page(exc)
+        flash("already_endorsed", "done")  # twice is no mistake
         return redirect(url_for("account.home"), 303)
+    flash("endorsed", "done")
+    return redirect(url_for("account.home"), 303)
 
-    @bp.route("/me/events/<uuid:event_id>/edit", methods=["GET", "POST"])
-    @signed_in
-    def edit_event(event_id):
-        """The event's form, filled in; what is sent is checked by every rule again."""
-        organisations_only()
-        path = f"/api/events/events/{event_id}"
-        event = api.get(path, token=g.token)  # a refusal (404…) is shown by the app's handler
-        if event["organisation_id"] != g.subject:  # an approved event of another is public, not theirs to edit
-            abort(404)
-        choices = form_choices(reader_language(), [event["activity_type"], *DEFAULT_ACTIVITY_TYPES], country=event["country"],
-                               zone=event["timezone"])
-        proposed = event_changes.as_proposed(event)  # a change waiting for review is edited further
-        if request.method == "GET":
-            return render_template("event_edit.html", event=event, values=event_values(proposed), **choices)
-        values = form_values()
-        body = event_body(values, proposed)
-        try:
-            saved = api.request("PATCH", path, json=body, token=g.token)
-        except ApiError as exc:
-            return refused_in_words(exc, FormState("f", values), lambda: render_template(
-                "event_edit.html", event=event, values=values, **choices))
-        flash("change_sent" if (saved or {}).get("pending_change") else "event_saved", "done")
-        return redirect(url_for("account.home"), 303)
 
-    @bp.post("/me/events/<uuid:event_id>/cancellation")
-    @signed_in
-    def cancel(event_id):
-        return act(lambda: api.post(f"/api/events/events/{event_id}/cancellation", token=g.token),
-                   done="event_cancelled")
+@bp.post("/me/reports")
+@signed_in
+def send_report():
+    """A report with photos or videos: each file goes to the media service as it came (its
+    worker strips what identifies people), then the report names them."""
+    form = request.form
+    options = {"campaign_id": form.get("campaign_id", ""), "consent": "true" if form.get("consent") else "false",
+               "blur_faces": "true" if form.get("blur_faces") else "false"}
+    media_ids = [m for m in form.getlist("media_ids") if uuid_or_none(m)]  # already sent, by the page's script
+    values = {k: form.get(k, "").strip() for k in ("campaign_id", "country", "title", "text", "language",
+                                                    "turnout", "consent", "blur_faces")}
+    try:
+        for upload in request.files.getlist("files"):
+            if not upload.filename:
+                continue
+            made = api().post("/api/media/uploads", token=g.token, params={**options, "name": upload.filename},
+                              data=upload.stream, headers={"Content-Type": "application/octet-stream"})
+            media_ids.append(made["id"])
+        api().post("/api/media/reports", token=g.token, json={
+            "campaign_id": options["campaign_id"], "country": values["country"] or None,
+            "title": values["title"], "text": values["text"], "language": values["language"] or "en",
+            "turnout": number_as_sent(values["turnout"], int),  # as typed when not a number: the API names it
+            "media_ids": media_ids})
+    except ApiError as exc:  # the form again, as typed, with the files already sent kept by their ids
+        form_state = FormState("r", {**values, "media_ids": media_ids})
+        return refused(exc, form_state, lambda: render_template(
+            "organisation_reports.html", **reports_page(api(), g.token, g.subject)))
+    flash("report_sent", "done")
+    return redirect(url_for("organisation.reports"), 303)
 
-    @bp.post("/me/campaigns/<uuid:campaign_id>/endorsement")
-    @signed_in
-    def endorse(campaign_id):
-        try:
-            api.post(f"/api/events/campaigns/{campaign_id}/endorsements", token=g.token, json={})
-        except ApiError as exc:
-            if exc.status != 409:
-                return refusal_page(exc)
-            flash("already_endorsed", "done")  # twice is no mistake
-            return redirect(url_for("account.home"), 303)
-        flash("endorsed", "done")
-        return redirect(url_for("account.home"), 303)
 
-    @bp.post("/me/reports")
-    @signed_in
-    def send_report():
-        """A report with photos or videos: each file goes to the media service as it came (its
-        worker strips what identifies people), then the report names them."""
-        form = request.form
-        options = {"campaign_id": form.get("campaign_id", ""), "consent": "true" if form.get("consent") else "false",
-                   "blur_faces": "true" if form.get("blur_faces") else "false"}
-        media_ids = [m for m in form.getlist("media_ids") if uuid_or_none(m)]  # already sent, by the page's script
-        values = {k: form.get(k, "").strip() for k in ("campaign_id", "country", "title", "text", "language",
-                                                        "turnout", "consent", "blur_faces")}
-        try:
-            for upload in request.files.getlist("files"):
-                if not upload.filename:
-                    continue
-                made = api.post("/api/media/uploads", token=g.token, params={**options, "name": upload.filename},
-                                data=upload.stream, headers={"Content-Type": "application/octet-stream"})
-                media_ids.append(made["id"])
-            api.post("/api/media/reports", token=g.token, json={
-                "campaign_id": options["campaign_id"], "country": values["country"] or None,
-                "title": values["title"], "text": values["text"], "language": values["language"] or "en",
-                "turnout": number_as_sent(values["turnout"], int),  # as typed when not a number: the API names it
-                "media_ids": media_ids})
-        except ApiError as exc:  # the form again, as typed, with the files already sent kept by their ids
-            form_state = FormState("r", {**values, "media_ids": media_ids})
-            return refused(exc, form_state, lambda: render_template(
-                "organisation_reports.html", **reports_page(api, g.token, g.subject)))
-        flash("report_sent", "done")
-        return redirect(url_for("organisation.reports"), 303)
+@bp.get("/me/reports")
+@signed_in
+def reports():
+    organisations_only()
+    return render_template("organisation_reports.html", **reports_page(api(), g.token, g.subject))
 
-    @bp.get("/me/reports")
-    @signed_in
-    def reports():
-        organisations_only()
-        return render_template("organisation_reports.html", **reports_page(api, g.token, g.subject))
 
-    def webhooks_page(secret: dict | None = None):
-        return render_template("webhooks.html", endpoints=api.get("/api/notify/webhooks", token=g.token),
-                               types=WEBHOOK_TYPES, secret=secret)
+def webhooks_page(secret: dict | None = None):
+    return render_template("webhooks.html", endpoints=api().get("/api/notify/webhooks", token=g.token)["items"],
+                           types=WEBHOOK_TYPES, secret=secret)
 
-    @bp.get("/me/webhooks")
-    @signed_in
-    def webhooks():
-        return webhooks_page()
 
-    @bp.post("/me/webhooks")
-    @signed_in
-    def add_webhook():
-        """Register an endpoint; its secret is shown on this one page, never again."""
-        values = {"url": request.form.get("url", "").strip(), "types": request.form.getlist("types")}
-        try:
-            made = api.post("/api/notify/webhooks", json=values, token=g.token)
-        except ApiError as exc:
-            return refused(exc, FormState("w", values), webhooks_page)
-        return webhooks_page(secret=made)
+@bp.get("/me/webhooks")
+@signed_in
+def webhooks():
+    return webhooks_page()
 
-    @bp.get("/me/webhooks/<uuid:endpoint_id>")
-    @signed_in
-    def webhook(endpoint_id):
-        """An endpoint's delivery log, newest first, every attempt with its answer and latency."""
-        base = f"/api/notify/webhooks/{endpoint_id}"
-        status = request.args.get("status") if request.args.get("status") in ("pending", "delivered", "failed") \
-            else None
-        endpoint = api.get(base, token=g.token)  # a refusal (404…) is shown by the app's handler
-        log = api.get(f"{base}/deliveries", token=g.token, params={"limit": 50, "status": status})
-        return render_template("webhook.html", endpoint=endpoint, deliveries=log["items"], status=status)
 
-    @bp.post("/me/webhooks/<uuid:endpoint_id>/redelivery/<uuid:delivery_id>")
-    @signed_in
-    def redeliver(endpoint_id, delivery_id):
-        return act(lambda: api.post(f"/api/notify/webhooks/{endpoint_id}/deliveries/{delivery_id}/redelivery",
-                                    token=g.token), to=f"/me/webhooks/{endpoint_id}")
+@bp.post("/me/webhooks")
+@signed_in
+def add_webhook():
+    """Register an endpoint; its secret is shown on this one page, never again."""
+    values = {"url": request.form.get("url", "").strip(), "types": request.form.getlist("types")}
+    try:
+        made = api().post("/api/notify/webhooks", json=values, token=g.token)
+    except ApiError as exc:
+        return refused(exc, FormState("w", values), webhooks_page)
+    return webhooks_page(secret=made)
 
-    @bp.post("/me/webhooks/<uuid:endpoint_id>/activation")
-    @signed_in
-    def reactivate(endpoint_id):
-        return act(lambda: api.request("PATCH", f"/api/notify/webhooks/{endpoint_id}", json={"status": "active"},
-                                       token=g.token), to=f"/me/webhooks/{endpoint_id}")
 
-    @bp.post("/me/webhooks/<uuid:endpoint_id>/removal")
-    @signed_in
-    def remove_webhook(endpoint_id):
-        return act(lambda: api.request("DELETE", f"/api/notify/webhooks/{endpoint_id}", token=g.token),
-                   to="/me/webhooks")
+@bp.get("/me/webhooks/<uuid:endpoint_id>")
+@signed_in
+def webhook(endpoint_id):
+    """An endpoint's delivery log, newest first, every attempt with its answer and latency."""
+    base = f"/api/notify/webhooks/{endpoint_id}"
+    status = request.args.get("status") if request.args.get("status") in ("pending", "delivered", "failed") \
+        else None
+    endpoint = api().get(base, token=g.token)  # a refusal (404…) is shown by the app's handler
+    log = api().get(f"{base}/deliveries", token=g.token, params={"limit": 50, "status": status})
+    return render_template("webhook.html", endpoint=endpoint, deliveries=log["items"], status=status)
 
-    return bp
+
+@bp.post("/me/webhooks/<uuid:endpoint_id>/redelivery/<uuid:delivery_id>")
+@signed_in
+def redeliver(endpoint_id, delivery_id):
+    return act(lambda: api().post(f"/api/notify/webhooks/{endpoint_id}/deliveries/{delivery_id}/redelivery",
+                                  token=g.token), to=f"/me/webhooks/{endpoint_id}")
+
+
+@bp.post("/me/webhooks/<uuid:endpoint_id>/activation")
+@signed_in
+def reactivate(endpoint_id):
+    return act(lambda: api().request("PATCH", f"/api/notify/webhooks/{endpoint_id}", json={"status": "active"},
+                                     token=g.token), to=f"/me/webhooks/{endpoint_id}")
+
+
+@bp.post("/me/webhooks/<uuid:endpoint_id>/removal")
+@signed_in
+def remove_webhook(endpoint_id):
+    return act(lambda: api().request("DELETE", f"/api/notify/webhooks/{endpoint_id}", token=g.token),
+               to="/me/webhooks")
 
 
 def page(api: Api, token: str, organisation_id: str) -> dict:

@@ -27,6 +27,13 @@ def coordinators_only() -> None:
         abort(403)
 
 
+def coordinators_area() -> None:
+    """Every view of a coordinators' blueprint (`bp.before_request(coordinators_area)`): anyone
+    else signed in is refused; whoever is not signed in is sent to sign in (`signed_in`)."""
+    if g.get("role") is not None:
+        coordinators_only()
+
+
 def organisations_only() -> None:
     if g.role != "organisation":
         abort(403)

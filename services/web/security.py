@@ -9,7 +9,7 @@ import segno
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 
-from services.web.client import Api, ApiError
+from services.web.client import ApiError, api
 from services.web.pages import act, refusal_page, signed_in, wants_a_page
 
 FACTORS = "/api/registry/me/factors"
@@ -55,111 +55,120 @@ def grouped(secret: str) -> str:
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
-def blueprint(api: Api) -> Blueprint:
-    bp = Blueprint("security", __name__, url_prefix="/me/security")
+bp = Blueprint("security", __name__, url_prefix="/me/security")
 
-    def show_codes(codes: list[str]):
-        """Recovery codes are shown once, on the next page: kept in the sealed cookie until then."""
-        if codes:
-            session["recovery_codes"] = codes
-            return redirect(url_for("security.recovery_codes"), 303)
+
+def show_codes(codes: list[str]):
+    """Recovery codes are shown once, on the next page: kept in the sealed cookie until then."""
+    if codes:
+        session["recovery_codes"] = codes
+        return redirect(url_for("security.recovery_codes"), 303)
+    return redirect(url_for("security.page"), 303)
+
+
+def fresh_token() -> None:
+    """The factor just added counts in this session: the next page makes a token that says so."""
+    session["token_until"] = 0
+
+
+@bp.get("")
+@signed_in
+def page():
+    factors = api().get(FACTORS, token=g.token)
+    sessions = [] if g.must_enrol else api().get(SESSIONS, token=g.token)["items"]
+    return render_template("security.html", factors=factors, sessions=sessions, must_enrol=g.must_enrol)
+
+
+@bp.route("/app", methods=["GET", "POST"])
+@signed_in
+def app():
+    """Set up an authenticator app: its QR code and secret, then its first code."""
+    error = None
+    if request.method == "POST":
+        try:
+            codes = api().post(f"{FACTORS}/totp/confirmation", token=g.token,
+                               json={"code": request.form.get("code", "")[:20]})["recovery_codes"]
+        except ApiError as exc:
+            if exc.status != 422:
+                return refusal_page(exc)
+            error = "code_not_right"
+        else:
+            fresh_token()
+            flash("factor_added", "done")
+            return show_codes(codes)
+    try:
+        begun = api().post(f"{FACTORS}/totp", token=g.token)
+    except ApiError as exc:
+        return refusal_page(exc)
+    return render_template("totp_enrol.html", qr=qr_svg(begun["uri"]), secret=begun["secret"],
+                           grouped_secret=grouped(begun["secret"]), error=error), 422 if error else 200
+
+
+@bp.post("/app/removal")
+@signed_in
+def remove_app():
+    return act(lambda: api().request("DELETE", f"{FACTORS}/totp", token=g.token), "/me/security", "factor_removed")
+
+
+@bp.get("/recovery-codes")
+@signed_in
+def recovery_codes():
+    codes = session.pop("recovery_codes", None)
+    if not codes:
         return redirect(url_for("security.page"), 303)
+    return render_template("recovery_codes.html", codes=codes)
 
-    def fresh_token() -> None:
-        """The factor just added counts in this session: the next page makes a token that says so."""
-        session["token_until"] = 0
 
-    @bp.get("")
-    @signed_in
-    def page():
-        factors = api.get(FACTORS, token=g.token)
-        sessions = [] if g.must_enrol else api.get(SESSIONS, token=g.token)["items"]
-        return render_template("security.html", factors=factors, sessions=sessions, must_enrol=g.must_enrol)
+@bp.post("/recovery-codes")
+@signed_in
+def renew_recovery_codes():
+    try:
+        codes = api().post(f"{FACTORS}/recovery-codes", token=g.token)["recovery_codes"]
+    except ApiError as exc:
+        return refusal_page(exc)
+    return show_codes(codes)
 
-    @bp.route("/app", methods=["GET", "POST"])
-    @signed_in
-    def app():
-        """Set up an authenticator app: its QR code and secret, then its first code."""
-        error = None
-        if request.method == "POST":
-            try:
-                codes = api.post(f"{FACTORS}/totp/confirmation", token=g.token,
-                                 json={"code": request.form.get("code", "")[:20]})["recovery_codes"]
-            except ApiError as exc:
-                if exc.status != 422:
-                    return refusal_page(exc)
-                error = "code_not_right"
-            else:
-                fresh_token()
-                flash("factor_added", "done")
-                return show_codes(codes)
-        try:
-            begun = api.post(f"{FACTORS}/totp", token=g.token)
-        except ApiError as exc:
-            return refusal_page(exc)
-        return render_template("totp_enrol.html", qr=qr_svg(begun["uri"]), secret=begun["secret"],
-                               grouped_secret=grouped(begun["secret"]), error=error), 422 if error else 200
 
-    @bp.post("/app/removal")
-    @signed_in
-    def remove_app():
-        return act(lambda: api.request("DELETE", f"{FACTORS}/totp", token=g.token), "/me/security", "factor_removed")
+@bp.post("/passkeys/options")
+@signed_in
+def passkey_options():
+    """What passkeys.js hands to navigator.credentials.create."""
+    json_only()
+    return api().post(f"{FACTORS}/passkeys/options", token=g.token)
 
-    @bp.get("/recovery-codes")
-    @signed_in
-    def recovery_codes():
-        codes = session.pop("recovery_codes", None)
-        if not codes:
-            return redirect(url_for("security.page"), 303)
-        return render_template("recovery_codes.html", codes=codes)
 
-    @bp.post("/recovery-codes")
-    @signed_in
-    def renew_recovery_codes():
-        try:
-            codes = api.post(f"{FACTORS}/recovery-codes", token=g.token)["recovery_codes"]
-        except ApiError as exc:
-            return refusal_page(exc)
-        return show_codes(codes)
+@bp.post("/passkeys")
+@signed_in
+def add_passkey():
+    credential = _json_object(request.form.get("passkey", ""))
+    if credential is None:
+        abort(400, "The passkey's answer is missing: passkeys need JavaScript.")
+    try:
+        added = api().post(f"{FACTORS}/passkeys", token=g.token, json={
+            "challenge": request.form.get("challenge", "")[:36], "credential": credential,
+            "label": request.form.get("label", "").strip()[:100] or "Passkey"})
+    except ApiError as exc:
+        return refusal_page(exc)
+    fresh_token()
+    flash("factor_added", "done")
+    return show_codes(added.get("recovery_codes") or [])
 
-    @bp.post("/passkeys/options")
-    @signed_in
-    def passkey_options():
-        """What passkeys.js hands to navigator.credentials.create."""
-        json_only()
-        return api.post(f"{FACTORS}/passkeys/options", token=g.token)
 
-    @bp.post("/passkeys")
-    @signed_in
-    def add_passkey():
-        credential = _json_object(request.form.get("passkey", ""))
-        if credential is None:
-            abort(400, "The passkey's answer is missing: passkeys need JavaScript.")
-        try:
-            added = api.post(f"{FACTORS}/passkeys", token=g.token, json={
-                "challenge": request.form.get("challenge", "")[:36], "credential": credential,
-                "label": request.form.get("label", "").strip()[:100] or "Passkey"})
-        except ApiError as exc:
-            return refusal_page(exc)
-        fresh_token()
-        flash("factor_added", "done")
-        return show_codes(added.get("recovery_codes") or [])
+@bp.post("/passkeys/<uuid:passkey_id>/removal")
+@signed_in
+def remove_passkey(passkey_id):
+    return act(lambda: api().request("DELETE", f"{FACTORS}/passkeys/{passkey_id}", token=g.token),
+               "/me/security", "factor_removed")
 
-    @bp.post("/passkeys/<uuid:passkey_id>/removal")
-    @signed_in
-    def remove_passkey(passkey_id):
-        return act(lambda: api.request("DELETE", f"{FACTORS}/passkeys/{passkey_id}", token=g.token),
-                   "/me/security", "factor_removed")
 
-    @bp.post("/sessions/<uuid:session_id>/end")
-    @signed_in
-    def end_session(session_id):
-        return act(lambda: api.request("DELETE", f"{SESSIONS}/{session_id}", token=g.token),
-                   "/me/security", "session_ended")
+@bp.post("/sessions/<uuid:session_id>/end")
+@signed_in
+def end_session(session_id):
+    return act(lambda: api().request("DELETE", f"{SESSIONS}/{session_id}", token=g.token),
+               "/me/security", "session_ended")
 
-    @bp.post("/sessions/others/end")
-    @signed_in
-    def end_other_sessions():
-        return act(lambda: api.request("DELETE", SESSIONS, token=g.token), "/me/security", "sessions_ended")
 
-    return bp
+@bp.post("/sessions/others/end")
+@signed_in
+def end_other_sessions():
+    return act(lambda: api().request("DELETE", SESSIONS, token=g.token), "/me/security", "sessions_ended")

@@ -23,7 +23,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = create_web_app(config, api)  # its session key: WEB_SECRET_KEY, or the file all workers share
     trust_proxies(app, config.PROXY_HOPS)
     if api.services is not None:  # no gateway needed: the pages' /api/ links answer here too
-        app.register_blueprint(api_relay.blueprint(api))
+        app.register_blueprint(api_relay.bp)
 
     @app.get("/healthz")
     def healthz():
