@@ -1,19 +1,20 @@
-"""the audit log: every decision, hash-chained, append-only
-
-Revision ID: 0002
-Revises: 0001
-Create Date: 2026-12-07 16:10:00.000000
-"""
-import sqlalchemy as sa
+"""the audit log: every decision, hash-chained, append-only"""
 from alembic import op
 
-import shared.db
+from shared.migrations import bigint, create_tables, drop_tables, integer, json, string, table, text, utc, uuid
 
-revision = '0002'
-down_revision = '0001'
-branch_labels = None
-depends_on = None
-
+revision = "0002"
+down_revision = "0001"
+TABLES = (
+    table("audit_entries", bigint("seq", autoincrement=False), uuid("message_id"), utc("occurred_at", "recorded_at"),
+          string(20, "service", "actor_role"), uuid("actor_id?", "key_id?"), string(80, "action"),
+          string(40, "subject_kind"), string(80, "subject_id"), text("reason?"), json("before", "after"),
+          string(64, "previous_hash", "hash"), primary_key="seq", unique={None: ("message_id",)},
+          indexes={"ix_audit_entries_recorded": ("recorded_at", "message_id"),
+                   "ix_audit_entries_subject": ("subject_kind", "subject_id"),
+                   "ix_audit_entries_actor": ("actor_id",)}),
+    table("audit_head", integer("id", autoincrement=False), bigint("seq"), string(64, "hash")),
+)
 # Entries are only ever added. A trigger cannot stop the database's owner (who can drop it),
 # which is why entries are also hash-chained: `doa audit verify` finds what was changed.
 APPEND_ONLY = """
@@ -28,35 +29,7 @@ CREATE TRIGGER audit_entries_append_only BEFORE UPDATE OR DELETE ON audit_entrie
 
 
 def upgrade() -> None:
-    op.create_table('audit_entries',
-    sa.Column('seq', sa.BigInteger(), autoincrement=False, nullable=False),
-    sa.Column('message_id', sa.String(length=36), nullable=False),
-    sa.Column('occurred_at', shared.db.UTCDateTime(), nullable=False),
-    sa.Column('recorded_at', shared.db.UTCDateTime(), nullable=False),
-    sa.Column('service', sa.String(length=20), nullable=False),
-    sa.Column('actor_role', sa.String(length=20), nullable=False),
-    sa.Column('actor_id', sa.String(length=36), nullable=True),
-    sa.Column('key_id', sa.String(length=36), nullable=True),
-    sa.Column('action', sa.String(length=80), nullable=False),
-    sa.Column('subject_kind', sa.String(length=40), nullable=False),
-    sa.Column('subject_id', sa.String(length=80), nullable=False),
-    sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('before', sa.JSON(), nullable=False),
-    sa.Column('after', sa.JSON(), nullable=False),
-    sa.Column('previous_hash', sa.String(length=64), nullable=False),
-    sa.Column('hash', sa.String(length=64), nullable=False),
-    sa.PrimaryKeyConstraint('seq'),
-    sa.UniqueConstraint('message_id')
-    )
-    op.create_index('ix_audit_entries_recorded', 'audit_entries', ['recorded_at', 'message_id'], unique=False)
-    op.create_index('ix_audit_entries_subject', 'audit_entries', ['subject_kind', 'subject_id'], unique=False)
-    op.create_index('ix_audit_entries_actor', 'audit_entries', ['actor_id'], unique=False)
-    op.create_table('audit_head',
-    sa.Column('id', sa.Integer(), autoincrement=False, nullable=False),
-    sa.Column('seq', sa.BigInteger(), nullable=False),
-    sa.Column('hash', sa.String(length=64), nullable=False),
-    sa.PrimaryKeyConstraint('id')
-    )
+    create_tables(*TABLES)
     if op.get_bind().dialect.name == "postgresql":
         op.execute(APPEND_ONLY)
 
@@ -65,8 +38,4 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER audit_entries_append_only ON audit_entries")
         op.execute("DROP FUNCTION audit_entries_append_only()")
-    op.drop_table('audit_head')
-    op.drop_index('ix_audit_entries_actor', table_name='audit_entries')
-    op.drop_index('ix_audit_entries_subject', table_name='audit_entries')
-    op.drop_index('ix_audit_entries_recorded', table_name='audit_entries')
-    op.drop_table('audit_entries')
+    drop_tables(*TABLES)
