@@ -82,7 +82,7 @@ def create_app(config: Config, api: Api) -> Flask:
 
     app.extensions[account.EXTENSION] = account.SignIns(
         Fernet(secret), SignOuts(config.var_dir / "web-sessions.sqlite"), config.WEB_SESSION_HOURS * 3600)
-    for bp in (account.bp, organisation.bp, dashboard.blueprint(api), audit_log.bp, security.bp,
+    for bp in (account.bp, organisation.bp, dashboard.bp, audit_log.bp, security.bp,
                uploads.bp, api_keys.bp):
         app.register_blueprint(bp)
 
