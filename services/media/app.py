@@ -3,11 +3,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.media import api, revisions  # noqa: F401 - its listener keeps the revisions
+from services.media import revisions  # noqa: F401 - its listener keeps the revisions
+from services.media.campaigns_api import campaigns_blp
 from services.media.handlers import build_handlers
+from services.media.materials_api import materials_blp
+from services.media.media_api import blp as media_blp
 from services.media.models import metadata
 from services.media.processing import Processor
+from services.media.reports_api import reports_blp
+from services.media.resumable_api import resumable_blp
 from services.media.storage import open_storage
+from services.media.uploads_api import uploads_blp
 from shared.kernel import Kernel
 from shared.service import ServiceSpec
 
@@ -20,7 +26,8 @@ def _on_build(kernel: Kernel) -> None:
 SPEC = ServiceSpec(
     name="media", title="dayofaction media", description="Safe uploads, reports and the material package.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
-    blueprints=lambda: [api.uploads_blp, api.blp, api.reports_blp, api.campaigns_blp, api.materials_blp], handlers=build_handlers, on_build=_on_build,
+    blueprints=lambda: [uploads_blp, resumable_blp, media_blp, reports_blp, campaigns_blp, materials_blp],
+    handlers=build_handlers, on_build=_on_build,
 )
 build = SPEC.build
 create_app = SPEC.create_app

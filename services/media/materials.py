@@ -16,7 +16,7 @@ from services.media.sniff import EXTENSIONS
 from services.media.storage import Storage, blob_key
 from shared.bus.outbox import Outbox
 from shared.errors import Invalid, NotFound
-from shared.ids import new_id
+from shared.ids import new_id, refuse_unknown
 
 KINDS = ("statement", "lecture", "song", "slogan", "poster", "video", "other")
 MESSAGE_FIELDS = ("id", "series_id", "version", "campaign_id", "kind", "language", "title")
@@ -47,7 +47,7 @@ def _publishable(session: Session, media_id: str, campaign_id: str) -> MediaItem
 def publish(session: Session, outbox: Outbox, campaign_id: str, coordinator_id: str, fields: dict) -> Material:
     campaign = session.get(KnownCampaign, campaign_id)
     if campaign is None:
-        raise NotFound("No campaign has this id.")
+        refuse_unknown(campaign_id, NotFound("No campaign has this id."), "this campaign")
     _publishable(session, fields["media_id"], campaign.id)
     series = new_id()
     material = Material(id=series, series_id=series, version=1, current=True, campaign_id=campaign.id,
@@ -91,13 +91,25 @@ def versions(session: Session, material: Material) -> list[Material]:
                                 .order_by(Material.version.desc())).scalars())
 
 
-def current_statement(campaign_id: str, language: str | None):
-    stmt = (select(Material, MediaItem.clean_sha256, MediaItem.clean_content_type, Blob.size)
-            .join(MediaItem, MediaItem.id == Material.media_id).join(Blob, Blob.sha256 == MediaItem.clean_sha256)
+# The order of the package: by kind, then language, oldest first (the list pages by it).
+PACKAGE_ORDER = (Material.kind, Material.language, Material.created_at, Material.id)
+
+
+def _current(stmt, campaign_id: str, language: str | None):
+    stmt = (stmt.join(MediaItem, MediaItem.id == Material.media_id).join(Blob, Blob.sha256 == MediaItem.clean_sha256)
             .where(Material.campaign_id == campaign_id, Material.current))
-    if language:
-        stmt = stmt.where(Material.language == language)
-    return stmt.order_by(Material.kind, Material.language, Material.created_at, Material.id)
+    return stmt.where(Material.language == language) if language else stmt
+
+
+def current_statement(campaign_id: str, language: str | None):
+    """The current items with their files' hash, type and size, in the package's order."""
+    stmt = select(Material, MediaItem.clean_sha256, MediaItem.clean_content_type, Blob.size)
+    return _current(stmt, campaign_id, language).order_by(*PACKAGE_ORDER)
+
+
+def listing_statement(campaign_id: str, language: str | None):
+    """The current items, unordered: for a page (keyset_page orders by PACKAGE_ORDER)."""
+    return _current(select(Material), campaign_id, language)
 
 
 def _slug(text: str) -> str:

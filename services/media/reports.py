@@ -14,6 +14,7 @@ from shared.bus.outbox import Outbox
 from shared.country_holds import held_countries
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.ids import refuse_unknown
 
 MESSAGE_FIELDS = ("id", "campaign_id", "event_id", "organisation_id", "country", "title", "language", "turnout",
                   "status")
@@ -51,7 +52,9 @@ def submit(session: Session, outbox: Outbox, principal: Principal, organisation_
     event = None
     if fields.get("event_id"):
         event = session.get(KnownEvent, fields["event_id"])
-        if event is None or event.status != "approved":
+        if event is None:
+            refuse_unknown(fields["event_id"], _invalid("event_id", "No approved event has this id."), "this event")
+        if event.status != "approved":
             raise _invalid("event_id", "No approved event has this id.")
         if event.organisation_id != organisation_id:
             raise Forbidden("An organisation reports on its own events only.")
@@ -63,7 +66,9 @@ def submit(session: Session, outbox: Outbox, principal: Principal, organisation_
     if campaign_id is None:
         raise _invalid("campaign_id", "A report names its event or its campaign.")
     campaign = session.get(KnownCampaign, campaign_id)
-    if campaign is None or campaign.status == "draft":
+    if campaign is None:
+        refuse_unknown(campaign_id, _invalid("campaign_id", "No open or closed campaign has this id."), "this campaign")
+    if campaign.status == "draft":
         raise _invalid("campaign_id", "No open or closed campaign has this id.")
     if not country:
         raise _invalid("country", "A report on the campaign as a whole names its country.")

@@ -30,12 +30,17 @@ class Variant(Schema):
 
 
 class MediaOut(Schema):
+    """An upload. Its owner and coordinators see every field; the public, a file it may see,
+    only id, kind, content_type (the clean file's), file_url, variants, width, height and
+    duration."""
+
     id = fields.String()
     organisation_id = fields.String(allow_none=True)
     campaign_id = fields.String()
     event_id = fields.String(allow_none=True)
     kind = fields.String(metadata={"description": "photo, video, audio or document: decided by the content"})
-    content_type = fields.String(metadata={"description": "As found in the upload's bytes."})
+    content_type = fields.String(metadata={"description": "As found in the upload's bytes (for the public: the "
+                                                          "clean file's)."})
     size = fields.Integer()
     name = fields.String(allow_none=True)
     sha256 = fields.String(attribute="original_sha256", metadata={"description": "Of the upload as it came."})
@@ -91,17 +96,6 @@ class Rejection(Schema):
     reason = Text(required=True, max_length=2000, multiline=True)
 
 
-class PublicMedia(Schema):
-    id = fields.String()
-    kind = fields.String()
-    content_type = fields.String(attribute="clean_content_type")
-    file_url = fields.String()
-    variants = fields.Dict(keys=fields.String(), values=fields.Nested(Variant))
-    width = fields.Integer(allow_none=True)
-    height = fields.Integer(allow_none=True)
-    duration = fields.Float(allow_none=True)
-
-
 class ReportOut(Schema):
     id = fields.String()
     campaign_id = fields.String()
@@ -114,8 +108,10 @@ class ReportOut(Schema):
     turnout = fields.Integer(allow_none=True)
     status = fields.String(metadata={"description": "submitted, published or rejected"})
     reason = fields.String(allow_none=True)
-    media = fields.List(fields.Nested(PublicMedia), metadata={
-        "description": "The public sees only processed, consented media of events that have ended."})
+    media = fields.List(fields.Nested(MediaOut), metadata={
+        "description": "The public sees only processed, consented media of events that have ended, and of each "
+                       "only what MediaOut says the public sees; the report's organisation and coordinators see "
+                       "all of it."})
     created_at = fields.AwareDateTime(format="iso")
     published_at = fields.AwareDateTime(format="iso", allow_none=True)
 
@@ -190,12 +186,17 @@ class MaterialWithVersions(MaterialOut):
     versions = fields.List(fields.Nested(MaterialOut))
 
 
-class MaterialQuery(Schema):
-    lang = LanguageCode(load_default=None, metadata={"description": "Only the items in this language."})
+class MaterialZipQuery(Schema):
+    language = LanguageCode(load_default=None, metadata={"description": "Only the items in this language."})
 
 
-class MaterialList(Schema):
+class MaterialQuery(PageArgs, MaterialZipQuery):
+    pass
+
+
+class MaterialPage(Schema):
     items = fields.List(fields.Nested(MaterialOut))
+    next = fields.String(allow_none=True)
 
 
 class MediaOverview(Schema):

@@ -21,8 +21,11 @@ from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.ids import refuse_unknown
 
 log = logging.getLogger("doa.media.uploads")
+NO_CAMPAIGN = "No open or closed campaign has this id."
+NO_EVENT = "No approved event of this campaign has this id."
 
 
 def original_key(media_id: str) -> str:
@@ -51,9 +54,12 @@ def acting_organisation(session: Session, principal: Principal, organisation_id:
                       errors=[{"field": "organisation_id", "location": "json", "message": "Missing data."}])
     known = session.get(KnownOrganisation, organisation_id)
     if known is None or known.status != "active":
-        raise Invalid("No active organisation has this id.",
-                      errors=[{"field": "organisation_id", "location": "json",
-                               "message": "No active organisation has this id."}])
+        refused = Invalid("No active organisation has this id.",
+                          errors=[{"field": "organisation_id", "location": "json",
+                                   "message": "No active organisation has this id."}])
+        if known is None:
+            refuse_unknown(organisation_id, refused, "this organisation")
+        raise refused
     return organisation_id
 
 
@@ -61,13 +67,17 @@ def check_target(session: Session, principal: Principal, options: dict) -> tuple
     """The campaign (and event) an upload is for must exist, and an event must be the
     uploader's own."""
     campaign = session.get(KnownCampaign, options["campaign_id"])
-    if campaign is None or campaign.status == "draft":
-        raise _invalid("campaign_id", "No open or closed campaign has this id.")
+    if campaign is None:
+        refuse_unknown(options["campaign_id"], _invalid("campaign_id", NO_CAMPAIGN), "this campaign")
+    if campaign.status == "draft":
+        raise _invalid("campaign_id", NO_CAMPAIGN)
     event = None
     if options.get("event_id"):
         event = session.get(KnownEvent, options["event_id"])
-        if event is None or event.campaign_id != campaign.id or event.status != "approved":
-            raise _invalid("event_id", "No approved event of this campaign has this id.")
+        if event is None:
+            refuse_unknown(options["event_id"], _invalid("event_id", NO_EVENT), "this event")
+        if event.campaign_id != campaign.id or event.status != "approved":
+            raise _invalid("event_id", NO_EVENT)
         if not principal.is_coordinator and event.organisation_id != principal.subject_id:
             raise Forbidden("Media are attached to the uploader's own events only.")
     return campaign, event
