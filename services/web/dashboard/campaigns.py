@@ -108,7 +108,7 @@ def campaigns_page(api: Api, token: str) -> dict:
 
 def package(api: Api, token: str, campaign_id: str) -> dict:
     """The package's current items, and the coalition's own uploads that could join it."""
-    materials = optional(lambda: api.get(f"/api/media/campaigns/{campaign_id}/materials")["items"])
+    materials = optional(lambda: api.get(f"/api/media/campaigns/{campaign_id}/materials", params={"limit": 200})["items"])
     in_package = {m["media_id"] for m in materials}
     uploads = optional(lambda: api.get("/api/media/media", token=token,
                                        params={"campaign_id": campaign_id, "limit": 100})["items"])
