@@ -6,14 +6,17 @@ import threading
 import uuid
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Column, Text, create_engine, inspect, text
 
 from services.platform import SPECS
 from shared.config import SERVICES
+from shared.country_holds import add_country_holds_table
 from shared.db import Database
-from shared.migrations import is_current, upgrade
+from shared.migrations import alembic_config, create_tables, is_current, upgrade
 from tests.conftest import PG_ADMIN_URL, need
 
 
@@ -47,6 +50,74 @@ def test_migrations_build_what_the_models_declare(urls, service):
         diff = compare_metadata(MigrationContext.configure(conn), spec.metadata)
     db.dispose()
     assert diff == [], f"{service}: the models differ from the migrations; add a migration: {diff}"
+
+
+
+def schema(db: Database) -> dict:
+    """All that a migration can make: the tables with their columns, keys, constraints and
+    indexes; the triggers; on PostgreSQL also the sequences and functions."""
+    inspector = inspect(db.engine)
+    found = {}
+    for name in inspector.get_table_names():
+        if name == "alembic_version":
+            continue
+        found[name] = {
+            "columns": [(c["name"], str(c["type"]), c["nullable"], str(c.get("default")))
+                        for c in inspector.get_columns(name)],
+            "primary key": inspector.get_pk_constraint(name)["constrained_columns"],
+            "foreign keys": sorted(repr(fk) for fk in inspector.get_foreign_keys(name)),
+            "unique": sorted(repr(u) for u in inspector.get_unique_constraints(name)),
+            "indexes": sorted(repr((ix["name"], ix["column_names"], bool(ix["unique"]),
+                                    {key: str(value) for key, value in ix.get("dialect_options", {}).items()}))
+                              for ix in inspector.get_indexes(name)),
+        }
+    with db.engine.connect() as conn:
+        if db.engine.dialect.name == "sqlite":
+            found["triggers"] = conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all()
+        else:
+            found["triggers"] = conn.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).all()
+            found["functions"] = conn.execute(text(
+                "SELECT proname FROM pg_proc JOIN pg_namespace ON pg_namespace.oid = pronamespace "
+                "WHERE nspname = 'public'")).all()
+            found["sequences"] = sorted(inspector.get_sequence_names())
+    return found
+
+
+def downgrade(db: Database, migrations: str, revision: str) -> None:
+    cfg = alembic_config(db, migrations)
+    with db.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+        conn.commit()
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_downgrade_removes_what_its_upgrade_made(urls, service):
+    """Each revision in turn: up, down (the schema as it was before, to the letter), up again."""
+    db = Database(urls[service])
+    migrations = SPECS[service].migrations
+    script = ScriptDirectory.from_config(alembic_config(db, migrations))
+    previous, before = "base", schema(db)
+    for revision in reversed([r.revision for r in script.walk_revisions()]):
+        upgrade(db, migrations, revision)
+        after = schema(db)
+        downgrade(db, migrations, previous)
+        assert schema(db) == before, f"{service}: the downgrade of {revision} leaves the schema changed"
+        upgrade(db, migrations, revision)
+        assert schema(db) == after, f"{service}: {revision} builds something else the second time"
+        previous, before = revision, after
+    db.dispose()
+
+
+def test_a_shared_table_that_changes_stops_the_migrations_that_build_it():
+    """The migrations build the shared tables from their declarations in shared/: were one to
+    change, an old migration would build something else than it did, so it refuses to run."""
+
+    def changed_country_holds(metadata):
+        add_country_holds_table(metadata).append_column(Column("reason", Text, nullable=True))
+
+    with pytest.raises(RuntimeError, match="country_holds is not what the migrations"):
+        create_tables(changed_country_holds)
 
 
 def test_processes_starting_together_migrate_once(tmp_path):
