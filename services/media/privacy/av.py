@@ -12,38 +12,37 @@ What a remux cannot remove: strings inside the compressed streams themselves tha
 *software* that encoded them ("Lavc…" in the first AAC frame, "LAME3.100" in MP3 frames,
 SEI units kept in an HEVC configuration record, MPEG-4 Part 2 user data).
 
-ffmpeg and ffprobe run as subprocesses with list arguments; the input is opened with the
-`file` protocol only and a single expected demuxer, so a playlist (HLS, concat…) dressed up
-as a video cannot make ffmpeg read other files or URLs.
+How ffmpeg and ffprobe are run (safely, within a deadline) is in `ffmpeg`; here is what they
+are asked to do, and the allow-list their output is checked against.
 """
 from __future__ import annotations
 
-import functools
-import json
-import math
-import os
 import re
 import secrets
-import subprocess
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image
-
 from services.media.privacy import Unprocessable
+from services.media.privacy.ffmpeg import (
+    MOV_FAMILY,
+    Kind,
+    bare_type,
+    display_size,
+    duration_of,
+    ffmpeg_available,
+    ffprobe_for,
+    file_arg,
+    first_stream,
+    input_args,
+    is_picture,
+    make_poster,
+    probe,
+    remove,
+    run_ffmpeg,
+)
 
 __all__ = ["CleanAudio", "CleanVideo", "clean_audio", "clean_video", "ffmpeg_available", "ffprobe_for"]
-
-# ffprobe's JSON for a sane file is a few KB; a file stuffed with huge tags is refused
-# rather than read into memory whole.
-_MAX_PROBE_OUTPUT = 16 * 1024 * 1024
-_STDERR_TAIL = 4096
-_TOO_LONG = "processing took too long"
-_MOV_FAMILY = "mov,mp4,m4a,3gp,3g2,mj2"
-# A poster is a preview: no need for more pixels than this, and it bounds what Pillow opens.
-_POSTER_MAX_SIDE = 1280
 
 # Codecs that can be copied into MP4 and that browsers (or at least the mp4 muxer) accept.
 # A QuickTime file with anything else (PCM audio from cameras, ProRes…) stays QuickTime.
@@ -108,50 +107,20 @@ class CleanAudio:
     duration: float | None
 
 
-@dataclass(frozen=True)
-class _Kind:
-    label: str  # said in reasons
-    demuxer: str  # the only demuxer allowed to open the upload
-    format_name: str  # what ffprobe must report
-
-
-_MOV = _Kind("an MP4/QuickTime video", "mov", _MOV_FAMILY)
+_MOV = Kind("an MP4/QuickTime video", "mov", MOV_FAMILY)
 _VIDEO_KINDS = {
     "video/mp4": _MOV,
     "video/quicktime": _MOV,
-    "video/webm": _Kind("a WebM video", "matroska", "matroska,webm"),
+    "video/webm": Kind("a WebM video", "matroska", "matroska,webm"),
 }
-_MP3 = _Kind("an MP3 file", "mp3", "mp3")
-_OGG = _Kind("an Ogg audio file", "ogg", "ogg")
-_M4A = _Kind("an M4A audio file", "mov", _MOV_FAMILY)
+_MP3 = Kind("an MP3 file", "mp3", "mp3")
+_OGG = Kind("an Ogg audio file", "ogg", "ogg")
+_M4A = Kind("an M4A audio file", "mov", MOV_FAMILY)
 _AUDIO_KINDS = {
     "audio/mpeg": _MP3, "audio/mp3": _MP3,
     "audio/ogg": _OGG, "application/ogg": _OGG, "audio/opus": _OGG,
     "audio/mp4": _M4A, "audio/x-m4a": _M4A, "audio/m4a": _M4A,
 }
-
-
-def ffprobe_for(ffmpeg: str) -> str:
-    """ffprobe beside the given ffmpeg (a bare name is looked up on PATH, like ffmpeg)."""
-    directory = os.path.dirname(ffmpeg)
-    return os.path.join(directory, "ffprobe") if directory else "ffprobe"
-
-
-@functools.lru_cache(maxsize=None)
-def ffmpeg_available(ffmpeg: str = "ffmpeg") -> bool:
-    """Whether ffmpeg and its ffprobe run here. Cached per path: asked once per process, not
-    once per upload (so ffmpeg installed later is seen after a restart, or after
-    `ffmpeg_available.cache_clear()`). Without them videos are kept but held unprocessed
-    (the caller's job)."""
-    for program in (ffmpeg, ffprobe_for(ffmpeg)):
-        try:
-            done = subprocess.run([program, "-hide_banner", "-version"], stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=15, check=False)
-        except (OSError, subprocess.SubprocessError):
-            return False
-        if done.returncode != 0:
-            return False
-    return True
 
 
 def clean_video(source: Path, content_type: str, target_dir: Path, ffmpeg: str = "ffmpeg",
@@ -160,65 +129,73 @@ def clean_video(source: Path, content_type: str, target_dir: Path, ffmpeg: str =
     extract a poster frame. QuickTime becomes MP4 when its codecs fit MP4, because browsers
     play MP4 and not always QuickTime; otherwise it stays QuickTime, cleaned the same way.
     Raises Unprocessable, leaving nothing behind in target_dir, when it cannot."""
-    kind = _VIDEO_KINDS.get(_bare_type(content_type))
+    kind = _VIDEO_KINDS.get(bare_type(content_type))
     if kind is None:
         raise Unprocessable(f"unsupported video type {content_type!r}")
     deadline = time.monotonic() + timeout
     ffprobe = ffprobe_for(ffmpeg)
-    info = _probe(ffprobe, source, kind, deadline)
-    video = _first(info, "video")
+    info = probe(ffprobe, source, kind, deadline)
+    video = first_stream(info, "video")
     if video is None:
         raise Unprocessable(f"not a video: {kind.label} without a video stream")
-    audio = _first(info, "audio")
-    vcodec, acodec = video.get("codec_name"), audio.get("codec_name") if audio else None
-    if vcodec in _IMAGE_VIDEO:
-        raise Unprocessable(f"{vcodec} video keeps metadata in every frame; convert it to H.264 first")
-
-    if kind is _MOV:
-        as_mp4 = vcodec in _MP4_VIDEO and (audio is None or acodec in _MP4_AUDIO)
-        muxer, suffix, out_type = ("mp4", ".mp4", "video/mp4") if as_mp4 else ("mov", ".mov", "video/quicktime")
-    else:
-        if vcodec not in _WEBM_VIDEO or (audio is not None and acodec not in _WEBM_AUDIO):
-            raise Unprocessable(f"a Matroska file with {vcodec} video and {acodec or 'no'} audio is not WebM")
-        muxer, suffix, out_type = "webm", ".webm", "video/webm"
-
+    audio = first_stream(info, "audio")
+    muxer, suffix, out_type = _video_output(kind, video, audio)
     target_dir.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(8)
-    out = target_dir / f"{token}{suffix}"
-    poster = target_dir / f"{token}.jpg"
+    out, poster = target_dir / f"{token}{suffix}", target_dir / f"{token}.jpg"
     scratch: list[Path] = []
     try:
-        inputs = _input_args(kind, source)
-        maps = ["-map", f"0:{video['index']}"]
-        if audio is not None and muxer == "webm" and acodec == "vorbis":
-            # Matroska keeps Vorbis's own comment header (tags included) inside the track's
-            # CodecPrivate, and a copy remux keeps it verbatim where ffprobe does not look.
-            # The Ogg muxer rewrites that header from (cleared) metadata: hop via Ogg.
-            hop = target_dir / f"{token}.audio.ogg"
-            scratch.append(hop)
-            _ffmpeg(ffmpeg, [*inputs, "-map", f"0:{audio['index']}", *_COMMON_OUTPUT_ARGS, "-f", "ogg",
-                             _file(hop)], deadline)
-            inputs += ["-f", "ogg", "-protocol_whitelist", "file", "-i", _file(hop)]
-            maps += ["-map", "1:0"]
-        elif audio is not None:
-            maps += ["-map", f"0:{audio['index']}"]
-        extra = ["-movflags", "+faststart"] if muxer in ("mp4", "mov") else []  # index first: plays while loading
-        if vcodec in _STRIP_UNITS:
-            extra += ["-bsf:v", f"filter_units=remove_types={_STRIP_UNITS[vcodec]}"]
-        _ffmpeg(ffmpeg, [*inputs, *maps, *_COMMON_OUTPUT_ARGS, *extra, "-f", muxer, _file(out)], deadline)
-
-        cleaned = _probe(ffprobe, out, _MOV if muxer != "webm" else kind, deadline)
+        _remux_video(ffmpeg, kind, source, video, audio, muxer, out, scratch, deadline)
+        cleaned = probe(ffprobe, out, _MOV if muxer != "webm" else kind, deadline)
         _verify(cleaned, expect={"video": 1, "audio": 1 if audio is not None else 0})
-        duration = _duration(cleaned)
-        width, height = _display_size(_first(cleaned, "video"))
-        _poster(ffmpeg, out, poster, duration, scratch, deadline)
+        duration = duration_of(cleaned)
+        width, height = display_size(first_stream(cleaned, "video"))
+        make_poster(ffmpeg, out, poster, duration, scratch, deadline)
         return CleanVideo(path=out, content_type=out_type, poster=poster, duration=duration,
                           width=width, height=height)
     except BaseException:
-        _remove(out, poster)
+        remove(out, poster)
         raise
     finally:
-        _remove(*scratch)
+        remove(*scratch)
+
+
+def _video_output(kind: Kind, video: dict, audio: dict | None) -> tuple[str, str, str]:
+    """The muxer, file suffix and content type the cleaned video gets, or Unprocessable."""
+    vcodec, acodec = video.get("codec_name"), audio.get("codec_name") if audio else None
+    if vcodec in _IMAGE_VIDEO:
+        raise Unprocessable(f"{vcodec} video keeps metadata in every frame; convert it to H.264 first")
+    if kind is _MOV:
+        as_mp4 = vcodec in _MP4_VIDEO and (audio is None or acodec in _MP4_AUDIO)
+        return ("mp4", ".mp4", "video/mp4") if as_mp4 else ("mov", ".mov", "video/quicktime")
+    if vcodec not in _WEBM_VIDEO or (audio is not None and acodec not in _WEBM_AUDIO):
+        raise Unprocessable(f"a Matroska file with {vcodec} video and {acodec or 'no'} audio is not WebM")
+    return "webm", ".webm", "video/webm"
+
+
+def _remux_video(ffmpeg: str, kind: Kind, source: Path, video: dict, audio: dict | None, muxer: str, out: Path,
+                 scratch: list[Path], deadline: float) -> None:
+    """Copy one video and one audio stream into `out` with no metadata (files made on the way
+    go to `scratch`, for the caller to remove)."""
+    vcodec = video.get("codec_name")
+    inputs = input_args(kind, source)
+    maps = ["-map", f"0:{video['index']}"]
+    if audio is not None and muxer == "webm" and audio.get("codec_name") == "vorbis":
+        # Matroska keeps Vorbis's own comment header (tags included) inside the track's
+        # CodecPrivate, and a copy remux keeps it verbatim where ffprobe does not look.
+        # The Ogg muxer rewrites that header from (cleared) metadata: hop via Ogg.
+        hop = out.with_name(f"{out.stem}.audio.ogg")
+        scratch.append(hop)
+        run_ffmpeg(ffmpeg, [*inputs, "-map", f"0:{audio['index']}", *_COMMON_OUTPUT_ARGS, "-f", "ogg",
+                            file_arg(hop)], deadline)
+        inputs += ["-f", "ogg", "-protocol_whitelist", "file", "-i", file_arg(hop)]
+        maps += ["-map", "1:0"]
+    elif audio is not None:
+        maps += ["-map", f"0:{audio['index']}"]
+    extra = ["-movflags", "+faststart"] if muxer in ("mp4", "mov") else []  # index first: plays while loading
+    if vcodec in _STRIP_UNITS:
+        extra += ["-bsf:v", f"filter_units=remove_types={_STRIP_UNITS[vcodec]}"]
+    run_ffmpeg(ffmpeg, [*inputs, *maps, *_COMMON_OUTPUT_ARGS, *extra, "-f", muxer, file_arg(out)], deadline)
 
 
 def clean_audio(source: Path, content_type: str, target_dir: Path, ffmpeg: str = "ffmpeg",
@@ -226,16 +203,16 @@ def clean_audio(source: Path, content_type: str, target_dir: Path, ffmpeg: str =
     """Remux a song into the same format with no tags and no cover art: MP3 without ID3,
     Ogg with an empty Vorbis/Opus comment header, M4A without iTunes atoms. Raises
     Unprocessable, leaving nothing behind in target_dir, when it cannot."""
-    kind = _AUDIO_KINDS.get(_bare_type(content_type))
+    kind = _AUDIO_KINDS.get(bare_type(content_type))
     if kind is None:
         raise Unprocessable(f"unsupported audio type {content_type!r}")
     deadline = time.monotonic() + timeout
     ffprobe = ffprobe_for(ffmpeg)
-    info = _probe(ffprobe, source, kind, deadline)
+    info = probe(ffprobe, source, kind, deadline)
     for stream in info.get("streams", []):
-        if stream.get("codec_type") == "video" and not _is_picture(stream):
+        if stream.get("codec_type") == "video" and not is_picture(stream):
             raise Unprocessable(f"{kind.label} with a video stream: upload it as a video")
-    audio = _first(info, "audio")
+    audio = first_stream(info, "audio")
     if audio is None:
         raise Unprocessable(f"{kind.label} without an audio stream")
     codec = audio.get("codec_name")
@@ -258,110 +235,17 @@ def clean_audio(source: Path, content_type: str, target_dir: Path, ffmpeg: str =
     out = target_dir / f"{secrets.token_hex(8)}{suffix}"
     try:
         # Only the first audio stream: cover art (an attached picture) is left behind.
-        _ffmpeg(ffmpeg, [*_input_args(kind, source), "-map", f"0:{audio['index']}", *_COMMON_OUTPUT_ARGS,
-                         *extra, "-f", muxer, _file(out)], deadline)
-        cleaned = _probe(ffprobe, out, kind, deadline)
+        run_ffmpeg(ffmpeg, [*input_args(kind, source), "-map", f"0:{audio['index']}", *_COMMON_OUTPUT_ARGS,
+                         *extra, "-f", muxer, file_arg(out)], deadline)
+        cleaned = probe(ffprobe, out, kind, deadline)
         _verify(cleaned, expect={"audio": 1, "video": 0})
-        return CleanAudio(path=out, content_type=out_type, duration=_duration(cleaned))
+        return CleanAudio(path=out, content_type=out_type, duration=duration_of(cleaned))
     except BaseException:
-        _remove(out)
+        remove(out)
         raise
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-def _bare_type(content_type: str) -> str:
-    return content_type.split(";", 1)[0].strip().lower()
-
-
-def _file(path: Path) -> str:
-    # "file:" so that a name with a colon is never read as another protocol.
-    return f"file:{os.fspath(path)}"
-
-
-def _input_args(kind: _Kind, source: Path) -> list[str]:
-    return ["-f", kind.demuxer, "-protocol_whitelist", "file", "-i", _file(source)]
-
-
-def _is_picture(stream: dict) -> bool:
-    disposition = stream.get("disposition") or {}
-    return bool(disposition.get("attached_pic") or disposition.get("timed_thumbnails"))
-
-
-def _first(info: dict, codec_type: str) -> dict | None:
-    """The first real stream of a type (cover art and thumbnails are not the video)."""
-    for stream in info.get("streams", []):
-        if stream.get("codec_type") == codec_type and not _is_picture(stream):
-            return stream
-    return None
-
-
-def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise Unprocessable(_TOO_LONG)
-    return left
-
-
-def _run(args: list[str], deadline: float, *, keep_stdout: bool = False) -> bytes:
-    """Run one program. Output goes to temporary files, not pipes, so a chatty or hostile
-    input cannot fill memory; on failure the last line of stderr becomes the reason."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        try:
-            done = subprocess.run(args, stdin=subprocess.DEVNULL, stdout=out if keep_stdout else subprocess.DEVNULL,
-                                  stderr=err, timeout=_remaining(deadline), check=False)
-        except subprocess.TimeoutExpired:  # run() has killed and reaped the child
-            raise Unprocessable(_TOO_LONG) from None
-        except OSError as exc:
-            raise Unprocessable(f"{os.path.basename(args[0])} could not be run: {exc.strerror}") from None
-        if done.returncode != 0:
-            raise Unprocessable(f"{os.path.basename(args[0])} failed: {_last_line(err)}")
-        if not keep_stdout:
-            return b""
-        if out.tell() > _MAX_PROBE_OUTPUT:
-            raise Unprocessable("too much metadata to inspect")
-        out.seek(0)
-        return out.read()
-
-
-def _last_line(err) -> str:
-    size = err.seek(0, os.SEEK_END)
-    err.seek(max(0, size - _STDERR_TAIL))
-    lines = [line.strip() for line in err.read().decode("utf-8", "replace").splitlines() if line.strip()]
-    if not lines:
-        return "no error message"
-    # ffmpeg ends with "file:/path: Invalid argument": the path means nothing to an uploader
-    # (and is ours to keep), and the line before says what was actually wrong.
-    last = re.sub(r"^file:.*?: ", "", lines[-1])
-    if last != lines[-1] and len(lines) > 1:
-        last = f"{lines[-2]}: {last}"
-    return re.sub(r" @ 0x[0-9a-f]+\]", "]", last)[:300]  # pointer addresses only make reasons differ
-
-
-def _ffmpeg(ffmpeg: str, args: list[str], deadline: float) -> None:
-    _run([ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-n", *args], deadline)
-
-
-def _probe(ffprobe: str, path: Path, kind: _Kind, deadline: float) -> dict:
-    """ffprobe's view of a file that must be `kind`. Only kind's demuxer may open it, so a
-    PNG or a playlist fails here instead of being handed to a demuxer we did not expect."""
-    try:
-        raw = _run([ffprobe, "-v", "error", "-format_whitelist", kind.demuxer, "-protocol_whitelist", "file",
-                    "-print_format", "json", "-show_format", "-show_streams", "-show_chapters", _file(path)],
-                   deadline, keep_stdout=True)
-    except Unprocessable as exc:
-        if exc.reason == _TOO_LONG:
-            raise
-        raise Unprocessable(f"not readable as {kind.label} ({exc.reason})") from None
-    try:
-        info = json.loads(raw)
-    except ValueError:
-        raise Unprocessable(f"not readable as {kind.label} (ffprobe gave no answer)") from None
-    found = (info.get("format") or {}).get("format_name")
-    if found != kind.format_name:
-        raise Unprocessable(f"not {kind.label}: the file is {found or 'of no known format'}")
-    return info
-
 
 def _verify(info: dict, expect: dict[str, int]) -> None:
     """Fail closed: after cleaning, every tag must be on the allow-list and only the streams
@@ -378,71 +262,9 @@ def _verify(info: dict, expect: dict[str, int]) -> None:
     if info.get("chapters"):
         problems.append("chapters")
     counts = {kind: sum(1 for s in streams if s.get("codec_type") == kind) for kind in expect}
-    if counts != expect or len(streams) != sum(expect.values()) or any(_is_picture(s) for s in streams):
+    if counts != expect or len(streams) != sum(expect.values()) or any(is_picture(s) for s in streams):
         problems.append("unexpected streams")
     if problems:
         raise Unprocessable("cleaning left identifying data behind: " + ", ".join(sorted(set(problems))))
 
 
-def _duration(info: dict) -> float | None:
-    try:
-        value = float((info.get("format") or {}).get("duration"))
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
-
-
-def _display_size(stream: dict | None) -> tuple[int | None, int | None]:
-    """Width and height as a player shows them: a phone held upright stores a landscape
-    picture plus a 90° display matrix, which the copy keeps."""
-    if not stream or not stream.get("width") or not stream.get("height"):
-        return None, None
-    width, height = int(stream["width"]), int(stream["height"])
-    for side in stream.get("side_data_list") or []:
-        rotation = side.get("rotation")
-        if isinstance(rotation, (int, float)) and round(rotation) % 180 == 90:
-            width, height = height, width
-    return width, height
-
-
-def _poster(ffmpeg: str, video: Path, poster: Path, duration: float | None, scratch: list[Path],
-            deadline: float) -> None:
-    """One frame of the cleaned video at ~1 s (at 0 for short videos, or when 1 s gives
-    nothing), as a JPEG that Pillow writes afresh: no EXIF, no comment, no encoder string."""
-    frame = poster.with_name(poster.stem + ".frame.jpg")
-    scratch.append(frame)
-    side = _POSTER_MAX_SIDE
-    scale = f"scale='min({side},iw)':'min({side},ih)':force_original_aspect_ratio=decrease"
-    demuxer = "matroska" if video.suffix == ".webm" else _MOV.demuxer
-    reason = "no frame of the video could be decoded"
-    for at in ([1.0, 0.0] if duration and duration > 1.5 else [0.0]):
-        _remove(frame)
-        try:
-            _ffmpeg(ffmpeg, ["-ss", f"{at:.3f}", "-f", demuxer, "-protocol_whitelist", "file", "-i", _file(video),
-                             "-map", "0:v:0", "-an", "-sn", "-dn", "-frames:v", "1", "-vf", scale, "-q:v", "3",
-                             "-f", "image2", "-c:v", "mjpeg", _file(frame)], deadline)
-        except Unprocessable as exc:
-            if exc.reason == _TOO_LONG:
-                raise
-            reason = f"no frame of the video could be decoded ({exc.reason})"
-            continue
-        if frame.exists() and frame.stat().st_size > 0:
-            break
-    else:
-        raise Unprocessable(reason)
-    try:
-        with Image.open(frame) as image:
-            image.load()
-            fresh = Image.new("RGB", image.size)
-            fresh.paste(image.convert("RGB"))
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise Unprocessable(f"the poster frame could not be read: {exc}") from None
-    fresh.save(poster, format="JPEG", quality=85)
-
-
-def _remove(*paths: Path) -> None:
-    for path in paths:
-        try:
-            path.unlink(missing_ok=True)
-        except OSError:
-            pass
