@@ -12,8 +12,8 @@ whatever the models become. What the migrations have in common is said once, her
   Each such table is pinned in `PINNED` (a digest of its DDL on SQLite and PostgreSQL):
   were its declaration to change, every migration that builds it would refuse to run rather
   than build something else. To change a shared table: copy its current declaration into
-  this module for the old migrations to build (and pin that copy), then add a migration that
-  alters the table to every service that has it, and pin the new declaration.
+  this module and have the old migrations build that copy (it matches the pin), then add a
+  migration that alters the table to every service that has it.
 - A service's own table is written in the migration that makes it (its model may move on),
   with the column helpers below, several columns to a line. Each takes names and gives
   NOT NULL columns; a name ending in "?" gives a nullable one: `utc("created_at", "sent_at?")`.
@@ -127,22 +127,6 @@ def _run(connection, metadata: MetaData) -> None:
         context.run_migrations()
 
 
-# --- writing migrations: shared tables -------------------------------------------------------
-
-# A declaration in shared/ of tables several services have: it adds them to a MetaData.
-Declaration = Callable[[MetaData], object]
-Tables = Union[Table, Declaration]
-
-# The shared tables as the migrations that build them were written: a digest of their DDL.
-PINNED = {
-    "bus_outbox": "9b393e3e62a4a251",
-    "bus_inbox": "b9c3abcda9ac0284",
-    "access_revocations": "9a95ccb07ce5f77c",
-    "country_holds": "82decb8cbba4b5fd",
-    "public_revisions": "3339a17ce8ad98fd",
-}
-
-
 # --- writing migrations: columns ---------------------------------------------------------------
 
 def _columns(make_type: Callable[[], object], names: Iterable[str], **kw) -> list[Column]:
@@ -150,6 +134,7 @@ def _columns(make_type: Callable[[], object], names: Iterable[str], **kw) -> lis
 
 
 def uuid(*names: str) -> list[Column]:
+    """Ids: a UUID as text, String(36)."""
     return _columns(lambda: String(36), names)
 
 
@@ -166,6 +151,7 @@ def json(*names: str) -> list[Column]:
 
 
 def utc(*names: str) -> list[Column]:
+    """Times, as shared.db.UTCDateTime stores them (with a zone, in UTC)."""
     return _columns(UTCDateTime, names)
 
 
@@ -193,7 +179,7 @@ def double(*names: str) -> list[Column]:
     return _columns(Double, names)
 
 
-# --- tables ----------------------------------------------------------------------------------
+# --- writing migrations: a service's own tables ------------------------------------------------
 
 class IndexSpec(NamedTuple):
     columns: tuple[str, ...]
@@ -227,6 +213,25 @@ def table(name: str, *columns: list[Column], primary_key: str | tuple[str, ...] 
                  *(_index(key, spec) for key, spec in (indexes or {}).items()))
 
 
+# --- writing migrations: shared tables -------------------------------------------------------
+
+# A declaration in shared/ of tables several services have: it adds them to a MetaData
+# (shared.bus.tables.add_kernel_tables, shared.country_holds.add_country_holds_table, ...).
+Declaration = Callable[[MetaData], object]
+TableOrDeclaration = Union[Table, Declaration]
+
+# The shared tables as the migrations that build them were written: a digest of their DDL.
+# (A SQLAlchemy that renders the same DDL otherwise shows as a change too: if what the
+# migrations build is unchanged, tests/integration/test_migrations.py passing, pin anew.)
+PINNED = {
+    "bus_outbox": "9b393e3e62a4a251",
+    "bus_inbox": "b9c3abcda9ac0284",
+    "access_revocations": "9a95ccb07ce5f77c",
+    "country_holds": "82decb8cbba4b5fd",
+    "public_revisions": "3339a17ce8ad98fd",
+}
+
+
 def _digest(declared: Table) -> str:
     ddl = []
     for dialect in (sqlite.dialect(), postgresql.dialect()):
@@ -242,11 +247,11 @@ def check_pinned(declared: Table) -> Table:
         raise RuntimeError(
             f"{declared.name} is not what the migrations that build it from its declaration built "
             f"(pinned {PINNED.get(declared.name)}, declared {digest}): a migration must not change. "
-            "Keep the old declaration for them and add a migration (see shared/migration_helpers.py).")
+            "Keep the old declaration for them and add a migration (see shared/migrations.py).")
     return declared
 
 
-def _tables(items: Iterable[Tables]) -> list[Table]:
+def _tables(items: Iterable[TableOrDeclaration]) -> list[Table]:
     found: list[Table] = []
     for item in items:
         if isinstance(item, Table):
@@ -258,8 +263,10 @@ def _tables(items: Iterable[Tables]) -> list[Table]:
     return found
 
 
-def create_tables(*items: Tables) -> None:
-    """Create these tables (Table objects, or the tables a shared declaration adds) in order,
+# --- writing migrations: creating and dropping -------------------------------------------------
+
+def create_tables(*items: TableOrDeclaration) -> None:
+    """Create these tables (`table(...)`s, or the tables a shared declaration adds) in order,
     each with its indexes."""
     for t in _tables(items):
         # The constraints in one order (Alembic's autogenerate's, in which these tables were first
@@ -272,22 +279,22 @@ def create_tables(*items: Tables) -> None:
         op.create_table(t.name, *t.columns, t.primary_key, *foreign, *rest, *indexes)
 
 
-def drop_tables(*items: Tables) -> None:
+def drop_tables(*items: TableOrDeclaration) -> None:
     """Drop these tables (their indexes go with them), in the reverse of the order given."""
     for t in reversed(_tables(items)):
         op.drop_table(t.name)
 
 
-def new_tables(*items: Tables, then: str | None = None) -> tuple[Callable[[], None], Callable[[], None]]:
+def new_tables(*items: TableOrDeclaration, then: str | None = None) -> tuple[Callable[[], None], Callable[[], None]]:
     """The upgrade and downgrade of a revision that adds these tables (and then runs `then`,
     SQL that fills them from what is there); the downgrade drops them."""
 
-    def upgrade() -> None:
+    def create() -> None:
         create_tables(*items)
         if then:
             op.execute(then)
 
-    def downgrade() -> None:
+    def drop() -> None:
         drop_tables(*items)
 
-    return upgrade, downgrade
+    return create, drop
