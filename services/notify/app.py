@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.notify import api, forgetting, wakeups
+from services.notify import api, forgetting, link_pages, wakeups, webhooks_api
 from services.notify.handlers import build_handlers
 from services.notify.mail.files import mail_folder
 from services.notify.mail_dispatch import MailDispatcher
@@ -23,7 +23,7 @@ def _on_build(kernel: Kernel) -> None:
 SPEC = ServiceSpec(
     name="notify", title="dayofaction notify", description="Subscriptions, e-mail, webhooks and reminders.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
-    blueprints=lambda: [api.subscriptions_blp, api.links_blp, api.contacts_blp, api.webhooks_blp,
+    blueprints=lambda: [api.subscriptions_blp, link_pages.links_blp, api.contacts_blp, webhooks_api.webhooks_blp,
                         api.problems_blp],
     handlers=build_handlers, on_build=_on_build,
 )

@@ -42,8 +42,11 @@ def scope_of(session: Session, fields: dict) -> tuple[str, str | None, str]:
             raise _invalid("campaign_id", "Name the campaign to follow.")
         return campaign.id, campaign.id, scope_label(language, campaign=name)
     if scope == "event":
-        event = session.get(KnownEvent, fields.get("event_id") or "")
-        if event is None or event.status != "approved" or event.visibility != "public":
+        event_id = fields.get("event_id") or ""
+        event = session.get(KnownEvent, event_id)
+        if event is None:
+            refuse_unknown(event_id, _invalid("event_id", "No public event has this id."), "this event")
+        if event.status != "approved" or event.visibility != "public":
             raise _invalid("event_id", "No public event has this id.")
         host = session.get(KnownCampaign, event.campaign_id)
         title = next(iter(event.title.values()), "")

@@ -2,16 +2,23 @@
 SSRF guard, a secret shown once, the message types picked; a delivery log; redelivery."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from services.notify.models import WebhookDelivery, WebhookEndpoint
+from services.notify.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from services.notify.webhooks.safety import UnsafeURL, check_url
 from services.notify.webhooks.signing import new_secret
 from shared.auth import Principal
 from shared.config import Config
 from shared.db import forget_after_commit, utcnow
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, DomainError, Invalid, NotFound
+
+
+class RefusedURL(DomainError):
+    """A well-formed http(s) URL that webhooks will not call (it reaches inside, carries
+    credentials, does not resolve…)."""
+
+    status, type_ = 422, "unsafe-url"
 
 
 def allow_list(config: Config) -> tuple[str, ...]:
@@ -22,8 +29,8 @@ def _checked_url(config: Config, url: str) -> str:
     try:
         checked = check_url(url, allow_list(config))
     except UnsafeURL as exc:
-        raise Invalid(f"The URL cannot be used: {exc}",
-                      errors=[{"field": "url", "location": "json", "message": str(exc)}]) from None
+        raise RefusedURL(f"The URL cannot be used: {exc}",
+                         errors=[{"field": "url", "location": "json", "message": str(exc)}]) from None
     if len(checked) > URL_LENGTH:  # written out (percent-encoded) it can grow past what we keep
         raise Invalid("The URL is too long.", errors=[{"field": "url", "location": "json",
                                                        "message": f"At most {URL_LENGTH} characters written out."}])
@@ -50,9 +57,12 @@ def register(session: Session, config: Config, principal: Principal, fields: dic
     return endpoint
 
 
+def owned_by(principal: Principal) -> Select:
+    return select(WebhookEndpoint).where(WebhookEndpoint.owner_id == principal.subject_id)
+
+
 def of_owner(session: Session, principal: Principal) -> list[WebhookEndpoint]:
-    return list(session.execute(select(WebhookEndpoint).where(WebhookEndpoint.owner_id == principal.subject_id)
-                                .order_by(WebhookEndpoint.created_at)).scalars())
+    return list(session.execute(owned_by(principal).order_by(WebhookEndpoint.created_at)).scalars())
 
 
 def get(session: Session, endpoint_id: str, principal: Principal) -> WebhookEndpoint:
@@ -88,3 +98,23 @@ def redeliver(session: Session, endpoint: WebhookEndpoint, delivery_id: str) -> 
     # From the start of the schedule again; the log keeps every earlier attempt.
     delivery.status, delivery.next_at, delivery.attempts = "pending", utcnow(), 0
     return delivery
+
+
+class LoggedDelivery:
+    """A delivery with its attempts, oldest first: what the delivery log shows of it."""
+
+    def __init__(self, delivery: WebhookDelivery, log: list[DeliveryAttempt]):
+        self.delivery, self.log = delivery, log
+
+    def __getattr__(self, name):
+        return getattr(self.delivery, name)
+
+
+def with_logs(session: Session, deliveries: list[WebhookDelivery]) -> list[LoggedDelivery]:
+    """The deliveries with their attempts, read in one query."""
+    logs: dict[str, list[DeliveryAttempt]] = {d.id: [] for d in deliveries}
+    if logs:
+        for attempt in session.execute(select(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(list(logs)))
+                                       .order_by(DeliveryAttempt.delivery_id, DeliveryAttempt.number)).scalars():
+            logs[attempt.delivery_id].append(attempt)
+    return [LoggedDelivery(d, logs[d.id]) for d in deliveries]

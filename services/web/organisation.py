@@ -139,7 +139,7 @@ def reports():
 
 
 def webhooks_page(secret: dict | None = None):
-    return render_template("webhooks.html", endpoints=api().get("/api/notify/webhooks", token=g.token),
+    return render_template("webhooks.html", endpoints=api().get("/api/notify/webhooks", token=g.token)["items"],
                            types=WEBHOOK_TYPES, secret=secret)
 
 

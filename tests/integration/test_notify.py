@@ -268,7 +268,7 @@ def test_webhook_urls_that_reach_inside_or_carry_credentials_are_refused(api, se
     response = api.post("/api/notify/webhooks", token=setting["tokens"][0], json={"url": url,
                                                                                   "types": ["event.approved"]})
     assert response.status_code == 422 and response.json["errors"][0]["field"] == "url"
-    assert api.get("/api/notify/webhooks", token=setting["tokens"][0]).json == []
+    assert api.get("/api/notify/webhooks", token=setting["tokens"][0]).json == {"items": [], "next": None}
 
 
 def test_a_message_delivered_twice_is_told_once(api, coordinator, setting, mailbox):

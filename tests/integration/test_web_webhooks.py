@@ -21,10 +21,10 @@ def test_an_organisation_adds_a_webhook_reads_its_log_and_removes_it(api, coordi
     assert inside.status_code == 422 and 'id="w-url-error"' in inside.data.decode()
     none_picked = form(api, "/me/webhooks", page, url=receiver.url)
     assert none_picked.status_code == 422 and 'id="w-types-error"' in none_picked.data.decode()
-    assert api.get("/api/notify/webhooks", token=token).json == []  # nothing was made
+    assert api.get("/api/notify/webhooks", token=token).json == {"items": [], "next": None}  # nothing was made
 
     added = form(api, "/me/webhooks", page, url=receiver.url, types="event.approved")
-    endpoints = api.get("/api/notify/webhooks", token=token).json
+    endpoints = api.get("/api/notify/webhooks", token=token).json["items"]
     assert added.status_code == 200 and [e["url"] for e in endpoints] == [receiver.url]
     secret = re.search(r'id="secret" readonly value="([^"]+)"', added.data.decode()).group(1)
     assert secret.startswith("whsec_")
@@ -43,7 +43,7 @@ def test_an_organisation_adds_a_webhook_reads_its_log_and_removes_it(api, coordi
     wait_until(lambda: len(receiver.requests) == 3, message="the delivery sent again")
 
     removed = form(api, f"{path}/removal", api.get(path))
-    assert removed.status_code == 303 and api.get("/api/notify/webhooks", token=token).json == []
+    assert removed.status_code == 303 and api.get("/api/notify/webhooks", token=token).json["items"] == []
 
 
 def test_failing_deliveries_show_on_the_dashboard(api, coordinator, setting, receiver):  # noqa: F811

@@ -1,0 +1,112 @@
+"""Webhook endpoints over HTTP, under /api/notify/webhooks: registered by organisations and
+coordinators, each with its delivery log and redelivery."""
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from services.notify import wakeups
+from services.notify import webhook_endpoints as endpoints
+from services.notify.models import WebhookDelivery, WebhookEndpoint
+from services.notify.schemas import (
+    DeliveryOut,
+    DeliveryPage,
+    DeliveryQuery,
+    EndpointCreated,
+    EndpointIn,
+    EndpointOut,
+    EndpointPage,
+    EndpointPatch,
+)
+from shared.http.auth import require_principal, requires
+from shared.http.pagination import PageArgs, keyset_page, page_body
+from shared.kernel import current_kernel as kernel
+
+webhooks_blp = Blueprint("webhooks", __name__, url_prefix="/webhooks",
+                         description="Endpoints that receive the platform's messages, signed (Standard Webhooks).")
+
+ROLES = ("organisation", "coordinator")
+LOCATION = {"Location": {"description": "The new endpoint's URL: GET it with the same token.", "required": True,
+                         "schema": {"type": "string", "format": "uri-reference"}}}
+
+
+@webhooks_blp.route("")
+class Webhooks(MethodView):
+    @requires(*ROLES)
+    @webhooks_blp.arguments(EndpointIn)
+    @webhooks_blp.response(201, EndpointCreated, headers=LOCATION)
+    def post(self, fields):
+        """Register an endpoint for the message types you pick. Its secret is in this answer
+        only. A URL that reaches inside (a private or local address), carries credentials or
+        does not resolve is refused (422 `unsafe-url`)."""
+        principal = require_principal(*ROLES)
+        with kernel().db.transaction() as session:
+            endpoint = endpoints.register(session, kernel().config, principal, fields)
+        return endpoint, 201, {"Location": url_for("webhooks.WebhookById", endpoint_id=endpoint.id)}
+
+    @requires(*ROLES)
+    @webhooks_blp.arguments(PageArgs, location="query")
+    @webhooks_blp.response(200, EndpointPage)
+    def get(self, args):
+        """Your endpoints, oldest first."""
+        with kernel().db.transaction() as session:
+            rows, next_url = keyset_page(session, endpoints.owned_by(require_principal(*ROLES)),
+                                         [WebhookEndpoint.created_at, WebhookEndpoint.id], args)
+        return page_body(rows, next_url)
+
+
+@webhooks_blp.route("/<uuid:endpoint_id>")
+class WebhookById(MethodView):
+    @requires(*ROLES)
+    @webhooks_blp.response(200, EndpointOut)
+    def get(self, endpoint_id):
+        with kernel().db.transaction() as session:
+            return endpoints.get(session, str(endpoint_id), require_principal(*ROLES))
+
+    @requires(*ROLES)
+    @webhooks_blp.arguments(EndpointPatch)
+    @webhooks_blp.response(200, EndpointOut)
+    def patch(self, changes, endpoint_id):
+        """Change the URL or the types, or switch a disabled endpoint on again."""
+        with kernel().db.transaction() as session:
+            endpoint = endpoints.get(session, str(endpoint_id), require_principal(*ROLES))
+            endpoints.change(session, kernel().config, endpoint, changes)
+        return endpoint
+
+    @requires(*ROLES)
+    @webhooks_blp.response(204)
+    def delete(self, endpoint_id):
+        with kernel().db.transaction() as session:
+            endpoints.remove(session, endpoints.get(session, str(endpoint_id), require_principal(*ROLES)))
+        return ""
+
+
+@webhooks_blp.route("/<uuid:endpoint_id>/deliveries")
+@requires(*ROLES)
+@webhooks_blp.arguments(DeliveryQuery, location="query")
+@webhooks_blp.response(200, DeliveryPage)
+def deliveries(args, endpoint_id):
+    """The delivery log, newest first: every attempt with its status and latency."""
+    with kernel().db.transaction() as session:
+        endpoint = endpoints.get(session, str(endpoint_id), require_principal(*ROLES))
+        stmt = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+        if args["status"]:
+            stmt = stmt.where(WebhookDelivery.status == args["status"])
+        rows, next_url = keyset_page(session, stmt, [WebhookDelivery.created_at, WebhookDelivery.id], args,
+                                     descending=True)
+        return page_body(endpoints.with_logs(session, rows), next_url)
+
+
+@webhooks_blp.route("/<uuid:endpoint_id>/deliveries/<uuid:delivery_id>/redelivery", methods=["POST"])
+@requires(*ROLES)
+@webhooks_blp.response(202, DeliveryOut)
+def redeliver(endpoint_id, delivery_id):
+    """Send a delivery again, now (whatever became of it before)."""
+    with kernel().db.transaction() as session:
+        endpoint = endpoints.get(session, str(endpoint_id), require_principal(*ROLES))
+        delivery = endpoints.redeliver(session, endpoint, str(delivery_id))
+        [logged] = endpoints.with_logs(session, [delivery])
+        wakeups.after_commit(session, wakeups.WEBHOOKS)
+    return logged
