@@ -4,10 +4,10 @@ No tile server, no script, no stylesheet, no external reference: the SVG works i
 JavaScript, under a strict Content-Security-Policy (colours are presentation attributes, not a
 ``<style>`` element, so ``style-src`` need not allow inline styles) and as a file on its own.
 
-The outlines are ``data/world.json``, made by ``data/make_world.py`` from Natural Earth's 1:110m
-Admin 0 countries (public domain), keyed by ISO 3166-1 alpha-2 (Kosovo as ``XK``). Small states that
-the 1:110m scale leaves out (Malta, Singapore, most island states, ...) have no outline; their events
-still appear as points when they have coordinates.
+The outlines are ``data/world.json``, made by the project's ``scripts/make_world.py`` from Natural
+Earth's 1:110m Admin 0 countries (public domain), keyed by ISO 3166-1 alpha-2 (Kosovo as ``XK``).
+Small states that the 1:110m scale leaves out (Malta, Singapore, most island states, ...) have no
+outline; their events still appear as points when they have coordinates.
 
 Public API: :func:`project`, :func:`render_map`, :func:`legend`, :func:`load_world`, ``VIEWBOX`` and ``BINS``.
 """
@@ -140,12 +140,7 @@ def render_map(points: list[dict], counts: dict[str, int], *, title: str, lang: 
     to the list of them; a single event's point links to the event.
     All text is XML-escaped; the output is the same for the same input.
     """
-    world = load_world()
-    outlines: dict[str, str] = world["countries"]
-    tally: dict[str, int] = {}
-    for code, n in counts.items():
-        if isinstance(code, str) and isinstance(n, int) and not isinstance(n, bool) and n > 0:
-            tally[code.upper()] = tally.get(code.upper(), 0) + n
+    tally = _tally(counts)
     mark = highlight.upper() if highlight else None
     uid = "worldmap-" + hashlib.sha1(_clean(title).encode("utf-8")).hexdigest()[:8]
     lang = _clean(lang) or "en"
@@ -164,6 +159,29 @@ def render_map(points: list[dict], counts: dict[str, int], *, title: str, lang: 
         f'<g class="worldmap-countries" stroke="{BORDER}" stroke-width="{_num(max(0.4 * scale, 0.05))}" '
         f'stroke-linejoin="round">',
     ]
+    out += _countries(tally, mark, scale, lang)
+    out.append("</g>")
+    out.append(f'<g class="worldmap-points" fill="{POINT}" stroke="#ffffff" stroke-width="{_num(1.2 * scale)}">')
+    for group in _clustered(placed, CLUSTER_CELL * scale):
+        out.append(_drawn(group, scale, words, cluster_link))
+    out.append("</g>")
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _tally(counts: dict[str, int]) -> dict[str, int]:
+    """Events per country code in upper case; what is not a code and a positive count is left out."""
+    tally: dict[str, int] = {}
+    for code, n in counts.items():
+        if isinstance(code, str) and isinstance(n, int) and not isinstance(n, bool) and n > 0:
+            tally[code.upper()] = tally.get(code.upper(), 0) + n
+    return tally
+
+
+def _countries(tally: dict[str, int], mark: str | None, scale: float, lang: str) -> list[str]:
+    """Each country's outline, shaded by its events, with a title that names it and counts them."""
+    outlines: dict[str, str] = load_world()["countries"]
+    paths = []
     for code in sorted(outlines, key=lambda c: (c == mark, c)):  # the highlighted one last: its outline on top
         n = tally.get(code, 0)
         index = _bin(n)
@@ -173,15 +191,9 @@ def render_map(points: list[dict], counts: dict[str, int], *, title: str, lang: 
         if code == mark:
             classes += " worldmap-highlight"
             extra = f' stroke="{HIGHLIGHT}" stroke-width="{_num(1.2 * scale)}"'
-        out.append(f'<path class="{classes}" data-country="{_attr(code)}" fill="{fill}"{extra} '
-                   f'd="{_attr(outlines[code])}"><title>{_text(country_name(code, lang))}: {_events(n)}</title></path>')
-    out.append("</g>")
-    out.append(f'<g class="worldmap-points" fill="{POINT}" stroke="#ffffff" stroke-width="{_num(1.2 * scale)}">')
-    for group in _clustered(placed, CLUSTER_CELL * scale):
-        out.append(_drawn(group, scale, words, cluster_link))
-    out.append("</g>")
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+        paths.append(f'<path class="{classes}" data-country="{_attr(code)}" fill="{fill}"{extra} '
+                     f'd="{_attr(outlines[code])}"><title>{_text(country_name(code, lang))}: {_events(n)}</title></path>')
+    return paths
 
 
 class _Point(NamedTuple):

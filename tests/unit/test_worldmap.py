@@ -14,6 +14,7 @@ from services.web.worldmap import BINS, LAND, project, render_map
 
 SVG = "{http://www.w3.org/2000/svg}"
 DATA = Path(worldmap.__file__).with_name("data")
+SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"  # the build script of data/world.json
 WORLD = json.loads((DATA / "world.json").read_text(encoding="utf-8"))
 TOKEN = re.compile(r"[MmLlZz]|-?(?:\d+(?:\.\d*)?|\.\d+)")
 
@@ -233,7 +234,7 @@ def test_language():
 # --- the converter ------------------------------------------------------------------------------------------------
 
 def _make_world():
-    spec = importlib.util.spec_from_file_location("make_world", DATA / "make_world.py")
+    spec = importlib.util.spec_from_file_location("make_world", SCRIPTS / "make_world.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

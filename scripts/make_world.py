@@ -6,7 +6,7 @@ package ``world-atlas`` 2.0.2 (ISC licence, Copyright 2013-2019 Michael Bostock)
 Natural Earth's 1:110m Admin 0 countries, version 4.1.0 (public domain), as TopoJSON::
 
     npm pack world-atlas@2.0.2 && tar xzf world-atlas-2.0.2.tgz
-    python services/web/data/make_world.py package/countries-110m.json
+    python scripts/make_world.py package/countries-110m.json
     # sha256 of the input used for the shipped file:
     # 2516c915867c7baf18ddec727aec46c315541a07cfb3d79a6559b05d5e94eee8
 
@@ -44,7 +44,8 @@ WIDTH = 1000
 HEIGHT = 500
 DROP = {"010"}  # Antarctica
 BY_NAME = {"Kosovo": "XK", "N. Cyprus": "CY", "Somaliland": "SO"}
-OUT = Path(__file__).with_name("world.json")
+# Where the app reads it (services/web/worldmap.py), from the project's top level.
+OUT = Path(__file__).resolve().parent.parent / "services" / "web" / "data" / "world.json"
 
 
 def project(lon: float, lat: float) -> tuple[float, float]:
