@@ -5,37 +5,22 @@ organisations' webhooks). The reason stays in the events service: it may itself 
 people."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, MetaData, String, Table, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Boolean, MetaData, String, Table, select
 
-from shared.bus.consumer import Message
-from shared.db import UTCDateTime
+from shared.copies import Copy, copied
+
+
+def country_holds_copy(metadata: MetaData) -> Copy:
+    """The copy (table `country_holds`: country, held, as_of) and its handlers."""
+    return Copy(metadata, "country_holds", key={"country": String(2)}, columns={"held": Boolean},
+                feeds={"country.held": copied(held=True), "country.released": copied(held=False)})
 
 
 def add_country_holds_table(metadata: MetaData) -> Table:
-    return Table("country_holds", metadata,
-                 Column("country", String(2), primary_key=True),
-                 Column("held", Boolean, nullable=False),
-                 # The newest message applied, so a late, older one cannot undo it.
-                 Column("as_of", UTCDateTime(), nullable=False))
+    """The copy's table alone (the migrations that create it)."""
+    return country_holds_copy(metadata).table
 
 
 def held_countries(table: Table):
     """A select of the held countries' codes, for `country.not_in(...)`."""
     return select(table.c.country).where(table.c.held.is_(True))
-
-
-def country_hold_handlers(table: Table) -> dict:
-    def setter(held: bool):
-        def handle(session: Session, message: Message) -> None:
-            country = message.data["country"]
-            row = session.execute(select(table.c.as_of).where(table.c.country == country)).first()
-            if row is None:
-                session.execute(table.insert().values(country=country, held=held, as_of=message.occurred_at))
-            elif message.occurred_at >= row.as_of:
-                session.execute(update(table).where(table.c.country == country)
-                                .values(held=held, as_of=message.occurred_at))
-
-        return handle
-
-    return {"country.held": setter(True), "country.released": setter(False)}

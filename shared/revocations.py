@@ -1,29 +1,43 @@
-"""Revoked keys and suspended organisations, as each service learns them from the bus.
-
-Messages may arrive out of order (a retried one comes back late), so each row remembers the
-time of the message that set it, and an older message never overrides a newer one.
+"""Revoked keys and suspended organisations, as each service learns them from the bus: a copy
+(shared.copies) in the kernel's table `access_revocations`, which every service's token
+verifier reads. A lifted revocation (a reinstatement) keeps its row with `revoked` false, so
+that a late, older suspension cannot undo a newer reinstatement, nor the other way round.
 """
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import Boolean, MetaData, String, Table, and_, or_, select
 from sqlalchemy.orm import Session
 
-from shared.bus.consumer import Message
+from shared.copies import Copy, copied, copy_of
 from shared.db import Database
+
+
+def _id(message) -> str:
+    return message.data["id"]
+
+
+def add_revocations_table(metadata: MetaData) -> Table:
+    return Copy(metadata, "access_revocations",
+                # kind is "key" (an API key id) or "organisation" (a suspended organisation's id)
+                key={"kind": String(20), "subject_id": String(36)}, columns={"revoked": Boolean}, feeds={
+                    "key.revoked": copied(kind="key", subject_id=lambda m: m.data["key_id"], revoked=True),
+                    "organisation.suspended": copied(kind="organisation", subject_id=_id, revoked=True),
+                    "organisation.reinstated": copied(kind="organisation", subject_id=_id, revoked=False),
+                }).table
+
+
+def revocations(metadata: MetaData) -> Copy:
+    """The copy in a service's metadata, whose handlers every consuming service includes."""
+    return copy_of(metadata.tables["access_revocations"])
 
 
 def set_revoked(session: Session, table: Table, kind: str, subject_id: str, revoked: bool,
                 as_of: datetime) -> None:
-    """Record that `subject_id` is (or is no longer) revoked, as of `as_of`."""
-    row = session.execute(select(table.c.as_of).where(
-        table.c.kind == kind, table.c.subject_id == subject_id).with_for_update()).first()
-    if row is None:
-        session.execute(table.insert().values(kind=kind, subject_id=subject_id, revoked=revoked, as_of=as_of))
-    elif as_of >= row.as_of:
-        session.execute(update(table).where(table.c.kind == kind, table.c.subject_id == subject_id)
-                        .values(revoked=revoked, as_of=as_of))
+    """Record that `subject_id` is (or is no longer) revoked, as of `as_of` (the registry's own
+    decisions, with the time of the message that announces them)."""
+    copy_of(table).write(session, {"kind": kind, "subject_id": subject_id, "revoked": revoked, "as_of": as_of})
 
 
 def revocation_check(db: Database, table: Table):
@@ -37,19 +51,3 @@ def revocation_check(db: Database, table: Table):
             )).limit(1)).first() is not None
 
     return is_revoked
-
-
-def revocation_handlers(table: Table) -> dict:
-    """The bus handlers every consuming service includes."""
-
-    def key_revoked(session: Session, message: Message) -> None:
-        set_revoked(session, table, "key", message.data["key_id"], True, message.occurred_at)
-
-    def organisation_suspended(session: Session, message: Message) -> None:
-        set_revoked(session, table, "organisation", message.data["id"], True, message.occurred_at)
-
-    def organisation_reinstated(session: Session, message: Message) -> None:
-        set_revoked(session, table, "organisation", message.data["id"], False, message.occurred_at)
-
-    return {"key.revoked": key_revoked, "organisation.suspended": organisation_suspended,
-            "organisation.reinstated": organisation_reinstated}

@@ -7,6 +7,7 @@ from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, S
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
+from shared.copies import Copy, col, copied, updates
 from shared.db import UTCDateTime, utcnow
 from shared.ids import new_id, new_time_ordered_id
 from shared.revisions import add_public_revisions_table
@@ -16,22 +17,18 @@ class Base(DeclarativeBase):
     pass
 
 
-class KnownOrganisation(Base):
-    """The service's own copy of an organisation's public fields, kept from the bus."""
-
-    __tablename__ = "known_organisations"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    abbreviation: Mapped[str] = mapped_column(String(40))
-    name: Mapped[str] = mapped_column(String(300))
-    name_en: Mapped[str] = mapped_column(String(300))
-    country: Mapped[str] = mapped_column(String(2))
-    timezone: Mapped[str] = mapped_column(String(64))
-    languages: Mapped[list] = mapped_column(JSON, default=list)
-    website: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    status: Mapped[str] = mapped_column(String(20))
-    # The newest message applied, so an older one arriving late cannot undo it.
-    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+# The service's own copy of an organisation's public fields, kept from the bus (shared.copies).
+# A suspension or reinstatement that overtakes the registration is retried until it applies.
+ORGANISATIONS = Copy(
+    Base, "known_organisations", model="KnownOrganisation",
+    doc="The service's own copy of an organisation's public fields, kept from the bus.",
+    columns={"abbreviation": String(40), "name": String(300), "name_en": String(300), "country": String(2),
+             "timezone": String(64), "languages": col(JSON, default=list),
+             "website": col(String(500), nullable=True), "status": String(20)},
+    feeds={"organisation.registered": copied(), "organisation.updated": copied(),
+           "organisation.suspended": updates(status="suspended", missing="retry"),
+           "organisation.reinstated": updates(status="active", missing="retry")})
+KnownOrganisation = ORGANISATIONS.model
 
 
 class Campaign(Base):

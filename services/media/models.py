@@ -7,7 +7,8 @@ from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
-from shared.country_holds import add_country_holds_table
+from shared.copies import Copy, col, copied, updates
+from shared.country_holds import country_holds_copy
 from shared.db import UTCDateTime, utcnow
 from shared.ids import new_id
 from shared.revisions import add_public_revisions_table
@@ -17,45 +18,36 @@ class Base(DeclarativeBase):
     pass
 
 
-class KnownCampaign(Base):
-    """The service's copy of a campaign's name and state, kept from the events service's
-    messages, with the media policy coordinators set for it here."""
-
-    __tablename__ = "known_campaigns"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(10))
+# Copies of other services' facts, kept from the bus (shared.copies).
+CAMPAIGNS = Copy(
+    Base, "known_campaigns", model="KnownCampaign",
+    doc="The service's copy of a campaign's name and state, kept from the events service's messages, "
+        "with the media policy coordinators set for it here.",
+    columns={"name": String(300), "status": String(10)},
     # Every public photo of the campaign must have its faces blurred.
-    require_face_blur: Mapped[bool] = mapped_column(Boolean, default=False)
-    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+    own={"require_face_blur": col(Boolean, default=False)},
+    feeds=dict.fromkeys(("campaign.created", "campaign.updated", "campaign.rescheduled"), copied()))
+KnownCampaign = CAMPAIGNS.model
 
+ORGANISATIONS = Copy(
+    Base, "known_organisations", model="KnownOrganisation",
+    doc="The organisations the registry announced, so a coordinator acts only for one that exists and is "
+        "not suspended.",
+    columns={"status": String(20)},
+    feeds={"organisation.registered": copied(), "organisation.updated": copied(),
+           "organisation.suspended": copied(status="suspended"), "organisation.reinstated": copied(status="active")})
+KnownOrganisation = ORGANISATIONS.model
 
-class KnownOrganisation(Base):
-    """The organisations the registry announced, so a coordinator acts only for one that exists
-    and is not suspended."""
-
-    __tablename__ = "known_organisations"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    status: Mapped[str] = mapped_column(String(20))
-    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class KnownEvent(Base):
-    """What media needs of an approved local event: whose it is, and when it ends (its
-    media stay private until then)."""
-
-    __tablename__ = "known_events"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    campaign_id: Mapped[str] = mapped_column(String(36))
-    organisation_id: Mapped[str] = mapped_column(String(36))
-    country: Mapped[str] = mapped_column(String(2))
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(20))
-    visibility: Mapped[str] = mapped_column(String(20))
-    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+EVENTS = Copy(
+    Base, "known_events", model="KnownEvent",
+    doc="What media needs of an approved local event: whose it is, and when it ends (its media stay "
+        "private until then).",
+    columns={"campaign_id": String(36), "organisation_id": String(36), "country": String(2),
+             "ends_at": UTCDateTime(), "status": String(20), "visibility": String(20)},
+    # Only an approved event is added; a change or cancellation of one never approved changes nothing.
+    feeds={"event.approved": copied(), **dict.fromkeys(("event.updated", "event.rejected", "event.cancelled"),
+                                                       updates())})
+KnownEvent = EVENTS.model
 
 
 class Blob(Base):
@@ -185,7 +177,8 @@ class Material(Base):
 
 
 add_kernel_tables(Base.metadata)
-country_holds = add_country_holds_table(Base.metadata)
+COUNTRY_HOLDS = country_holds_copy(Base.metadata)
+country_holds = COUNTRY_HOLDS.table
 # How often what the public sees of each campaign has changed (kept by `revisions`).
 public_revisions = add_public_revisions_table(Base.metadata)
 metadata = Base.metadata

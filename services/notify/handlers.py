@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.notify import fanout, reminders, wakeups
@@ -16,15 +17,14 @@ from services.notify.fanout import (
     subscribers,
     to_recipients,
 )
-from services.notify.models import KnownCampaign, KnownEvent, KnownOrganisation, country_holds, metadata
+from services.notify.models import CAMPAIGNS, COUNTRY_HOLDS, EVENTS, ORGANISATIONS, KnownEvent, country_holds, metadata
 from services.notify.webhooks.queue import queue_deliveries
 from shared.bus.catalogue import WEBHOOK_TYPES, dump
-from shared.bus.consumer import Message, merge_handlers
-from shared.country_holds import country_hold_handlers, held_countries
-from shared.revocations import revocation_handlers
+from shared.bus.consumer import Message
+from shared.bus.handlers import Handlers
+from shared.country_holds import held_countries
+from shared.revocations import revocations
 
-EVENT_FIELDS = ("campaign_id", "organisation_id", "title", "languages", "city", "country", "timezone",
-                "starts_local", "starts_at", "ends_at", "status", "visibility", "activity_type")
 TIME_CHANGES = {"starts_local", "starts_at", "timezone"}
 PUBLIC_CHANGES = {"starts_local", "starts_at", "ends_local", "ends_at", "timezone", "city", "country", "venue",
                   "address", "online_url", "title"}
@@ -38,38 +38,24 @@ def envelope(message: Message) -> str:
                       ensure_ascii=False, separators=(",", ":"))
 
 
+handles = Handlers(revocations(metadata), COUNTRY_HOLDS)
+
+
+@handles(*WEBHOOK_TYPES)
 def forward(session: Session, message: Message) -> None:
+    """Every message type may go to a webhook: forward each (before the copies below change,
+    see `visible_to_organisation`), then tell the people who must know."""
     if queue_deliveries(session, message, envelope(message)):
         wakeups.after_commit(session, wakeups.WEBHOOKS)
 
 
-def _newer(row, message: Message) -> bool:
-    return row is None or message.occurred_at >= row.as_of
+handles.include(ORGANISATIONS)
+handles.include(CAMPAIGNS)
 
 
-def organisation_changed(session: Session, message: Message) -> None:
-    data, org = message.data, session.get(KnownOrganisation, message.data["id"])
-    if org is None:
-        session.add(KnownOrganisation(id=data["id"], abbreviation=data["abbreviation"], name=data["name"],
-                                      as_of=message.occurred_at))
-    elif _newer(org, message):
-        org.abbreviation, org.name, org.as_of = data["abbreviation"], data["name"], message.occurred_at
-
-
-def campaign_changed(session: Session, message: Message) -> None:
-    data, campaign = message.data, session.get(KnownCampaign, message.data["id"])
-    if campaign is None:
-        campaign = KnownCampaign(id=data["id"], name=data["name"], status=data["status"], as_of=message.occurred_at)
-        session.add(campaign)
-    elif not _newer(campaign, message):
-        return
-    campaign.name, campaign.status, campaign.as_of = data["name"], data["status"], message.occurred_at
-    campaign.closed_at = (campaign.closed_at or message.occurred_at) if data["status"] == "closed" else None
-
-
+@handles("campaign.rescheduled")
 def campaign_rescheduled(session: Session, message: Message) -> None:
     """Each organisation learns which of its events now fall outside the window."""
-    campaign_changed(session, message)
     data = message.data
     by_organisation: dict[str, list] = {}
     for event in data.get("events_outside_window") or []:
@@ -92,17 +78,9 @@ def _outside_event(session: Session, event: dict) -> dict:
 
 def remember_event(session: Session, message: Message) -> tuple[KnownEvent, str | None]:
     """Keep the event's copy; answer it and its status before this message."""
-    data, event = message.data, session.get(KnownEvent, message.data["id"])
-    before = event.status if event is not None else None
-    if event is None:
-        event = KnownEvent(id=data["id"], as_of=message.occurred_at, **{f: data[f] for f in EVENT_FIELDS})
-        session.add(event)
-    elif _newer(event, message):
-        for name in EVENT_FIELDS:
-            setattr(event, name, data[name])
-        event.as_of = message.occurred_at
-    session.flush()
-    return event, before
+    before = session.scalar(select(KnownEvent.status).where(KnownEvent.id == message.data["id"]))
+    EVENTS.apply(session, message)
+    return session.get(KnownEvent, message.data["id"], populate_existing=True), before
 
 
 def _public(session: Session, event: KnownEvent) -> bool:
@@ -115,6 +93,7 @@ def country_held(session: Session, country: str) -> bool:
         is not None
 
 
+@handles("event.submitted")
 def event_submitted(session: Session, message: Message) -> None:
     event, _ = remember_event(session, message)
     notice = f"{message.id}:submitted"
@@ -123,6 +102,7 @@ def event_submitted(session: Session, message: Message) -> None:
         to_recipients(session, notice, coordinators())
 
 
+@handles("event.approved")
 def event_approved(session: Session, message: Message) -> None:
     event, _ = remember_event(session, message)
     _decided(session, message, event, "approved", None)
@@ -133,6 +113,7 @@ def event_approved(session: Session, message: Message) -> None:
                                                                 country=event.country, city=event.city)))
 
 
+@handles("event.rejected")
 def event_rejected(session: Session, message: Message) -> None:
     event, _ = remember_event(session, message)
     _decided(session, message, event, "rejected", message.data["reason"])
@@ -145,6 +126,7 @@ def _decided(session: Session, message: Message, event: KnownEvent, decision: st
         to_recipients(session, notice, contact_of(event.organisation_id))
 
 
+@handles("event.updated")
 def event_updated(session: Session, message: Message) -> None:
     """Subscribers hear of a new time or place of an event they could see — and only while it
     stays approved (an approved event's change comes only once a coordinator accepted it); its
@@ -161,6 +143,7 @@ def event_updated(session: Session, message: Message) -> None:
         reminders.replan(session, event.id)
 
 
+@handles("event.cancelled")
 def event_cancelled(session: Session, message: Message) -> None:
     event, before = remember_event(session, message)
     if before == "approved" and event.visibility == "public" and not country_held(session, event.country):
@@ -179,12 +162,14 @@ def report_context(data: dict) -> dict:
                                      "language", "turnout")}
 
 
+@handles("report.submitted")
 def report_submitted(session: Session, message: Message) -> None:
     notice = f"{message.id}:submitted"
     if add_notice(session, notice, "report_submitted", {"report": report_context(message.data)}):
         to_recipients(session, notice, coordinators())
 
 
+@handles("report.published")
 def report_published(session: Session, message: Message) -> None:
     data = message.data
     _report_decided(session, message, "published", None)
@@ -198,6 +183,7 @@ def report_published(session: Session, message: Message) -> None:
             event_id=data.get("event_id"))))
 
 
+@handles("report.rejected")
 def report_rejected(session: Session, message: Message) -> None:
     _report_decided(session, message, "rejected", message.data["reason"])
 
@@ -209,25 +195,7 @@ def _report_decided(session: Session, message: Message, decision: str, reason: s
         to_recipients(session, notice, contact_of(message.data["organisation_id"]))
 
 
-def build_handlers() -> dict:
-    # Every message type may go to a webhook: forward each, then tell the people who must know.
-    specific = {
-        "organisation.registered": organisation_changed,
-        "organisation.updated": organisation_changed,
-        "campaign.created": campaign_changed,
-        "campaign.updated": campaign_changed,
-        "campaign.rescheduled": campaign_rescheduled,
-        "event.submitted": event_submitted,
-        "event.approved": event_approved,
-        "event.rejected": event_rejected,
-        "event.updated": event_updated,
-        "event.cancelled": event_cancelled,
-        "report.submitted": report_submitted,
-        "report.published": report_published,
-        "report.rejected": report_rejected,
-    }
-    return merge_handlers(revocation_handlers(metadata.tables["access_revocations"]),
-                          country_hold_handlers(country_holds), {name: forward for name in WEBHOOK_TYPES}, specific)
+build_handlers = handles.map  # the service's handler map (ServiceSpec.handlers)
 
 
-__all__ = ["build_handlers", "fanout"]
+__all__ = ["build_handlers", "fanout", "handles"]

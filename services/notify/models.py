@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, case, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
-from shared.country_holds import add_country_holds_table
+from shared.copies import Copy, col, copied
+from shared.country_holds import country_holds_copy
 from shared.db import UTCDateTime, utcnow
 from shared.ids import new_id
 
@@ -27,46 +28,35 @@ class LinkKey(Base):
     secret: Mapped[str] = mapped_column(String(128))
 
 
-class KnownCampaign(Base):
-    __tablename__ = "known_campaigns"
+# Copies of other services' facts, kept from the bus (shared.copies).
+CAMPAIGNS = Copy(
+    Base, "known_campaigns", model="KnownCampaign",
+    columns={"name": String(300), "status": String(10), "closed_at": col(UTCDateTime(), nullable=True)},
+    # When the campaign first closed (its subscribers' data is purged some time after); none while open.
+    feeds=dict.fromkeys(("campaign.created", "campaign.updated", "campaign.rescheduled"), copied(
+        "name", "status", closed_at=lambda m: m.occurred_at if m.data["status"] == "closed" else None)),
+    merge={"closed_at": lambda row, new: case((new.status == "closed", func.coalesce(row.closed_at, new.closed_at)),
+                                              else_=None)})
+KnownCampaign = CAMPAIGNS.model
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(10))
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+ORGANISATIONS = Copy(
+    Base, "known_organisations", model="KnownOrganisation",
+    columns={"abbreviation": String(40), "name": String(300)},
+    feeds={"organisation.registered": copied(), "organisation.updated": copied()})
+KnownOrganisation = ORGANISATIONS.model
 
-
-class KnownOrganisation(Base):
-    __tablename__ = "known_organisations"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    abbreviation: Mapped[str] = mapped_column(String(40))
-    name: Mapped[str] = mapped_column(String(300))
-    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class KnownEvent(Base):
-    """What notifications say of an event (never its address: the bus does not carry it)."""
-
-    __tablename__ = "known_events"
-
-    id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    campaign_id: Mapped[str] = mapped_column(String(36))
-    organisation_id: Mapped[str] = mapped_column(String(36))
-    title: Mapped[dict] = mapped_column(JSON)
-    languages: Mapped[list] = mapped_column(JSON)
-    city: Mapped[str] = mapped_column(String(200))
-    country: Mapped[str] = mapped_column(String(2))
-    timezone: Mapped[str] = mapped_column(String(64))
-    starts_local: Mapped[str] = mapped_column(String(19))
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(20))
-    visibility: Mapped[str] = mapped_column(String(20))
-    activity_type: Mapped[str] = mapped_column(String(40))
-    report_requested: Mapped[bool] = mapped_column(Boolean, default=False)
-    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+# Applied by the handlers of these messages themselves (they need the event's status before).
+EVENTS = Copy(
+    Base, "known_events", model="KnownEvent",
+    doc="What notifications say of an event (never its address: the bus does not carry it).",
+    columns={"campaign_id": String(36), "organisation_id": String(36), "title": JSON, "languages": JSON,
+             "city": String(200), "country": String(2), "timezone": String(64), "starts_local": String(19),
+             "starts_at": UTCDateTime(), "ends_at": UTCDateTime(), "status": String(20), "visibility": String(20),
+             "activity_type": String(40)},
+    own={"report_requested": col(Boolean, default=False)},
+    feeds=dict.fromkeys(("event.submitted", "event.approved", "event.rejected", "event.updated", "event.cancelled"),
+                        copied()))
+KnownEvent = EVENTS.model
 
 
 class Contact(Base):
@@ -206,5 +196,6 @@ class DeliveryAttempt(Base):
 
 
 add_kernel_tables(Base.metadata)
-country_holds = add_country_holds_table(Base.metadata)
+COUNTRY_HOLDS = country_holds_copy(Base.metadata)
+country_holds = COUNTRY_HOLDS.table
 metadata = Base.metadata

@@ -3,5 +3,7 @@ everything else it would learn)."""
 from __future__ import annotations
 
 from services.registry import audit
+from shared.bus.handlers import Handlers
 
-HANDLERS: dict = dict(audit.HANDLERS)
+handles = Handlers(audit.HANDLERS)
+HANDLERS = handles.map()  # the service's handler map (app.py hands its kernel a copy)

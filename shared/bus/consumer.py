@@ -177,20 +177,3 @@ class ServiceConsumer(ConsumerMixin):
         self.delivery.park({"type": "?", "id": "?", "raw": str(raw)[:10000]}, 1,
                            f"undecodable message: {exc}")
         message.ack()
-
-
-def merge_handlers(*maps: dict[str, Handler]) -> dict[str, Handler]:
-    """One handler map from several; where two handle a type, both run, in order."""
-    merged: dict[str, list[Handler]] = {}
-    for handler_map in maps:
-        for type_, handler in handler_map.items():
-            merged.setdefault(type_, []).append(handler)
-    return {type_: hs[0] if len(hs) == 1 else _chain(hs) for type_, hs in merged.items()}
-
-
-def _chain(handlers: list[Handler]) -> Handler:
-    def run(session: Session, message: Message) -> None:
-        for handler in handlers:
-            handler(session, message)
-
-    return run

@@ -5,13 +5,14 @@
   and dead letters, so a back-off survives a crash.
 - bus_inbox: ids of the messages a consumer has handled, written with their effect.
 - access_revocations: revoked API keys and suspended organisations, as learnt from the
-  bus, so every service refuses their tokens on its own.
+  bus, so every service refuses their tokens on its own (a copy: shared.revocations).
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text, text
 
 from shared.db import UTCDateTime
+from shared.revocations import add_revocations_table
 
 
 def add_kernel_tables(metadata: MetaData) -> dict[str, Table]:
@@ -35,14 +36,5 @@ def add_kernel_tables(metadata: MetaData) -> dict[str, Table]:
         Column("type", String(200), nullable=False),
         Column("handled_at", UTCDateTime(), nullable=False),
     )
-    revocations = Table(
-        "access_revocations", metadata,
-        # kind is "key" (an API key id) or "organisation" (a suspended organisation's id)
-        Column("kind", String(20), primary_key=True),
-        Column("subject_id", String(36), primary_key=True),
-        # False once lifted (a reinstatement): the row stays, so that a late, older
-        # suspension message cannot undo a newer reinstatement, nor the other way round.
-        Column("revoked", Boolean, nullable=False),
-        Column("as_of", UTCDateTime(), nullable=False),
-    )
+    revocations = add_revocations_table(metadata)
     return {"outbox": outbox, "inbox": inbox, "revocations": revocations}
