@@ -9,9 +9,9 @@ from marshmallow import EXCLUDE, ValidationError
 
 from services.media import resumable, uploads
 from services.media.models import ResumableUpload
-from services.media.presenting import storage, url
+from services.media.presenting import Linked, storage, url
 from services.media.receiving import Received, UnsupportedType, limits, sha256_of
-from services.media.schemas import UploadOptions
+from services.media.schemas import ResumableOut, UploadOptions
 from services.media.storage import work_dir
 from shared.errors import Conflict, DomainError, Invalid
 from shared.http.app import accepts_any_body
@@ -120,6 +120,13 @@ class ResumableUploads(MethodView):
 
 @resumable_blp.route("/<uuid:upload_id>")
 class ResumableUploadById(MethodView):
+    @requires(*ROLES)
+    @resumable_blp.response(200, ResumableOut)
+    def get(self, upload_id):
+        """The upload's state as JSON (what HEAD says in tus's headers): where a 201 points."""
+        upload = _read(str(upload_id), require_principal(*ROLES))
+        return Linked(upload, media_url=url(f"/media/{upload.media_id}") if upload.media_id else None)
+
     @requires(*ROLES)
     @resumable_blp.doc(parameters=[TUS_RESUMABLE])
     @resumable_blp.response(200, description="The upload's state, in headers.", headers=STATE)

@@ -21,6 +21,19 @@ class UploadOptions(Schema):
                                                                             "(its type comes from its content)."})
 
 
+class ResumableOut(Schema):
+    """A resumable upload's state: what tus's HEAD says in headers, for a client that is not a
+    tus client."""
+
+    id = fields.String()
+    offset = fields.Integer(metadata={"description": "How many bytes have arrived."})
+    length = fields.Integer()
+    expires_at = fields.AwareDateTime(format="iso", metadata={"description": "When an unfinished upload is "
+                                                                             "deleted."})
+    media_id = fields.String(allow_none=True, metadata={"description": "Once complete: the media item it became."})
+    media_url = fields.String(allow_none=True)
+
+
 class Variant(Schema):
     sha256 = fields.String()
     content_type = fields.String()

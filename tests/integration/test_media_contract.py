@@ -8,6 +8,7 @@ import uuid
 
 from shared.ids import new_time_ordered_id
 from tests.integration.test_media_materials import coordinator_upload, wait_processed
+from tests.integration.test_media_resumable import metadata
 
 MATERIALS = "/api/media/materials"
 
@@ -43,6 +44,17 @@ def test_what_a_201_points_to_answers_get_with_the_same_credentials(api, coordin
         "language": "en"})
     assert report.status_code == 201
     assert api.get(report.headers["Location"], token=token).json == report.json
+
+
+def test_a_resumable_upload_answers_get_where_its_201_points(api, setting, media_campaign):
+    token, other = setting["tokens"]
+    created = api.post("/api/media/uploads/resumable", token=token, headers={
+        "Tus-Resumable": "1.0.0", "Upload-Length": "11", "Upload-Metadata": metadata(campaign_id=media_campaign)})
+    assert created.status_code == 201
+    shown = api.get(created.headers["Location"], token=token)
+    assert shown.status_code == 200 and shown.json["offset"] == 0 and shown.json["length"] == 11
+    assert shown.json["media_id"] is None
+    assert api.get(created.headers["Location"], token=other).status_code == 404
 
 
 def test_the_material_package_pages_by_key_with_next(api, coordinator, media_campaign):
