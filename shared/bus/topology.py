@@ -6,27 +6,41 @@ the whole topology too, so a message sent before its consumer ever started waits
 consumer's queue (on Redis, kombu silently drops a message no queue is bound to). What
 matches no binding goes to the dead-letter queue, never to nowhere. No fanout exchanges:
 on Redis they are pub/sub and drop what nobody is listening for.
+
+Which types each service's queue is bound to is derived from the services' handler
+declarations (`shared.bus.handlers.Handlers`) and written down, generated, in `bindings.py`
+beside this module: every process reads the whole topology there without importing, let
+alone starting, another service (shared imports no service). A unit test
+(tests/unit/test_topology.py) derives the table from the declarations and fails while the
+module differs; running that test module writes it again. A worker refuses to start if its
+service handles a type its queue is not bound to.
 """
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Mapping
+
 from kombu import Exchange, Queue, binding
 
-from shared.bus.catalogue import WEBHOOK_TYPES
+from shared.bus.bindings import BINDINGS
 
-# Which message types each service consumes. A publisher needs this too (see above), so it
-# lives in the kernel; tests check it against each service's handler map.
-SUBSCRIPTIONS: dict[str, tuple[str, ...]] = {
-    "events": ("organisation.registered", "organisation.updated", "organisation.suspended",
-               "organisation.reinstated", "key.revoked"),
-    "media": ("organisation.registered", "organisation.updated", "organisation.suspended",
-              "organisation.reinstated", "key.revoked", "campaign.created", "campaign.updated",
-              "campaign.rescheduled", "event.approved", "event.updated", "event.rejected", "event.cancelled",
-              "country.held", "country.released", "media.uploaded"),
-    # notify takes every message a webhook may subscribe to.
-    "notify": tuple(WEBHOOK_TYPES),
-    # The audit log keeps every decision in one place.
-    "registry": ("audit.recorded",),
-}
+BINDINGS_MODULE = Path(__file__).with_name("bindings.py")
+
+
+def write_bindings(bindings: Mapping[str, tuple[str, ...]], path: Path = BINDINGS_MODULE) -> None:
+    """Write the bindings module from the services' declarations (service -> handled types)."""
+    lines = ['"""Generated from the services\' handler declarations by tests/unit/test_topology.py',
+             "(run it as a module to write this again): the message types each service's queue is",
+             'bound to. Do not edit; see topology.py."""', "", "BINDINGS: dict[str, tuple[str, ...]] = {"]
+    for service, keys in sorted(bindings.items()):
+        if keys:
+            lines += [f'    "{service}": (', *(f'        "{key}",' for key in sorted(keys)), "    ),"]
+    path.write_text("\n".join([*lines, "}", ""]), encoding="utf-8")
+
+
+def bound_types(service: str) -> tuple[str, ...]:
+    """The types a service's queue is bound to (none: it consumes nothing)."""
+    return BINDINGS.get(service, ())
 
 
 def queue_name(exchange_name: str, service: str) -> str:
@@ -45,7 +59,7 @@ def exchange(name: str) -> Exchange:
 def service_queue(service: str, exchange_name: str) -> Queue:
     ex = exchange(exchange_name)
     return Queue(queue_name(exchange_name, service), exchange=ex, durable=True, auto_delete=False,
-                 bindings=[binding(ex, routing_key=key) for key in SUBSCRIPTIONS[service]])
+                 bindings=[binding(ex, routing_key=key) for key in bound_types(service)])
 
 
 def dead_letter_queue(exchange_name: str) -> Queue:
@@ -54,7 +68,7 @@ def dead_letter_queue(exchange_name: str) -> Queue:
 
 
 def all_queues(exchange_name: str) -> list[Queue]:
-    return [service_queue(s, exchange_name) for s in SUBSCRIPTIONS] + [dead_letter_queue(exchange_name)]
+    return [service_queue(s, exchange_name) for s in BINDINGS] + [dead_letter_queue(exchange_name)]
 
 
 def topic_matches(pattern: str, key: str) -> bool:
@@ -74,4 +88,4 @@ def _match(pattern: list[str], words: list[str]) -> bool:
 
 
 def consumers_of(routing_key: str) -> list[str]:
-    return [s for s, keys in SUBSCRIPTIONS.items() if any(topic_matches(k, routing_key) for k in keys)]
+    return [s for s, keys in BINDINGS.items() if any(topic_matches(k, routing_key) for k in keys)]

@@ -6,10 +6,10 @@ import threading
 from pathlib import Path
 from typing import Callable
 
+from shared.bus import topology
 from shared.bus.connection import connect
 from shared.bus.consumer import Delivery, ServiceConsumer
 from shared.bus.relay import Relay
-from shared.bus.topology import SUBSCRIPTIONS
 
 log = logging.getLogger("doa.bus.worker")
 
@@ -35,7 +35,11 @@ class BusWorker:
         name = self.delivery.service if self.delivery else "relay"
         self.threads.append(threading.Thread(target=self.relay.run_forever, args=(self.stop_event,),
                                              name=f"{name}-relay", daemon=True))
-        if self.delivery is not None and self.delivery.service in SUBSCRIPTIONS:
+        if self.delivery is not None and self.delivery.handlers:
+            unbound = set(self.delivery.handlers) - set(topology.bound_types(self.delivery.service))
+            if unbound:  # they would never arrive
+                raise RuntimeError(f"{name} handles {sorted(unbound)} but its queue is not bound to them: "
+                                   "shared/bus/bindings.py is out of date (see shared/bus/topology.py)")
             connection = connect(self.bus_url, self.visibility_timeout)
             self.consumer = ServiceConsumer(connection, self.delivery)
             # A short safety interval lets stop() return quickly.

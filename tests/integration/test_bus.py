@@ -60,7 +60,7 @@ def test_what_no_queue_is_bound_to_goes_to_the_dead_letter_queue(bus, make_platf
     platform = make_platform(bus=bus)
     registry = platform.kernels["registry"]
     # No service takes organisation.registered in this topology.
-    monkeypatch.setattr(topology, "SUBSCRIPTIONS", {name: ("key.revoked",) for name in topology.SUBSCRIPTIONS})
+    monkeypatch.setattr(topology, "BINDINGS", {name: ("key.revoked",) for name in topology.BINDINGS})
     with registry.db.transaction() as session:
         sent = registry.outbox.add(session, "organisation.registered", org_data())
     registry.relay().run_once()

@@ -1,11 +1,16 @@
+import importlib
+
 import pytest
 
-from services.events.handlers import build_handlers as events_handlers
-from services.media.handlers import build_handlers as media_handlers
-from services.notify.handlers import build_handlers as notify_handlers
-from services.registry.handlers import HANDLERS as registry_handlers
+from shared.bus import topology
 from shared.bus.catalogue import CATALOGUE, WEBHOOK_TYPES
-from shared.bus.topology import SUBSCRIPTIONS, all_queues, consumers_of, topic_matches
+from shared.bus.topology import BINDINGS, all_queues, consumers_of, topic_matches
+from shared.config import SERVICES
+
+
+def declared() -> dict[str, tuple[str, ...]]:
+    """What each service's handlers declare they handle (the platform lists the services once)."""
+    return {name: importlib.import_module(f"services.{name}.handlers").handles.types for name in SERVICES}
 
 
 @pytest.mark.parametrize("pattern,key,expected", [
@@ -28,11 +33,13 @@ def test_a_type_nobody_consumes_has_no_consumer():
     assert set(consumers_of("key.revoked")) == {"events", "media", "notify"}
 
 
-@pytest.mark.parametrize("service,handlers", [
-    ("events", events_handlers), ("media", media_handlers), ("notify", notify_handlers),
-    ("registry", lambda: registry_handlers)])
-def test_each_queue_is_bound_to_exactly_what_its_service_handles(service, handlers):
-    assert set(SUBSCRIPTIONS[service]) == set(handlers())
+def test_each_queue_is_bound_to_exactly_what_its_service_handles():
+    # shared/bus/bindings.py is generated: `.venv/bin/python -m tests.unit.test_topology` writes it again.
+    assert BINDINGS == declared(), "the bindings are out of date: run python -m tests.unit.test_topology"
+
+
+def test_notify_takes_every_message_a_webhook_may_subscribe_to():
+    assert set(WEBHOOK_TYPES) <= set(BINDINGS["notify"])
 
 
 def test_audit_entries_reach_the_registry_and_never_a_webhook():
@@ -41,7 +48,7 @@ def test_audit_entries_reach_the_registry_and_never_a_webhook():
 
 
 def test_every_subscribed_type_is_in_the_catalogue():
-    for keys in SUBSCRIPTIONS.values():
+    for keys in BINDINGS.values():
         assert set(keys) <= set(CATALOGUE)
 
 
@@ -50,3 +57,15 @@ def test_queues_are_durable_and_named_after_the_exchange():
     assert {q.name for q in queues} == {"doa.events", "doa.media", "doa.notify", "doa.registry", "doa.dead-letter"}
     assert all(q.durable and not q.auto_delete for q in queues)
     assert all(q.exchange is None or q.exchange.type == "topic" for q in queues if q.exchange and q.exchange.name)
+
+
+def test_the_bindings_module_is_written_as_it_is_read(tmp_path):
+    path = tmp_path / "bindings.py"
+    topology.write_bindings({"b": ("y.done", "x.done"), "a": ("z.done",), "idle": ()}, path)
+    namespace: dict = {}
+    exec(path.read_text(), namespace)
+    assert namespace["BINDINGS"] == {"a": ("z.done",), "b": ("x.done", "y.done")}
+
+
+if __name__ == "__main__":  # write shared/bus/bindings.py from the declarations
+    topology.write_bindings(declared())
