@@ -1,65 +1,39 @@
-"""The caller's own account in the registry: second factors and sign-in sessions, and what the
-token endpoint reads of them. Every route here acts for the token's holder only."""
+"""The caller's own account in the registry: second factors and sign-in sessions. Every route
+here acts for the token's holder only."""
 from __future__ import annotations
 
-from flask import current_app, g, request
+from contextlib import contextmanager
+
+from flask import current_app, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.registry import second_factor, signin_sessions
-from services.registry.models import Coordinator, Organisation
-from services.registry.schemas import TokenOut
+from services.registry.account_schemas import (
+    ChallengeOut,
+    CodeIn,
+    EndedOut,
+    FactorsOut,
+    PasskeyCreatedOut,
+    PasskeyIn,
+    PasskeyOut,
+    PasskeyPage,
+    RecoveryCodesOut,
+    SessionPage,
+    TotpBegunOut,
+)
+from services.registry.models import Coordinator, Organisation, Passkey, SignInSession
+from services.registry.schemas import LOCATION, NO_STORE
 from shared.audit import record
-from shared.auth import AuthError, Principal, parse_api_key
+from shared.auth import Principal
 from shared.errors import Forbidden
-from shared.http.auth import bearer_token, require_principal, requires
-from shared.http.dump import json_response
+from shared.http.auth import require_principal, requires
+from shared.http.pagination import PageArgs, keyset_page, page_body
 from shared.kernel import current_kernel as kernel
 
 account = Blueprint("account", __name__, url_prefix="/me",
                     description="Your own second factors and sign-in sessions.")
-
-
-class TokenIn(Schema):
-    """What may come with the API key to POST /tokens: at most one proof, or a session."""
-
-    otp = fields.String(validate=validate.Length(max=20), metadata={"description": "The app's six digits."})
-    recovery_code = fields.String(validate=validate.Length(max=40))
-    passkey = fields.Dict(metadata={"description": "The browser's PublicKeyCredential as JSON (base64url)."})
-    challenge = fields.String(validate=validate.Length(max=36),
-                              metadata={"description": "The id POST /tokens/challenge answered."})
-    session = fields.String(validate=validate.Length(max=100),
-                            metadata={"description": "A sign-in session's secret: a fresh token, no factor asked."})
-    open_session = fields.Boolean(metadata={"description": "Open a session even without a factor (the web does)."})
-
-    @validates_schema
-    def _one_proof(self, data, **kwargs):
-        given = [name for name in ("otp", "recovery_code", "passkey", "session") if name in data]
-        if len(given) > 1:
-            raise ValidationError(f"send one of otp, recovery_code, passkey, session; not {' and '.join(given)}.")
-        if "passkey" in data and "challenge" not in data:
-            raise ValidationError("a passkey's answer comes with its challenge.", "challenge")
-
-
-class OpenedSessionOut(Schema):
-    id = fields.String()
-    secret = fields.String(metadata={"description": "Shown this once; send it as `session` for fresh tokens."})
-    expires_at = fields.String()
-
-
-class SignedInOut(TokenOut):
-    session = fields.Nested(OpenedSessionOut, metadata={"description": "When a sign-in session opened."})
-
-
-class CodeIn(Schema):
-    code = fields.String(required=True, validate=validate.Length(min=1, max=20))
-
-
-class PasskeyIn(Schema):
-    challenge = fields.String(required=True, validate=validate.Length(max=36))
-    credential = fields.Dict(required=True)
-    label = fields.String(validate=validate.Length(max=100))
+SECRET = {"Cache-Control": "no-store"}
 
 
 def holder_of(principal: Principal) -> second_factor.Holder:
@@ -74,49 +48,6 @@ def relying_party():
     return current_app.extensions["doa.rp"]
 
 
-def sign_in(session, principal: Principal, body: dict, hours: int) -> tuple[Principal, dict | None]:
-    """The token's principal (what was proven, which session) and a new session, if one opened."""
-    holder = holder_of(principal)
-    if body.get("session"):
-        row = signin_sessions.resume(session, holder, principal.key_id, body["session"])
-        return Principal(principal.role, principal.subject_id, principal.key_id, tuple(row.amr), row.id), None
-    proofs = {name: body[name] for name in ("otp", "recovery_code", "passkey", "challenge") if name in body}
-    if proofs or second_factor.enrolled(session, holder):
-        try:
-            amr = ["key", second_factor.prove(session, holder, proofs, sealer(), relying_party())]
-        except second_factor.FactorRefused:
-            g.factor_refused = True  # counted by the per-key limit of wrong answers
-            raise
-    elif body.get("open_session"):
-        amr = ["key"]
-    else:
-        return principal, None
-    row, secret = signin_sessions.open_session(session, holder, principal.key_id, amr,
-                                               request.headers.get("User-Agent"), hours)
-    opened = {"id": row.id, "secret": secret, "expires_at": row.expires_at.isoformat()}
-    return Principal(principal.role, principal.subject_id, principal.key_id, tuple(amr), row.id), opened
-
-
-def factor_refused() -> bool:
-    return bool(g.get("factor_refused"))
-
-
-def refreshes_a_session() -> bool:
-    """A token asked for with a sign-in session alone proves nothing new: wrong answers of
-    someone else holding the key must not lock its owner's signed-in browser out."""
-    body = request.get_json(silent=True)
-    return isinstance(body, dict) and bool(body.get("session")) and not any(
-        body.get(name) is not None for name in ("otp", "recovery_code", "passkey"))
-
-
-def key_id_of_request() -> str:
-    """Wrong factor answers are counted per API key, wherever they come from (never an address)."""
-    try:
-        return "factor:" + parse_api_key(bearer_token() or "")[0]
-    except AuthError:
-        return "factor:none"
-
-
 def about_caller(principal: Principal) -> dict:
     """What GET /me adds: what the token proved, and whether the holder must still add a factor."""
     with kernel().db.transaction() as session:
@@ -126,11 +57,17 @@ def about_caller(principal: Principal) -> dict:
                               "enrolled": bool(enrolled), "factors": enrolled}}
 
 
-def _proven(session, principal: Principal, what: str = "change your factors") -> None:
-    """Changing factors or ending sessions needs a token that proved one, once the holder has
-    any (a token made with the key alone before the first factor was set up does not)."""
-    if second_factor.enrolled(session, holder_of(principal)) and not second_factor.SECOND_FACTORS & set(principal.amr):
-        raise Forbidden(f"Sign in with your second factor to {what}.")
+@contextmanager
+def own_account(proven: str | None = "change your factors"):
+    """(session, principal) of the caller's account in one transaction. `proven`: what needs a
+    token that proved a second factor, once the holder has any (a token made with the key alone
+    before the first factor was set up does not)."""
+    principal = require_principal()
+    with kernel().db.transaction() as session:
+        if proven and second_factor.enrolled(session, holder_of(principal)) \
+                and not second_factor.SECOND_FACTORS & set(principal.amr):
+            raise Forbidden(f"Sign in with your second factor to {proven}.")
+        yield session, principal
 
 
 def _name_of(session, principal: Principal) -> str:
@@ -143,132 +80,142 @@ def _record(session, principal: Principal, action: str, after: dict | None = Non
     record(session, kernel().outbox, principal, action, principal.role, principal.subject_id, after=after)
 
 
-@account.route("/factors")
+@account.route("/factors", methods=["GET"])
 @requires()
+@account.response(200, FactorsOut)
 def factors():
     """Your second factors: the app (never its secret), recovery codes left, passkeys."""
-    principal = require_principal()
-    with kernel().db.transaction() as session:
-        return json_response(second_factor.describe(session, holder_of(principal)))
+    with own_account(proven=None) as (session, principal):
+        return second_factor.describe(session, holder_of(principal))
 
 
 @account.route("/factors/totp")
 class Totp(MethodView):
     @requires()
+    @account.response(200, TotpBegunOut, headers=NO_STORE)
     def post(self):
         """Start setting up an authenticator app: its secret and otpauth URI (the same while
-        unconfirmed; never shown once confirmed)."""
-        principal = require_principal()
-        with kernel().db.transaction() as session:
-            _proven(session, principal)
-            begun = second_factor.begin_totp(session, holder_of(principal), _name_of(session, principal), sealer())
-        return json_response(begun, 200, {"Cache-Control": "no-store"})
+        unconfirmed; never shown once confirmed: 409)."""
+        with own_account() as (session, principal):
+            return second_factor.begin_totp(session, holder_of(principal), _name_of(session, principal),
+                                            sealer()), SECRET
 
     @requires()
     @account.response(204)
     def delete(self):
-        """Remove the authenticator app (a coordinator's last factor stays)."""
-        principal = require_principal()
-        with kernel().db.transaction() as session:
-            _proven(session, principal)
+        """Remove the authenticator app (a coordinator's last factor stays: 409)."""
+        with own_account() as (session, principal):
             second_factor.remove_totp(session, holder_of(principal))
             _record(session, principal, "account.factor_removed", {"factor": "totp"})
+        return ""
 
 
 @account.route("/factors/totp/confirmation", methods=["POST"])
 @requires()
 @account.arguments(CodeIn)
+@account.response(200, RecoveryCodesOut, headers=NO_STORE)
 def confirm_totp(body):
     """Confirm the app with its current code: it counts from now; answers ten recovery codes,
-    shown this once. The caller's session counts as having proven it."""
-    principal = require_principal()
-    with kernel().db.transaction() as session:
+    shown this once. The caller's session counts as having proven it. A wrong code: 422 `rule`
+    naming `code`."""
+    with own_account(proven=None) as (session, principal):
         codes = second_factor.confirm_totp(session, holder_of(principal), body["code"], sealer())
         signin_sessions.add_proof(session, principal.session_id, "otp")
         _record(session, principal, "account.factor_added", {"factor": "totp"})
-    return json_response({"recovery_codes": codes}, 200, {"Cache-Control": "no-store"})
+    return {"recovery_codes": codes}, SECRET
 
 
 @account.route("/factors/recovery-codes", methods=["POST"])
 @requires()
+@account.response(200, RecoveryCodesOut, headers=NO_STORE)
 def renew_recovery_codes():
     """Ten new recovery codes, shown this once; the old ones stop working."""
-    principal = require_principal()
-    with kernel().db.transaction() as session:
-        _proven(session, principal)
+    with own_account() as (session, principal):
         if not second_factor.enrolled(session, holder_of(principal)):
             raise Forbidden("Recovery codes come with a second factor: add one first.")
         codes = second_factor.new_recovery_codes(session, holder_of(principal))
         _record(session, principal, "account.recovery_codes_renewed")
-    return json_response({"recovery_codes": codes}, 200, {"Cache-Control": "no-store"})
+    return {"recovery_codes": codes}, SECRET
 
 
 @account.route("/factors/passkeys/options", methods=["POST"])
 @requires()
+@account.response(200, ChallengeOut, headers=NO_STORE)
 def passkey_options():
     """Options for navigator.credentials.create, and the id of their challenge (5 minutes)."""
-    principal = require_principal()
-    with kernel().db.transaction() as session:
-        _proven(session, principal)
-        options = second_factor.passkey_options(session, holder_of(principal), _name_of(session, principal),
-                                                relying_party())
-    return json_response(options, 200, {"Cache-Control": "no-store"})
+    with own_account() as (session, principal):
+        return second_factor.passkey_options(session, holder_of(principal), _name_of(session, principal),
+                                             relying_party()), SECRET
 
 
-@account.route("/factors/passkeys", methods=["POST"])
-@requires()
-@account.arguments(PasskeyIn)
-def add_passkey(body):
-    """Keep a passkey the browser made for the options' challenge. A first factor also answers
-    ten recovery codes, shown this once; the caller's session counts as having proven it."""
-    principal = require_principal()
-    with kernel().db.transaction() as session:
-        _proven(session, principal)
-        key, codes = second_factor.add_passkey(session, holder_of(principal), body, relying_party())
-        signin_sessions.add_proof(session, principal.session_id, "hwk")
-        _record(session, principal, "account.factor_added", {"factor": "passkey", "label": key.label})
-        answer = {"id": key.id, "label": key.label, "created_at": key.created_at.isoformat(),
-                  "recovery_codes": codes}
-    return json_response(answer, 201, {"Cache-Control": "no-store"})
+@account.route("/factors/passkeys")
+class Passkeys(MethodView):
+    @requires()
+    @account.arguments(PageArgs, location="query")
+    @account.response(200, PasskeyPage)
+    def get(self, args):
+        """Your passkeys, the oldest first (never a public key)."""
+        with own_account(proven=None) as (session, principal):
+            stmt = second_factor.passkeys_of(holder_of(principal))
+            return page_body(*keyset_page(session, stmt, [Passkey.created_at, Passkey.id], args))
+
+    @requires()
+    @account.arguments(PasskeyIn)
+    @account.response(201, PasskeyCreatedOut, headers={**LOCATION, **NO_STORE})
+    def post(self, body):
+        """Keep a passkey the browser made for the options' challenge. A first factor also answers
+        ten recovery codes, shown this once; the caller's session counts as having proven it. An
+        unknown or expired challenge, or an answer that makes no passkey: 422 `rule` naming
+        `challenge` or `credential`."""
+        with own_account() as (session, principal):
+            key, codes = second_factor.add_passkey(session, holder_of(principal), body, relying_party())
+            signin_sessions.add_proof(session, principal.session_id, "hwk")
+            _record(session, principal, "account.factor_added", {"factor": "passkey", "label": key.label})
+        key.recovery_codes = codes  # shown this once; never stored
+        return key, {"Location": url_for("account.PasskeyById", passkey_id=key.id), **SECRET}
 
 
-@account.route("/factors/passkeys/<uuid:passkey_id>", methods=["DELETE"])
-@requires()
-@account.response(204)
-def remove_passkey(passkey_id):
-    """Remove a passkey (a coordinator's last factor stays)."""
-    principal = require_principal()
-    with kernel().db.transaction() as session:
-        _proven(session, principal)
-        key = second_factor.remove_passkey(session, holder_of(principal), str(passkey_id))
-        _record(session, principal, "account.factor_removed", {"factor": "passkey", "label": key.label})
+@account.route("/factors/passkeys/<uuid:passkey_id>")
+class PasskeyById(MethodView):
+    @requires()
+    @account.response(200, PasskeyOut)
+    def get(self, passkey_id):
+        """One of your passkeys."""
+        with own_account(proven=None) as (session, principal):
+            return second_factor.passkey_of(session, holder_of(principal), str(passkey_id))
 
-
-def _present(row, current: str | None) -> dict:
-    return {"id": row.id, "label": row.label, "created_at": row.created_at.isoformat(),
-            "last_used_at": row.last_used_at.isoformat(), "expires_at": row.expires_at.isoformat(),
-            "current": row.id == current}
+    @requires()
+    @account.response(204)
+    def delete(self, passkey_id):
+        """Remove a passkey (a coordinator's last factor stays: 409)."""
+        with own_account() as (session, principal):
+            key = second_factor.remove_passkey(session, holder_of(principal), str(passkey_id))
+            _record(session, principal, "account.factor_removed", {"factor": "passkey", "label": key.label})
+        return ""
 
 
 @account.route("/sessions")
 class Sessions(MethodView):
     @requires()
-    def get(self):
-        """Your live sign-in sessions, the newest used first; `current` is the token's own."""
-        principal = require_principal()
-        with kernel().db.transaction() as session:
-            rows = signin_sessions.live(session, holder_of(principal))
-            return json_response({"items": [_present(r, principal.session_id) for r in rows]})
+    @account.arguments(PageArgs, location="query")
+    @account.response(200, SessionPage)
+    def get(self, args):
+        """Your live sign-in sessions, the most recently used first; `current` is the token's own."""
+        with own_account(proven=None) as (session, principal):
+            rows, next_url = keyset_page(session, signin_sessions.live(holder_of(principal)),
+                                         [SignInSession.last_used_at, SignInSession.id], args, descending=True)
+            for row in rows:
+                row.current = row.id == principal.session_id
+            return page_body(rows, next_url)
 
     @requires()
+    @account.response(200, EndedOut)
     def delete(self):
         """End every session of yours but the token's own."""
-        principal = require_principal()
-        with kernel().db.transaction() as session:
-            _proven(session, principal, "end sessions")
+        with own_account("end sessions") as (session, principal):
             ended = signin_sessions.end_others(session, holder_of(principal), principal.session_id)
             _record(session, principal, "account.sessions_ended", {"ended": ended})
-        return json_response({"ended": ended})
+        return {"ended": ended}
 
 
 @account.route("/sessions/<uuid:session_id>", methods=["DELETE"])
@@ -276,8 +223,7 @@ class Sessions(MethodView):
 @account.response(204)
 def end_session(session_id):
     """End one session: it makes no more tokens, and the registry refuses its tokens at once."""
-    principal = require_principal()
-    with kernel().db.transaction() as session:
-        _proven(session, principal, "end sessions")
+    with own_account("end sessions") as (session, principal):
         signin_sessions.end(session, holder_of(principal), str(session_id))
         _record(session, principal, "account.session_ended", {"session_id": str(session_id)})
+    return ""

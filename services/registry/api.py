@@ -1,23 +1,22 @@
 """The registry's HTTP API: parse, call a use case, answer."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, url_for
+from flask import url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from services.registry import account_api, second_factor, service
+from services.registry import service
 from services.registry.importer import ImportRefused, import_text
-from services.registry.models import ApiKey, Coordinator, Organisation, OrganisationRename
+from services.registry.keys_api import key_routes
+from services.registry.models import Organisation, OrganisationRename
 from services.registry.schemas import (
-    CoordinatorIn,
-    CoordinatorOut,
-    CoordinatorPage,
+    LOCATION,
+    ConflictProblem,
+    DecidedProblem,
     ImportOut,
+    ImportProblem,
     ImportQuery,
-    KeyCreatedOut,
-    KeyIn,
-    KeyPage,
     OrganisationIn,
     OrganisationOut,
     OrganisationPage,
@@ -29,29 +28,26 @@ from services.registry.schemas import (
     RenameQuery,
     RenameRejectionIn,
     SuspensionIn,
-    present_organisation,
     present_organisations,
+    visible,
 )
 from shared.audit import record
-from shared.errors import Invalid, Unauthenticated
-from shared.http.app import accepts_any_body, csv_body
-from shared.http.auth import bearer_token, current_principal, requires
+from shared.errors import Invalid
+from shared.http.app import PROBLEM_JSON, accepts_any_body, csv_body
+from shared.http.auth import current_principal, requires
 from shared.http.dump import json_response
-from shared.http.pagination import PageArgs, keyset_page, page_body
-from shared.http.ratelimit import factor_limit, limiter, token_limit
+from shared.http.pagination import keyset_page, page_body
 from shared.kernel import current_kernel as kernel
 
 organisations = Blueprint("organisations", __name__, url_prefix="/organisations",
                           description="Organisations of the coalition and their API keys.")
-coordinators = Blueprint("coordinators", __name__, url_prefix="/coordinators",
-                         description="The coalition office's coordinators and their API keys.")
-tokens = Blueprint("tokens", __name__, url_prefix="",
-                   description="Exchange an API key for a short-lived signed token; the public keys.")
+LOOKS_LIKE = ("The abbreviation is another organisation's in that country (`existing_id`), or a name looks like "
+              "another organisation's (`looks_like`, and `errors` naming the field).")
 
 
-
-def created(body, location: str):
-    return body, 201, {"Location": location}
+def conflict(blp: Blueprint, schema=ConflictProblem, description: str = LOOKS_LIKE):
+    """Document a route's 409 with the members its problem carries."""
+    return blp.alt_response(409, schema=schema, content_type=PROBLEM_JSON, description=description)
 
 
 @organisations.route("")
@@ -71,21 +67,23 @@ class Organisations(MethodView):
 
     @requires("coordinator")
     @organisations.arguments(OrganisationIn)
-    @organisations.response(201, OrganisationOut)
+    @organisations.response(201, OrganisationOut, headers=LOCATION)
+    @conflict(organisations)
     def post(self, fields):
         """Register an organisation (coordinators)."""
         with kernel().db.transaction() as session:
             org = service.register_organisation(session, kernel().outbox, fields)
             record(session, kernel().outbox, current_principal(), "organisation.registered", "organisation", org.id,
                    after=service.public_data(org))
-        return json_response(present_organisation(org), 201,
-                             {"Location": url_for("organisations.OrganisationById", organisation_id=org.id)})
+        return visible(org), {"Location": url_for("organisations.OrganisationById", organisation_id=org.id)}
 
 
 @organisations.route("/import", methods=["POST"])
 @requires("coordinator")
 @organisations.arguments(ImportQuery, location="query")
 @organisations.response(200, ImportOut)
+@organisations.alt_response(422, schema=ImportProblem, content_type=PROBLEM_JSON, description=(
+    "`rule`: bad rows, each in `errors` with its `line` (nothing imported); `validation`: a bad query."))
 @organisations.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})
 @accepts_any_body
 def import_organisations(args):
@@ -113,12 +111,7 @@ def _row_errors(errors) -> list[dict]:
 def _with_pending_rename(session, org) -> dict:
     """The organisation as the caller may see it; its own and coordinators also see a rename
     waiting for a decision."""
-    body = present_organisation(org)
-    if "contact_email" in body:  # the private view
-        rename = service.pending_rename(session, org.id)
-        body["pending_rename"] = None if rename is None else {
-            "id": rename.id, "proposed": rename.proposed, "proposed_at": rename.proposed_at.isoformat()}
-    return body
+    return visible(org, pending_rename=service.pending_rename(session, org.id))
 
 
 @organisations.route("/<uuid:organisation_id>")
@@ -127,11 +120,12 @@ class OrganisationById(MethodView):
     def get(self, organisation_id):
         """Read an organisation."""
         with kernel().db.transaction() as session:
-            return json_response(_with_pending_rename(session, service.get_organisation(session, str(organisation_id))))
+            return _with_pending_rename(session, service.get_organisation(session, str(organisation_id)))
 
     @requires(owner="organisation_id")
     @organisations.arguments(OrganisationPatch(partial=True))
     @organisations.response(200, OrganisationReadOut)
+    @conflict(organisations)
     def patch(self, fields, organisation_id):
         """Change an organisation (the organisation itself or a coordinator). A new name, English
         name, abbreviation or country the organisation asks for itself waits for a coordinator
@@ -140,7 +134,7 @@ class OrganisationById(MethodView):
         with kernel().db.transaction() as session:
             org = service.get_organisation(session, str(organisation_id))
             service.update_organisation(session, kernel().outbox, org, fields, current_principal())
-            return json_response(_with_pending_rename(session, org))
+            return _with_pending_rename(session, org)
 
 
 @organisations.route("/renames")
@@ -154,16 +148,16 @@ class Renames(MethodView):
         with kernel().db.transaction() as session:
             stmt = select(OrganisationRename).where(OrganisationRename.status == args["status"])
             rows, next_url = keyset_page(session, stmt, [OrganisationRename.proposed_at, OrganisationRename.id], args)
-            return json_response(page_body([_rename_body(session, r) for r in rows], next_url))
+            return page_body([_with_warnings(session, r) for r in rows], next_url)
 
 
-def _rename_body(session, rename: OrganisationRename) -> dict:
-    body = RenameOut(exclude=("warnings",)).dump(rename)
+def _with_warnings(session, rename: OrganisationRename) -> OrganisationRename:
+    """A pending rename with what to look at before accepting it."""
     if rename.status == "pending":
         org = service.get_organisation(session, rename.organisation_id)
-        body["warnings"] = service.lookalike_warnings(session, {**service.identity(org), **rename.proposed},
-                                                      except_id=org.id)
-    return body
+        rename.warnings = service.lookalike_warnings(session, {**service.identity(org), **rename.proposed},
+                                                     except_id=org.id)
+    return rename
 
 
 def _decided_rename(rename_id, decide):
@@ -171,12 +165,16 @@ def _decided_rename(rename_id, decide):
     with k.db.transaction() as session:
         rename = service.get_rename(session, str(rename_id))
         decide(session, k.outbox, rename)
-        return json_response(_rename_body(session, rename))
+        return _with_warnings(session, rename)
+
+
+DECIDED = "Decided already (`current_status`), or the new name now looks like another organisation's."
 
 
 @organisations.route("/renames/<uuid:rename_id>/acceptance", methods=["POST"])
 @requires("coordinator")
 @organisations.response(200, RenameOut)
+@conflict(organisations, DecidedProblem, DECIDED)
 def accept_rename(rename_id):
     """Accept a rename: the organisation is known by its new name everywhere (organisation.updated);
     409 if it has become another organisation's look-alike meanwhile (coordinators)."""
@@ -188,6 +186,7 @@ def accept_rename(rename_id):
 @requires("coordinator")
 @organisations.arguments(RenameRejectionIn)
 @organisations.response(200, RenameOut)
+@conflict(organisations, DecidedProblem, "Decided already (`current_status`).")
 def reject_rename(body, rename_id):
     """Reject a rename, saying why: the organisation keeps its approved name (coordinators)."""
     principal = current_principal()
@@ -207,7 +206,7 @@ class Suspension(MethodView):
             if service.suspend(session, k.outbox, k.tables["revocations"], org, body["reason"]):
                 record(session, k.outbox, current_principal(), "organisation.suspended", "organisation", org.id,
                        body["reason"], before={"status": "active"}, after={"status": "suspended"})
-        return json_response(present_organisation(org))
+        return visible(org)
 
     @requires("coordinator")
     @organisations.response(200, OrganisationOut)
@@ -219,166 +218,8 @@ class Suspension(MethodView):
             if service.reinstate(session, k.outbox, k.tables["revocations"], org):
                 record(session, k.outbox, current_principal(), "organisation.reinstated", "organisation", org.id,
                        before={"status": "suspended"}, after={"status": "active"})
-        return json_response(present_organisation(org))
+        return visible(org)
 
 
-def _list_keys(owner_kind: str, owner_id: str, args):
-    with kernel().db.transaction() as session:
-        stmt = select(ApiKey).where(ApiKey.owner_kind == owner_kind, ApiKey.owner_id == owner_id)
-        rows, next_url = keyset_page(session, stmt, [ApiKey.created_at, ApiKey.id], args)
-    return page_body(rows, next_url)
-
-
-def _issue_key(owner_kind: str, owner_id: str, label, location_endpoint: str, **view_args):
-    with kernel().db.transaction() as session:
-        row, key = service.issue_key(session, owner_kind, owner_id, label)
-        record(session, kernel().outbox, current_principal(), "key.issued", owner_kind, owner_id,
-               after={"key_id": row.id, "label": label})
-    row.key = key  # shown this once; never stored
-    return created(row, url_for(location_endpoint, key_id=row.id, **view_args))
-
-
-def _revoke_key(owner_kind: str, owner_id: str, key_id: str):
-    k = kernel()
-    with k.db.transaction() as session:
-        row = service.get_key(session, owner_kind, owner_id, key_id)
-        if service.revoke_key(session, k.outbox, k.tables["revocations"], row):
-            record(session, k.outbox, current_principal(), "key.revoked", owner_kind, owner_id,
-                   after={"key_id": row.id, "label": row.label})
-
-
-@organisations.route("/<uuid:organisation_id>/keys")
-class OrganisationKeys(MethodView):
-    @requires(owner="organisation_id")
-    @organisations.arguments(PageArgs, location="query")
-    @organisations.response(200, KeyPage)
-    def get(self, args, organisation_id):
-        """List an organisation's keys (metadata only)."""
-        with kernel().db.transaction() as session:
-            service.get_organisation(session, str(organisation_id))
-        return _list_keys("organisation", str(organisation_id), args)
-
-    @requires(owner="organisation_id")
-    @organisations.arguments(KeyIn)
-    @organisations.response(201, KeyCreatedOut)
-    def post(self, body, organisation_id):
-        """Issue an API key, shown this once (a coordinator, or the organisation to rotate)."""
-        with kernel().db.transaction() as session:
-            service.get_organisation(session, str(organisation_id))
-        return _issue_key("organisation", str(organisation_id), body.get("label"),
-                          "organisations.OrganisationKey", organisation_id=organisation_id)
-
-
-@organisations.route("/<uuid:organisation_id>/keys/<uuid:key_id>")
-class OrganisationKey(MethodView):
-    @requires(owner="organisation_id")
-    @organisations.response(204)
-    def delete(self, organisation_id, key_id):
-        """Revoke a key: no new tokens, and its tokens are refused everywhere within seconds."""
-        _revoke_key("organisation", str(organisation_id), str(key_id))
-
-
-@coordinators.route("")
-class Coordinators(MethodView):
-    @requires("coordinator")
-    @coordinators.arguments(PageArgs, location="query")
-    @coordinators.response(200, CoordinatorPage)
-    def get(self, args):
-        """List coordinators (coordinators)."""
-        with kernel().db.transaction() as session:
-            rows, next_url = keyset_page(session, select(Coordinator),
-                                         [Coordinator.created_at, Coordinator.id], args)
-        return page_body(rows, next_url)
-
-    @requires("coordinator")
-    @coordinators.arguments(CoordinatorIn)
-    @coordinators.response(201, CoordinatorOut)
-    def post(self, body):
-        """Add a coordinator (coordinators); then issue it a key."""
-        with kernel().db.transaction() as session:
-            coordinator = service.create_coordinator(session, body["name"])
-            record(session, kernel().outbox, current_principal(), "coordinator.created", "coordinator", coordinator.id,
-                   after={"name": coordinator.name})
-        return created(coordinator, url_for("coordinators.CoordinatorKeys", coordinator_id=coordinator.id))
-
-
-@coordinators.route("/<uuid:coordinator_id>/keys")
-class CoordinatorKeys(MethodView):
-    @requires("coordinator")
-    @coordinators.arguments(PageArgs, location="query")
-    @coordinators.response(200, KeyPage)
-    def get(self, args, coordinator_id):
-        """List a coordinator's keys (coordinators)."""
-        with kernel().db.transaction() as session:
-            service.get_coordinator(session, str(coordinator_id))
-        return _list_keys("coordinator", str(coordinator_id), args)
-
-    @requires("coordinator")
-    @coordinators.arguments(KeyIn)
-    @coordinators.response(201, KeyCreatedOut)
-    def post(self, body, coordinator_id):
-        """Issue a coordinator an API key, shown this once (coordinators)."""
-        with kernel().db.transaction() as session:
-            service.get_coordinator(session, str(coordinator_id))
-        return _issue_key("coordinator", str(coordinator_id), body.get("label"),
-                          "coordinators.CoordinatorKey", coordinator_id=coordinator_id)
-
-
-@coordinators.route("/<uuid:coordinator_id>/keys/<uuid:key_id>")
-class CoordinatorKey(MethodView):
-    @requires("coordinator")
-    @coordinators.response(204)
-    def delete(self, coordinator_id, key_id):
-        """Revoke a coordinator's key (coordinators)."""
-        _revoke_key("coordinator", str(coordinator_id), str(key_id))
-
-
-@tokens.route("/tokens", methods=["POST"])
-@limiter.limit(token_limit)
-@limiter.limit(factor_limit, key_func=account_api.key_id_of_request, deduct_when=lambda _: account_api.factor_refused(),
-               exempt_when=account_api.refreshes_a_session)
-@tokens.arguments(account_api.TokenIn)
-@tokens.response(200, account_api.SignedInOut)
-@tokens.doc(security=[{"bearer": []}], description="Send `Authorization: Bearer <API key>`; "
-            "the answer follows OAuth 2.0 (RFC 6749 §5.1). A holder with a second factor sends it too "
-            "(`otp`, `recovery_code`, or `passkey` with `challenge`) and gets a sign-in `session`, whose "
-            "`secret` then makes fresh tokens (`{\"session\": secret}`); without it the answer is 401 "
-            "`second-factor-needed` naming the holder's `factors`.")
-def issue_token(body):
-    """Exchange an API key (and a second factor, or a session) for an access token (at most 15 minutes)."""
-    key = bearer_token()
-    if key is None:
-        raise Unauthenticated("Send your API key as 'Authorization: Bearer <key>'.")
-    k = kernel()
-    with k.db.transaction() as session:
-        principal = service.principal_for_key(session, key)
-        principal, opened = account_api.sign_in(session, principal, body, k.config.REGISTRY_SESSION_HOURS)
-    token, ttl = current_app.extensions["doa.signer"].sign(principal)
-    answer = {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
-    if opened:
-        answer["session"] = opened
-    return answer, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-@tokens.route("/tokens/challenge", methods=["POST"])
-@limiter.limit(token_limit)
-@tokens.doc(security=[{"bearer": []}])
-def passkey_challenge():
-    """A passkey challenge for signing in with the API key: `options` for
-    navigator.credentials.get, and the `challenge` id to send back with the answer (5 minutes)."""
-    key = bearer_token()
-    if key is None:
-        raise Unauthenticated("Send your API key as 'Authorization: Bearer <key>'.")
-    with kernel().db.transaction() as session:
-        principal = service.principal_for_key(session, key)
-        challenge = second_factor.sign_in_challenge(session, account_api.holder_of(principal),
-                                                    account_api.relying_party())
-    return json_response(challenge, 200, {"Cache-Control": "no-store"})
-
-
-@tokens.route("/.well-known/jwks.json")
-def jwks():
-    """The public keys that verify access tokens (JWKS)."""
-    response = jsonify(current_app.extensions["doa.signer"].jwks())
-    response.headers["Cache-Control"] = "public, max-age=60"
-    return response
+key_routes(organisations, "organisation", "organisation_id", requires(owner="organisation_id"),
+           "an organisation's (the organisation, or coordinators)")

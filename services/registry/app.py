@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.registry import account_api, api, audit_api, signin_sessions
+from services.registry import account_api, api, audit_api, keys_api, signin_sessions, tokens_api
 from services.registry.handlers import HANDLERS
 from services.registry.models import metadata
 from services.registry.passkeys import RelyingParty
@@ -37,7 +37,7 @@ SPEC = ServiceSpec(
     name="registry", title="dayofaction registry",
     description="Organisations, coordinators, API keys and signed tokens.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
-    blueprints=lambda: [api.organisations, api.coordinators, api.tokens, audit_api.blueprint,
+    blueprints=lambda: [api.organisations, keys_api.coordinators, tokens_api.tokens, audit_api.blueprint,
                         account_api.account],
     handlers=lambda: dict(HANDLERS), on_build=_attach_signer,
 )

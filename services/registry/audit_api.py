@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from services.registry import audit
 from services.registry.models import AuditEntry
-from shared.fields import Text
+from services.registry.schemas import page_of
+from shared.fields import Text, UUIDString
 from shared.http.auth import requires
-from shared.http.dump import json_response
 from shared.http.pagination import PageArgs, keyset_page, page_body
 from shared.kernel import current_kernel as kernel
 
@@ -25,14 +25,15 @@ blueprint = Blueprint("audit", __name__, url_prefix="/audit",
 
 ROLES = ("coordinator", "organisation", "operator")
 SERVICES = ("registry", "events", "media", "notify", "web")
+EXPORT_TYPES = {"jsonl": "application/jsonl", "csv": "text/csv"}
 
 
 class AuditFilters(Schema):
     action = Text(max_length=80, metadata={"description": "An action, or its first part: `event` "
                                                           "matches `event.approved`."})
-    actor = Text(max_length=36, metadata={"description": "The id of who acted."})
+    actor_id = UUIDString(metadata={"description": "Who acted."})
     actor_role = fields.String(validate=validate.OneOf(ROLES))
-    subject = Text(max_length=80, metadata={"description": "The id of what was acted on."})
+    subject_id = Text(max_length=80, metadata={"description": "What was acted on."})
     service = fields.String(validate=validate.OneOf(SERVICES))
     since = fields.AwareDateTime(metadata={"description": "Acts at or after this instant."})
     until = fields.AwareDateTime(metadata={"description": "Acts before this instant."})
@@ -43,13 +44,13 @@ class AuditQuery(PageArgs, AuditFilters):
 
 
 class AuditExportQuery(AuditFilters):
-    format = fields.String(load_default="jsonl", validate=validate.OneOf(["jsonl", "csv"]))
+    format = fields.String(load_default="jsonl", validate=validate.OneOf(list(EXPORT_TYPES)))
 
 
 class AuditEntryOut(Schema):
     seq = fields.Integer()
-    occurred_at = fields.String()
-    recorded_at = fields.String()
+    occurred_at = fields.AwareDateTime(format="iso")
+    recorded_at = fields.AwareDateTime(format="iso")
     service = fields.String()
     actor_role = fields.String()
     actor_id = fields.String(allow_none=True)
@@ -63,9 +64,7 @@ class AuditEntryOut(Schema):
     hash = fields.String()
 
 
-class AuditPage(Schema):
-    items = fields.List(fields.Nested(AuditEntryOut))
-    next = fields.String(allow_none=True)
+AuditPage = page_of(AuditEntryOut, "AuditPage")
 
 
 def filtered(args: dict):
@@ -73,8 +72,8 @@ def filtered(args: dict):
     if args.get("action"):
         action = args["action"].rstrip(".")
         stmt = stmt.where((AuditEntry.action == action) | AuditEntry.action.startswith(f"{action}.", autoescape=True))
-    for arg, column in (("actor", AuditEntry.actor_id), ("actor_role", AuditEntry.actor_role),
-                        ("subject", AuditEntry.subject_id), ("service", AuditEntry.service)):
+    for arg, column in (("actor_id", AuditEntry.actor_id), ("actor_role", AuditEntry.actor_role),
+                        ("subject_id", AuditEntry.subject_id), ("service", AuditEntry.service)):
         if args.get(arg):
             stmt = stmt.where(column == args[arg])
     if args.get("since"):
@@ -92,9 +91,8 @@ class AuditLog(MethodView):
     def get(self, args):
         """The decisions on record, newest first (coordinators)."""
         with kernel().db.transaction() as session:
-            rows, next_url = keyset_page(session, filtered(args), [AuditEntry.recorded_at, AuditEntry.message_id],
-                                         args, descending=True)
-            return json_response(page_body([audit.as_dict(row) for row in rows], next_url))
+            return page_body(*keyset_page(session, filtered(args), [AuditEntry.recorded_at, AuditEntry.message_id],
+                                          args, descending=True))
 
 
 CSV_COLUMNS = audit.SHOWN
@@ -131,12 +129,16 @@ def export_lines(db, args: dict, format_: str, batch: int = 500):
 class AuditExport(MethodView):
     @requires("coordinator")
     @blueprint.arguments(AuditExportQuery, location="query")
-    @blueprint.response(200, description="JSON Lines (application/jsonl) or CSV (text/csv), oldest first.")
+    @blueprint.response(200, description="JSON Lines (`format=jsonl`) or CSV (`format=csv`), oldest first.")
+    @blueprint.doc(responses={"200": {
+        "content": {kind: {"schema": {"type": "string"}} for kind in EXPORT_TYPES.values()},
+        "headers": {"Content-Disposition": {"description": "`attachment; filename=\"audit-<time>.<format>\"`",
+                                            "schema": {"type": "string"}}}}})
     def get(self, args):
         """The whole log, or what the filters select, as a file (coordinators)."""
         format_ = args.pop("format")
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        kind = "text/csv; charset=utf-8" if format_ == "csv" else "application/jsonl; charset=utf-8"
-        return Response(stream_with_context(export_lines(kernel().db, args, format_)), mimetype=kind.split(";")[0],
-                        headers={"Content-Type": kind, "Cache-Control": "no-store",
+        return Response(stream_with_context(export_lines(kernel().db, args, format_)),
+                        content_type=f"{EXPORT_TYPES[format_]}; charset=utf-8",
+                        headers={"Cache-Control": "no-store",
                                  "Content-Disposition": f'attachment; filename="audit-{stamp}.{format_}"'})

@@ -1,14 +1,47 @@
 """What the registry's API accepts and answers."""
 from __future__ import annotations
 
+import re
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from shared.fields import CountryCode, Email, LanguageCode, Text, TimeZone, no_unsafe_characters
+from shared.fields import CountryCode, Email, LanguageCode, Text, TimeZone
 from shared.http.auth import current_principal
 from shared.http.dump import compile_dumper
 from shared.http.pagination import PageArgs
+from shared.http.problems import FieldError, ProblemSchema
 
 STATUSES = ("active", "suspended")
+LOCATION = {"Location": {"description": "The URL of what was made: GET it with the same credentials.",
+                         "schema": {"type": "string", "format": "uri-reference"}}}
+NO_STORE = {"Cache-Control": {"description": "`no-store`: the answer holds a secret.", "schema": {"type": "string"}}}
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PCHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"
+WEBSITE_PATTERN = (rf"^https?://{_LABEL}(?:\.{_LABEL})+(?::[0-9]{{1,5}})?(?:/(?:{_PCHAR}|/)*)?"
+                   rf"(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?$")
+_WEBSITE = re.compile(WEBSITE_PATTERN)
+
+
+class WebAddress(fields.String):
+    """An http(s) address with a host name that has a dot; in ASCII (percent-encoded), as a URI is."""
+
+    def openapi(self) -> dict:
+        return {"format": "uri", "pattern": WEBSITE_PATTERN, "maxLength": 500}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > 500 or not _WEBSITE.match(text):
+            raise ValidationError("must be an http:// or https:// address with a host name (example.org), "
+                                  "in ASCII: percent-encode other characters.")
+        return text
+
+
+def page_of(item: type[Schema], name: str) -> type[Schema]:
+    """A collection's answer: `{"items": [...], "next": url or null}` (docs/api.md, Lists)."""
+    return Schema.from_dict({"items": fields.List(fields.Nested(item)),
+                             "next": fields.String(allow_none=True, metadata={
+                                 "description": "The next page's URL; null on the last page."})}, name=name)
 
 
 def _unique(values):
@@ -23,14 +56,18 @@ class OrganisationIn(Schema):
     country = CountryCode(required=True, metadata={"description": "ISO 3166-1 alpha-2", "example": "KE"})
     timezone = TimeZone(required=True, metadata={"example": "Africa/Nairobi"})
     languages = fields.List(LanguageCode(), load_default=list, validate=[validate.Length(max=20), _unique],
-                            metadata={"description": "ISO 639-1 codes", "example": ["sw", "en"]})
-    website = fields.Url(allow_none=True, load_default=None, schemes={"http", "https"},
-                         validate=[validate.Length(max=500), no_unsafe_characters])
-    contact_email = Email(allow_none=True, load_default=None, validate=validate.Length(max=320),
+                            metadata={"description": "ISO 639-1 codes, each once", "example": ["sw", "en"],
+                                      "uniqueItems": True})
+    website = WebAddress(allow_none=True, load_default=None, metadata={"example": "https://cpk.example"})
+    contact_email = Email(allow_none=True, load_default=None,
                           metadata={"description": "Private: shown only to the organisation and coordinators."})
 
 
 class OrganisationPatch(OrganisationIn):
+    """The fields to change (at least one); those left out stay as they are."""
+
+    OPENAPI = {"minProperties": 1}  # shared.http.openapi adds it to the document
+
     @validates_schema
     def _not_empty(self, data, **kwargs):
         if not data:
@@ -60,14 +97,30 @@ class OrganisationOut(Schema):
         "description": "Private: present only for the organisation itself and coordinators."})
 
 
+class PendingRenameOut(Schema):
+    id = fields.String()
+    proposed = fields.Dict(metadata={"description": "The fields as the organisation would have them."})
+    proposed_at = fields.AwareDateTime(format="iso")
+
+
 class OrganisationReadOut(OrganisationOut):
-    pending_rename = fields.Dict(allow_none=True, metadata={
+    pending_rename = fields.Nested(PendingRenameOut, allow_none=True, metadata={
         "description": "Private: a new name, abbreviation or country the organisation asked for, waiting "
-                       "for a coordinator (id, proposed, proposed_at); the fields above stay as approved."})
+                       "for a coordinator; the fields above stay as approved."})
 
 
-_PUBLIC = compile_dumper(OrganisationOut(exclude=PRIVATE_FIELDS))
-_FULL = compile_dumper(OrganisationOut())
+OrganisationPage = page_of(OrganisationOut, "OrganisationPage")
+
+
+# The hot list's items, compiled from the page's own item schema (shared/http/dump.py).
+_ITEM = OrganisationPage().fields["items"].inner.schema
+_PUBLIC = compile_dumper(_ITEM.__class__(exclude=PRIVATE_FIELDS))
+_FULL = compile_dumper(_ITEM)
+
+
+def _sees_private(org_id: str) -> bool:
+    principal = current_principal()
+    return principal is not None and (principal.is_coordinator or principal.owns(org_id))
 
 
 def present_organisations(orgs) -> list[dict]:
@@ -80,13 +133,11 @@ def present_organisations(orgs) -> list[dict]:
     return [_FULL(org) if org.id == own else _PUBLIC(org) for org in orgs]
 
 
-def present_organisation(org) -> dict:
-    return present_organisations([org])[0]
-
-
-class OrganisationPage(Schema):
-    items = fields.List(fields.Nested(OrganisationOut))
-    next = fields.String(allow_none=True)
+def visible(org, **more) -> dict:
+    """The organisation's fields the caller may see (for its schema to dump), and `more`, which
+    only the organisation itself and coordinators see."""
+    shown = [name for name in OrganisationOut().fields if name not in PRIVATE_FIELDS or _sees_private(org.id)]
+    return {**{name: getattr(org, name) for name in shown}, **(more if _sees_private(org.id) else {})}
 
 
 class OrganisationQuery(PageArgs):
@@ -100,9 +151,40 @@ class ImportQuery(Schema):
 
 
 class RowErrorOut(Schema):
-    line = fields.Integer()
+    line = fields.Integer(metadata={"description": "The file's line (1: the header)."})
     field = fields.String(allow_none=True)
     message = fields.String()
+
+
+class RowFieldError(FieldError):
+    line = fields.Integer(metadata={"description": "The file's line (1: the header), for a bad row."})
+
+
+class ImportProblem(ProblemSchema):
+    """`rule`: rows of the file are bad (each named with its line); `validation`: a bad query."""
+
+    errors = fields.List(fields.Nested(RowFieldError))
+
+
+def strings(name: str, *names: str) -> type[Schema]:
+    """An output schema of plain text fields."""
+    return Schema.from_dict({field: fields.String() for field in names}, name=name)
+
+
+LookalikeOrganisationOut = strings("LookalikeOrganisationOut", "id", "abbreviation", "name", "name_en", "country")
+
+
+class ConflictProblem(ProblemSchema):
+    """`conflict`: the abbreviation is another organisation's in that country, or the name looks like one."""
+
+    existing_id = fields.String(metadata={"description": "The organisation it is, or looks like."})
+    looks_like = fields.Nested(LookalikeOrganisationOut, metadata={"description": "The organisation it looks like."})
+
+
+class DecidedProblem(ConflictProblem):
+    """`conflict`: decided already (`current_status`), or the new name now looks like another's."""
+
+    current_status = fields.String()
 
 
 class ImportOut(Schema):
@@ -126,9 +208,7 @@ class CoordinatorOut(Schema):
     created_at = fields.AwareDateTime(format="iso")
 
 
-class CoordinatorPage(Schema):
-    items = fields.List(fields.Nested(CoordinatorOut))
-    next = fields.String(allow_none=True)
+CoordinatorPage = page_of(CoordinatorOut, "CoordinatorPage")
 
 
 class KeyIn(Schema):
@@ -147,15 +227,7 @@ class KeyCreatedOut(KeyOut):
     key = fields.String(metadata={"description": "The API key. Shown this once: store it now."})
 
 
-class KeyPage(Schema):
-    items = fields.List(fields.Nested(KeyOut))
-    next = fields.String(allow_none=True)
-
-
-class TokenOut(Schema):
-    access_token = fields.String()
-    token_type = fields.String()
-    expires_in = fields.Integer()
+KeyPage = page_of(KeyOut, "KeyPage")
 
 
 RENAME_STATUSES = ("pending", "accepted", "rejected", "withdrawn")
@@ -174,8 +246,8 @@ class LookalikeWarningOut(Schema):
                                                   "`looks_like` (another organisation's look-alike)."})
     field = fields.String()
     words = fields.List(fields.String(), metadata={"description": "mixed_script: the words that mix scripts."})
-    organisation = fields.Dict(metadata={"description": "looks_like: id, abbreviation, name and country of "
-                                                        "the organisation it looks like."})
+    organisation = fields.Nested(LookalikeOrganisationOut, metadata={
+        "description": "looks_like: the organisation it looks like."})
 
 
 class RenameOut(Schema):
@@ -193,6 +265,4 @@ class RenameOut(Schema):
         "description": "What to look at before accepting (pending renames only)."})
 
 
-class RenamePage(Schema):
-    items = fields.List(fields.Nested(RenameOut))
-    next = fields.String(allow_none=True)
+RenamePage = page_of(RenameOut, "RenamePage")

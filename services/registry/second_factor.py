@@ -20,6 +20,7 @@ CHALLENGE_MINUTES = 5
 # What a token's `amr` says was proven, beside the key (RFC 8176's names).
 SECOND_FACTORS = {"otp", "hwk", "rec"}
 PASSKEY_LABEL_LENGTH = 100
+MAX_PASSKEYS = 20
 
 
 class SecondFactorNeeded(DomainError):
@@ -50,8 +51,20 @@ def _totp(session: Session, holder: Holder, lock: bool = False) -> TotpFactor | 
     return session.execute(stmt.with_for_update() if lock else stmt).scalar()
 
 
+def passkeys_of(holder: Holder):
+    """The holder's passkeys (a query to order and page)."""
+    return select(Passkey).where(*_of(Passkey, holder))
+
+
 def _passkeys(session: Session, holder: Holder) -> list[Passkey]:
-    return list(session.execute(select(Passkey).where(*_of(Passkey, holder)).order_by(Passkey.created_at)).scalars())
+    return list(session.execute(passkeys_of(holder).order_by(Passkey.created_at, Passkey.id)).scalars())
+
+
+def passkey_of(session: Session, holder: Holder, passkey_id: str) -> Passkey:
+    key = session.get(Passkey, passkey_id)
+    if key is None or (key.holder_kind, key.holder_id) != holder:
+        raise NotFound(f"No passkey of yours has the id {passkey_id}.")
+    return key
 
 
 def enrolled(session: Session, holder: Holder) -> list[str]:
@@ -214,6 +227,8 @@ def passkey_options(session: Session, holder: Holder, name: str, rp: passkeys.Re
 def add_passkey(session: Session, holder: Holder, body: dict, rp: passkeys.RelyingParty) -> tuple[Passkey, list[str]]:
     """Keep a new passkey; answers it and, for a first factor, new recovery codes (else [])."""
     had = enrolled(session, holder)
+    if len(_passkeys(session, holder)) >= MAX_PASSKEYS:
+        raise Conflict(f"You have {MAX_PASSKEYS} passkeys; remove one before adding another.")
     try:
         challenge = _take_challenge(session, holder, "register", body["challenge"])
     except FactorRefused as exc:
@@ -252,9 +267,7 @@ def remove_totp(session: Session, holder: Holder) -> None:
 
 
 def remove_passkey(session: Session, holder: Holder, passkey_id: str) -> Passkey:
-    key = session.get(Passkey, passkey_id)
-    if key is None or (key.holder_kind, key.holder_id) != holder:
-        raise NotFound(f"No passkey of yours has the id {passkey_id}.")
+    key = passkey_of(session, holder, passkey_id)
     _refuse_last(session, holder, "passkey")
     session.delete(key)
     return key

@@ -61,11 +61,15 @@ def _flush_unique(session: Session, country: str, abbreviation: str) -> None:
         raise Conflict(f"{country} already has an organisation abbreviated '{abbreviation}'.") from None
 
 
+def _found(session: Session, model, id_: str, what: str):
+    row = session.get(model, id_)
+    if row is None:
+        raise NotFound(f"No {what} has the id {id_}.")
+    return row
+
+
 def get_organisation(session: Session, organisation_id: str) -> Organisation:
-    org = session.get(Organisation, organisation_id)
-    if org is None:
-        raise NotFound(f"No organisation has the id {organisation_id}.")
-    return org
+    return _found(session, Organisation, organisation_id, "organisation")
 
 
 def _skeletons(values: dict) -> dict:
@@ -91,6 +95,11 @@ def lookalike_of(session: Session, values: dict, except_id: str | None = None) -
     return other, "name" if keys["name_skeleton"] in (other.name_skeleton, other.name_en_skeleton) else "name_en"
 
 
+def _who(org: Organisation) -> dict:
+    """Which organisation another looks like, in a problem or a warning."""
+    return {name: getattr(org, name) for name in ("id", "abbreviation", "name", "name_en", "country")}
+
+
 def _refuse_lookalike(session: Session, values: dict, except_id: str | None = None) -> None:
     found = lookalike_of(session, values, except_id)
     if found is None:
@@ -98,9 +107,7 @@ def _refuse_lookalike(session: Session, values: dict, except_id: str | None = No
     other, field = found
     message = (f"'{values[field]}' looks like {other.abbreviation} ({other.name_en}, {other.country}), "
                "another organisation: choose a name that cannot be mistaken for it.")
-    raise Conflict(message, existing_id=other.id,
-                   looks_like={"id": other.id, "abbreviation": other.abbreviation, "name": other.name,
-                               "name_en": other.name_en, "country": other.country},
+    raise Conflict(message, existing_id=other.id, looks_like=_who(other),
                    errors=[{"field": field, "location": "json", "message": message}])
 
 
@@ -112,8 +119,7 @@ def lookalike_warnings(session: Session, values: dict, except_id: str | None = N
     found = lookalike_of(session, values, except_id)
     if found is not None:
         other, field = found
-        warnings.append({"kind": "looks_like", "field": field, "organisation": {
-            "id": other.id, "abbreviation": other.abbreviation, "name": other.name, "country": other.country}})
+        warnings.append({"kind": "looks_like", "field": field, "organisation": _who(other)})
     return warnings
 
 
@@ -212,10 +218,7 @@ def propose_rename(session: Session, outbox: Outbox, org: Organisation, renamed:
 
 
 def get_rename(session: Session, rename_id: str) -> OrganisationRename:
-    rename = session.get(OrganisationRename, rename_id)
-    if rename is None:
-        raise NotFound(f"No rename has the id {rename_id}.")
-    return rename
+    return _found(session, OrganisationRename, rename_id, "rename")
 
 
 def _undecided(rename: OrganisationRename) -> None:
@@ -284,10 +287,7 @@ def create_coordinator(session: Session, name: str) -> Coordinator:
 
 
 def get_coordinator(session: Session, coordinator_id: str) -> Coordinator:
-    coordinator = session.get(Coordinator, coordinator_id)
-    if coordinator is None:
-        raise NotFound(f"No coordinator has the id {coordinator_id}.")
-    return coordinator
+    return _found(session, Coordinator, coordinator_id, "coordinator")
 
 
 def issue_key(session: Session, owner_kind: str, owner_id: str, label: str | None) -> tuple[ApiKey, str]:

@@ -82,12 +82,11 @@ def is_ended(session: Session, session_id: str) -> bool:
     return row is None or row.ended_at is not None or row.expires_at <= utcnow()
 
 
-def live(session: Session, holder: Holder) -> list[SignInSession]:
-    now = utcnow()
-    return list(session.execute(select(SignInSession).where(
+def live(holder: Holder):
+    """The holder's sessions not ended nor expired (a query to order and page)."""
+    return select(SignInSession).where(
         SignInSession.holder_kind == holder[0], SignInSession.holder_id == holder[1],
-        SignInSession.ended_at.is_(None), SignInSession.expires_at > now)
-        .order_by(SignInSession.last_used_at.desc())).scalars())
+        SignInSession.ended_at.is_(None), SignInSession.expires_at > utcnow())
 
 
 def end(session: Session, holder: Holder, session_id: str) -> SignInSession:

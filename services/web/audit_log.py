@@ -19,7 +19,7 @@ PAGE = 50
 def filters_of(args) -> dict:
     """The filters as typed (trimmed, bounded); dates as days, sent to the API as UTC midnights."""
     values = {name: args.get(name, "").strip()[:80] for name in FILTERS}
-    query: dict = {name: values[name] for name in ("action", "actor", "subject") if values[name]}
+    query: dict = {{"actor": "actor_id", "subject": "subject_id"}.get(n, n): values[n] for n in ("action", "actor", "subject") if values[n]}
     for name in ("since", "until"):
         try:
             if values[name]:

@@ -48,7 +48,7 @@ def test_decisions_of_every_service_are_on_record_with_who_why_and_what_changed(
     assert rejected["service"] == "events" and rejected["subject_id"] == event_id
     assert rejected["reason"] == "The venue is wrong."
     assert rejected["before"] == {"status": "submitted"} and rejected["after"] == {"status": "rejected"}
-    suspended = entries(api, coordinator, subject=org["id"], action="organisation.suspended")
+    suspended = entries(api, coordinator, subject_id=org["id"], action="organisation.suspended")
     assert [e["reason"] for e in suspended] == ["A phished key"]
     # A filter by the first part of an action, newest first; no contact address anywhere.
     registered = entries(api, coordinator, action="organisation")
@@ -152,6 +152,6 @@ def test_a_rename_by_csv_import_is_on_record_with_what_it_was(api, coordinator):
                         headers={"Content-Type": "text/csv"})
     assert imported.status_code == 200 and imported.json["updated"] == 1, imported.json
     wait_until(lambda: "organisation.renamed" in actions(api, coordinator), message="the rename on record")
-    [renamed] = entries(api, coordinator, action="organisation.renamed", subject=org["id"])
+    [renamed] = entries(api, coordinator, action="organisation.renamed", subject_id=org["id"])
     assert renamed["actor_role"] == "coordinator"
     assert renamed["before"]["name"] == org["name"] and renamed["after"]["name"] == "Kenya Communist Party"

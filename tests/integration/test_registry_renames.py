@@ -141,7 +141,8 @@ def test_a_mixed_script_name_is_flagged_and_a_look_alike_registered_meanwhile_is
                        name_en="Communist Party of Spain", country="ES", timezone="Europe/Madrid")
     [waiting] = api.get(RENAMES, token=coordinator).json["items"]
     assert {"kind": "looks_like", "field": "abbreviation", "organisation": {
-        "id": pce["id"], "abbreviation": "PCE", "name": "Partido Comunista de España", "country": "ES"}} in waiting["warnings"]
+        "id": pce["id"], "abbreviation": "PCE", "name": "Partido Comunista de España",
+        "name_en": "Communist Party of Spain", "country": "ES"}} in waiting["warnings"]
     refused = api.post(f"{RENAMES}/{waiting['id']}/acceptance", token=coordinator)
     assert refused.status_code == 409 and refused.json["looks_like"]["id"] == pce["id"]
     assert api.get(f"{ORGS}/{org['id']}").json["abbreviation"] == "PL"
