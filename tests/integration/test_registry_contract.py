@@ -172,3 +172,12 @@ def test_every_success_is_documented_with_its_schema(spec):
                 assert "Location" in response["headers"], (method, path)
     export = spec["paths"][f"{REGISTRY}/audit/export"]["get"]["responses"]["200"]["content"]
     assert set(export) == {"application/jsonl", "text/csv"}
+
+
+def test_languages_are_documented_as_unique_codes_and_a_repeat_is_malformed(api, coordinator, spec):
+    org = api.register(coordinator)
+    documented = spec["components"]["schemas"]["OrganisationIn"]["properties"]["languages"]
+    assert documented["uniqueItems"] is True and "en" in documented["items"]["enum"]
+    repeated = api.patch(f"{ORGS}/{org['id']}", token=coordinator, json={"languages": ["en", "en"]})
+    assert repeated.status_code == 422 and repeated.json["type"].endswith(":validation")
+    assert api.patch(f"{ORGS}/{org['id']}", token=coordinator, json={"languages": ["en", "sw"]}).status_code == 200
