@@ -74,8 +74,8 @@ def _who():
     g.token = g.role = g.subject = g.account_error = None
     if not session.get("key") or request.endpoint in NO_ACCOUNT:
         return
-    sid = session.get("sid")
-    if not sid or session.get("since", 0) + sign_ins().lifetime < time.time() or sign_ins().signouts.is_signed_out(sid):
+    sid, signing = session.get("sid"), sign_ins()
+    if not sid or session.get("since", 0) + signing.lifetime < time.time() or signing.signouts.is_signed_out(sid):
         session.clear()  # too old, signed out (a copy of the cookie), or from before sessions had ids
         return
     try:
@@ -204,7 +204,8 @@ def passkey_sign_in_options():
 @bp.post("/signout")
 def signout():
     if session.get("sid"):  # a copy of this cookie kept elsewhere signs in no more
-        sign_ins().signouts.sign_out(session["sid"], session.get("since", 0) + sign_ins().lifetime)
+        signing = sign_ins()
+        signing.signouts.sign_out(session["sid"], session.get("since", 0) + signing.lifetime)
     if session.get("rsid") and g.get("token"):  # nor does the registry's session make tokens
         try:
             api().request("DELETE", f"/api/registry/me/sessions/{session['rsid']}", token=g.token)

@@ -8,7 +8,7 @@ from flask import Flask, jsonify
 
 from services.web import api_relay
 from services.web.app import create_app as create_web_app
-from services.web.client import Api, ApiError
+from services.web.client import Api, ApiError, api
 from shared.config import SERVICES, Config
 from shared.http.app import trust_proxies
 from shared.logs import configure_logging
@@ -19,31 +19,33 @@ READY_TIMEOUT = 2.0  # seconds each service may take to answer the web's /readyz
 def create_app(config: Config | None = None) -> Flask:
     config = config or Config()
     configure_logging(config.LOG_LEVEL, config.LOG_FORMAT)
-    api = Api(api_url(config))
-    app = create_web_app(config, api)  # its session key: WEB_SECRET_KEY, or the file all workers share
+    services_api = Api(api_url(config))
+    app = create_web_app(config, services_api)  # its session key: WEB_SECRET_KEY, or the file all workers share
     trust_proxies(app, config.PROXY_HOPS)
-    if api.services is not None:  # no gateway needed: the pages' /api/ links answer here too
+    if services_api.services is not None:  # no gateway needed: the pages' /api/ links answer here too
         app.register_blueprint(api_relay.bp)
-
-    @app.get("/healthz")
-    def healthz():
-        """This process answers (whatever the services do)."""
-        return jsonify(status="ok")
-
-    @app.get("/readyz")
-    def readyz():
-        """Every service answers its own /readyz through WEB_API_URL: pages can be rendered."""
-        results = {}
-        for name in SERVICES:
-            try:
-                api.get(f"/api/{name}/readyz", timeout=READY_TIMEOUT)
-                results[name] = 200
-            except ApiError as exc:
-                results[name] = exc.status
-        ok = all(code == 200 for code in results.values())
-        return jsonify(status="ok" if ok else "degraded", services=results), 200 if ok else 503
-
+    # App-level endpoints, as the embedded platform names its own (account.NO_ACCOUNT: no session asked).
+    app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/readyz", "readyz", readyz)
     return app
+
+
+def healthz():
+    """This process answers (whatever the services do)."""
+    return jsonify(status="ok")
+
+
+def readyz():
+    """Every service answers its own /readyz through WEB_API_URL: pages can be rendered."""
+    results = {}
+    for name in SERVICES:
+        try:
+            api().get(f"/api/{name}/readyz", timeout=READY_TIMEOUT)
+            results[name] = 200
+        except ApiError as exc:
+            results[name] = exc.status
+    ok = all(code == 200 for code in results.values())
+    return jsonify(status="ok" if ok else "degraded", services=results), 200 if ok else 503
 
 
 def api_url(config: Config) -> str:

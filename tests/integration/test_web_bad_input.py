@@ -56,7 +56,7 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 FORM = "application/x-www-form-urlencoded"
 PROBLEM = "application/problem+json"
 # The one form a reader sends without a session, so without a token (it checks where it comes from).
-PUBLIC_FORMS = {"subscribe"}
+PUBLIC_FORMS = {"public.subscribe"}
 # Answers that are not pages: health checks, a photo's small copy.
 NOT_PAGES = {"healthz", "readyz", "dashboard.preview", "record.export"}
 # The embedded platform's list of API documents at /api (services/platform.py, not the web front's).
@@ -79,7 +79,8 @@ FIELDS = ("decision", "reason", "country", "action", "day_of_action", "window_st
           # the second factor's and the Security page's
           "code", "passkey", "challenge", "label")
 EXPECTED_ENDPOINTS = {  # what the url_map must hold at least, so an empty sweep cannot pass
-    "campaigns", "campaign", "subscribe", "event", "switch_language", "account.signin", "account.signout",
+    "public.campaigns", "public.campaign", "public.subscribe", "public.event", "site.switch_language",
+    "account.signin", "account.signout",
     "account.home", "organisation.submit_event", "organisation.edit_event", "organisation.cancel",
     "organisation.endorse", "organisation.send_report", "organisation.webhooks", "organisation.add_webhook",
     "organisation.webhook", "organisation.redeliver", "organisation.reactivate", "organisation.remove_webhook",
@@ -497,7 +498,7 @@ def test_the_upload_relay_refuses_garbage_and_other_organisations_uploads(api, w
 
 
 HUGE_PATHS = (("/me/events", "organisation.submit_event"), ("/signin", "account.signin"),
-              ("/campaigns/{campaign}/subscription", "subscribe"))
+              ("/campaigns/{campaign}/subscription", "public.subscribe"))
 
 
 def huge_bodies(valid: str) -> dict[str, list]:
@@ -620,7 +621,7 @@ def test_a_time_zone_that_is_a_folder_or_too_long_is_ignored(api, world):
     findings = Findings()
     for zone in ("Europe", "America/Argentina", "a" * 300):
         answer = call(world.stranger, "GET", f"/events/{world.a_approved}", query_string={"tz": zone})
-        findings.check(answer, f"/events/…?tz={zone[:20]}", "event", BROWSER, "GET", {200})
+        findings.check(answer, f"/events/…?tz={zone[:20]}", "public.event", BROWSER, "GET", {200})
     assert findings == [], "\n".join(findings)
 
 
@@ -826,7 +827,7 @@ def test_the_page_with_a_webhooks_secret_is_not_kept(api, world):
         assert "no-store" in added.headers.get("Cache-Control", "")
         assert "no-store" in world.org.get("/me").headers.get("Cache-Control", "")
     finally:
-        for hook in api.get("/api/notify/webhooks", token=world.token_a).json:
+        for hook in api.get("/api/notify/webhooks", token=world.token_a).json["items"]:
             if hook["url"].endswith("/kept"):
                 api.delete(f"/api/notify/webhooks/{hook['id']}", token=world.token_a)
 
