@@ -14,7 +14,7 @@ from shared.bus.relay import Relay
 from shared.bus.tables import add_kernel_tables
 from shared.bus.worker import BusWorker
 from shared.config import Config
-from shared.db import Database
+from shared.db import Database, utcnow
 from shared.migrations import upgrade
 from shared.rendered import RenderedCache
 from shared.revocations import revocation_check
@@ -35,11 +35,22 @@ class Kernel:
     outbox: Outbox
     verifier: TokenVerifier
     handlers: dict[str, Handler] = field(default_factory=dict)
+    # What the service's handlers and routes depend on, by name (bus, clock, db, config, and
+    # what the service's bootstrap provides: media's storage…): handlers get them as named
+    # parameters (shared.bus.handlers), routes through `dependency(name)`.
+    dependencies: dict = field(default_factory=dict)
+    # The older way to reach the same objects (kernel.extras["storage"]; copied into the Flask
+    # app's extensions): kept for the routes that still use it.
     extras: dict = field(default_factory=dict)
     # Public outputs rendered once per change and kept in this process (shared.rendered).
     rendered: RenderedCache = field(default_factory=RenderedCache)
     # Loops the service's worker runs beside its relay and consumer (name, run(stop_event)).
     background: list[tuple[str, Callable[[threading.Event], None]]] = field(default_factory=list)
+
+    def provide(self, **named) -> None:
+        """The bootstrap's dependencies, by name (reachable as extras[name] too)."""
+        self.dependencies.update(named)
+        self.extras.update(named)
 
     def relay(self) -> Relay:
         c = self.config
@@ -65,6 +76,11 @@ def current_kernel() -> Kernel:
     return current_app.extensions["doa"]
 
 
+def dependency(name: str):
+    """One of the dependencies of the service whose request this is, by name (for routes)."""
+    return current_kernel().dependencies[name]
+
+
 def build_kernel(name: str, config: Config, metadata: MetaData, migrations: str,
                  jwks: JwksSource | None = None) -> Kernel:
     """`metadata` is the service's own; the kernel's tables are added to it by the caller's
@@ -80,8 +96,9 @@ def build_kernel(name: str, config: Config, metadata: MetaData, migrations: str,
         jwks = HttpJwks(config.JWKS_URL)
     verifier = TokenVerifier(jwks, config.TOKEN_ISSUER, revocation_check(db, tables["revocations"]),
                              max_ttl=token_lifetime(config.TOKEN_TTL_SECONDS))
-    return Kernel(name=name, config=config, db=db, tables=tables,
-                  outbox=Outbox(tables["outbox"], name, _request_id), verifier=verifier)
+    outbox = Outbox(tables["outbox"], name, _request_id)
+    return Kernel(name=name, config=config, db=db, tables=tables, outbox=outbox, verifier=verifier,
+                  dependencies={"bus": outbox, "clock": utcnow, "config": config, "db": db})
 
 
-__all__ = ["Kernel", "build_kernel", "add_kernel_tables"]
+__all__ = ["Kernel", "build_kernel", "add_kernel_tables", "dependency"]

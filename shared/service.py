@@ -9,6 +9,7 @@ from flask import Flask
 from sqlalchemy import MetaData
 
 from shared.auth import JwksSource
+from shared.bus.handlers import Handlers
 from shared.config import Config
 from shared.http.app import create_service_app
 from shared.kernel import Kernel, build_kernel
@@ -23,15 +24,19 @@ class ServiceSpec:
     metadata: MetaData
     migrations: str
     blueprints: Callable[[], list]
-    handlers: Callable[[], dict] = dict
-    # Called with the new kernel; may put objects into kernel.extras (the registry's signer).
+    # The service's handler declarations (or, the older way, a function answering its map).
+    handlers: Handlers | Callable[[], dict] = dict
+    # The service's bootstrap, called with the new kernel: builds its dependencies
+    # (`kernel.provide(storage=…)`) and background loops.
     on_build: Callable[[Kernel], None] | None = field(default=None)
 
     def build(self, config: Config | None = None, jwks: JwksSource | None = None) -> Kernel:
         kernel = build_kernel(self.name, config or Config(), self.metadata, self.migrations, jwks)
-        kernel.handlers = self.handlers()
         if self.on_build is not None:
             self.on_build(kernel)
+        # After the bootstrap: handlers get what it provides as named parameters.
+        kernel.handlers = (self.handlers.map(kernel.dependencies) if isinstance(self.handlers, Handlers)
+                           else self.handlers())
         return kernel
 
     def create_app(self, config: Config | None = None, kernel: Kernel | None = None,

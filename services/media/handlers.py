@@ -1,11 +1,10 @@
 """Messages the media service consumes: copies of the campaigns, organisations and approved
 events uploads attach to and of the countries on hold (`models`), revoked tokens, and its own
-`media.uploaded`, which wakes the processing worker."""
+`media.uploaded`, which wakes the processing worker (a dependency app.py provides)."""
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from services.media import processing
 from services.media.models import CAMPAIGNS, COUNTRY_HOLDS, EVENTS, ORGANISATIONS, metadata, public_revisions
 from shared.bus.consumer import Message
 from shared.bus.handlers import Handlers
@@ -35,8 +34,5 @@ def event_changed(session: Session, message: Message) -> None:
 
 
 @handles("media.uploaded")
-def media_uploaded(_session: Session, _message: Message) -> None:
-    processing.WAKE.set()  # the item is in the database already; the worker picks it up
-
-
-build_handlers = handles.map  # the service's handler map (ServiceSpec.handlers)
+def media_uploaded(_session: Session, _message: Message, wake_processor) -> None:
+    wake_processor()  # the item is in the database already; the worker picks it up

@@ -15,6 +15,8 @@ registry, so a handlers module can be imported anywhere.
 """
 from __future__ import annotations
 
+import functools
+import inspect
 from typing import Any, Callable, Iterable, Mapping, Union
 
 from sqlalchemy.orm import Session
@@ -63,9 +65,26 @@ class Handlers:
         """The message types handled, sorted: the bindings of the service's queue."""
         return tuple(sorted(self._by_type))
 
-    def map(self) -> dict[str, Handler]:
-        """A fresh handler map (the caller may change it, as tests do)."""
-        return {type_: hs[0] if len(hs) == 1 else _chain(hs) for type_, hs in self._by_type.items()}
+    def map(self, dependencies: Mapping[str, Any] | None = None) -> dict[str, Handler]:
+        """A fresh handler map (the caller may change it, as tests do). A handler's parameters
+        after (session, message) are its dependencies, given by name from `dependencies` (the
+        service's bootstrap builds them: `Kernel.provide`), as cosmicpython's bootstrap does."""
+        bound = {}
+        for type_, hs in self._by_type.items():
+            hs = [_inject(h, dependencies or {}) for h in hs]
+            bound[type_] = hs[0] if len(hs) == 1 else _chain(hs)
+        return bound
+
+
+def _inject(handler: Handler, dependencies: Mapping[str, Any]) -> Handler:
+    wanted = list(inspect.signature(handler).parameters)[2:]
+    if not wanted:
+        return handler
+    missing = [name for name in wanted if name not in dependencies]
+    if missing:
+        raise LookupError(f"{handler.__qualname__} needs {missing}, which the service's bootstrap does not provide")
+    named = {name: dependencies[name] for name in wanted}
+    return functools.wraps(handler)(lambda session, message: handler(session, message, **named))
 
 
 def _chain(handlers: list[Handler]) -> Handler:

@@ -26,9 +26,10 @@ def message(type_: str, data: dict, occurred_at: datetime | None = None, source:
                    data=validate_incoming(type_, data))
 
 
-def deliver(handlers: Handlers | Mapping[str, Handler], session: Session, msg: Message) -> None:
-    """Run what `handlers` declare for this message's type (nothing if none), as a consumer would."""
-    handler_map = handlers.map() if isinstance(handlers, Handlers) else handlers
+def deliver(handlers: Handlers | Mapping[str, Handler], session: Session, msg: Message, **dependencies) -> None:
+    """Run what `handlers` declare for this message's type (nothing if none), as a consumer
+    would; `dependencies` are what the service's bootstrap would provide (fakes, in a test)."""
+    handler_map = handlers.map(dependencies) if isinstance(handlers, Handlers) else handlers
     handler = handler_map.get(msg.type)
     if handler is not None:
         handler(session, msg)

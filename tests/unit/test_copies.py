@@ -98,3 +98,16 @@ def test_a_merged_column_keeps_when_a_campaign_first_closed(session):
     assert closed_at("closed", at(20)) == at(10)  # closed since the first time
     assert closed_at("open", at(5)) == at(10)  # older: nothing
     assert closed_at("open", at(30)) is None
+
+
+def test_a_handler_gets_its_dependencies_by_name_from_the_bootstrap(session):
+    from services.media.handlers import handles as media
+
+    woken = []
+    uploaded = message("media.uploaded", {"id": str(uuid.uuid4()), "campaign_id": str(uuid.uuid4()),
+                                          "organisation_id": ORG_ID, "event_id": None, "kind": "photo",
+                                          "content_type": "image/jpeg", "size": 1, "status": "received"})
+    deliver(media, session, uploaded, wake_processor=lambda: woken.append(True))
+    assert woken == [True]
+    with pytest.raises(LookupError, match="wake_processor"):  # a bootstrap that forgot it fails at build
+        media.map({})
