@@ -3,9 +3,8 @@ click), erase everything held about an address. They answer HTML pages, for peop
 a button (mail scanners follow links, only people press buttons), POST acts."""
 from __future__ import annotations
 
-from typing import Callable
-
 from flask import Response, render_template_string, request
+from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
@@ -33,6 +32,9 @@ LINK_TOKEN = {"in": "query", "name": "token", "required": True, "schema": {"type
               "description": "The signed token from the e-mail's link."}
 HTML = {"type": "string", "description": "An HTML page for a person."}
 HTML_TYPE = "text/html"
+# What the page's button sends, as mail programs do for RFC 8058's one click; nothing of it is read.
+BUTTON = {"required": False, "content": {"application/x-www-form-urlencoded": {"schema": {
+    "type": "object", "properties": {"List-Unsubscribe": {"type": "string", "enum": ["One-Click"]}}}}}}
 REFUSED = "The link is not valid (cut or changed): an HTML page. An unknown query parameter: a problem."
 
 
@@ -79,56 +81,78 @@ def _action() -> str:
     return f"{request.script_root}{request.path}?token={request.args.get('token', '')}"
 
 
-def _answer(purpose: str, ask: tuple[str, str, str], act: Callable[[Session, str], Response]) -> Response:
-    """GET: the page asking (title, text, button); POST: `act` on what the link names."""
-    subscription_id, refused = _read_link(purpose)
-    if refused:
-        return refused
-    if request.method == "GET":
-        title, text, button = ask
-        return page(200, title, text, _action(), button)
-    with kernel().db.transaction() as session:
-        return act(session, subscription_id)
+class LinkPage(MethodView):
+    """A page a link opens: GET asks (`ask`: title, text, button), changing nothing; POST
+    `act`s on what the link names."""
+
+    purpose: str
+    ask: tuple[str, str, str]
+
+    def get(self):
+        return self.answer()
+
+    def post(self):
+        return self.answer()
+
+    def act(self, session: Session, subscription_id: str) -> Response:
+        raise NotImplementedError
+
+    def answer(self) -> Response:
+        subscription_id, refused = _read_link(self.purpose)
+        if refused:
+            return refused
+        if request.method == "GET":
+            title, text, button = self.ask
+            return page(200, title, text, _action(), button)
+        with kernel().db.transaction() as session:
+            return self.act(session, subscription_id)
 
 
-@links_blp.route("/subscriptions/confirmation", methods=["GET", "POST"])
-@link_page
-def confirmation():
-    """GET shows a button (mail scanners follow links; only a person presses it); POST
-    confirms the subscription."""
+def link_route(path: str, asks: str, acts: str):
+    """Registers a LinkPage at `path`, its GET documented as `asks` and its POST as `acts`."""
 
-    def confirm(session: Session, subscription_id: str) -> Response:
+    def register(cls: type[LinkPage]) -> type[LinkPage]:
+        def get(self):
+            return self.answer()
+
+        def post(self):
+            return self.answer()
+
+        get.__doc__, post.__doc__ = asks, acts
+        cls.get, cls.post = link_page(get), link_page(links_blp.doc(requestBody=BUTTON)(post))
+        return links_blp.route(path)(cls)
+
+    return register
+
+
+@link_route("/subscriptions/confirmation", "A button that confirms the subscription.\n\nMail scanners follow "
+            "links; only a person presses the button.", "Confirm the subscription.")
+class Confirmation(LinkPage):
+    purpose, ask = "confirm", ("Confirm your subscription", "Press the button to start receiving e-mails.", "Confirm")
+
+    def act(self, session: Session, subscription_id: str) -> Response:
         if subs.confirm(session, subscription_id) is None:
             return page(410, "This subscription is gone", "It was not confirmed in time. Subscribe again.")
         return page(200, "Subscribed", "You will receive what you asked for. Every e-mail has a link to stop them.")
 
-    return _answer("confirm", ("Confirm your subscription", "Press the button to start receiving e-mails.",
-                               "Confirm"), confirm)
 
+@link_route("/unsubscribe", "A button that unsubscribes.", "Unsubscribe, in one click (RFC 8058).\n\nMail "
+            "programs POST `List-Unsubscribe=One-Click` here.")
+class Unsubscribe(LinkPage):
+    purpose, ask = "unsubscribe", ("Unsubscribe", "Press the button and you will receive no more of these e-mails.",
+                                   "Unsubscribe")
 
-@links_blp.route("/unsubscribe", methods=["GET", "POST"])
-@link_page
-def unsubscribe():
-    """One click (RFC 8058: mail programs POST `List-Unsubscribe=One-Click` here); GET shows
-    a button."""
-
-    def stop(session: Session, subscription_id: str) -> Response:
+    def act(self, session: Session, subscription_id: str) -> Response:
         subs.unsubscribe(session, subscription_id)
         return page(200, "Unsubscribed", "You will receive no more of these e-mails.")
 
-    return _answer("unsubscribe", ("Unsubscribe", "Press the button and you will receive no more of these e-mails.",
-                                   "Unsubscribe"), stop)
 
+@link_route("/erasure", "A button that erases everything held about the address.", "Erase everything held "
+            "about the address.\n\nIts subscriptions, what waits to be sent and the delivery log go.")
+class Erasure(LinkPage):
+    purpose, ask = "erase", ("Erase your address", "Press the button and we erase every subscription of this "
+                                                   "address and every record of e-mails sent to it.", "Erase")
 
-@links_blp.route("/erasure", methods=["GET", "POST"])
-@link_page
-def erasure():
-    """Erase everything held about the address: its subscriptions, what waits to be sent and
-    the delivery log. GET shows a button."""
-
-    def erase(session: Session, subscription_id: str) -> Response:
+    def act(self, session: Session, subscription_id: str) -> Response:
         subs.erase(session, subscription_id)
         return page(200, "Erased", "Nothing about this address is kept any more.")
-
-    return _answer("erase", ("Erase your address", "Press the button and we erase every subscription of this "
-                                                   "address and every record of e-mails sent to it.", "Erase"), erase)
