@@ -7,10 +7,13 @@ class DomainError(Exception):
     type_ = "bad-request"
     headers: dict[str, str] = {}
 
-    def __init__(self, detail: str, **extra):
+    def __init__(self, detail: str, type_: str | None = None, **extra):
+        """`type_` names the problem more precisely than the class does (docs/api.md)."""
         super().__init__(detail)
         self.detail = detail
         self.extra = extra
+        if type_ is not None:
+            self.type_ = type_
 
 
 class NotFound(DomainError):

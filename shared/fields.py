@@ -1,13 +1,14 @@
 """Marshmallow fields for the codes every service checks: countries, zones, languages, mail."""
 from __future__ import annotations
 
+import re
 import unicodedata
 import zoneinfo
 from functools import lru_cache
 
 import pycountry
 from email_validator import EmailNotValidError, validate_email
-from marshmallow import ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 
 @lru_cache(maxsize=1)
@@ -142,6 +143,59 @@ class Text(fields.String):
         return text
 
 
+class LocalDateTime(fields.NaiveDateTime):
+    """A wall-clock time with no offset (an event's local start, read in its own zone)."""
+
+    def openapi(self) -> dict:
+        # Not RFC 3339's date-time, which needs an offset: docs/api.md defines the format.
+        return {"format": "local-date-time", "example": "2022-12-01T17:00:00"}
+
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PCHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"
+WEB_ADDRESS = (rf"^https?://{_LABEL}(?:\.{_LABEL})+(?::[0-9]{{1,5}})?(?:/(?:{_PCHAR}|/)*)?"
+               rf"(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?$")
+_WEB_ADDRESS = re.compile(WEB_ADDRESS)
+
+
+class WebAddress(fields.String):
+    """An http(s) address with a host name that has a dot, in ASCII (percent-encoded, as a URI
+    is): checked by the very pattern the OpenAPI document gives."""
+
+    def __init__(self, *args, max_length: int = 500, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.max_length = max_length
+
+    def openapi(self) -> dict:
+        return {"format": "uri", "pattern": WEB_ADDRESS, "maxLength": self.max_length}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if len(text) > self.max_length or not _WEB_ADDRESS.match(text):
+            raise ValidationError("must be an http:// or https:// address with a host name (example.org), "
+                                  "in ASCII: percent-encode other characters.")
+        return text
+
+
+class WholeNumber(fields.Integer):
+    """A JSON integer: 12 or 12.0 (JSON Schema's integers both), never "12", 12.5 or true."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or \
+                isinstance(value, float) and not value.is_integer():
+            raise self.make_error("invalid")
+        return super()._deserialize(int(value), attr, data, **kwargs)
+
+
+class UniqueItems(validate.Validator):
+    """A list's items each once (documented: uniqueItems)."""
+
+    def __call__(self, values):
+        if len(set(values)) != len(values):
+            raise ValidationError("must not repeat an item.")
+        return values
+
+
 class UUIDString(fields.UUID):
     """A UUID, checked, kept as its canonical string."""
 
@@ -150,6 +204,31 @@ class UUIDString(fields.UUID):
 
 
 def openapi_properties(converter, field, **kwargs) -> dict:
-    """What a field of ours promises, in the OpenAPI document (an apispec attribute function)."""
+    """What a field of ours promises, in the OpenAPI document (an apispec attribute function):
+    its own description, or for a mapping, the names its keys may take (per-language text)."""
     describe = getattr(field, "openapi", None)
-    return describe() if describe is not None else {}
+    if describe is not None:
+        return describe()
+    told = {}
+    if any(isinstance(v, UniqueItems) for v in field.validators):
+        told["uniqueItems"] = True
+    if isinstance(field, fields.Dict):
+        keys = field.key_field
+        if keys is not None and hasattr(keys, "openapi"):
+            told["propertyNames"] = keys.openapi()
+        for length in (v for v in field.validators if isinstance(v, validate.Length)):
+            told.update({k: v for k, v in (("minProperties", length.min), ("maxProperties", length.max))
+                         if v is not None})
+        kwargs["ret"].pop("minLength", None), kwargs["ret"].pop("maxLength", None)  # not for objects
+    return told
+
+
+class Changes(Schema):
+    """A PATCH body: the fields to change, at least one (the document says so: minProperties)."""
+
+    OPENAPI = {"minProperties": 1}
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("name at least one field to change.")

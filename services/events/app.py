@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.events import api, revisions, tallies  # noqa: F401 - their listeners keep statistics and revisions
+# revisions and tallies: imported for their listeners, which keep statistics and revisions
+from services.events import campaigns_api, events_api, feeds_api, holds_api, revisions, tallies  # noqa: F401
 from services.events.handlers import build_handlers
 from services.events.models import metadata
 from services.events.places import keep_place_secret
@@ -12,7 +13,8 @@ from shared.service import ServiceSpec
 SPEC = ServiceSpec(
     name="events", title="dayofaction events", description="Campaigns, the day of action and local events.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
-    blueprints=lambda: [api.blp, api.events_blp, api.holds_blp, api.organisations_blp], handlers=build_handlers,
+    blueprints=lambda: [campaigns_api.blp, events_api.campaign_events_blp, events_api.events_blp,
+                        holds_api.holds_blp, feeds_api.feeds_blp], handlers=build_handlers,
     on_build=keep_place_secret,
 )
 build = SPEC.build

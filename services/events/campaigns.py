@@ -129,10 +129,7 @@ def endorse(session: Session, outbox: Outbox, campaign: Campaign, organisation_i
     else:  # endorsing again after a withdrawal: it joins the end of the list
         endorsement.withdrawn_at, endorsement.endorsed_at = None, utcnow()
     session.flush()
-    number = session.execute(select(func.count()).select_from(Endorsement).where(
-        Endorsement.campaign_id == campaign.id, Endorsement.withdrawn_at.is_(None),
-        tuple_(Endorsement.endorsed_at, Endorsement.id) <= tuple_(endorsement.endorsed_at, endorsement.id),
-    )).scalar_one()
+    number = _number_of(session, endorsement)
     outbox.add(session, "endorsement.added", {"campaign_id": campaign.id, "organisation_id": organisation_id,
                                               "number": number})
     total = endorsement_count(session, campaign.id)
@@ -141,6 +138,24 @@ def endorse(session: Session, outbox: Outbox, campaign: Campaign, organisation_i
         outbox.add(session, "campaign.adopted", {"id": campaign.id, "endorsements": total,
                                                  "threshold": campaign.adoption_threshold})
     return endorsement, number
+
+
+def _number_of(session: Session, endorsement: Endorsement) -> int:
+    """Its number on the signatory list: endorsements stand in the order they were made."""
+    return session.execute(select(func.count()).select_from(Endorsement).where(
+        Endorsement.campaign_id == endorsement.campaign_id, Endorsement.withdrawn_at.is_(None),
+        tuple_(Endorsement.endorsed_at, Endorsement.id) <= tuple_(endorsement.endorsed_at, endorsement.id),
+    )).scalar_one()
+
+
+def endorsement_of(session: Session, campaign: Campaign, organisation_id: str) -> tuple[Endorsement, int]:
+    """The organisation's endorsement in force and its number, or 404."""
+    endorsement = session.execute(select(Endorsement).where(
+        Endorsement.campaign_id == campaign.id, Endorsement.organisation_id == organisation_id,
+        Endorsement.withdrawn_at.is_(None))).scalar()
+    if endorsement is None:
+        raise NotFound("This organisation does not endorse the campaign.")
+    return endorsement, _number_of(session, endorsement)
 
 
 def withdraw(session: Session, outbox: Outbox, campaign: Campaign, organisation_id: str) -> None:

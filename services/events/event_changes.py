@@ -146,9 +146,7 @@ def view(change) -> dict:
     """A change as the API shows it (an ORM object or a plain row): each field it changes, from
     the approved value to the proposed one, by the names a PATCH uses."""
     return {"id": change.id, "event_id": change.event_id, "status": change.status,
-            "proposed_at": change.proposed_at.isoformat(),
-            "decided_at": change.decided_at.isoformat() if change.decided_at else None,
-            "reason": change.reason,
+            "proposed_at": change.proposed_at, "decided_at": change.decided_at, "reason": change.reason,
             "changes": {API_NAMES.get(f, f): {"from": old, "to": change.proposed[f]}
                         for f, old in change.before.items()}}
 
@@ -174,8 +172,8 @@ def queue_statement(args: dict, principal: Principal):
     stmt = select(EventChange)
     if args.get("status"):
         stmt = stmt.where(EventChange.status == args["status"])
-    if args.get("event"):
-        stmt = stmt.where(EventChange.event_id == args["event"])
+    if args.get("event_id"):
+        stmt = stmt.where(EventChange.event_id == args["event_id"])
     if not principal.is_coordinator:
         stmt = stmt.where(EventChange.event_id.in_(
             select(LocalEvent.id).where(LocalEvent.organisation_id == principal.subject_id)))

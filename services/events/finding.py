@@ -115,7 +115,7 @@ def geojson_features(session: Session, stmt, wanted: list[str], places: PublicPl
                "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
                "properties": {"title": event.title.get(language, ""), "city": event.city, "country": event.country,
                               "activity_type": event.activity_type, "start": event.starts_local,
-                              "timezone": event.timezone, "starts_at": event.starts_at.isoformat(),
+                              "timezone": event.timezone, "starts_at": event.starts_at,
                               "status": event.status, "approximate": approximate}}
 
 
@@ -194,7 +194,7 @@ def overview_item(event, wanted: list[str], places: PublicPlaces) -> dict:
     latitude, longitude, approximate = places.point(event)
     return {"id": event.id, "title": event.title.get(language, ""), "language": language, "city": event.city,
             "country": event.country, "timezone": event.timezone, "start": event.starts_local,
-            "end": event.ends_local, "starts_at": event.starts_at.isoformat(), "ends_at": event.ends_at.isoformat(),
+            "end": event.ends_local, "starts_at": event.starts_at, "ends_at": event.ends_at,
             "utc_offset": utc_offset(event), "activity_type": event.activity_type, "languages": event.languages,
             "status": event.status, "longitude": longitude, "latitude": latitude, "approximate": approximate}
 

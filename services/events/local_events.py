@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from operator import attrgetter
 
-from marshmallow import ValidationError
 from sqlalchemy import String, cast, func, select
 from sqlalchemy import update as update_table
 from sqlalchemy.orm import Session
@@ -15,7 +14,7 @@ from services.events.campaigns import check_participant
 from services.events.localtime import LocalTimeError, format_offset, to_utc, zone_in_country
 from services.events.models import Campaign, CountryHold, EventChange, LocalEvent
 from services.events.places import public_point
-from services.events.schemas import consistency_check
+from services.events.schemas import LocalEventOut, inconsistencies
 from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.db import utcnow
@@ -66,6 +65,8 @@ def check_submitter(session: Session, campaign: Campaign, organisation_id: str) 
 
 def check_event(campaign: Campaign, fields: dict) -> tuple[datetime, datetime]:
     """The rules an event must follow in its campaign; answers its UTC start and end."""
+    if problems := inconsistencies(fields):
+        raise _invalid(problems)
     if fields["activity_type"] not in campaign.activity_types:
         raise _invalid({"activity_type": f"must be one of the campaign's: {', '.join(campaign.activity_types)}."})
     return _place_in_time(fields, campaign)
@@ -122,10 +123,6 @@ def edited_state(session: Session, event: LocalEvent, changes: dict, base: dict 
         if (name in changes or "timezone" in changes) and f"{name}_offset" not in changes:
             merged[f"{name}_offset"] = None
     merged.update(changes)
-    try:
-        consistency_check(merged)
-    except ValidationError as exc:
-        raise _invalid({f: " ".join(m) for f, m in exc.messages.items()}) from None
     starts_at, ends_at = check_event(session.get(Campaign, event.campaign_id), merged)
     return {**{f: merged[f] for f in EDITABLE}, "starts_local": merged["start"].isoformat(timespec="seconds"),
             "ends_local": merged["end"].isoformat(timespec="seconds"), "starts_at": starts_at, "ends_at": ends_at}
@@ -294,19 +291,21 @@ def pick_language(texts: dict, languages: list, wanted: list[str]) -> str:
     return languages[0] if languages and languages[0] in texts else next(iter(texts), "")
 
 
-_PRESENTED = ("id", "campaign_id", "organisation_id", "languages", "activity_type", "city", "country", "venue",
-              "timezone", "starts_at", "ends_at", "online_url", "expected_participants", "visibility",
-              "address_public", "address_public_hours", "status", "outside_window", "created_at", "updated_at")
-_presented = attrgetter(*_PRESENTED)  # one C call for the twenty values: the list is hot
+# What the API shows of an event as it is stored: every field of LocalEventOut that is one of
+# its columns, but those present() decides per caller (text in one language, a hidden place).
+_DECIDED = frozenset({"title", "description", "address", "latitude", "longitude", "rejection_reason"})
+_AS_STORED = tuple(name for name in LocalEventOut().dump_fields
+                   if name in LocalEvent.__table__.c and name not in _DECIDED)
+_as_stored = attrgetter(*_AS_STORED)  # one C call for the twenty values: the list is hot
 
 
 def present(event: LocalEvent, principal: Principal | None, wanted: list[str], now: datetime) -> dict:
+    """The event as this caller may see it: the values LocalEventOut dumps (a field left out
+    here is absent from the answer, not empty)."""
     language = pick_language(event.title, event.languages, wanted)
     full = may_see_everything(event, principal)
     shown_address = address_visible(event, principal, now)
-    out = dict(zip(_PRESENTED, _presented(event), strict=True))
-    for name in ("starts_at", "ends_at", "created_at", "updated_at"):  # ready for JSON
-        out[name] = out[name].isoformat()
+    out = dict(zip(_AS_STORED, _as_stored(event), strict=True))
     out.update(language=language, title=event.title.get(language, ""),
                description=(event.description or {}).get(language, ""),
                titles=event.title, descriptions=event.description or {},

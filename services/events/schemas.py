@@ -1,46 +1,50 @@
 """What the events service's API accepts and answers."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from services.events.rules import DEFAULT_ACTIVITY_TYPES
-from shared.fields import CountryCode, LanguageCode, Text, TimeZone, UUIDString, no_unsafe_characters
+from shared.fields import (
+    Changes,
+    CountryCode,
+    LanguageCode,
+    LocalDateTime,
+    Text,
+    TimeZone,
+    UniqueItems,
+    UUIDString,
+    WebAddress,
+    WholeNumber,
+)
+from shared.http.dump import FastSchema
 from shared.http.pagination import PageArgs
 
 STATUSES = ("draft", "open", "closed")
 SLUG = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="must be lower-case letters, digits and _ (e.g. womens_solidarity_action).")
 
 
-def _unique(values):
-    if len(set(values)) != len(values):
-        raise ValidationError("must not repeat an item.")
-
-
 class CampaignIn(Schema):
     name = Text(required=True, max_length=300)
     description = Text(load_default="", max_length=20000, multiline=True,
                        metadata={"description": "The call, as it will be published."})
-    languages = fields.List(LanguageCode(), load_default=list, validate=[validate.Length(max=30), _unique])
+    languages = fields.List(LanguageCode(), load_default=list, validate=[validate.Length(max=30), UniqueItems()])
     day_of_action = fields.Date(required=True, metadata={"example": "2022-12-01"})
     window_start = fields.Date(required=True, metadata={"description": "First date on which an event counts."})
     window_end = fields.Date(required=True, metadata={"description": "Last date on which an event counts."})
     list_date = fields.Date(load_default=None, allow_none=True, metadata={
         "description": "Organisations endorsing after this date are listed as subsequent signatories."})
     activity_types = fields.List(fields.String(validate=SLUG), load_default=lambda: list(DEFAULT_ACTIVITY_TYPES),
-                                 validate=[validate.Length(min=1, max=40), _unique])
+                                 validate=[validate.Length(min=1, max=40), UniqueItems()])
     status = fields.String(load_default="draft", validate=validate.OneOf(STATUSES))
-    adoption_threshold = fields.Integer(load_default=None, allow_none=True, strict=True,
+    adoption_threshold = WholeNumber(load_default=None, allow_none=True,
                                         validate=validate.Range(min=1, max=100000))
 
 
-class CampaignPatch(CampaignIn):
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if not data:
-            raise ValidationError("name at least one field to change.")
+class CampaignPatch(CampaignIn, Changes):
+    pass
 
 
-class CampaignOut(Schema):
+class CampaignOut(FastSchema):
     id = fields.String()
     name = fields.String()
     description = fields.String()
@@ -58,7 +62,7 @@ class CampaignOut(Schema):
     updated_at = fields.AwareDateTime(format="iso")
 
 
-class CampaignPage(Schema):
+class CampaignPage(FastSchema):
     items = fields.List(fields.Nested(CampaignOut))
     next = fields.String(allow_none=True)
 
@@ -72,14 +76,14 @@ class EndorsementIn(Schema):
         "description": "Coordinators endorsing on an organisation's behalf name it; an organisation may leave it out."})
 
 
-class EndorsementOut(Schema):
+class EndorsementOut(FastSchema):
     campaign_id = fields.String()
     organisation_id = fields.String()
     number = fields.Integer()
     endorsed_at = fields.AwareDateTime(format="iso")
 
 
-class Signatory(Schema):
+class Signatory(FastSchema):
     number = fields.Integer()
     organisation_id = fields.String()
     abbreviation = fields.String()
@@ -89,7 +93,7 @@ class Signatory(Schema):
     endorsed_at = fields.AwareDateTime(format="iso")
 
 
-class SignatoryList(Schema):
+class SignatoryList(FastSchema):
     campaign_id = fields.String()
     list_date = fields.Date(allow_none=True)
     initial = fields.List(fields.Nested(Signatory))
@@ -106,7 +110,7 @@ class LocalEventIn(Schema):
                         validate=validate.Length(min=1, max=30), metadata={"example": {"en": "Rally", "de": "Kundgebung"}})
     description = fields.Dict(keys=LanguageCode(), values=Text(max_length=20000, multiline=True),
                               load_default=dict, validate=validate.Length(max=30))
-    languages = fields.List(LanguageCode(), load_default=None, validate=[validate.Length(min=1, max=30), _unique],
+    languages = fields.List(LanguageCode(), load_default=None, validate=[validate.Length(min=1, max=30), UniqueItems()],
                             metadata={"description": "The first is the fallback; default: the title's languages."})
     activity_type = fields.String(required=True, validate=SLUG)
     city = Text(required=True, max_length=200)
@@ -116,52 +120,42 @@ class LocalEventIn(Schema):
     latitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=-90, max=90))
     longitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=-180, max=180))
     timezone = TimeZone(required=True)
-    start = fields.NaiveDateTime(required=True, metadata={"description": "Local wall-clock time, no offset.",
-                                                          "example": "2022-12-01T17:00:00"})
-    end = fields.NaiveDateTime(required=True)
+    start = LocalDateTime(required=True, metadata={"description": "Local wall-clock time in `timezone`, no "
+                                                                  "offset (`start_offset` settles a time the "
+                                                                  "clocks go back through)."})
+    end = LocalDateTime(required=True)
     start_offset = fields.String(load_default=None, allow_none=True, validate=OFFSET, metadata={
         "description": "Only for a time that happens twice (the clocks go back): which one."})
     end_offset = fields.String(load_default=None, allow_none=True, validate=OFFSET)
-    online_url = fields.Url(load_default=None, allow_none=True, schemes={"http", "https"},
-                            validate=[validate.Length(max=500), no_unsafe_characters])
-    expected_participants = fields.Integer(load_default=None, allow_none=True, strict=True,
+    online_url = WebAddress(load_default=None, allow_none=True)
+    expected_participants = WholeNumber(load_default=None, allow_none=True,
                                            validate=validate.Range(min=0, max=10_000_000))
     visibility = fields.String(load_default="public", validate=validate.OneOf(["public", "coordinators"]))
     address_public = fields.String(load_default="never", validate=validate.OneOf(["never", "now", "before"]),
                                    metadata={"description": "When the exact address becomes public."})
-    address_public_hours = fields.Integer(load_default=None, allow_none=True, strict=True,
+    address_public_hours = WholeNumber(load_default=None, allow_none=True,
                                           validate=validate.Range(min=1, max=720))
 
-    @validates_schema
-    def _consistent(self, data, partial=False, **kwargs):
-        if partial:
-            return  # checked on the merged event instead (local_events.edited_state)
-        consistency_check(data)
 
 
-def consistency_check(data: dict) -> None:
-    """The rules that tie an event's fields together; raises ValidationError."""
+def inconsistencies(data: dict) -> dict[str, str]:
+    """The rules that tie an event's fields together (no schema can state them): field → what
+    is wrong. Checked on the whole event, as submitted or as a change leaves it."""
     errors = {}
     languages = data.get("languages") or list(data.get("title", {}))
     if data.get("title") and languages and languages[0] not in data["title"]:
-        errors["title"] = [f"needs a title in the first language ({languages[0]})."]
+        errors["title"] = f"needs a title in the first language ({languages[0]})."
     if (data.get("latitude") is None) != (data.get("longitude") is None):
-        errors["longitude" if data.get("longitude") is None else "latitude"] = ["give both coordinates or neither."]
+        errors["longitude" if data.get("longitude") is None else "latitude"] = "give both coordinates or neither."
     if data.get("address_public") == "before" and data.get("address_public_hours") is None:
-        errors["address_public_hours"] = ["say how many hours before the start the address becomes public."]
+        errors["address_public_hours"] = "say how many hours before the start the address becomes public."
     if data.get("activity_type") == "online" and not data.get("online_url"):
-        errors["online_url"] = ["an online event needs its address on the web."]
-    if errors:
-        raise ValidationError(errors)
+        errors["online_url"] = "an online event needs its address on the web."
+    return errors
 
 
-class LocalEventPatch(LocalEventIn):
+class LocalEventPatch(LocalEventIn, Changes):
     """The fields to change; the event as it then stands must still follow every rule."""
-
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if not data:
-            raise ValidationError("name at least one field to change.")
 
 
 class DecisionIn(Schema):
@@ -178,12 +172,12 @@ class EventDecisionIn(DecisionIn, ApprovalIn):
     pass
 
 
-class FieldChange(Schema):
-    from_ = fields.Raw(data_key="from", allow_none=True, metadata={"description": "The approved value."})
+class FieldChange(FastSchema):
+    from_ = fields.Raw(data_key="from", attribute="from", allow_none=True, metadata={"description": "The approved value."})
     to = fields.Raw(allow_none=True, metadata={"description": "The proposed value."})
 
 
-class EventChangeOut(Schema):
+class EventChangeOut(FastSchema):
     id = fields.String()
     event_id = fields.String()
     status = fields.String(metadata={"description": "pending, accepted, rejected, replaced or withdrawn."})
@@ -195,7 +189,7 @@ class EventChangeOut(Schema):
                        "times; starts_at and ends_at: the instants they mean)."})
 
 
-class LocalEventOut(Schema):
+class LocalEventOut(FastSchema):
     id = fields.String()
     campaign_id = fields.String()
     organisation_id = fields.String()
@@ -239,7 +233,7 @@ class LocalEventOut(Schema):
                        "(with the reason) and nothing newer was proposed since."})
 
 
-class LocalEventPage(Schema):
+class LocalEventPage(FastSchema):
     items = fields.List(fields.Nested(LocalEventOut))
     next = fields.String(allow_none=True)
 
@@ -260,7 +254,7 @@ class LocalEventQuery(PageArgs):
 
 class EventChangeQuery(PageArgs):
     status = fields.String(validate=validate.OneOf(["pending", "accepted", "rejected", "replaced", "withdrawn"]))
-    event = UUIDString(metadata={"description": "The changes of this event."})
+    event_id = UUIDString(metadata={"description": "The changes of this event."})
     lang = LanguageCode(metadata={"description": "The language of the events' titles (else Accept-Language)."})
 
 
@@ -268,7 +262,7 @@ class QueuedChange(EventChangeOut):
     event = fields.Nested(LocalEventOut, metadata={"description": "The event as approved (as GET gives it)."})
 
 
-class EventChangePage(Schema):
+class EventChangePage(FastSchema):
     items = fields.List(fields.Nested(QueuedChange))
     next = fields.String(allow_none=True)
 
@@ -277,7 +271,7 @@ class HoldIn(Schema):
     reason = Text(required=True, max_length=2000, multiline=True)
 
 
-class HoldOut(Schema):
+class HoldOut(FastSchema):
     country = fields.String()
     reason = fields.String()
     held_at = fields.AwareDateTime(format="iso")
@@ -288,7 +282,7 @@ class TimelineQuery(PageArgs):
     lang = LanguageCode()
 
 
-class TimelineItem(Schema):
+class TimelineItem(FastSchema):
     id = fields.String()
     starts_at = fields.AwareDateTime(format="iso")
     start = fields.String(metadata={"description": "Local wall-clock time."})
@@ -301,24 +295,24 @@ class TimelineItem(Schema):
     language = fields.String()
 
 
-class TimelinePage(Schema):
+class TimelinePage(FastSchema):
     items = fields.List(fields.Nested(TimelineItem))
     next = fields.String(allow_none=True)
 
 
-class Tally(Schema):
+class Tally(FastSchema):
     key = fields.String()
     abbreviation = fields.String(allow_none=True)
     events = fields.Integer()
     expected_participants = fields.Integer()
 
 
-class Totals(Schema):
+class Totals(FastSchema):
     events = fields.Integer()
     expected_participants = fields.Integer()
 
 
-class StatisticsOut(Schema):
+class StatisticsOut(FastSchema):
     campaign_id = fields.String()
     countries = fields.List(fields.Nested(Tally))
     activity_types = fields.List(fields.Nested(Tally))
@@ -339,13 +333,13 @@ class BulkQuery(Schema):
     organisation_id = UUIDString(load_default=None, metadata={"description": "Coordinators: for whom."})
 
 
-class RowError(Schema):
+class RowError(FastSchema):
     line = fields.Integer()
     field = fields.String(allow_none=True)
     message = fields.String()
 
 
-class BulkOut(Schema):
+class BulkOut(FastSchema):
     created = fields.Integer()
     ids = fields.List(fields.String())
     skipped = fields.List(fields.Nested(RowError))
@@ -355,7 +349,7 @@ class OverviewQuery(Schema):
     lang = LanguageCode(metadata={"description": "The language of the titles (else Accept-Language)."})
 
 
-class OverviewEvent(Schema):
+class OverviewEvent(FastSchema):
     id = fields.String()
     title = fields.String(metadata={"description": "In `?lang=`, else Accept-Language, else the event's first "
                                                    "language: as the list chooses."})
@@ -378,8 +372,39 @@ class OverviewEvent(Schema):
     approximate = fields.Boolean(metadata={"description": "True while the coordinates are the coarse point."})
 
 
-class CampaignOverview(Schema):
+class CampaignOverview(FastSchema):
     campaign = fields.Nested(CampaignOut, metadata={"description": "As GET /campaigns/{id} gives it."})
     signatories = fields.Nested(SignatoryList, metadata={"description": "As GET /campaigns/{id}/signatories."})
     events = fields.List(fields.Nested(OverviewEvent), metadata={
         "description": "Every event the public list of the campaign finds, over all its pages, in its order."})
+
+
+class PointGeometry(FastSchema):
+    type = fields.String(metadata={"example": "Point"})
+    coordinates = fields.List(fields.Float(), metadata={"description": "[longitude, latitude]"})
+
+
+class FeatureProperties(FastSchema):
+    title = fields.String()
+    city = fields.String()
+    country = fields.String()
+    activity_type = fields.String()
+    start = fields.String(metadata={"description": "Local wall-clock time in `timezone`."})
+    timezone = fields.String()
+    starts_at = fields.AwareDateTime(format="iso")
+    status = fields.String()
+    approximate = fields.Boolean(metadata={"description": "True while the point is about 1 km off the place."})
+
+
+class Feature(FastSchema):
+    type = fields.String(metadata={"example": "Feature"})
+    id = fields.String()
+    geometry = fields.Nested(PointGeometry)
+    properties = fields.Nested(FeatureProperties)
+
+
+class FeatureCollection(FastSchema):
+    """GeoJSON (RFC 7946)."""
+
+    type = fields.String(metadata={"example": "FeatureCollection"})
+    features = fields.List(fields.Nested(Feature))

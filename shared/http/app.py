@@ -15,9 +15,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.bus.connection import connect
 from shared.errors import DomainError, Invalid
-from shared.fields import openapi_properties
 from shared.http.auth import WWW_AUTH, require_principal
 from shared.http.contract import install_contract
+from shared.http.openapi import DocumentingPlugin, install_converters
 from shared.http.problems import ProblemSchema, from_http_exception, problem_response
 from shared.http.ratelimit import init_rate_limits
 from shared.kernel import Kernel
@@ -110,7 +110,7 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     prefix = f"/api/{name}"
     app = Flask(f"doa.{name}")
     app.config.update(
-        API_TITLE=title, API_VERSION=version, OPENAPI_VERSION="3.0.3",
+        API_TITLE=title, API_VERSION=version, OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX=prefix, OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL=SWAGGER_CDN,
         API_SPEC_OPTIONS={"info": {"description": description},
@@ -125,8 +125,8 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     app.extensions.update(kernel.extras)
     trust_proxies(app, kernel.config.PROXY_HOPS)
     init_rate_limits(app, kernel.config.RATE_LIMIT_STORAGE_URL)
-    api = ProblemApi(app)
-    api.ma_plugin.converter.add_attribute_function(openapi_properties)
+    api = ProblemApi(app, spec_kwargs={"marshmallow_plugin": DocumentingPlugin()})
+    install_converters(app, api)
     for blp in blueprints:
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
 

@@ -14,6 +14,22 @@ from shared.kernel import current_kernel
 # from the rendering kept here, costs a revision read (see docs/decisions.md).
 CACHE_CONTROL = "public, no-cache"
 
+# How the OpenAPI document states it, on every route answering a rendering.
+RENDERED_HEADERS = {"ETag": {"description": "Strong: a hash of the bytes. Send it as If-None-Match.",
+                             "schema": {"type": "string"}},
+                    "Cache-Control": {"description": CACHE_CONTROL, "schema": {"type": "string"}}}
+NOT_MODIFIED = "Not modified: If-None-Match holds the current ETag (no body)."
+
+
+def documented_rendering(blp, schema=None, content_type: str = "application/json"):
+    """The decorators that document a rendered output: its 200 with ETag, and its 304."""
+
+    def decorate(view):
+        view = blp.alt_response(304, description=NOT_MODIFIED)(view)
+        return blp.response(200, schema, content_type=content_type, headers=RENDERED_HEADERS)(view)
+
+    return decorate
+
 
 def rendered_response(key: Hashable, revision: int, render: Callable[[], tuple[bytes, datetime | None]],
                       mimetype: str, headers: dict | None = None, vary: str | None = None) -> Response:

@@ -91,7 +91,7 @@ def test_a_rejected_change_leaves_the_approved_event_and_its_owner_sees_why(api,
     # The second builds on the first and replaces it: one change to decide, with everything.
     assert set(second["pending_change"]["changes"]) == {"city", "address", "start", "starts_at"}
     assert second["pending_change"]["changes"]["start"] == {"from": "2022-12-01T17:00:00", "to": "2022-12-01T18:00:00"}
-    history = api.get(f"{CHANGES}?event={event['id']}", token=owner).json["items"]
+    history = api.get(f"{CHANGES}?event_id={event['id']}", token=owner).json["items"]
     assert [c["status"] for c in history] == ["replaced", "pending"]
     # The audit log says the address changed, never where to.
     assert audited(api, "event.change_proposed")[-1]["after"]["address"] == "(not recorded)"

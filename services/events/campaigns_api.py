@@ -1,0 +1,215 @@
+"""Campaigns: their day of action, endorsements, signatories, overview, timeline, figures."""
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from services.events import campaigns as use
+from services.events import finding
+from services.events.api_common import (
+    acting_for,
+    public_campaign_revision,
+    wanted_languages,
+)
+from services.events.models import Campaign, LocalEvent
+from services.events.schemas import (
+    CampaignIn,
+    CampaignOut,
+    CampaignOverview,
+    CampaignPage,
+    CampaignPatch,
+    CampaignQuery,
+    EndorsementIn,
+    EndorsementOut,
+    OverviewQuery,
+    SignatoryList,
+    StatisticsOut,
+    TimelinePage,
+    TimelineQuery,
+)
+from shared.audit import changes, record
+from shared.db import utcnow
+from shared.http.auth import current_principal, require_principal, requires
+from shared.http.dump import json_response
+from shared.http.pagination import keyset_page, page_body
+from shared.http.rendered import documented_rendering, rendered_response
+from shared.kernel import current_kernel as kernel
+
+blp = Blueprint("campaigns", __name__, url_prefix="/campaigns",
+                description="Campaigns, their day of action, endorsements and signatories.")
+
+
+
+def _with_count(session, campaign: Campaign) -> Campaign:
+    campaign.endorsements = use.endorsement_count(session, campaign.id)
+    return campaign
+
+
+@blp.route("")
+class Campaigns(MethodView):
+    @blp.arguments(CampaignQuery, location="query")
+    @blp.response(200, CampaignPage)
+    def get(self, args):
+        """List campaigns (drafts only for coordinators)."""
+        principal = current_principal()
+        stmt = select(Campaign)
+        if args.get("status"):
+            stmt = stmt.where(Campaign.status == args["status"])
+        if not (principal and principal.is_coordinator):
+            stmt = stmt.where(Campaign.status != "draft")
+        with kernel().db.transaction() as session:
+            rows, next_url = keyset_page(session, stmt, [Campaign.created_at, Campaign.id], args)
+            items = [_with_count(session, c) for c in rows]
+        return page_body(items, next_url)
+
+    @requires("coordinator")
+    @blp.arguments(CampaignIn)
+    @blp.response(201, CampaignOut)
+    def post(self, fields):
+        """Open a campaign (coordinators)."""
+        with kernel().db.transaction() as session:
+            created = use.create_campaign(session, kernel().outbox, fields)
+            record(session, kernel().outbox, require_principal(), "campaign.created", "campaign", created.id,
+                   after=_campaign_facts(created))
+            campaign = _with_count(session, created)
+        return campaign, 201, {"Location": url_for("campaigns.CampaignById", campaign_id=campaign.id)}
+
+
+@blp.route("/<uuid:campaign_id>")
+class CampaignById(MethodView):
+    @blp.response(200, CampaignOut)
+    def get(self, campaign_id):
+        """Read a campaign."""
+        with kernel().db.transaction() as session:
+            return _with_count(session, use.get_campaign(session, str(campaign_id), current_principal()))
+
+    @requires("coordinator")
+    @blp.arguments(CampaignPatch(partial=True))
+    @blp.response(200, CampaignOut)
+    def patch(self, fields, campaign_id):
+        """Change a campaign; moving its dates announces `campaign.rescheduled` (coordinators)."""
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), current_principal())
+            before = _campaign_facts(campaign)
+            use.update_campaign(session, kernel().outbox, campaign, fields)
+            old, new = changes(before, _campaign_facts(campaign))
+            if new:
+                record(session, kernel().outbox, require_principal(), "campaign.changed", "campaign", campaign.id,
+                       before=old, after=new)
+            return _with_count(session, campaign)
+
+
+CAMPAIGN_FACTS = ("name", "description", "languages", "day_of_action", "window_start", "window_end", "list_date",
+                  "activity_types", "status", "adoption_threshold")
+
+
+def _campaign_facts(campaign: Campaign) -> dict:
+    return {name: getattr(campaign, name) for name in CAMPAIGN_FACTS}
+
+
+@blp.route("/<uuid:campaign_id>/endorsements")
+class Endorsements(MethodView):
+    @requires("organisation", "coordinator")
+    @blp.arguments(EndorsementIn)
+    @blp.response(201, EndorsementOut)
+    def post(self, body, campaign_id):
+        """Endorse an open campaign (an organisation for itself, or a coordinator on its behalf)."""
+        principal = require_principal()
+        organisation_id = acting_for(principal, body.get("organisation_id"), "json")
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), principal)
+            endorsement, number = use.endorse(session, kernel().outbox, campaign, organisation_id)
+        return ({"campaign_id": endorsement.campaign_id, "organisation_id": organisation_id, "number": number,
+                 "endorsed_at": endorsement.endorsed_at}, 201,
+                {"Location": url_for("campaigns.EndorsementByOrganisation", campaign_id=campaign_id,
+                                     organisation_id=organisation_id)})
+
+
+@blp.route("/<uuid:campaign_id>/endorsements/<uuid:organisation_id>")
+class EndorsementByOrganisation(MethodView):
+    @blp.response(200, EndorsementOut)
+    def get(self, campaign_id, organisation_id):
+        """An organisation's endorsement of the campaign, with its number on the list (anyone may
+        read what the signatory list shows; 404 if it does not endorse it now)."""
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), current_principal())
+            endorsement, number = use.endorsement_of(session, campaign, str(organisation_id))
+            return {"campaign_id": campaign.id, "organisation_id": endorsement.organisation_id, "number": number,
+                    "endorsed_at": endorsement.endorsed_at}
+
+    @requires(owner="organisation_id")
+    @blp.response(204)
+    def delete(self, campaign_id, organisation_id):
+        """Withdraw an endorsement (the organisation itself or a coordinator)."""
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), current_principal())
+            use.withdraw(session, kernel().outbox, campaign, str(organisation_id))
+
+
+@blp.route("/<uuid:campaign_id>/signatories")
+class Signatories(MethodView):
+    @blp.response(200, SignatoryList)
+    def get(self, campaign_id):
+        """The numbered signatory list, initial and subsequent, as a resolution prints it."""
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), current_principal())
+            return use.signatories(session, campaign)
+
+
+@blp.route("/<uuid:campaign_id>/overview")
+class Overview(MethodView):
+    @blp.arguments(OverviewQuery(), location="query")
+    @documented_rendering(blp, CampaignOverview)
+    def get(self, args, campaign_id):
+        """A campaign's public page in one answer: campaign, signatories, every public event.
+
+        The campaign and its signatories as their own endpoints give them to the public, and
+        every event the public list of the campaign finds over all its pages (compact, in the
+        list's order), so a page renders with one request to this service however many events
+        there are. Always the public's view: a token changes nothing. `?lang=` or
+        Accept-Language picks the titles' language, as in the list. Rendered once per change
+        of what it shows: a strong ETag, and 304 to If-None-Match."""
+        campaign_id, wanted = str(campaign_id), wanted_languages(args)
+
+        def render():
+            places = finding.PublicPlaces(utcnow())
+            with kernel().db.transaction() as session:
+                campaign = _with_count(session, use.get_campaign(session, campaign_id, None))
+                body = CampaignOverview().dump({
+                    "campaign": campaign, "signatories": use.signatories(session, campaign),
+                    # Plain rows on the same transaction: one snapshot.
+                    "events": finding.overview_events(session.connection(), campaign.id, wanted, places)})
+            return json_response(body).get_data(), places.changes_at
+
+        return rendered_response(("overview", campaign_id, wanted), public_campaign_revision(campaign_id), render,
+                                 "application/json", vary="Accept-Language")
+
+
+
+@blp.route("/<uuid:campaign_id>/timeline")
+class Timeline(MethodView):
+    @blp.arguments(TimelineQuery, location="query")
+    @blp.response(200, TimelinePage)
+    def get(self, args, campaign_id):
+        """Follow the sun: the day of action's approved events in UTC order, with local times,
+        from where the day begins (UTC+14) to where it ends (UTC-12)."""
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), current_principal())
+            rows, next_url = keyset_page(session, finding.timeline_statement(campaign),
+                                         [LocalEvent.starts_at, LocalEvent.id], args)
+            wanted = wanted_languages(args)
+            return page_body([finding.timeline_item(e, wanted) for e in rows], next_url)
+
+
+@blp.route("/<uuid:campaign_id>/statistics")
+class Statistics(MethodView):
+    @blp.response(200, StatisticsOut)
+    def get(self, campaign_id):
+        """Approved events and expected participants per country, activity type and organisation
+        (the public's figures leave out what it may not see)."""
+        principal = current_principal()
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), principal)
+            return finding.statistics(session, campaign, everything=bool(principal and principal.is_coordinator))

@@ -1,0 +1,215 @@
+"""Local events: submitted to a campaign by organisations, decided by coordinators, found by all."""
+from __future__ import annotations
+
+from flask import url_for
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from services.events import bulk, event_changes
+from services.events import campaigns as use
+from services.events import local_events as events
+from services.events.api_common import (
+    acting_for,
+    event_response,
+    wanted_languages,
+)
+from services.events.models import EventChange, LocalEvent
+from services.events.schemas import (
+    ApprovalIn,
+    BulkOut,
+    BulkQuery,
+    DecisionIn,
+    EventChangePage,
+    EventChangeQuery,
+    EventDecisionIn,
+    LocalEventIn,
+    LocalEventOut,
+    LocalEventPage,
+    LocalEventPatch,
+    LocalEventQuery,
+    OverviewQuery,
+)
+from shared.audit import record
+from shared.db import utcnow
+from shared.errors import Conflict
+from shared.http.app import accepts_any_body, csv_body
+from shared.http.auth import current_principal, require_principal, requires
+from shared.http.pagination import keyset_page, page_body
+from shared.kernel import current_kernel as kernel
+
+campaign_events_blp = Blueprint("campaign_events", __name__, url_prefix="/campaigns",
+                                description="Submitting local events to a campaign.")
+
+LISTED_COLUMNS = [c for c in LocalEvent.__table__.c if c.key not in ("search_text", "sequence")]
+
+events_blp = Blueprint("local_events", __name__, url_prefix="/events",
+                       description="Local events: submitted by organisations, decided by coordinators, found by all.")
+
+
+@campaign_events_blp.route("/<uuid:campaign_id>/events")
+class CampaignEvents(MethodView):
+    @requires("organisation", "coordinator")
+    @campaign_events_blp.arguments(LocalEventIn)
+    @campaign_events_blp.response(201, LocalEventOut)
+    def post(self, fields, campaign_id):
+        """Submit a local event (an organisation for itself, or a coordinator on its behalf)."""
+        principal = require_principal()
+        organisation_id = acting_for(principal, fields.get("organisation_id"), "json")
+        with kernel().db.transaction() as session:
+            campaign = use.get_campaign(session, str(campaign_id), principal)
+            event = events.submit(session, kernel().outbox, campaign, organisation_id, fields)
+            return event_response(event, 201, {"Location": url_for("local_events.LocalEventById", event_id=event.id)})
+
+
+@campaign_events_blp.route("/<uuid:campaign_id>/events.csv", methods=["POST"])
+@requires("organisation", "coordinator")
+@campaign_events_blp.arguments(BulkQuery, location="query")
+@campaign_events_blp.response(201, BulkOut)
+@campaign_events_blp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})
+@accepts_any_body
+def submit_events_csv(args, campaign_id):
+    """Submit many events from a CSV file (`Content-Type: text/csv`); see the columns in the
+    docs. Every bad row is reported with its line and field; nothing is created unless all
+    rows are good or skip_bad=true."""
+    principal = require_principal()
+    organisation_id = acting_for(principal, args.get("organisation_id"), "query")
+    text = csv_body()
+    with kernel().db.transaction() as session:
+        campaign = use.get_campaign(session, str(campaign_id), principal)
+        created, skipped = bulk.submit_file(session, kernel().outbox, campaign, organisation_id, text,
+                                            args["skip_bad"])
+        return {"created": len(created), "ids": [e.id for e in created], "skipped": skipped}
+
+
+@events_blp.route("")
+class LocalEvents(MethodView):
+    @events_blp.arguments(LocalEventQuery(), location="query")
+    @events_blp.response(200, LocalEventPage)
+    def get(self, args):
+        """Find events, in order of their start (UTC); the public sees approved public events."""
+        principal, wanted, now = current_principal(), wanted_languages(args), utcnow()
+        # Plain rows on a plain connection (this list is hot), dumped by LocalEventPage's compiled dumper.
+        stmt = events.list_statement(args, principal).with_only_columns(*LISTED_COLUMNS)
+        with kernel().db.engine.connect() as connection:
+            rows, next_url = keyset_page(connection, stmt, [LocalEvent.starts_at, LocalEvent.id], args)
+            items = [events.present(e, principal, wanted, now) for e in rows]
+            if principal is not None:  # owners and coordinators see their events' pending changes
+                told = event_changes.told_to_owner(connection, [e.id for e in rows
+                                                                if events.may_see_everything(e, principal)])
+                for item in items:
+                    item.update(told.get(item["id"], {}))
+        return page_body(items, next_url)
+
+
+@events_blp.route("/changes")
+class EventChanges(MethodView):
+    @requires("organisation", "coordinator")
+    @events_blp.arguments(EventChangeQuery(), location="query")
+    @events_blp.response(200, EventChangePage)
+    def get(self, args):
+        """Changes to approved events, oldest first (coordinators: every one; an organisation: its
+        events'). `?status=pending` is what waits for a decision; each item has the event as
+        approved."""
+        principal, wanted, now = require_principal(), wanted_languages(args), utcnow()
+        with kernel().db.transaction() as session:
+            stmt = event_changes.queue_statement(args, principal)
+            changes, next_url = keyset_page(session, stmt, [EventChange.proposed_at, EventChange.id], args)
+            ids = list({c.event_id for c in changes})
+            held = {e.id: e for e in session.execute(select(LocalEvent).where(LocalEvent.id.in_(ids))).scalars()}
+            items = [{**event_changes.view(c), "event": events.present(held[c.event_id], principal, wanted, now)}
+                     for c in changes]
+        return page_body(items, next_url)
+
+
+@events_blp.route("/<uuid:event_id>")
+class LocalEventById(MethodView):
+    @events_blp.arguments(OverviewQuery(), location="query")
+    @events_blp.response(200, LocalEventOut)
+    def get(self, _args, event_id):
+        """Read an event (`?lang=` or Accept-Language picks the text's language)."""
+        with kernel().db.transaction() as session:
+            return event_response(events.get_event(session, str(event_id), current_principal()))
+
+    @requires("organisation")
+    @events_blp.arguments(LocalEventPatch(partial=True))
+    @events_blp.response(200, LocalEventOut)
+    def patch(self, changes, event_id):
+        """Change an event (its organisation); every rule is checked again, and the change
+        is announced as event.updated naming what changed."""
+        try:
+            with kernel().db.transaction() as session:
+                event = events.get_event(session, str(event_id), current_principal())
+                event_changes.edit(session, kernel().outbox, event, require_principal(), changes)
+                return event_response(event)
+        except IntegrityError:  # two changes of an approved event at the same moment: one is kept
+            raise Conflict("Another change to the event was saved at the same moment; look at it and send "
+                           "yours again.") from None
+
+
+def _decide(event_id, approve: bool, body: dict):
+    reason = body.get("reason")
+    with kernel().db.transaction() as session:
+        event = events.get_event(session, str(event_id), current_principal())
+        before = event.status
+        events.decide(session, kernel().outbox, event, approve, reason, body.get("updated_at"))
+        record(session, kernel().outbox, require_principal(), "event.approved" if approve else "event.rejected",
+               "event", event.id, reason, before={"status": before}, after={"status": event.status})
+        return event_response(event)
+
+
+@events_blp.route("/<uuid:event_id>/approval", methods=["POST"])
+@requires("coordinator")
+@events_blp.arguments(ApprovalIn)
+@events_blp.response(200, LocalEventOut)
+def approve_event(body, event_id):
+    """Approve a submitted event (coordinators); approving twice is a 409 with the state. Send
+    the `updated_at` you read, and an event changed since is refused (409), not approved unread."""
+    return _decide(event_id, True, body)
+
+
+@events_blp.route("/<uuid:event_id>/rejection", methods=["POST"])
+@requires("coordinator")
+@events_blp.arguments(EventDecisionIn)
+@events_blp.response(200, LocalEventOut)
+def reject_event(body, event_id):
+    """Reject a submitted event, with the reason (coordinators)."""
+    return _decide(event_id, False, body)
+
+
+def _decide_change(event_id, change_id, accept: bool, reason):
+    with kernel().db.transaction() as session:
+        event = events.get_event(session, str(event_id), current_principal())
+        event_changes.decide(session, kernel().outbox, event, str(change_id), require_principal(), accept, reason)
+        return event_response(event)
+
+
+@events_blp.route("/<uuid:event_id>/changes/<uuid:change_id>/acceptance", methods=["POST"])
+@requires("coordinator")
+@events_blp.response(200, LocalEventOut)
+def accept_change(event_id, change_id):
+    """Accept an approved event's pending change (coordinators): the event becomes what it
+    proposes and event.updated announces it; deciding twice is a 409 with the change's state."""
+    return _decide_change(event_id, change_id, True, None)
+
+
+@events_blp.route("/<uuid:event_id>/changes/<uuid:change_id>/rejection", methods=["POST"])
+@requires("coordinator")
+@events_blp.arguments(DecisionIn)
+@events_blp.response(200, LocalEventOut)
+def reject_change(body, event_id, change_id):
+    """Reject an approved event's pending change, with the reason its owner is shown
+    (coordinators); the event stays as approved."""
+    return _decide_change(event_id, change_id, False, body.get("reason"))
+
+
+@events_blp.route("/<uuid:event_id>/cancellation", methods=["POST"])
+@requires("organisation")
+@events_blp.response(200, LocalEventOut)
+def cancel_event(event_id):
+    """Cancel an event (the organisation that holds it)."""
+    with kernel().db.transaction() as session:
+        event = events.get_event(session, str(event_id), current_principal())
+        events.cancel(session, kernel().outbox, event, require_principal())
+        return event_response(event)
