@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.notify import api, forgetting, link_pages, wakeups, webhooks_api
-from services.notify.handlers import build_handlers
+from services.notify.handlers import handles
 from services.notify.mail.files import mail_folder
 from services.notify.mail_dispatch import MailDispatcher
 from services.notify.models import metadata
@@ -25,7 +25,7 @@ SPEC = ServiceSpec(
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
     blueprints=lambda: [api.subscriptions_blp, link_pages.links_blp, api.contacts_blp, webhooks_api.webhooks_blp,
                         api.problems_blp],
-    handlers=build_handlers, on_build=_on_build,
+    handlers=handles, on_build=_on_build,
 )
 build = SPEC.build
 create_app = SPEC.create_app

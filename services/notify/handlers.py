@@ -195,7 +195,4 @@ def _report_decided(session: Session, message: Message, decision: str, reason: s
         to_recipients(session, notice, contact_of(message.data["organisation_id"]))
 
 
-build_handlers = handles.map  # the service's handler map (ServiceSpec.handlers)
-
-
-__all__ = ["build_handlers", "fanout", "handles"]
+__all__ = ["fanout", "handles"]

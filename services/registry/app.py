@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from services.registry import account_api, api, audit_api, keys_api, signin_sessions, tokens_api
-from services.registry.handlers import HANDLERS
+from services.registry.handlers import handles
 from services.registry.models import metadata
 from services.registry.passkeys import RelyingParty
 from services.registry.tokens import Signer
@@ -39,7 +39,7 @@ SPEC = ServiceSpec(
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
     blueprints=lambda: [api.organisations, keys_api.coordinators, tokens_api.tokens, audit_api.blueprint,
                         account_api.account],
-    handlers=lambda: dict(HANDLERS), on_build=_attach_signer,
+    handlers=handles, on_build=_attach_signer,
 )
 
 

@@ -6,4 +6,3 @@ from services.registry import audit
 from shared.bus.handlers import Handlers
 
 handles = Handlers(audit.HANDLERS)
-HANDLERS = handles.map()  # the service's handler map (app.py hands its kernel a copy)
