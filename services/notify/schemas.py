@@ -73,9 +73,8 @@ def _webhook_types(**kwargs):
                        validate=validate.Length(min=1, max=len(WEBHOOK_TYPES)), **kwargs)
 
 
-class EndpointIn(Schema):
-    url = _webhook_url(required=True)
-    types = _webhook_types(required=True)
+class TakesURL(Schema):
+    """A body with a webhook URL, taken without the spaces a paste leaves around it."""
 
     @pre_load
     def _strip(self, data, **kwargs):
@@ -84,7 +83,12 @@ class EndpointIn(Schema):
         return data
 
 
-class EndpointPatch(Schema):
+class EndpointIn(TakesURL):
+    url = _webhook_url(required=True)
+    types = _webhook_types(required=True)
+
+
+class EndpointPatch(TakesURL):
     url = _webhook_url()
     types = _webhook_types()
     status = fields.String(validate=validate.OneOf(["active"]), metadata={

@@ -107,3 +107,9 @@ def test_the_pages_of_the_links_in_emails_are_documented_as_html(api):
     assert set(operation["responses"]["410"]["content"]) == {"text/html"}
     page = api.get("/api/notify/unsubscribe?token=changed")
     assert page.status_code == 400 and page.mimetype == "text/html"
+
+
+def test_a_pasted_url_is_taken_without_its_surrounding_spaces_when_changed_too(api, token):
+    endpoint = _register(api, token).json
+    moved = api.patch(f"{WEBHOOKS}/{endpoint['id']}", token=token, json={"url": " http://127.0.0.1:9/moved\n"})
+    assert moved.status_code == 200 and moved.json["url"] == "http://127.0.0.1:9/moved"
