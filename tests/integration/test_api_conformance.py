@@ -4,6 +4,7 @@ answer must be what the document says: a documented status, a documented content
 body that matches the documented schema, the documented headers. Valid input is never
 refused as malformed: a 400 or 422 for a schema-valid request must name a rule the schema
 cannot express (its problem `type` is not `validation`, `bad-request` or `unknown-parameter`).
+Every 201's `Location` is followed: it must answer GET with the same credentials.
 
 A failing run lists every operation that strayed, with the status and the problem's detail,
 so the list is the to-do. `CONFORMANCE_EXAMPLES` sets requests per operation and mode.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from datetime import datetime
 
 import pytest
 import schemathesis
@@ -26,6 +28,7 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from werkzeug.test import Client
 
 from shared.fields import unsafe_character
 from tests.integration.conftest import ApiClient
@@ -45,6 +48,9 @@ def _printable(multiline: bool):
 # The string formats docs/api.md defines: printable text, on one line or several.
 schemathesis.openapi.format("text", _printable(False))
 schemathesis.openapi.format("multiline-text", _printable(True))
+# A wall-clock time with no offset (an event's local start and end).
+schemathesis.openapi.format("local-date-time", st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(
+    2200, 1, 1)).map(lambda moment: moment.replace(microsecond=0).isoformat()))
 
 
 def _problem(response) -> tuple[str, str]:
@@ -103,6 +109,8 @@ def _runner(operation, mode, token, failures: Counter):
         where = f"{case.method} {operation.path}"
         if mode is GenerationMode.POSITIVE and response.status_code in (400, 422) and kind in MALFORMED:
             failures[(where, "valid input refused", response.status_code, detail)] += 1
+        if response.status_code == 201:
+            _follow_location(case, response, where, failures)
         try:
             case.validate_response(response, checks=CHECKS)
         except BaseException as exc:  # schemathesis groups what it found  # noqa: BLE001
@@ -111,3 +119,16 @@ def _runner(operation, mode, token, failures: Counter):
                 failures[(where, title, response.status_code, detail or str(found)[:160])] += 1
 
     return run
+
+
+def _follow_location(case, response, where: str, failures: Counter) -> None:
+    """A 201's Location answers GET with the same credentials (the contract's point 6)."""
+    found = {name.lower(): value for name, value in response.headers.items()}.get("location")
+    location = found[0] if isinstance(found, list) else found
+    if not location:
+        failures[(where, "201 without Location", 201, "")] += 1
+        return
+    answer = Client(case.operation.schema.app).get(location, headers={"Authorization": case.headers["Authorization"]})
+    if answer.status_code != 200:
+        failures[(where, "201's Location does not answer GET", answer.status_code, location)] += 1
+
