@@ -14,6 +14,7 @@ from shared.db import utcnow
 from shared.errors import NotFound
 from shared.ids import refuse_unknown
 from shared.kernel import current_kernel as kernel
+from shared.kernel import dependency
 from shared.revisions import status_and_revision
 
 # What the public sees of a file (MediaOut's other fields are for those who manage it).
@@ -34,7 +35,7 @@ class Linked:
 
 
 def storage() -> Storage:
-    return kernel().extras["storage"]
+    return dependency("storage")  # built once per process by the service's bootstrap (app.py)
 
 
 def url(path: str) -> str:
