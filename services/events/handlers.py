@@ -19,6 +19,3 @@ def organisation_changed(session: Session, message: Message) -> None:
     # The copy is a Core write: the signatory lists that name the organisation change
     # without the ORM knowing.
     bump(session.connection(), public_revisions, endorsed_by(message.data["id"]))
-
-
-build_handlers = handles.map  # the service's handler map (ServiceSpec.handlers)
