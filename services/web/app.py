@@ -1,8 +1,8 @@
 """The web front's app: its settings, the per-app things its views reach (the API client, the
 sessions' keys, the kept campaign pages) and its blueprints, one per area — the site's hooks
 and error pages (site.py), the public pages (public.py), signing in (account.py), the
-organisation area (organisation.py), the coordinator dashboard (dashboard/) and its record
-(audit_log.py), the Security page (security.py), API keys (api_keys.py) and resumable uploads
+organisation area (organisation.py), the coordinator dashboard and its record (dashboard/),
+the Security page (security.py), API keys (api_keys.py) and resumable uploads
 (uploads.py)."""
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from flask import Flask
 from services.web import (
     account,
     api_keys,
-    audit_log,
     client,
     dashboard,
     formats,
@@ -35,7 +34,7 @@ from shared.config import Config
 from shared.http.app import install_request_id_and_problems
 
 # In this order: the site's form limits come before any form is read (the account's CSRF check).
-BLUEPRINTS = (site.bp, public.bp, account.bp, organisation.bp, dashboard.bp, audit_log.bp, security.bp, uploads.bp,
+BLUEPRINTS = (site.bp, public.bp, account.bp, organisation.bp, dashboard.bp, dashboard.record.bp, security.bp, uploads.bp,
               api_keys.bp)
 
 

@@ -3,15 +3,16 @@
 a decision — and each open campaign's progress (`queue.py`, /me); campaigns and their material
 package (`campaigns.py`); organisations — renames, registering one and its key shown once, a CSV
 import (`organisations.py`); the failing deliveries (`deliveries.py`); the emergency stop of a
-country (`emergency.py`). The record of decisions is a blueprint of its own (`audit_log.py`).
+country (`emergency.py`); and the record of decisions (`record.py`), a blueprint of its own
+(`record`).
 
 A form the API refuses comes back with the API's errors under their fields and a summary at
 its top; an action that worked says so on the page it leads to (forms.py)."""
 from __future__ import annotations
 
 # Each tab's module adds its views to the blueprint as it is imported.
-from services.web.dashboard import campaigns, deliveries, emergency, organisations, queue  # noqa: F401
-from services.web.dashboard.base import bp, organisation_names, show
+from services.web.dashboard import campaigns, deliveries, emergency, organisations, queue, record  # noqa: F401
+from services.web.dashboard.base import bp
 from services.web.dashboard.queue import page
 
-__all__ = ["bp", "organisation_names", "page", "show"]
+__all__ = ["bp", "page", "record"]

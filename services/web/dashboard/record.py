@@ -1,5 +1,5 @@
-"""The record of decisions, for coordinators (/me/record): the registry's audit log with
-filters, names for the ids it holds, and the whole log exported through the web (the
+"""The dashboard's record tab (/me/record), a blueprint of its own (`record`, coordinators only):
+the registry's audit log with filters, names for the ids it holds, and the whole log exported through the web (the
 coordinator's token stays on the server)."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from flask import Blueprint, Response, g, request, stream_with_context
 
 from services.web.client import Api, ApiError, api
-from services.web.dashboard import organisation_names, show
+from services.web.dashboard.base import organisation_names, show
 from services.web.pages import coordinators_area, optional, signed_in
 
 FILTERS = ("action", "actor", "subject", "since", "until")
