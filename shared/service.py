@@ -24,8 +24,8 @@ class ServiceSpec:
     metadata: MetaData
     migrations: str
     blueprints: Callable[[], list]
-    # The service's handler declarations (or, the older way, a function answering its map).
-    handlers: Handlers | Callable[[], dict] = dict
+    # What the service handles (shared.bus.handlers): its consumer's map is built from it.
+    handlers: Handlers = field(default_factory=Handlers)
     # The service's bootstrap, called with the new kernel: builds its dependencies
     # (`kernel.provide(storage=…)`) and background loops.
     on_build: Callable[[Kernel], None] | None = field(default=None)
@@ -35,8 +35,7 @@ class ServiceSpec:
         if self.on_build is not None:
             self.on_build(kernel)
         # After the bootstrap: handlers get what it provides as named parameters.
-        kernel.handlers = (self.handlers.map(kernel.dependencies) if isinstance(self.handlers, Handlers)
-                           else self.handlers())
+        kernel.handlers = self.handlers.map(kernel.dependencies)
         return kernel
 
     def create_app(self, config: Config | None = None, kernel: Kernel | None = None,
