@@ -7,6 +7,7 @@ from typing import Callable
 
 from flask import Response, request
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from services.events import campaigns as use
@@ -18,12 +19,55 @@ from services.events.api_common import (
     wanted_languages,
 )
 from services.events.models import LocalEvent, public_revisions
-from services.events.schemas import FeatureCollection, GeoQuery, OverviewQuery
+from services.events.schemas import SLUG, OverviewQuery
 from shared.db import utcnow
-from shared.http.dump import json_response
+from shared.fields import CountryCode, LanguageCode, UUIDString
+from shared.http.dump import FastSchema, json_response
 from shared.http.rendered import documented_rendering, rendered_response
 from shared.kernel import current_kernel as kernel
 from shared.revisions import campaign_revision
+
+# What only the map answers: GeoJSON (RFC 7946).
+
+
+class GeoQuery(Schema):
+    campaign_id = UUIDString()
+    country = CountryCode()
+    organisation_id = UUIDString()
+    activity_type = fields.String(validate=SLUG)
+    lang = LanguageCode()
+
+
+class PointGeometry(FastSchema):
+    type = fields.String(metadata={"example": "Point"})
+    coordinates = fields.List(fields.Float(), metadata={"description": "[longitude, latitude]"})
+
+
+class FeatureProperties(FastSchema):
+    title = fields.String()
+    city = fields.String()
+    country = fields.String()
+    activity_type = fields.String()
+    start = fields.String(metadata={"description": "Local wall-clock time in `timezone`."})
+    timezone = fields.String()
+    starts_at = fields.AwareDateTime(format="iso")
+    status = fields.String()
+    approximate = fields.Boolean(metadata={"description": "True while the point is about 1 km off the place."})
+
+
+class Feature(FastSchema):
+    type = fields.String(metadata={"example": "Feature"})
+    id = fields.String()
+    geometry = fields.Nested(PointGeometry)
+    properties = fields.Nested(FeatureProperties)
+
+
+class FeatureCollection(FastSchema):
+    """GeoJSON (RFC 7946)."""
+
+    type = fields.String(metadata={"example": "FeatureCollection"})
+    features = fields.List(fields.Nested(Feature))
+
 
 feeds_blp = Blueprint("feeds", __name__, description="Public events as calendar feeds and a map.")
 

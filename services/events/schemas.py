@@ -17,7 +17,7 @@ from shared.fields import (
     WholeNumber,
 )
 from shared.http.dump import FastSchema
-from shared.http.pagination import PageArgs
+from shared.http.pagination import PageArgs, page_schema
 
 STATUSES = ("draft", "open", "closed")
 SLUG = validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$", error="must be lower-case letters, digits and _ (e.g. womens_solidarity_action).")
@@ -62,9 +62,7 @@ class CampaignOut(FastSchema):
     updated_at = fields.AwareDateTime(format="iso")
 
 
-class CampaignPage(FastSchema):
-    items = fields.List(fields.Nested(CampaignOut))
-    next = fields.String(allow_none=True)
+CampaignPage = page_schema(CampaignOut, "CampaignPage")
 
 
 class CampaignQuery(PageArgs):
@@ -233,9 +231,7 @@ class LocalEventOut(FastSchema):
                        "(with the reason) and nothing newer was proposed since."})
 
 
-class LocalEventPage(FastSchema):
-    items = fields.List(fields.Nested(LocalEventOut))
-    next = fields.String(allow_none=True)
+LocalEventPage = page_schema(LocalEventOut, "LocalEventPage")
 
 
 class LocalEventQuery(PageArgs):
@@ -262,9 +258,7 @@ class QueuedChange(EventChangeOut):
     event = fields.Nested(LocalEventOut, metadata={"description": "The event as approved (as GET gives it)."})
 
 
-class EventChangePage(FastSchema):
-    items = fields.List(fields.Nested(QueuedChange))
-    next = fields.String(allow_none=True)
+EventChangePage = page_schema(QueuedChange, "EventChangePage")
 
 
 class HoldIn(Schema):
@@ -295,9 +289,7 @@ class TimelineItem(FastSchema):
     language = fields.String()
 
 
-class TimelinePage(FastSchema):
-    items = fields.List(fields.Nested(TimelineItem))
-    next = fields.String(allow_none=True)
+TimelinePage = page_schema(TimelineItem, "TimelinePage")
 
 
 class Tally(FastSchema):
@@ -318,14 +310,6 @@ class StatisticsOut(FastSchema):
     activity_types = fields.List(fields.Nested(Tally))
     organisations = fields.List(fields.Nested(Tally))
     total = fields.Nested(Totals)
-
-
-class GeoQuery(Schema):
-    campaign_id = UUIDString()
-    country = CountryCode()
-    organisation_id = UUIDString()
-    activity_type = fields.String(validate=SLUG)
-    lang = LanguageCode()
 
 
 class BulkQuery(Schema):
@@ -378,33 +362,3 @@ class CampaignOverview(FastSchema):
     events = fields.List(fields.Nested(OverviewEvent), metadata={
         "description": "Every event the public list of the campaign finds, over all its pages, in its order."})
 
-
-class PointGeometry(FastSchema):
-    type = fields.String(metadata={"example": "Point"})
-    coordinates = fields.List(fields.Float(), metadata={"description": "[longitude, latitude]"})
-
-
-class FeatureProperties(FastSchema):
-    title = fields.String()
-    city = fields.String()
-    country = fields.String()
-    activity_type = fields.String()
-    start = fields.String(metadata={"description": "Local wall-clock time in `timezone`."})
-    timezone = fields.String()
-    starts_at = fields.AwareDateTime(format="iso")
-    status = fields.String()
-    approximate = fields.Boolean(metadata={"description": "True while the point is about 1 km off the place."})
-
-
-class Feature(FastSchema):
-    type = fields.String(metadata={"example": "Feature"})
-    id = fields.String()
-    geometry = fields.Nested(PointGeometry)
-    properties = fields.Nested(FeatureProperties)
-
-
-class FeatureCollection(FastSchema):
-    """GeoJSON (RFC 7946)."""
-
-    type = fields.String(metadata={"example": "FeatureCollection"})
-    features = fields.List(fields.Nested(Feature))

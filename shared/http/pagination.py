@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.db import UTCDateTime
 from shared.fields import unsafe_character
+from shared.http.dump import FastSchema
 from shared.http.problems import fail
 
 DEFAULT_LIMIT = 50
@@ -106,3 +107,12 @@ def keyset_page(session: Session | Connection, stmt: Select, order_by: list, arg
 
 def page_body(items: list, next_url: str | None) -> dict:
     return {"items": items, "next": next_url}
+
+
+def page_schema(item: type[Schema], name: str | None = None) -> type[Schema]:
+    """A collection's answer, `{"items": [...], "next": url | null}` (docs/api.md, Lists), as an
+    output schema: its items dumped by `item`, compiled (shared.http.dump.FastSchema)."""
+    return FastSchema.from_dict({
+        "items": fields.List(fields.Nested(item)),
+        "next": fields.String(allow_none=True, metadata={"description": "The next page's URL; null on the last."}),
+    }, name=name or f"{item.__name__.removesuffix('Out')}Page")
