@@ -70,6 +70,13 @@ def own_account(proven: str | None = "change your factors"):
         yield session, principal
 
 
+def with_a_secret(schema, status: int = 200):
+    """The caller's own route whose answer holds a secret (documented and sent as `no-store`)."""
+    def decorate(view):
+        return requires()(account.response(status, schema, headers=NO_STORE)(view))
+    return decorate
+
+
 def _name_of(session, principal: Principal) -> str:
     owner = session.get(Coordinator if principal.is_coordinator else Organisation, principal.subject_id)
     name = getattr(owner, "name", None) or principal.subject_id
@@ -91,8 +98,7 @@ def factors():
 
 @account.route("/factors/totp")
 class Totp(MethodView):
-    @requires()
-    @account.response(200, TotpBegunOut, headers=NO_STORE)
+    @with_a_secret(TotpBegunOut)
     def post(self):
         """Start setting up an authenticator app: its secret and otpauth URI (the same while
         unconfirmed; never shown once confirmed: 409)."""
@@ -111,9 +117,8 @@ class Totp(MethodView):
 
 
 @account.route("/factors/totp/confirmation", methods=["POST"])
-@requires()
+@with_a_secret(RecoveryCodesOut)
 @account.arguments(CodeIn)
-@account.response(200, RecoveryCodesOut, headers=NO_STORE)
 def confirm_totp(body):
     """Confirm the app with its current code: it counts from now; answers ten recovery codes,
     shown this once. The caller's session counts as having proven it. A wrong code: 422 `rule`
@@ -126,8 +131,7 @@ def confirm_totp(body):
 
 
 @account.route("/factors/recovery-codes", methods=["POST"])
-@requires()
-@account.response(200, RecoveryCodesOut, headers=NO_STORE)
+@with_a_secret(RecoveryCodesOut)
 def renew_recovery_codes():
     """Ten new recovery codes, shown this once; the old ones stop working."""
     with own_account() as (session, principal):
@@ -139,8 +143,7 @@ def renew_recovery_codes():
 
 
 @account.route("/factors/passkeys/options", methods=["POST"])
-@requires()
-@account.response(200, ChallengeOut, headers=NO_STORE)
+@with_a_secret(ChallengeOut)
 def passkey_options():
     """Options for navigator.credentials.create, and the id of their challenge (5 minutes)."""
     with own_account() as (session, principal):

@@ -28,14 +28,12 @@ from services.registry.schemas import (
     RenameQuery,
     RenameRejectionIn,
     SuspensionIn,
-    present_organisations,
     visible,
 )
 from shared.audit import record
 from shared.errors import Invalid
 from shared.http.app import PROBLEM_JSON, accepts_any_body, csv_body
 from shared.http.auth import current_principal, requires
-from shared.http.dump import json_response
 from shared.http.pagination import keyset_page, page_body
 from shared.kernel import current_kernel as kernel
 
@@ -63,7 +61,7 @@ class Organisations(MethodView):
             stmt = stmt.where(Organisation.status == args["status"])
         with kernel().db.engine.connect() as connection:  # a read: no ORM session needed
             rows, next_url = keyset_page(connection, stmt, [Organisation.created_at, Organisation.id], args)
-        return json_response(page_body(present_organisations(rows), next_url))
+        return page_body([visible(row) for row in rows], next_url)
 
     @requires("coordinator")
     @organisations.arguments(OrganisationIn)

@@ -1,13 +1,11 @@
 """What the registry's API accepts and answers."""
 from __future__ import annotations
 
-import re
+from marshmallow import Schema, fields, validate
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-
-from shared.fields import CountryCode, Email, LanguageCode, Text, TimeZone
+from shared.fields import Changes, CountryCode, Email, LanguageCode, Text, TimeZone, UniqueItems, WebAddress
 from shared.http.auth import current_principal
-from shared.http.dump import compile_dumper
+from shared.http.dump import FastSchema
 from shared.http.pagination import PageArgs
 from shared.http.problems import FieldError, ProblemSchema
 
@@ -16,37 +14,13 @@ LOCATION = {"Location": {"description": "The URL of what was made: GET it with t
                          "schema": {"type": "string", "format": "uri-reference"}}}
 NO_STORE = {"Cache-Control": {"description": "`no-store`: the answer holds a secret.", "schema": {"type": "string"}}}
 
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_PCHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"
-WEBSITE_PATTERN = (rf"^https?://{_LABEL}(?:\.{_LABEL})+(?::[0-9]{{1,5}})?(?:/(?:{_PCHAR}|/)*)?"
-                   rf"(?:\?(?:{_PCHAR}|[/?])*)?(?:#(?:{_PCHAR}|[/?])*)?$")
-_WEBSITE = re.compile(WEBSITE_PATTERN)
-
-
-class WebAddress(fields.String):
-    """An http(s) address with a host name that has a dot; in ASCII (percent-encoded), as a URI is."""
-
-    def openapi(self) -> dict:
-        return {"format": "uri", "pattern": WEBSITE_PATTERN, "maxLength": 500}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if len(text) > 500 or not _WEBSITE.match(text):
-            raise ValidationError("must be an http:// or https:// address with a host name (example.org), "
-                                  "in ASCII: percent-encode other characters.")
-        return text
-
 
 def page_of(item: type[Schema], name: str) -> type[Schema]:
-    """A collection's answer: `{"items": [...], "next": url or null}` (docs/api.md, Lists)."""
-    return Schema.from_dict({"items": fields.List(fields.Nested(item)),
-                             "next": fields.String(allow_none=True, metadata={
-                                 "description": "The next page's URL; null on the last page."})}, name=name)
-
-
-def _unique(values):
-    if len(set(values)) != len(values):
-        raise ValidationError("must not repeat a language.")
+    """A collection's answer: `{"items": [...], "next": url or null}` (docs/api.md, Lists), dumped
+    by a function compiled from it (shared.http.dump.FastSchema)."""
+    return FastSchema.from_dict({"items": fields.List(fields.Nested(item)),
+                                 "next": fields.String(allow_none=True, metadata={
+                                     "description": "The next page's URL; null on the last page."})}, name=name)
 
 
 class OrganisationIn(Schema):
@@ -55,29 +29,21 @@ class OrganisationIn(Schema):
     name_en = Text(required=True, max_length=300)
     country = CountryCode(required=True, metadata={"description": "ISO 3166-1 alpha-2", "example": "KE"})
     timezone = TimeZone(required=True, metadata={"example": "Africa/Nairobi"})
-    languages = fields.List(LanguageCode(), load_default=list, validate=[validate.Length(max=20), _unique],
-                            metadata={"description": "ISO 639-1 codes, each once", "example": ["sw", "en"],
-                                      "uniqueItems": True})
+    languages = fields.List(LanguageCode(), load_default=list, validate=[validate.Length(max=20), UniqueItems()],
+                            metadata={"description": "ISO 639-1 codes, each once", "example": ["sw", "en"]})
     website = WebAddress(allow_none=True, load_default=None, metadata={"example": "https://cpk.example"})
     contact_email = Email(allow_none=True, load_default=None,
                           metadata={"description": "Private: shown only to the organisation and coordinators."})
 
 
-class OrganisationPatch(OrganisationIn):
+class OrganisationPatch(OrganisationIn, Changes):
     """The fields to change (at least one); those left out stay as they are."""
-
-    OPENAPI = {"minProperties": 1}  # shared.http.openapi adds it to the document
-
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if not data:
-            raise ValidationError("name at least one field to change.")
 
 
 PRIVATE_FIELDS = ("contact_email", "suspension_reason")
 
 
-class OrganisationOut(Schema):
+class OrganisationOut(FastSchema):
     """Contact fields are shown only to the organisation itself and to coordinators."""
 
     id = fields.String(dump_only=True)
@@ -112,10 +78,8 @@ class OrganisationReadOut(OrganisationOut):
 OrganisationPage = page_of(OrganisationOut, "OrganisationPage")
 
 
-# The hot list's items, compiled from the page's own item schema (shared/http/dump.py).
-_ITEM = OrganisationPage().fields["items"].inner.schema
-_PUBLIC = compile_dumper(_ITEM.__class__(exclude=PRIVATE_FIELDS))
-_FULL = compile_dumper(_ITEM)
+_SHOWN = tuple(OrganisationOut._declared_fields)
+_PUBLIC = tuple(name for name in _SHOWN if name not in PRIVATE_FIELDS)
 
 
 def _sees_private(org_id: str) -> bool:
@@ -123,21 +87,12 @@ def _sees_private(org_id: str) -> bool:
     return principal is not None and (principal.is_coordinator or principal.owns(org_id))
 
 
-def present_organisations(orgs) -> list[dict]:
-    """Organisations as the caller may see them: contact fields for coordinators and for
-    the organisation itself only."""
-    principal = current_principal()
-    if principal is not None and principal.is_coordinator:
-        return [_FULL(org) for org in orgs]
-    own = principal.subject_id if principal is not None and principal.role == "organisation" else None
-    return [_FULL(org) if org.id == own else _PUBLIC(org) for org in orgs]
-
-
 def visible(org, **more) -> dict:
-    """The organisation's fields the caller may see (for its schema to dump), and `more`, which
-    only the organisation itself and coordinators see."""
-    shown = [name for name in OrganisationOut().fields if name not in PRIVATE_FIELDS or _sees_private(org.id)]
-    return {**{name: getattr(org, name) for name in shown}, **(more if _sees_private(org.id) else {})}
+    """The organisation's fields the caller may see, for the route's schema to dump: contact
+    fields (and `more`) for coordinators and the organisation itself only."""
+    if _sees_private(org.id):
+        return {**{name: getattr(org, name) for name in _SHOWN}, **more}
+    return {name: getattr(org, name) for name in _PUBLIC}
 
 
 class OrganisationQuery(PageArgs):

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 import pytest
 from marshmallow import Schema, fields
 
-from services.registry.schemas import PRIVATE_FIELDS, OrganisationOut
+from services.registry.schemas import PRIVATE_FIELDS, OrganisationOut, OrganisationPage, OrganisationReadOut
 from shared.http.dump import compile_dumper
 
 ORG = SimpleNamespace(id="6c0e", abbreviation="БКП", name="Българска комунистическа партия",
@@ -15,9 +15,16 @@ ORG = SimpleNamespace(id="6c0e", abbreviation="БКП", name="Българска
                       contact_email="office@bkp.example", suspension_reason=None)
 
 
-@pytest.mark.parametrize("schema", [OrganisationOut(), OrganisationOut(exclude=PRIVATE_FIELDS)])
-def test_the_compiled_dumper_gives_what_marshmallow_gives(schema):
-    assert compile_dumper(schema)(ORG) == schema.dump(ORG)
+RENAME = SimpleNamespace(id="9d1f", proposed={"name": "БКП (м)"}, proposed_at=datetime(2026, 11, 28, tzinfo=timezone.utc))
+
+
+@pytest.mark.parametrize("schema, obj", [
+    (OrganisationOut(), ORG), (OrganisationOut(exclude=PRIVATE_FIELDS), ORG),
+    (OrganisationReadOut(), SimpleNamespace(**vars(ORG), pending_rename=RENAME)),
+    (OrganisationReadOut(), SimpleNamespace(**vars(ORG), pending_rename=None)),
+    (OrganisationPage(), {"items": [ORG, {"id": "x", "name": "only what the caller may see"}], "next": None})])
+def test_the_compiled_dumper_gives_what_marshmallow_gives(schema, obj):
+    assert compile_dumper(schema)(obj) == Schema.dump(schema, obj)  # marshmallow's own dump, not FastSchema's
 
 
 def test_public_output_never_holds_private_fields():
