@@ -23,12 +23,12 @@ from services.registry.account_schemas import (
     TotpBegunOut,
 )
 from services.registry.models import Coordinator, Organisation, Passkey, SignInSession
-from services.registry.schemas import LOCATION, NO_STORE
+from services.registry.schemas import LOCATION, NO_STORE, lists
 from shared.audit import record
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.http.auth import require_principal, requires
-from shared.http.pagination import PageArgs, keyset_page, page_body
+from shared.http.pagination import keyset_page, page_body
 from shared.kernel import current_kernel as kernel
 
 account = Blueprint("account", __name__, url_prefix="/me",
@@ -154,8 +154,7 @@ def passkey_options():
 @account.route("/factors/passkeys")
 class Passkeys(MethodView):
     @requires()
-    @account.arguments(PageArgs, location="query")
-    @account.response(200, PasskeyPage)
+    @lists(account, PasskeyPage)
     def get(self, args):
         """Your passkeys, the oldest first (never a public key)."""
         with own_account(proven=None) as (session, principal):
@@ -200,8 +199,7 @@ class PasskeyById(MethodView):
 @account.route("/sessions")
 class Sessions(MethodView):
     @requires()
-    @account.arguments(PageArgs, location="query")
-    @account.response(200, SessionPage)
+    @lists(account, SessionPage)
     def get(self, args):
         """Your live sign-in sessions, the most recently used first; `current` is the token's own."""
         with own_account(proven=None) as (session, principal):

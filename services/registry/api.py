@@ -28,6 +28,7 @@ from services.registry.schemas import (
     RenameQuery,
     RenameRejectionIn,
     SuspensionIn,
+    lists,
     visible,
 )
 from shared.audit import record
@@ -50,8 +51,7 @@ def conflict(blp: Blueprint, schema=ConflictProblem, description: str = LOOKS_LI
 
 @organisations.route("")
 class Organisations(MethodView):
-    @organisations.arguments(OrganisationQuery, location="query")
-    @organisations.response(200, OrganisationPage)
+    @lists(organisations, OrganisationPage, OrganisationQuery)
     def get(self, args):
         """List organisations (public fields; contact fields for coordinators)."""
         stmt = select(Organisation.__table__)  # rows, not ORM objects: this list is hot
@@ -138,8 +138,7 @@ class OrganisationById(MethodView):
 @organisations.route("/renames")
 class Renames(MethodView):
     @requires("coordinator")
-    @organisations.arguments(RenameQuery, location="query")
-    @organisations.response(200, RenamePage)
+    @lists(organisations, RenamePage, RenameQuery)
     def get(self, args):
         """Renames organisations asked for (`?status=pending`, the default, oldest first), each with
         what to look at before accepting it: words that mix scripts, a look-alike (coordinators)."""

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from services.registry import audit
 from services.registry.models import AuditEntry
-from services.registry.schemas import page_of
+from services.registry.schemas import lists, page_of
 from shared.fields import Text, UUIDString
 from shared.http.auth import requires
 from shared.http.pagination import PageArgs, keyset_page, page_body
@@ -86,8 +86,7 @@ def filtered(args: dict):
 @blueprint.route("")
 class AuditLog(MethodView):
     @requires("coordinator")
-    @blueprint.arguments(AuditQuery, location="query")
-    @blueprint.response(200, AuditPage)
+    @lists(blueprint, AuditPage, AuditQuery)
     def get(self, args):
         """The decisions on record, newest first (coordinators)."""
         with kernel().db.transaction() as session:

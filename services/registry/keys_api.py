@@ -19,10 +19,11 @@ from services.registry.schemas import (
     KeyIn,
     KeyOut,
     KeyPage,
+    lists,
 )
 from shared.audit import record
 from shared.http.auth import current_principal, requires
-from shared.http.pagination import PageArgs, keyset_page, page_body
+from shared.http.pagination import keyset_page, page_body
 from shared.kernel import current_kernel as kernel
 
 coordinators = Blueprint("coordinators", __name__, url_prefix="/coordinators",
@@ -32,8 +33,7 @@ coordinators = Blueprint("coordinators", __name__, url_prefix="/coordinators",
 @coordinators.route("")
 class Coordinators(MethodView):
     @requires("coordinator")
-    @coordinators.arguments(PageArgs, location="query")
-    @coordinators.response(200, CoordinatorPage)
+    @lists(coordinators, CoordinatorPage)
     def get(self, args):
         """List coordinators (coordinators)."""
         with kernel().db.transaction() as session:
@@ -73,8 +73,7 @@ def key_routes(blp: Blueprint, kind: str, owner_arg: str, access, whose: str) ->
 
     class Keys(MethodView):
         @access
-        @blp.arguments(PageArgs, location="query")
-        @blp.response(200, KeyPage)
+        @lists(blp, KeyPage)
         def get(self, args, **view_args):
             with kernel().db.transaction() as session:
                 stmt = select(ApiKey).where(ApiKey.owner_kind == kind, ApiKey.owner_id == owner_of(session, view_args))

@@ -15,6 +15,13 @@ LOCATION = {"Location": {"description": "The URL of what was made: GET it with t
 NO_STORE = {"Cache-Control": {"description": "`no-store`: the answer holds a secret.", "schema": {"type": "string"}}}
 
 
+def lists(blp, page: type[Schema], query: type[Schema] = PageArgs):
+    """A collection's GET: `limit`, `cursor` (and the filters of `query`) in, `page` out."""
+    def decorate(view):
+        return blp.arguments(query, location="query")(blp.response(200, page)(view))
+    return decorate
+
+
 def page_of(item: type[Schema], name: str) -> type[Schema]:
     """A collection's answer: `{"items": [...], "next": url or null}` (docs/api.md, Lists), dumped
     by a function compiled from it (shared.http.dump.FastSchema)."""
