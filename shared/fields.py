@@ -7,7 +7,7 @@ import zoneinfo
 from functools import lru_cache
 
 import pycountry
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 
@@ -78,8 +78,13 @@ class LanguageCode(fields.String):
 
 
 class Email(fields.String):
+    """An address e-mail can reach: checked by email-validator (no deliverability lookup), which
+    refuses special-use domains (RFC 6761: .test, .local, .invalid…); the document says so."""
+
+    NOT_SPECIAL_USE = r"^[^@]+@(?!([^@]*\.)?(%s)\.?$)[^@]+$" % "|".join(sorted(SPECIAL_USE_DOMAIN_NAMES))
+
     def openapi(self) -> dict:
-        return {"format": "email", "maxLength": 254}
+        return {"format": "email", "maxLength": 254, "pattern": self.NOT_SPECIAL_USE}
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs).strip()

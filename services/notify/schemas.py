@@ -1,7 +1,6 @@
 """What the notify service takes and gives over HTTP."""
 from __future__ import annotations
 
-from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from marshmallow import Schema, fields, pre_load, validate
 
 from shared.bus.catalogue import WEBHOOK_TYPES
@@ -11,24 +10,13 @@ from shared.http.pagination import PageArgs
 WANTS = ["new_events", "changes", "reminders", "reports"]
 
 
-class MailAddress(Email):
-    """shared.fields.Email, its document also saying that an address at a special-use domain
-    (RFC 6761: .test, .local, .invalid…), which e-mail cannot reach, is not taken. (A step
-    shared.fields.Email can take for every service; this class then goes.)"""
-
-    NOT_SPECIAL_USE = r"^[^@]+@(?!([^@]*\.)?(%s)\.?$)[^@]+$" % "|".join(sorted(SPECIAL_USE_DOMAIN_NAMES))
-
-    def openapi(self) -> dict:
-        return {**super().openapi(), "pattern": self.NOT_SPECIAL_USE}
-
-
 def _language():
     return LanguageCode(load_default="en", metadata={
         "description": "The e-mails' language (ISO 639-1); one they are not written in falls back to English."})
 
 
 class SubscriptionIn(Schema):
-    email = MailAddress(required=True)
+    email = Email(required=True)
     language = _language()
     timezone = TimeZone(load_default=None, metadata={"description": "For reminders in your own time."})
     scope = fields.String(required=True, validate=validate.OneOf(["campaign", "country", "city", "event"]))
@@ -46,7 +34,7 @@ class Accepted(Schema):
 
 
 class ContactIn(Schema):
-    email = MailAddress(required=True)
+    email = Email(required=True)
     language = _language()
 
 

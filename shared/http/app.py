@@ -16,7 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from shared.bus.connection import connect
 from shared.errors import DomainError, Invalid
 from shared.http.auth import WWW_AUTH, require_principal
-from shared.http.contract import install_contract
+from shared.http.contract import install_contract, meaningful_headers
 from shared.http.openapi import DocumentingPlugin, install_converters
 from shared.http.problems import ProblemSchema, from_http_exception, problem_response
 from shared.http.ratelimit import init_rate_limits
@@ -124,6 +124,7 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     app.extensions["doa"] = kernel
     app.extensions.update(kernel.extras)
     trust_proxies(app, kernel.config.PROXY_HOPS)
+    app.after_request(meaningful_headers)  # before the limiter's hook, so it has the last word
     init_rate_limits(app, kernel.config.RATE_LIMIT_STORAGE_URL)
     api = ProblemApi(app, spec_kwargs={"marshmallow_plugin": DocumentingPlugin()})
     install_converters(app, api)

@@ -3,7 +3,7 @@ a query parameter the OpenAPI document does not name is refused, and an answer c
 the headers that mean something for it."""
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_smorest.spec.plugins import FlaskPlugin
 
 from shared.http.problems import problem_response
@@ -27,7 +27,7 @@ def documented_query_parameters(spec: dict) -> dict[tuple[str, str], frozenset[s
 
 
 def install_contract(app: Flask, api) -> None:
-    """Refuse undocumented query parameters (400 `unknown-parameter`), and keep 204s bare."""
+    """Refuse undocumented query parameters (400 `unknown-parameter`)."""
     known: dict = {}
 
     @app.before_request
@@ -49,12 +49,18 @@ def install_contract(app: Flask, api) -> None:
                  f"This operation takes {takes}.", type_="unknown-parameter",
             errors=[{"field": name, "location": "query", "message": "Unknown parameter."} for name in unknown])
 
-    @app.after_request
-    def _only_meaningful_headers(response):
-        if response.status_code in (204, 304):
-            response.set_data(b"")
-            response.headers.pop("Content-Type", None)
-            response.headers.pop("Content-Length", None)
-        if response.status_code not in RETRY_STATUSES:
-            response.headers.pop("Retry-After", None)
-        return response
+
+def meaningful_headers(response):
+    """An after-request hook, registered before Flask-Limiter's so it runs after it (Flask runs
+    them in reverse): a 204 or 304 goes out bare, and Retry-After is on a 429 or 503 only — the
+    one the answer chose (a problem's own, e.g. 1 s for not-yet-known), not the limiter's
+    window, which it adds to every limited answer, a 200 included."""
+    if response.status_code in (204, 304):
+        response.set_data(b"")
+        response.headers.pop("Content-Type", None)
+        response.headers.pop("Content-Length", None)
+    if response.status_code not in RETRY_STATUSES:
+        response.headers.pop("Retry-After", None)
+    elif g.get("retry_after"):
+        response.headers["Retry-After"] = g.retry_after
+    return response

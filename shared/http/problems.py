@@ -52,6 +52,10 @@ def problem_response(status: int, detail: str, *, type_: str | None = None,
     response.mimetype = "application/problem+json"
     for key, value in (headers or {}).items():
         response.headers[key] = value
+    if status == 503 and "Retry-After" in response.headers:
+        # The answer's own wait, kept over the rate limiter's window (contract.py); on a 429
+        # the limiter's is the right one.
+        g.retry_after = response.headers["Retry-After"]
     return response
 
 
