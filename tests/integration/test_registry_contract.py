@@ -87,8 +87,6 @@ def test_a_new_passkey_has_a_location_and_is_listed(make_platform, monkeypatch):
     assert api.get(f"{REGISTRY}/me/factors/passkeys", token=token).json == {"items": [one.json], "next": None}
 
 
-@pytest.mark.xfail(reason="shared/http: Flask-Limiter's after_request, registered before the contract's, runs "
-                          "after it and adds Retry-After: 0 to a 200", strict=False)
 def test_a_token_carries_no_retry_after(api, coordinator):
     org = api.register(coordinator)
     key, _ = api.organisation_token(coordinator, org["id"])
