@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from services.registry.schemas import page_of, strings
+from services.registry.schemas import strings
 from services.registry.second_factor import MAX_PASSKEYS
 from shared.fields import Text, UUIDString
+from shared.http.pagination import page_schema
 from shared.http.problems import ProblemSchema
 
 PROOFS = ("otp", "recovery_code", "passkey", "session")
@@ -142,7 +143,7 @@ class PasskeyCreatedOut(PasskeyOut, RecoveryCodesOut):
     """The new passkey; `recovery_codes` are new codes when it is the first factor (else empty)."""
 
 
-PasskeyPage = page_of(PasskeyOut, "PasskeyPage")
+PasskeyPage = page_schema(PasskeyOut)
 
 
 class TotpStateOut(Schema):
@@ -168,7 +169,7 @@ class SessionOut(Schema):
     current = fields.Boolean(metadata={"description": "The session of the token that asks."})
 
 
-SessionPage = page_of(SessionOut, "SessionPage")
+SessionPage = page_schema(SessionOut)
 
 
 class EndedOut(Schema):

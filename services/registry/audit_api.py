@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from services.registry import audit
 from services.registry.models import AuditEntry
-from services.registry.schemas import lists, page_of
+from services.registry.schemas import lists
 from shared.fields import Text, UUIDString
 from shared.http.auth import requires
-from shared.http.pagination import PageArgs, keyset_page, page_body
+from shared.http.pagination import PageArgs, keyset_page, page_body, page_schema
 from shared.kernel import current_kernel as kernel
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit",
@@ -64,7 +64,7 @@ class AuditEntryOut(Schema):
     hash = fields.String()
 
 
-AuditPage = page_of(AuditEntryOut, "AuditPage")
+AuditPage = page_schema(AuditEntryOut, "AuditPage")
 
 
 def filtered(args: dict):

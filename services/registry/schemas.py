@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 from shared.fields import Changes, CountryCode, Email, LanguageCode, Text, TimeZone, UniqueItems, WebAddress
 from shared.http.auth import current_principal
 from shared.http.dump import FastSchema
-from shared.http.pagination import PageArgs
+from shared.http.pagination import PageArgs, page_schema
 from shared.http.problems import FieldError, ProblemSchema
 
 STATUSES = ("active", "suspended")
@@ -20,14 +20,6 @@ def lists(blp, page: type[Schema], query: type[Schema] = PageArgs):
     def decorate(view):
         return blp.arguments(query, location="query")(blp.response(200, page)(view))
     return decorate
-
-
-def page_of(item: type[Schema], name: str) -> type[Schema]:
-    """A collection's answer: `{"items": [...], "next": url or null}` (docs/api.md, Lists), dumped
-    by a function compiled from it (shared.http.dump.FastSchema)."""
-    return FastSchema.from_dict({"items": fields.List(fields.Nested(item)),
-                                 "next": fields.String(allow_none=True, metadata={
-                                     "description": "The next page's URL; null on the last page."})}, name=name)
 
 
 class OrganisationIn(Schema):
@@ -82,7 +74,7 @@ class OrganisationReadOut(OrganisationOut):
                        "for a coordinator; the fields above stay as approved."})
 
 
-OrganisationPage = page_of(OrganisationOut, "OrganisationPage")
+OrganisationPage = page_schema(OrganisationOut)
 
 
 _SHOWN = tuple(OrganisationOut._declared_fields)
@@ -170,7 +162,7 @@ class CoordinatorOut(Schema):
     created_at = fields.AwareDateTime(format="iso")
 
 
-CoordinatorPage = page_of(CoordinatorOut, "CoordinatorPage")
+CoordinatorPage = page_schema(CoordinatorOut)
 
 
 class KeyIn(Schema):
@@ -189,7 +181,7 @@ class KeyCreatedOut(KeyOut):
     key = fields.String(metadata={"description": "The API key. Shown this once: store it now."})
 
 
-KeyPage = page_of(KeyOut, "KeyPage")
+KeyPage = page_schema(KeyOut)
 
 
 RENAME_STATUSES = ("pending", "accepted", "rejected", "withdrawn")
@@ -227,4 +219,4 @@ class RenameOut(Schema):
         "description": "What to look at before accepting (pending renames only)."})
 
 
-RenamePage = page_of(RenameOut, "RenamePage")
+RenamePage = page_schema(RenameOut)
