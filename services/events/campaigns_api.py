@@ -2,40 +2,22 @@
 from __future__ import annotations
 
 from flask import url_for
-from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.events import campaigns as use
-from services.events import finding
+from services.events import finding, schemas
 from services.events.api_common import (
     acting_for,
     public_campaign_revision,
     wanted_languages,
 )
 from services.events.models import Campaign, LocalEvent
-from services.events.schemas import (
-    CampaignIn,
-    CampaignOut,
-    CampaignOverview,
-    CampaignPage,
-    CampaignPatch,
-    CampaignQuery,
-    EndorsementIn,
-    EndorsementOut,
-    OverviewQuery,
-    SignatoryList,
-    StatisticsOut,
-    TimelinePage,
-    TimelineQuery,
-)
-from shared.audit import changes, record
+from shared.audit import changes
 from shared.db import utcnow
-from shared.http.auth import current_principal, require_principal, requires
 from shared.http.dump import json_response
 from shared.http.pagination import keyset_page, page_body
 from shared.http.rendered import documented_rendering, rendered_response
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, current_principal, kernel, record, require_principal, requires
 
 blp = Blueprint("campaigns", __name__, url_prefix="/campaigns",
                 description="Campaigns, their day of action, endorsements and signatories.")
@@ -49,8 +31,8 @@ def _with_count(session, campaign: Campaign) -> Campaign:
 
 @blp.route("")
 class Campaigns(MethodView):
-    @blp.arguments(CampaignQuery, location="query")
-    @blp.response(200, CampaignPage)
+    @blp.arguments(schemas.CampaignQuery, location="query")
+    @blp.response(200, schemas.CampaignPage)
     def get(self, args):
         """List campaigns (drafts only for coordinators)."""
         principal = current_principal()
@@ -65,8 +47,8 @@ class Campaigns(MethodView):
         return page_body(items, next_url)
 
     @requires("coordinator")
-    @blp.arguments(CampaignIn)
-    @blp.response(201, CampaignOut)
+    @blp.arguments(schemas.CampaignIn)
+    @blp.response(201, schemas.CampaignOut)
     def post(self, fields):
         """Open a campaign (coordinators)."""
         with kernel().db.transaction() as session:
@@ -79,15 +61,15 @@ class Campaigns(MethodView):
 
 @blp.route("/<uuid:campaign_id>")
 class CampaignById(MethodView):
-    @blp.response(200, CampaignOut)
+    @blp.response(200, schemas.CampaignOut)
     def get(self, campaign_id):
         """Read a campaign."""
         with kernel().db.transaction() as session:
             return _with_count(session, use.get_campaign(session, str(campaign_id), current_principal()))
 
     @requires("coordinator")
-    @blp.arguments(CampaignPatch(partial=True))
-    @blp.response(200, CampaignOut)
+    @blp.arguments(schemas.CampaignPatch(partial=True))
+    @blp.response(200, schemas.CampaignOut)
     def patch(self, fields, campaign_id):
         """Change a campaign; moving its dates announces `campaign.rescheduled` (coordinators)."""
         with kernel().db.transaction() as session:
@@ -112,8 +94,8 @@ def _campaign_facts(campaign: Campaign) -> dict:
 @blp.route("/<uuid:campaign_id>/endorsements")
 class Endorsements(MethodView):
     @requires("organisation", "coordinator")
-    @blp.arguments(EndorsementIn)
-    @blp.response(201, EndorsementOut)
+    @blp.arguments(schemas.EndorsementIn)
+    @blp.response(201, schemas.EndorsementOut)
     def post(self, body, campaign_id):
         """Endorse an open campaign (an organisation for itself, or a coordinator on its behalf)."""
         principal = require_principal()
@@ -129,7 +111,7 @@ class Endorsements(MethodView):
 
 @blp.route("/<uuid:campaign_id>/endorsements/<uuid:organisation_id>")
 class EndorsementByOrganisation(MethodView):
-    @blp.response(200, EndorsementOut)
+    @blp.response(200, schemas.EndorsementOut)
     def get(self, campaign_id, organisation_id):
         """An organisation's endorsement of the campaign, with its number on the list (anyone may
         read what the signatory list shows; 404 if it does not endorse it now)."""
@@ -150,7 +132,7 @@ class EndorsementByOrganisation(MethodView):
 
 @blp.route("/<uuid:campaign_id>/signatories")
 class Signatories(MethodView):
-    @blp.response(200, SignatoryList)
+    @blp.response(200, schemas.SignatoryList)
     def get(self, campaign_id):
         """The numbered signatory list, initial and subsequent, as a resolution prints it."""
         with kernel().db.transaction() as session:
@@ -160,8 +142,8 @@ class Signatories(MethodView):
 
 @blp.route("/<uuid:campaign_id>/overview")
 class Overview(MethodView):
-    @blp.arguments(OverviewQuery(), location="query")
-    @documented_rendering(blp, CampaignOverview)
+    @blp.arguments(schemas.OverviewQuery(), location="query")
+    @documented_rendering(blp, schemas.CampaignOverview)
     def get(self, args, campaign_id):
         """A campaign's public page in one answer: campaign, signatories, every public event.
 
@@ -177,7 +159,7 @@ class Overview(MethodView):
             places = finding.PublicPlaces(utcnow())
             with kernel().db.transaction() as session:
                 campaign = _with_count(session, use.get_campaign(session, campaign_id, None))
-                body = CampaignOverview().dump({
+                body = schemas.CampaignOverview().dump({
                     "campaign": campaign, "signatories": use.signatories(session, campaign),
                     # Plain rows on the same transaction: one snapshot.
                     "events": finding.overview_events(session.connection(), campaign.id, wanted, places)})
@@ -190,8 +172,8 @@ class Overview(MethodView):
 
 @blp.route("/<uuid:campaign_id>/timeline")
 class Timeline(MethodView):
-    @blp.arguments(TimelineQuery, location="query")
-    @blp.response(200, TimelinePage)
+    @blp.arguments(schemas.TimelineQuery, location="query")
+    @blp.response(200, schemas.TimelinePage)
     def get(self, args, campaign_id):
         """Follow the sun: the day of action's approved events in UTC order, with local times,
         from where the day begins (UTC+14) to where it ends (UTC-12)."""
@@ -205,7 +187,7 @@ class Timeline(MethodView):
 
 @blp.route("/<uuid:campaign_id>/statistics")
 class Statistics(MethodView):
-    @blp.response(200, StatisticsOut)
+    @blp.response(200, schemas.StatisticsOut)
     def get(self, campaign_id):
         """Approved events and expected participants per country, activity type and organisation
         (the public's figures leave out what it may not see)."""

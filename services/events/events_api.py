@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 from flask import url_for
-from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from services.events import bulk, event_changes
+from services.events import bulk, event_changes, schemas
 from services.events import campaigns as use
 from services.events import local_events as events
 from services.events.api_common import (
@@ -16,28 +14,11 @@ from services.events.api_common import (
     wanted_languages,
 )
 from services.events.models import EventChange, LocalEvent
-from services.events.schemas import (
-    ApprovalIn,
-    BulkOut,
-    BulkQuery,
-    DecisionIn,
-    EventChangePage,
-    EventChangeQuery,
-    EventDecisionIn,
-    LocalEventIn,
-    LocalEventOut,
-    LocalEventPage,
-    LocalEventPatch,
-    LocalEventQuery,
-    OverviewQuery,
-)
-from shared.audit import record
 from shared.db import utcnow
 from shared.errors import Conflict
 from shared.http.app import accepts_any_body, csv_body
-from shared.http.auth import current_principal, require_principal, requires
 from shared.http.pagination import keyset_page, page_body
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, current_principal, kernel, record, require_principal, requires
 
 campaign_events_blp = Blueprint("campaign_events", __name__, url_prefix="/campaigns",
                                 description="Submitting local events to a campaign.")
@@ -51,8 +32,8 @@ events_blp = Blueprint("local_events", __name__, url_prefix="/events",
 @campaign_events_blp.route("/<uuid:campaign_id>/events")
 class CampaignEvents(MethodView):
     @requires("organisation", "coordinator")
-    @campaign_events_blp.arguments(LocalEventIn)
-    @campaign_events_blp.response(201, LocalEventOut)
+    @campaign_events_blp.arguments(schemas.LocalEventIn)
+    @campaign_events_blp.response(201, schemas.LocalEventOut)
     def post(self, fields, campaign_id):
         """Submit a local event (an organisation for itself, or a coordinator on its behalf)."""
         principal = require_principal()
@@ -65,8 +46,8 @@ class CampaignEvents(MethodView):
 
 @campaign_events_blp.route("/<uuid:campaign_id>/events.csv", methods=["POST"])
 @requires("organisation", "coordinator")
-@campaign_events_blp.arguments(BulkQuery, location="query")
-@campaign_events_blp.response(201, BulkOut)
+@campaign_events_blp.arguments(schemas.BulkQuery, location="query")
+@campaign_events_blp.response(201, schemas.BulkOut)
 @campaign_events_blp.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})
 @accepts_any_body
 def submit_events_csv(args, campaign_id):
@@ -85,12 +66,12 @@ def submit_events_csv(args, campaign_id):
 
 @events_blp.route("")
 class LocalEvents(MethodView):
-    @events_blp.arguments(LocalEventQuery(), location="query")
-    @events_blp.response(200, LocalEventPage)
+    @events_blp.arguments(schemas.LocalEventQuery(), location="query")
+    @events_blp.response(200, schemas.LocalEventPage)
     def get(self, args):
         """Find events, in order of their start (UTC); the public sees approved public events."""
         principal, wanted, now = current_principal(), wanted_languages(args), utcnow()
-        # Plain rows on a plain connection (this list is hot), dumped by LocalEventPage's compiled dumper.
+        # Plain rows on a plain connection (this list is hot), dumped by schemas.LocalEventPage's compiled dumper.
         stmt = events.list_statement(args, principal).with_only_columns(*LISTED_COLUMNS)
         with kernel().db.engine.connect() as connection:
             rows, next_url = keyset_page(connection, stmt, [LocalEvent.starts_at, LocalEvent.id], args)
@@ -106,8 +87,8 @@ class LocalEvents(MethodView):
 @events_blp.route("/changes")
 class EventChanges(MethodView):
     @requires("organisation", "coordinator")
-    @events_blp.arguments(EventChangeQuery(), location="query")
-    @events_blp.response(200, EventChangePage)
+    @events_blp.arguments(schemas.EventChangeQuery(), location="query")
+    @events_blp.response(200, schemas.EventChangePage)
     def get(self, args):
         """Changes to approved events, oldest first (coordinators: every one; an organisation: its
         events'). `?status=pending` is what waits for a decision; each item has the event as
@@ -125,16 +106,16 @@ class EventChanges(MethodView):
 
 @events_blp.route("/<uuid:event_id>")
 class LocalEventById(MethodView):
-    @events_blp.arguments(OverviewQuery(), location="query")
-    @events_blp.response(200, LocalEventOut)
+    @events_blp.arguments(schemas.OverviewQuery(), location="query")
+    @events_blp.response(200, schemas.LocalEventOut)
     def get(self, _args, event_id):
         """Read an event (`?lang=` or Accept-Language picks the text's language)."""
         with kernel().db.transaction() as session:
             return event_response(events.get_event(session, str(event_id), current_principal()))
 
     @requires("organisation")
-    @events_blp.arguments(LocalEventPatch(partial=True))
-    @events_blp.response(200, LocalEventOut)
+    @events_blp.arguments(schemas.LocalEventPatch(partial=True))
+    @events_blp.response(200, schemas.LocalEventOut)
     def patch(self, changes, event_id):
         """Change an event (its organisation); every rule is checked again, and the change
         is announced as event.updated naming what changed."""
@@ -161,8 +142,8 @@ def _decide(event_id, approve: bool, body: dict):
 
 @events_blp.route("/<uuid:event_id>/approval", methods=["POST"])
 @requires("coordinator")
-@events_blp.arguments(ApprovalIn)
-@events_blp.response(200, LocalEventOut)
+@events_blp.arguments(schemas.ApprovalIn)
+@events_blp.response(200, schemas.LocalEventOut)
 def approve_event(body, event_id):
     """Approve a submitted event (coordinators); approving twice is a 409 with the state. Send
     the `updated_at` you read, and an event changed since is refused (409), not approved unread."""
@@ -171,8 +152,8 @@ def approve_event(body, event_id):
 
 @events_blp.route("/<uuid:event_id>/rejection", methods=["POST"])
 @requires("coordinator")
-@events_blp.arguments(EventDecisionIn)
-@events_blp.response(200, LocalEventOut)
+@events_blp.arguments(schemas.EventDecisionIn)
+@events_blp.response(200, schemas.LocalEventOut)
 def reject_event(body, event_id):
     """Reject a submitted event, with the reason (coordinators)."""
     return _decide(event_id, False, body)
@@ -187,7 +168,7 @@ def _decide_change(event_id, change_id, accept: bool, reason):
 
 @events_blp.route("/<uuid:event_id>/changes/<uuid:change_id>/acceptance", methods=["POST"])
 @requires("coordinator")
-@events_blp.response(200, LocalEventOut)
+@events_blp.response(200, schemas.LocalEventOut)
 def accept_change(event_id, change_id):
     """Accept an approved event's pending change (coordinators): the event becomes what it
     proposes and event.updated announces it; deciding twice is a 409 with the change's state."""
@@ -196,8 +177,8 @@ def accept_change(event_id, change_id):
 
 @events_blp.route("/<uuid:event_id>/changes/<uuid:change_id>/rejection", methods=["POST"])
 @requires("coordinator")
-@events_blp.arguments(DecisionIn)
-@events_blp.response(200, LocalEventOut)
+@events_blp.arguments(schemas.DecisionIn)
+@events_blp.response(200, schemas.LocalEventOut)
 def reject_change(body, event_id, change_id):
     """Reject an approved event's pending change, with the reason its owner is shown
     (coordinators); the event stays as approved."""
@@ -206,7 +187,7 @@ def reject_change(body, event_id, change_id):
 
 @events_blp.route("/<uuid:event_id>/cancellation", methods=["POST"])
 @requires("organisation")
-@events_blp.response(200, LocalEventOut)
+@events_blp.response(200, schemas.LocalEventOut)
 def cancel_event(event_id):
     """Cancel an event (the organisation that holds it)."""
     with kernel().db.transaction() as session:

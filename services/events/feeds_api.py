@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Callable
 
 from flask import Response, request
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
@@ -24,7 +23,7 @@ from shared.db import utcnow
 from shared.fields import CountryCode, LanguageCode, UUIDString
 from shared.http.dump import FastSchema, json_response
 from shared.http.rendered import documented_rendering, rendered_response
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, kernel
 from shared.revisions import campaign_revision
 
 # What only the map answers: GeoJSON (RFC 7946).

@@ -1,18 +1,10 @@
 """Emergency control: a coordinator holds a country, hiding every event of it from public outputs."""
 from __future__ import annotations
 
-from flask.views import MethodView
-from flask_smorest import Blueprint
-
 from services.events import local_events as events
 from services.events.api_common import known_country
-from services.events.schemas import (
-    HoldIn,
-    HoldOut,
-)
-from shared.audit import record
-from shared.http.auth import require_principal, requires
-from shared.kernel import current_kernel as kernel
+from services.events.schemas import HoldIn, HoldOut
+from shared.http.routes import Blueprint, MethodView, kernel, record, require_principal, requires
 
 holds_blp = Blueprint("country_holds", __name__, url_prefix="/countries",
                       description="Emergency control: hide every event of a country from public outputs.")

@@ -3,20 +3,17 @@ Atom feed, turnout, the public page's overview) and the campaign's media policy.
 from __future__ import annotations
 
 from flask import current_app, request
-from flask_smorest import Blueprint
 
 from services.media import atom, materials, reports
 from services.media.models import KnownCampaign, Report
 from services.media.presenting import material_out, public_campaign, public_revision
 from services.media.reports_api import reports_page
 from services.media.schemas import FeedQuery, MediaOverview, Policy, TurnoutOut
-from shared.audit import record
 from shared.db import utcnow
 from shared.errors import NotFound
-from shared.http.auth import require_principal, requires
 from shared.http.rendered import rendered_response
+from shared.http.routes import Blueprint, kernel, record, require_principal, requires
 from shared.ids import refuse_unknown
-from shared.kernel import current_kernel as kernel
 
 OVERVIEW_REPORTS = 20
 NOT_MODIFIED = "The rendering named in If-None-Match is current (outputs are rendered once per change)."

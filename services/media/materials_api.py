@@ -3,24 +3,11 @@ and the whole package as one zip) and /api/media/materials/{id} (an item in vers
 from __future__ import annotations
 
 from flask import Response
-from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from services.media import materials
+from services.media import materials, schemas
 from services.media.presenting import LOCATION, material_out, public_campaign, storage, url
-from services.media.schemas import (
-    MaterialIn,
-    MaterialOut,
-    MaterialPage,
-    MaterialQuery,
-    MaterialVersionIn,
-    MaterialWithVersions,
-    MaterialZipQuery,
-)
-from shared.audit import record
-from shared.http.auth import current_principal, require_principal, requires
 from shared.http.pagination import keyset_page, page_body
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, current_principal, kernel, record, require_principal, requires
 
 materials_blp = Blueprint("materials", __name__, url_prefix="",
                           description="The campaign's material package: items in versions, and the whole as a zip.")
@@ -28,8 +15,8 @@ materials_blp = Blueprint("materials", __name__, url_prefix="",
 
 @materials_blp.route("/campaigns/<uuid:campaign_id>/materials")
 class CampaignMaterials(MethodView):
-    @materials_blp.arguments(MaterialQuery, location="query")
-    @materials_blp.response(200, MaterialPage)
+    @materials_blp.arguments(schemas.MaterialQuery, location="query")
+    @materials_blp.response(200, schemas.MaterialPage)
     def get(self, args, campaign_id):
         """The current items of the package, by kind and language (`?language=` for one)."""
         with kernel().db.transaction() as session:
@@ -39,8 +26,8 @@ class CampaignMaterials(MethodView):
         return page_body([material_out(m) for m in rows], next_url)
 
     @requires("coordinator")
-    @materials_blp.arguments(MaterialIn)
-    @materials_blp.response(201, MaterialOut, headers=LOCATION)
+    @materials_blp.arguments(schemas.MaterialIn)
+    @materials_blp.response(201, schemas.MaterialOut, headers=LOCATION)
     def post(self, fields, campaign_id):
         """Publish an item (coordinators), from a processed upload of the campaign."""
         principal = require_principal("coordinator")
@@ -52,7 +39,7 @@ class CampaignMaterials(MethodView):
 
 
 @materials_blp.route("/campaigns/<uuid:campaign_id>/materials.zip")
-@materials_blp.arguments(MaterialZipQuery, location="query")
+@materials_blp.arguments(schemas.MaterialZipQuery, location="query")
 @materials_blp.response(200, content_type="application/zip", description=(
     "A zip of the current items with manifest.json and INDEX.txt listing each file's SHA-256."))
 def materials_zip(args, campaign_id):
@@ -71,7 +58,7 @@ def materials_zip(args, campaign_id):
 
 
 @materials_blp.route("/materials/<uuid:material_id>")
-@materials_blp.response(200, MaterialWithVersions)
+@materials_blp.response(200, schemas.MaterialWithVersions)
 def material_by_id(material_id):
     """An item with all its versions, newest first. The public sees the items of open and
     closed campaigns; coordinators those of drafts too."""
@@ -86,8 +73,8 @@ def material_by_id(material_id):
 
 @materials_blp.route("/materials/<uuid:material_id>/versions", methods=["POST"])
 @requires("coordinator")
-@materials_blp.arguments(MaterialVersionIn)
-@materials_blp.response(201, MaterialOut, headers=LOCATION)
+@materials_blp.arguments(schemas.MaterialVersionIn)
+@materials_blp.response(201, schemas.MaterialOut, headers=LOCATION)
 def replace_material(fields, material_id):
     """Replace an item with a new version (coordinators); the earlier ones are kept."""
     principal = require_principal("coordinator")

@@ -3,8 +3,6 @@ and a coordinator's rejection of one file."""
 from __future__ import annotations
 
 from flask import Response
-from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.media import uploads
@@ -13,11 +11,9 @@ from services.media.presenting import media_out, storage
 from services.media.schemas import MediaOut, MediaPage, MediaQuery, Rejection
 from services.media.serving import SERVABLE, serve
 from services.media.storage import blob_key
-from shared.audit import record
 from shared.errors import NotFound
-from shared.http.auth import current_principal, require_principal, requires
 from shared.http.pagination import keyset_page, page_body
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, current_principal, kernel, record, require_principal, requires
 
 ROLES = ("organisation", "coordinator")
 

@@ -2,17 +2,12 @@
 or reject them, everyone reads the published ones."""
 from __future__ import annotations
 
-from flask.views import MethodView
-from flask_smorest import Blueprint
-
 from services.media import reports, uploads
 from services.media.models import Report
 from services.media.presenting import LOCATION, reports_out, url
 from services.media.schemas import Rejection, ReportIn, ReportOut, ReportPage, ReportPatch, ReportQuery
-from shared.audit import record
-from shared.http.auth import current_principal, require_principal, requires
 from shared.http.pagination import keyset_page, page_body
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, current_principal, kernel, record, require_principal, requires
 
 ROLES = ("organisation", "coordinator")
 

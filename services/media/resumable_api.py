@@ -3,8 +3,6 @@ read tus's headers, call `resumable` and `uploads`, and answer with tus's header
 from __future__ import annotations
 
 from flask import Response, request
-from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, ValidationError
 
 from services.media import resumable, uploads
@@ -15,8 +13,7 @@ from services.media.schemas import ResumableOut, UploadOptions
 from services.media.storage import work_dir
 from shared.errors import Conflict, DomainError, Invalid
 from shared.http.app import accepts_any_body
-from shared.http.auth import require_principal, requires
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, kernel, require_principal, requires
 
 ROLES = ("organisation", "coordinator")
 _OPTIONS = UploadOptions()

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 from flask import request
-from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from services.media import uploads
 from services.media.presenting import LOCATION, media_out, storage, url
@@ -11,8 +9,7 @@ from services.media.receiving import limits, receive
 from services.media.schemas import MediaOut, UploadOptions
 from services.media.storage import work_dir
 from shared.http.app import accepts_any_body
-from shared.http.auth import require_principal, requires
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, kernel, require_principal, requires
 
 ROLES = ("organisation", "coordinator")
 BINARY_BODY = {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}

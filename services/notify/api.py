@@ -3,8 +3,6 @@ organisations and coordinators, and the coordinators' view of failing deliveries
 e-mails are in link_pages.py, webhooks in webhooks_api.py."""
 from __future__ import annotations
 
-from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
 from services.notify import problems
@@ -13,9 +11,8 @@ from services.notify.forgetting import forget_contact
 from services.notify.models import Contact
 from services.notify.schemas import Accepted, ContactIn, ContactOut, DeliveryProblemsOut, SubscriptionIn
 from shared.errors import NotFound
-from shared.http.auth import require_principal, requires
 from shared.http.ratelimit import limiter, subscribe_limit
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, kernel, require_principal, requires
 
 subscriptions_blp = Blueprint("subscriptions", __name__, url_prefix="/subscriptions",
                               description="Subscriptions of the public: no account, double opt-in.")

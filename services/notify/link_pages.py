@@ -4,15 +4,13 @@ a button (mail scanners follow links, only people press buttons), POST acts."""
 from __future__ import annotations
 
 from flask import Response, render_template_string, request
-from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from services.notify import subscriptions as subs
 from services.notify.links import BadLink, ExpiredLink, Links, link_secret
 from shared.http.app import accepts_any_body
 from shared.http.problems import ProblemSchema
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, kernel
 
 links_blp = Blueprint("links", __name__, url_prefix="",
                       description="The links in e-mails: confirm, unsubscribe (RFC 8058 one-click), erase.")

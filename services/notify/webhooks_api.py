@@ -3,26 +3,13 @@ coordinators, each with its delivery log and redelivery."""
 from __future__ import annotations
 
 from flask import url_for
-from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from services.notify import wakeups
+from services.notify import schemas, wakeups
 from services.notify import webhook_endpoints as endpoints
 from services.notify.models import WebhookDelivery, WebhookEndpoint
-from services.notify.schemas import (
-    DeliveryOut,
-    DeliveryPage,
-    DeliveryQuery,
-    EndpointCreated,
-    EndpointIn,
-    EndpointOut,
-    EndpointPage,
-    EndpointPatch,
-)
-from shared.http.auth import require_principal, requires
 from shared.http.pagination import PageArgs, keyset_page, page_body
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, kernel, require_principal, requires
 
 webhooks_blp = Blueprint("webhooks", __name__, url_prefix="/webhooks",
                          description="Endpoints that receive the platform's messages, signed (Standard Webhooks).")
@@ -35,8 +22,8 @@ LOCATION = {"Location": {"description": "The new endpoint's URL: GET it with the
 @webhooks_blp.route("")
 class Webhooks(MethodView):
     @requires(*ROLES)
-    @webhooks_blp.arguments(EndpointIn)
-    @webhooks_blp.response(201, EndpointCreated, headers=LOCATION)
+    @webhooks_blp.arguments(schemas.EndpointIn)
+    @webhooks_blp.response(201, schemas.EndpointCreated, headers=LOCATION)
     def post(self, fields):
         """Register an endpoint for the message types you pick. Its secret is in this answer
         only. A URL that reaches inside (a private or local address), carries credentials or
@@ -48,7 +35,7 @@ class Webhooks(MethodView):
 
     @requires(*ROLES)
     @webhooks_blp.arguments(PageArgs, location="query")
-    @webhooks_blp.response(200, EndpointPage)
+    @webhooks_blp.response(200, schemas.EndpointPage)
     def get(self, args):
         """Your endpoints, oldest first."""
         with kernel().db.transaction() as session:
@@ -60,14 +47,14 @@ class Webhooks(MethodView):
 @webhooks_blp.route("/<uuid:endpoint_id>")
 class WebhookById(MethodView):
     @requires(*ROLES)
-    @webhooks_blp.response(200, EndpointOut)
+    @webhooks_blp.response(200, schemas.EndpointOut)
     def get(self, endpoint_id):
         with kernel().db.transaction() as session:
             return endpoints.get(session, str(endpoint_id), require_principal(*ROLES))
 
     @requires(*ROLES)
-    @webhooks_blp.arguments(EndpointPatch)
-    @webhooks_blp.response(200, EndpointOut)
+    @webhooks_blp.arguments(schemas.EndpointPatch)
+    @webhooks_blp.response(200, schemas.EndpointOut)
     def patch(self, changes, endpoint_id):
         """Change the URL or the types, or switch a disabled endpoint on again."""
         with kernel().db.transaction() as session:
@@ -85,8 +72,8 @@ class WebhookById(MethodView):
 
 @webhooks_blp.route("/<uuid:endpoint_id>/deliveries")
 @requires(*ROLES)
-@webhooks_blp.arguments(DeliveryQuery, location="query")
-@webhooks_blp.response(200, DeliveryPage)
+@webhooks_blp.arguments(schemas.DeliveryQuery, location="query")
+@webhooks_blp.response(200, schemas.DeliveryPage)
 def deliveries(args, endpoint_id):
     """The delivery log, newest first: every attempt with its status and latency."""
     with kernel().db.transaction() as session:
@@ -101,7 +88,7 @@ def deliveries(args, endpoint_id):
 
 @webhooks_blp.route("/<uuid:endpoint_id>/deliveries/<uuid:delivery_id>/redelivery", methods=["POST"])
 @requires(*ROLES)
-@webhooks_blp.response(202, DeliveryOut)
+@webhooks_blp.response(202, schemas.DeliveryOut)
 def redeliver(endpoint_id, delivery_id):
     """Send a delivery again, now (whatever became of it before)."""
     with kernel().db.transaction() as session:
