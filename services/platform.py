@@ -1,8 +1,10 @@
 """The composition root: every service's kernel and app, built together.
 
 Services never import each other; this module, like the CLI, sits above them all and is the
-one place that knows them all. The embedded mode serves every app from one process under
-one origin, `/api/<service>/…`, with the in-process bus.
+one place that knows them all. It derives the bus topology from every service's handler
+declarations when the process starts and hands it to each kernel it builds (a relay declares
+every queue; a worker's queue is bound to what its handlers take). The embedded mode serves
+every app from one process under one origin, `/api/<service>/…`, with the in-process bus.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from services.notify.app import SPEC as NOTIFY
 from services.registry import app as registry_app
 from services.web.app import create_app as create_web_app
 from services.web.client import INTERNAL, Api
+from shared.bus.topology import Topology
 from shared.config import SERVICES, Config
 from shared.http.app import trust_proxies
 from shared.kernel import Kernel
@@ -26,21 +29,24 @@ log = logging.getLogger("doa.platform")
 SPECS: dict[str, ServiceSpec] = {"registry": registry_app.SPEC, "events": EVENTS, "media": MEDIA,
                                  "notify": NOTIFY}
 assert tuple(SPECS) == SERVICES
+# Which types each service's queue is bound to: what its handlers declare (nothing generated).
+TOPOLOGY = Topology.of({name: spec.handlers.types for name, spec in SPECS.items()})
 
 
 def build_kernel(name: str, config: Config, jwks=None) -> Kernel:
-    if name == "registry":
-        return registry_app.build(config)
-    return SPECS[name].build(config, jwks=jwks)
+    """One service's kernel, with the platform's topology (what its worker needs)."""
+    kernel = registry_app.build(config) if name == "registry" else SPECS[name].build(config, jwks=jwks)
+    kernel.topology = TOPOLOGY
+    return kernel
 
 
 def build_kernels(config: Config) -> dict[str, Kernel]:
-    registry = registry_app.build(config)
+    registry = build_kernel("registry", config)
     # In one process the services read the registry's public keys directly.
     jwks = registry.extras["doa.signer"].jwks
     kernels = {"registry": registry}
     for name in SERVICES[1:]:
-        kernels[name] = SPECS[name].build(config, jwks=jwks)
+        kernels[name] = build_kernel(name, config, jwks=jwks)
     return kernels
 
 

@@ -12,6 +12,7 @@ from shared.bus.consumer import Delivery, Handler
 from shared.bus.outbox import Outbox
 from shared.bus.relay import Relay
 from shared.bus.tables import add_kernel_tables
+from shared.bus.topology import Topology
 from shared.bus.worker import BusWorker
 from shared.config import Config
 from shared.db import Database, utcnow
@@ -46,6 +47,10 @@ class Kernel:
     rendered: RenderedCache = field(default_factory=RenderedCache)
     # Loops the service's worker runs beside its relay and consumer (name, run(stop_event)).
     background: list[tuple[str, Callable[[threading.Event], None]]] = field(default_factory=list)
+    # The whole platform's bus topology, which the relay and the worker need: derived from every
+    # service's handlers by the composition root that built this kernel (services/platform.py).
+    # A service's HTTP process publishes through its outbox only and never needs it.
+    topology: Topology | None = None
 
     def provide(self, **named) -> None:
         """The bootstrap's dependencies, by name (reachable as extras[name] too)."""
@@ -53,8 +58,11 @@ class Kernel:
         self.extras.update(named)
 
     def relay(self) -> Relay:
+        if self.topology is None:
+            raise RuntimeError(f"{self.name}: no bus topology; build the kernel through the composition root "
+                               "(services.platform.build_kernel), which derives it from every service's handlers")
         c = self.config
-        return Relay(self.db, self.tables["outbox"], c.BUS_URL, c.BUS_EXCHANGE,
+        return Relay(self.db, self.tables["outbox"], c.BUS_URL, c.BUS_EXCHANGE, self.topology,
                      batch=c.BUS_RELAY_BATCH, interval=c.BUS_RELAY_INTERVAL,
                      visibility_timeout=c.BUS_VISIBILITY_TIMEOUT)
 

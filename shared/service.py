@@ -24,7 +24,8 @@ class ServiceSpec:
     metadata: MetaData
     migrations: str
     blueprints: Callable[[], list]
-    # What the service handles (shared.bus.handlers): its consumer's map is built from it.
+    # What the service handles (shared.bus.handlers): its consumer's map is built from it, and
+    # the composition roots derive its queue's bindings from it (shared.bus.topology).
     handlers: Handlers = field(default_factory=Handlers)
     # The service's bootstrap, called with the new kernel: builds its dependencies
     # (`kernel.provide(storage=…)`) and background loops.

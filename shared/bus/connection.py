@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from kombu import Connection
 
-from shared.bus.topology import all_queues, exchange
+from shared.bus.topology import Topology, exchange
 
 
 def connect(url: str, visibility_timeout: int = 300) -> Connection:
@@ -17,7 +17,8 @@ def connect(url: str, visibility_timeout: int = 300) -> Connection:
     return Connection(url, transport_options=options, connect_timeout=5)
 
 
-def declare_topology(channel, exchange_name: str) -> None:
+def declare_topology(channel, exchange_name: str, topology: Topology) -> None:
+    """The exchange and every queue with its bindings, the dead-letter queue among them."""
     exchange(exchange_name)(channel).declare()
-    for queue in all_queues(exchange_name):
+    for queue in topology.all_queues(exchange_name):
         queue(channel).declare()

@@ -21,7 +21,7 @@ from shared.bus.catalogue import UnknownMessageType, validate_incoming
 from shared.bus.connection import declare_topology
 from shared.bus.envelope import EnvelopeSchema
 from shared.bus.outbox import Outbox
-from shared.bus.topology import dead_letter_queue_name, queue_name, service_queue
+from shared.bus.topology import Topology, dead_letter_queue_name, queue_name
 from shared.db import Database, utcnow
 
 log = logging.getLogger("doa.bus.consumer")
@@ -138,18 +138,19 @@ def _as_envelope(body) -> dict:
 
 
 class ServiceConsumer(ConsumerMixin):
-    """A kombu worker that feeds a service's queue to its Delivery."""
+    """A kombu worker that feeds a service's queue (as `topology` binds it) to its Delivery."""
 
-    def __init__(self, connection, delivery: Delivery, prefetch: int = 50):
+    def __init__(self, connection, delivery: Delivery, topology: Topology, prefetch: int = 50):
         self.connection = connection
         self.delivery = delivery
+        self.topology = topology
         self.exchange_name = delivery.exchange_name
         self.prefetch = prefetch
         self.outcomes: dict[str, int] = {}
 
     def get_consumers(self, Consumer, channel):  # noqa: N803 - kombu's signature
-        declare_topology(channel, self.exchange_name)
-        return [Consumer(queues=[service_queue(self.delivery.service, self.exchange_name)],
+        declare_topology(channel, self.exchange_name, self.topology)
+        return [Consumer(queues=[self.topology.service_queue(self.delivery.service, self.exchange_name)],
                          callbacks=[self.on_message], accept=["json"],
                          prefetch_count=self.prefetch)]
 

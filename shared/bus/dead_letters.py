@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.bus.connection import connect, declare_topology
+from shared.bus.connection import connect
 from shared.bus.topology import dead_letter_queue, dead_letter_queue_name, queue_name
 
 
@@ -28,8 +28,10 @@ class Parked:
 def _take_all(conn, exchange_name: str) -> list[tuple[Parked, object]]:
     """Take every parked message one by one (basic_get: nothing is prefetched)."""
     channel = conn.channel()
-    declare_topology(channel, exchange_name)
     queue = dead_letter_queue(exchange_name)(channel)
+    # Only the dead-letter queue: a replayed message goes to the queue its service declared
+    # (it parked the message), so no other queue, nor the whole topology, is needed here.
+    queue.declare()
     taken: list = []
     while (message := queue.get(no_ack=False, accept=["json"])) is not None:
         taken.append((Parked(message.decode(), dict(message.headers or {})), message))

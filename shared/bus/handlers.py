@@ -7,7 +7,8 @@
         ...
 
 `handles.map()` is the service's handler map (type -> handler) for its consumer; its types
-are what the service's queue is bound to (`shared/bus/bindings.py`, see topology.py).
+(`handles.types`) are what the service's queue is bound to: the composition roots derive the
+topology from them when a process starts (see topology.py).
 Where several handlers take one type they all run, in the order they were declared, in the
 message's one transaction: a copy is included first, so what a handler does beyond copying
 sees the copy up to date. Declaring has no effect beyond this object: no I/O, no global

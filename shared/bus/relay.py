@@ -9,7 +9,7 @@ from sqlalchemy import Table, delete, event, select, update
 
 from shared.bus.connection import connect, declare_topology
 from shared.bus.outbox import OUTBOX_DIRTY
-from shared.bus.topology import consumers_of, dead_letter_queue_name, exchange
+from shared.bus.topology import Topology, dead_letter_queue_name, exchange
 from shared.db import Database, utcnow
 
 log = logging.getLogger("doa.bus.relay")
@@ -19,9 +19,13 @@ KEEP_SENT = timedelta(days=1)
 
 
 class Relay:
-    def __init__(self, db: Database, table: Table, bus_url: str, exchange_name: str,
+    """`topology` is the whole platform's (its composition root derives it): the relay declares
+    every queue and sends what no queue is bound to to the dead-letter queue."""
+
+    def __init__(self, db: Database, table: Table, bus_url: str, exchange_name: str, topology: Topology,
                  batch: int = 500, interval: float = 0.2, visibility_timeout: int = 300):
         self.db = db
+        self.topology = topology
         self.table = table
         self.bus_url = bus_url
         self.exchange = exchange(exchange_name)
@@ -50,7 +54,7 @@ class Relay:
             self._connection = connect(self.bus_url, self.visibility_timeout)
             self._connection.ensure_connection(max_retries=1)
             channel = self._connection.channel()
-            declare_topology(channel, self.exchange_name)
+            declare_topology(channel, self.exchange_name, self.topology)
             self._producer = self._connection.Producer(channel)
         return self._producer
 
@@ -97,7 +101,7 @@ class Relay:
         headers = dict(row.headers or {})
         if row.queue:
             producer.publish(row.body, exchange="", routing_key=row.queue, headers=headers, **common)
-        elif consumers_of(row.routing_key):
+        elif self.topology.consumers_of(row.routing_key):
             producer.publish(row.body, exchange=self.exchange, routing_key=row.routing_key,
                              headers=headers, **common)
         else:

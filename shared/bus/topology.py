@@ -7,40 +7,48 @@ consumer's queue (on Redis, kombu silently drops a message no queue is bound to)
 matches no binding goes to the dead-letter queue, never to nowhere. No fanout exchanges:
 on Redis they are pub/sub and drop what nobody is listening for.
 
-Which types each service's queue is bound to is derived from the services' handler
-declarations (`shared.bus.handlers.Handlers`) and written down, generated, in `bindings.py`
-beside this module: every process reads the whole topology there without importing, let
-alone starting, another service (shared imports no service). A unit test
-(tests/unit/test_topology.py) derives the table from the declarations and fails while the
-module differs; running that test module writes it again. A worker refuses to start if its
-service handles a type its queue is not bound to.
+Which types each service's queue is bound to is a `Topology` value, derived when a process
+starts from the services' handler declarations (`shared.bus.handlers.Handlers.types`) by the
+composition roots (services/platform.py, and the CLI through it), which alone know every
+service; they hand it to the kernels, whose relay and worker need it. Nothing is generated
+and shared imports no service. A worker refuses to start if its service handles a type its
+queue is not bound to.
 """
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Iterable, Mapping
 
 from kombu import Exchange, Queue, binding
 
-from shared.bus.bindings import BINDINGS
 
-BINDINGS_MODULE = Path(__file__).with_name("bindings.py")
+@dataclass(frozen=True)
+class Topology:
+    """The message types each consuming service's queue is bound to (service -> types)."""
 
+    bindings: Mapping[str, tuple[str, ...]]
 
-def write_bindings(bindings: Mapping[str, tuple[str, ...]], path: Path = BINDINGS_MODULE) -> None:
-    """Write the bindings module from the services' declarations (service -> handled types)."""
-    lines = ['"""Generated from the services\' handler declarations by tests/unit/test_topology.py',
-             "(run it as a module to write this again): the message types each service's queue is",
-             'bound to. Do not edit; see topology.py."""', "", "BINDINGS: dict[str, tuple[str, ...]] = {"]
-    for service, keys in sorted(bindings.items()):
-        if keys:
-            lines += [f'    "{service}": (', *(f'        "{key}",' for key in sorted(keys)), "    ),"]
-    path.write_text("\n".join([*lines, "}", ""]), encoding="utf-8")
+    @classmethod
+    def of(cls, handled: Mapping[str, Iterable[str]]) -> "Topology":
+        """From what each service's handlers declare; a service that handles nothing has no queue."""
+        bindings = {service: tuple(sorted(set(types))) for service, types in sorted(handled.items())}
+        return cls({service: types for service, types in bindings.items() if types})
 
+    def bound_types(self, service: str) -> tuple[str, ...]:
+        """The types a service's queue is bound to (none: it consumes nothing)."""
+        return self.bindings.get(service, ())
 
-def bound_types(service: str) -> tuple[str, ...]:
-    """The types a service's queue is bound to (none: it consumes nothing)."""
-    return BINDINGS.get(service, ())
+    def service_queue(self, service: str, exchange_name: str) -> Queue:
+        ex = exchange(exchange_name)
+        return Queue(queue_name(exchange_name, service), exchange=ex, durable=True, auto_delete=False,
+                     bindings=[binding(ex, routing_key=key) for key in self.bound_types(service)])
+
+    def all_queues(self, exchange_name: str) -> list[Queue]:
+        """Every consuming service's queue, and the dead-letter queue."""
+        return [self.service_queue(s, exchange_name) for s in self.bindings] + [dead_letter_queue(exchange_name)]
+
+    def consumers_of(self, routing_key: str) -> list[str]:
+        return [s for s, keys in self.bindings.items() if any(topic_matches(k, routing_key) for k in keys)]
 
 
 def queue_name(exchange_name: str, service: str) -> str:
@@ -56,19 +64,9 @@ def exchange(name: str) -> Exchange:
     return Exchange(name, type="topic", durable=True, delivery_mode="persistent")
 
 
-def service_queue(service: str, exchange_name: str) -> Queue:
-    ex = exchange(exchange_name)
-    return Queue(queue_name(exchange_name, service), exchange=ex, durable=True, auto_delete=False,
-                 bindings=[binding(ex, routing_key=key) for key in bound_types(service)])
-
-
 def dead_letter_queue(exchange_name: str) -> Queue:
     # Bound to nothing: the relay puts messages into it through the default exchange.
     return Queue(dead_letter_queue_name(exchange_name), durable=True, auto_delete=False)
-
-
-def all_queues(exchange_name: str) -> list[Queue]:
-    return [service_queue(s, exchange_name) for s in BINDINGS] + [dead_letter_queue(exchange_name)]
 
 
 def topic_matches(pattern: str, key: str) -> bool:
@@ -86,6 +84,3 @@ def _match(pattern: list[str], words: list[str]) -> bool:
         return False
     return (head == "*" or head == words[0]) and _match(rest, words[1:])
 
-
-def consumers_of(routing_key: str) -> list[str]:
-    return [s for s, keys in BINDINGS.items() if any(topic_matches(k, routing_key) for k in keys)]

@@ -6,7 +6,6 @@ import threading
 from pathlib import Path
 from typing import Callable
 
-from shared.bus import topology
 from shared.bus.connection import connect
 from shared.bus.consumer import Delivery, ServiceConsumer
 from shared.bus.relay import Relay
@@ -16,7 +15,8 @@ log = logging.getLogger("doa.bus.worker")
 
 class BusWorker:
     """Runs `relay`, for a service that consumes a consumer of `delivery`, and the service's
-    own background `tasks`, each `run(stop_event)` returning when the event is set."""
+    own background `tasks`, each `run(stop_event)` returning when the event is set. The
+    consumer's queue is bound as the relay's topology says: one value for both."""
 
     def __init__(self, relay: Relay, delivery: Delivery | None, bus_url: str,
                  exchange_name: str, visibility_timeout: int = 300,
@@ -36,12 +36,13 @@ class BusWorker:
         self.threads.append(threading.Thread(target=self.relay.run_forever, args=(self.stop_event,),
                                              name=f"{name}-relay", daemon=True))
         if self.delivery is not None and self.delivery.handlers:
+            topology = self.relay.topology
             unbound = set(self.delivery.handlers) - set(topology.bound_types(self.delivery.service))
             if unbound:  # they would never arrive
                 raise RuntimeError(f"{name} handles {sorted(unbound)} but its queue is not bound to them: "
-                                   "shared/bus/bindings.py is out of date (see shared/bus/topology.py)")
+                                   "the topology was not derived from its handlers (see shared/bus/topology.py)")
             connection = connect(self.bus_url, self.visibility_timeout)
-            self.consumer = ServiceConsumer(connection, self.delivery)
+            self.consumer = ServiceConsumer(connection, self.delivery, topology)
             # A short safety interval lets stop() return quickly.
             self.threads.append(threading.Thread(target=self.consumer.run, kwargs={"safety_interval": 0.25},
                                                  name=f"{name}-consumer", daemon=True))

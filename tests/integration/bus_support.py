@@ -5,17 +5,17 @@ import socket
 
 from kombu import Connection, Consumer
 
+from services.platform import TOPOLOGY
 from shared.bus.connection import connect, declare_topology
-from shared.bus.topology import all_queues
 
 
 def drain(url: str, exchange_name: str, queue_name: str, expect: int = 1, timeout: float = 10) -> list:
     """Take messages off `queue_name` (acknowledging them); answer [(body, headers)]."""
     got: list = []
-    queue = next(q for q in all_queues(exchange_name) if q.name == queue_name)
+    queue = next(q for q in TOPOLOGY.all_queues(exchange_name) if q.name == queue_name)
     with connect(url) as conn:
         channel = conn.channel()
-        declare_topology(channel, exchange_name)
+        declare_topology(channel, exchange_name, TOPOLOGY)
 
         def on_message(body, message):
             got.append((body, dict(message.headers or {})))
@@ -37,6 +37,6 @@ def publish_raw(url: str, exchange_name: str, queue_name: str, body, content_typ
     """Put a message straight into a queue, as a broken or hostile publisher might."""
     with Connection(url) as conn:
         channel = conn.channel()
-        declare_topology(channel, exchange_name)
+        declare_topology(channel, exchange_name, TOPOLOGY)
         conn.Producer(channel).publish(body, exchange="", routing_key=queue_name,
                                        content_type=content_type, content_encoding="utf-8")

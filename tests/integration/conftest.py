@@ -15,9 +15,8 @@ from sqlalchemy import create_engine, text
 from werkzeug.test import Client
 
 from services.events.places import keep_place_secret
-from services.platform import EmbeddedPlatform
+from services.platform import TOPOLOGY, EmbeddedPlatform
 from services.registry import service as registry_service
-from shared.bus.topology import all_queues
 from shared.config import SERVICES, Config
 from tests.conftest import AMQP_URL, PG_ADMIN_URL, REDIS_URL, free_port, need, wait_until
 
@@ -83,7 +82,7 @@ def make_platform(tmp_path, exchange_name, request):
         try:
             with Connection(url, connect_timeout=2) as conn:
                 channel = conn.channel()
-                for queue in all_queues(exchange_name):
+                for queue in TOPOLOGY.all_queues(exchange_name):
                     queue(channel).delete()
         except Exception:  # a broker of the test's own may be gone already
             pass

@@ -7,14 +7,14 @@ import sys
 import time
 from pathlib import Path
 
-from services.events.app import build
+from services.platform import build_kernel
 from shared.config import Config
 
 
 def main(var_dir: str, bus_url: str, exchange: str, marker: str) -> None:
     config = Config(environ={}, DOA_VAR_DIR=var_dir, BUS_URL=bus_url, BUS_EXCHANGE=exchange,
                     BUS_VISIBILITY_TIMEOUT=2, LOG_LEVEL="WARNING")
-    kernel = build(config, jwks=lambda: {"keys": []})
+    kernel = build_kernel("events", config, jwks=lambda: {"keys": []})  # with the topology
     handle = kernel.handlers["organisation.registered"]
 
     def slow(session, message):

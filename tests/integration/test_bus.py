@@ -8,9 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from services.events.models import KnownOrganisation
-from shared.bus import topology
 from shared.bus.envelope import make_envelope
-from shared.bus.topology import dead_letter_queue_name, queue_name
+from shared.bus.topology import Topology, dead_letter_queue_name, queue_name
 from tests.conftest import wait_until
 from tests.integration.bus_support import drain, publish_raw
 from tests.integration.conftest import BUS_URLS, ApiClient
@@ -56,11 +55,11 @@ def test_a_message_sent_before_its_consumer_ever_started_waits_for_it(bus, make_
     wait_until(lambda: len(known(platform)) == 1, message="the waiting message to be consumed")
 
 
-def test_what_no_queue_is_bound_to_goes_to_the_dead_letter_queue(bus, make_platform, exchange_name, monkeypatch):
+def test_what_no_queue_is_bound_to_goes_to_the_dead_letter_queue(bus, make_platform, exchange_name):
     platform = make_platform(bus=bus)
     registry = platform.kernels["registry"]
     # No service takes organisation.registered in this topology.
-    monkeypatch.setattr(topology, "BINDINGS", {name: ("key.revoked",) for name in topology.BINDINGS})
+    registry.topology = Topology.of({name: ("key.revoked",) for name in registry.topology.bindings})
     with registry.db.transaction() as session:
         sent = registry.outbox.add(session, "organisation.registered", org_data())
     registry.relay().run_once()
