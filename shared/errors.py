@@ -7,6 +7,15 @@ class DomainError(Exception):
     type_ = "bad-request"
     headers: dict[str, str] = {}
 
+    def __init_subclass__(cls, status: int | None = None, type_: str | None = None, **kwargs):
+        """A subclass states its status and problem type in its head: `class NotFound(DomainError,
+        status=404, type_="not-found")`."""
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status = status
+        if type_ is not None:
+            cls.type_ = type_
+
     def __init__(self, detail: str, type_: str | None = None, **extra):
         """`type_` names the problem more precisely than the class does (docs/api.md)."""
         super().__init__(detail)
@@ -16,38 +25,29 @@ class DomainError(Exception):
             self.type_ = type_
 
 
-class NotFound(DomainError):
-    status = 404
-    type_ = "not-found"
+class NotFound(DomainError, status=404, type_="not-found"):
+    """Nothing of that id, or nothing the caller may see."""
 
 
-class Conflict(DomainError):
-    status = 409
-    type_ = "conflict"
+class Conflict(DomainError, status=409, type_="conflict"):
+    """The state of things does not allow it (a duplicate, a decision already made)."""
 
 
-class Forbidden(DomainError):
-    status = 403
-    type_ = "forbidden"
+class Forbidden(DomainError, status=403, type_="forbidden"):
+    """The caller is known but may not do this."""
 
 
-class Unauthenticated(DomainError):
-    status = 401
-    type_ = "unauthenticated"
+class Unauthenticated(DomainError, status=401, type_="unauthenticated"):
+    """No valid credentials came with the request."""
 
 
-class Invalid(DomainError):
+class Invalid(DomainError, status=422, type_="rule"):
     """Well-formed input that breaks a rule a schema cannot state (about several fields, or
     the state of things). Its type is not `validation`: that one says the input is malformed."""
 
-    status = 422
-    type_ = "rule"
 
-
-class NotYetKnown(DomainError):
+class NotYetKnown(DomainError, status=503, type_="not-yet-known"):
     """A reference the platform made a moment ago that this service has not heard of yet:
     its own lag, never the caller's mistake."""
 
-    status = 503
-    type_ = "not-yet-known"
     headers = {"Retry-After": "1"}

@@ -38,43 +38,43 @@ def is_language(code: str) -> bool:
     return code in _languages()
 
 
-class CountryCode(fields.String):
+class _CodeField(fields.String):
+    """A code from a known set: normalised on the way in, refused when the set lacks it, and
+    listed as the document's enum. A subclass names its set, its normaliser and its refusal."""
+
+    codes = staticmethod(lambda: frozenset())
+    normal = staticmethod(str.strip)
+    refusal = "is not a known code."
+
+    def openapi(self) -> dict:
+        return {"enum": sorted(self.codes())}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        code = self.normal(super()._deserialize(value, attr, data, **kwargs))
+        if code not in self.codes():
+            raise ValidationError(f"'{value}' {self.refusal}")
+        return code
+
+
+class CountryCode(_CodeField):
     """ISO 3166-1 alpha-2, any case in, upper case out."""
 
-    def openapi(self) -> dict:
-        return {"enum": sorted(_countries())}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        code = super()._deserialize(value, attr, data, **kwargs).strip().upper()
-        if not is_country(code):
-            raise ValidationError(f"'{value}' is not an ISO 3166-1 alpha-2 country code (e.g. DE, KE, CO).")
-        return code
+    codes, normal = staticmethod(_countries), staticmethod(lambda text: text.strip().upper())
+    refusal = "is not an ISO 3166-1 alpha-2 country code (e.g. DE, KE, CO)."
 
 
-class TimeZone(fields.String):
+class TimeZone(_CodeField):
     """An IANA zone name as in the tz database (tzdata), e.g. Asia/Kathmandu."""
 
-    def openapi(self) -> dict:
-        return {"enum": sorted(_zones())}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        name = super()._deserialize(value, attr, data, **kwargs).strip()
-        if not is_timezone(name):
-            raise ValidationError(f"'{value}' is not an IANA time zone (e.g. Europe/Berlin).")
-        return name
+    codes = staticmethod(_zones)
+    refusal = "is not an IANA time zone (e.g. Europe/Berlin)."
 
 
-class LanguageCode(fields.String):
+class LanguageCode(_CodeField):
     """ISO 639-1 (two letters), any case in, lower case out."""
 
-    def openapi(self) -> dict:
-        return {"enum": sorted(_languages())}
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        code = super()._deserialize(value, attr, data, **kwargs).strip().lower()
-        if not is_language(code):
-            raise ValidationError(f"'{value}' is not an ISO 639-1 language code (e.g. en, fa, tr).")
-        return code
+    codes, normal = staticmethod(_languages), staticmethod(lambda text: text.strip().lower())
+    refusal = "is not an ISO 639-1 language code (e.g. en, fa, tr)."
 
 
 class Email(fields.String):
