@@ -27,24 +27,15 @@ import time
 import uuid
 from pathlib import Path
 
-import redis
 from kombu import Connection, Consumer, Exchange, Producer, Queue
 
-from bench.common import REDIS_URL, Result, temp_dir
+from bench.common import REDIS_URL, Result, flush_redis, temp_dir
 
 MESSAGES = int(os.environ.get("BENCH_BUS_MESSAGES", "5000"))
 PREPARE_BATCH = 500
 PREFETCH = 50  # ServiceConsumer's default
 TIMEOUT = 300.0
 ROUNDS = 3
-
-
-def flush_redis() -> None:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.flushdb()  # only the benchmark's own DB number
-    finally:
-        client.close()
 
 
 def organisation(i: int) -> dict:

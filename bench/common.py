@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+import redis
+
 from shared.config import SETTINGS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,6 +57,15 @@ def temp_dir(prefix: str) -> Iterator[Path]:
     finally:
         if os.environ.get("BENCH_KEEP") != "1":
             shutil.rmtree(path, ignore_errors=True)
+
+
+def flush_redis(url: str = REDIS_URL) -> None:
+    """Empty the benchmark's own Redis database (that DB number only)."""
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
 
 
 def free_port() -> int:

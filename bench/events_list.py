@@ -19,13 +19,12 @@ from __future__ import annotations
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
 from bench import events_seed
-from bench.common import REPO, Result, temp_dir
-from bench.http_list import Gunicorn, _children
+from bench.common import Result, temp_dir
+from bench.http_list import Gunicorn, load
 
 SIZES = (10_000, 100_000)
 ROUNDS = 3
@@ -36,19 +35,7 @@ JWKS_URL = "http://127.0.0.1:1/jwks.json"  # never fetched: no request here carr
 
 
 def _load(server: Gunicorn, path: str, requests: int, warmup: int, *options: str) -> dict:
-    """`options`: more of the load generator's arguments (--header, --expect)."""
-    workers = ",".join(str(pid) for pid in _children(server.proc.pid))
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.loadgen", "--port", str(server.port), "--path", path,
-         "--requests", str(requests), "--concurrency", str(CONCURRENCY), "--warmup", str(warmup),
-         "--balance", workers, "--balance-path", "/healthz", *options],
-        cwd=REPO, capture_output=True, text=True, timeout=600)
-    if out.returncode != 0:
-        raise RuntimeError(f"the load generator failed on {path}:\n{out.stderr[-3000:]}")
-    result = json.loads(out.stdout)
-    if result["errors"]:
-        raise RuntimeError(f"{result['errors']} failed requests to {path} ({server.app})")
-    return result
+    return load(server, path, requests, warmup, "--balance-path", "/healthz", *options)
 
 
 def _same_answers(servers: dict[str, Gunicorn], paths: dict[str, str]) -> None:

@@ -168,18 +168,20 @@ class Gunicorn:
         self._log_file.close()
 
 
-def load(server: Gunicorn, path: str, requests: int, warmup: int) -> dict:
+def load(server: Gunicorn, path: str, requests: int, warmup: int, *options: str) -> dict:
+    """One round of the load generator against `server`, spread evenly over its workers;
+    `options` go to bench.loadgen as they are."""
     workers = ",".join(str(pid) for pid in _children(server.proc.pid))
     out = subprocess.run(
         [sys.executable, "-m", "bench.loadgen", "--port", str(server.port), "--path", path,
          "--requests", str(requests), "--concurrency", str(CONCURRENCY), "--warmup", str(warmup),
-         "--balance", workers],
+         "--balance", workers, *options],
         cwd=REPO, capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"the load generator failed on {path}:\n{out.stderr[-3000:]}")
     result = json.loads(out.stdout)
     if result["errors"]:
-        raise RuntimeError(f"{result['errors']} failed requests to {path}")
+        raise RuntimeError(f"{result['errors']} failed requests to {path} ({server.app})")
     return result
 
 

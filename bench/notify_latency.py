@@ -44,10 +44,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import redis
 import requests
 
-from bench.common import REPO, Result, clean_environ, free_port, temp_dir
+from bench.common import REPO, Result, clean_environ, flush_redis, free_port, temp_dir
 from bench.notify_servers import Server
 
 REDIS_URL = os.environ.get("BENCH_NOTIFY_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -176,14 +175,6 @@ def _prepare(var_dir: Path, env: dict[str, str]) -> str:
     return key
 
 
-def _flush() -> None:
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.flushdb()  # only the benchmark's own database number
-    finally:
-        client.close()
-
-
 def run() -> list[Result]:
     arrivals: dict[str, int] = {}
     arrived = threading.Condition()
@@ -193,7 +184,7 @@ def run() -> list[Result]:
             arrivals.setdefault(event_id, ns)
             arrived.notify_all()
 
-    _flush()
+    flush_redis(REDIS_URL)
     ports = {name: free_port() for name in SERVICES}
     total = APPROVALS + WARMUP
     with temp_dir("latency") as var_dir, Server("http", record=True, on_hit=on_hit) as receiver:
@@ -259,7 +250,7 @@ def run() -> list[Result]:
             processes.check()
         finally:
             processes.stop()
-            _flush()
+            flush_redis(REDIS_URL)
     if len(arrivals) != total:
         raise RuntimeError(f"latency: the receiver got webhooks for {len(arrivals)} events, {total} were approved")
 
