@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import Response
 
 from services.media import materials, schemas
-from services.media.presenting import LOCATION, material_out, public_campaign, storage, url
+from services.media.presenting import material_out, public_campaign, storage, url
+from shared.http.contract import LOCATION
 from shared.http.pagination import keyset_page, page_body
 from shared.http.routes import Blueprint, MethodView, current_principal, kernel, record, require_principal, requires
 

@@ -19,8 +19,6 @@ from shared.revisions import status_and_revision
 
 # What the public sees of a file (MediaOut's other fields are for those who manage it).
 PUBLIC_MEDIA_FIELDS = ("id", "kind", "content_type", "file_url", "variants", "width", "height", "duration")
-LOCATION = {"Location": {"description": "The URL of what was made: it answers GET with the same credentials.",
-                         "schema": {"type": "string"}}}
 
 
 class Linked:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from services.media import reports, uploads
 from services.media.models import Report
-from services.media.presenting import LOCATION, reports_out, url
+from services.media.presenting import reports_out, url
 from services.media.schemas import Rejection, ReportIn, ReportOut, ReportPage, ReportPatch, ReportQuery
+from shared.http.contract import LOCATION
 from shared.http.pagination import keyset_page, page_body
 from shared.http.routes import Blueprint, MethodView, current_principal, kernel, record, require_principal, requires
 

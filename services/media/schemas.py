@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from shared.fields import CountryCode, LanguageCode, Text, UUIDString
-from shared.http.pagination import PageArgs
+from shared.http.pagination import PageArgs, page_schema
 
 
 class UploadOptions(Schema):
@@ -79,9 +79,7 @@ class MediaQuery(PageArgs):
     kind = fields.String(load_default=None, validate=validate.OneOf(["photo", "video", "audio", "document"]))
 
 
-class MediaPage(Schema):
-    items = fields.List(fields.Nested(MediaOut))
-    next = fields.String(allow_none=True)
+MediaPage = page_schema(MediaOut, "MediaPage")
 
 
 class ReportIn(Schema):
@@ -136,9 +134,7 @@ class ReportQuery(PageArgs):
     status = fields.String(load_default=None, validate=validate.OneOf(["submitted", "published", "rejected"]))
 
 
-class ReportPage(Schema):
-    items = fields.List(fields.Nested(ReportOut))
-    next = fields.String(allow_none=True)
+ReportPage = page_schema(ReportOut, "ReportPage")
 
 
 class FeedQuery(Schema):
@@ -207,9 +203,7 @@ class MaterialQuery(PageArgs, MaterialZipQuery):
     pass
 
 
-class MaterialPage(Schema):
-    items = fields.List(fields.Nested(MaterialOut))
-    next = fields.String(allow_none=True)
+MaterialPage = page_schema(MaterialOut, "MaterialPage")
 
 
 class MediaOverview(Schema):

@@ -4,11 +4,12 @@ from __future__ import annotations
 from flask import request
 
 from services.media import uploads
-from services.media.presenting import LOCATION, media_out, storage, url
+from services.media.presenting import media_out, storage, url
 from services.media.receiving import limits, receive
 from services.media.schemas import MediaOut, UploadOptions
 from services.media.storage import work_dir
 from shared.http.app import accepts_any_body
+from shared.http.contract import LOCATION
 from shared.http.routes import Blueprint, MethodView, kernel, require_principal, requires
 
 ROLES = ("organisation", "coordinator")

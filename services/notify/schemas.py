@@ -5,7 +5,7 @@ from marshmallow import Schema, fields, pre_load, validate
 
 from shared.bus.catalogue import WEBHOOK_TYPES
 from shared.fields import CountryCode, Email, LanguageCode, Text, TimeZone, UUIDString
-from shared.http.pagination import PageArgs
+from shared.http.pagination import PageArgs, page_schema
 
 WANTS = ["new_events", "changes", "reminders", "reports"]
 
@@ -96,9 +96,7 @@ class EndpointCreated(EndpointOut):
     secret = fields.String(metadata={"description": "Shown this once: verify each delivery's signature with it."})
 
 
-class EndpointPage(Schema):
-    items = fields.List(fields.Nested(EndpointOut))
-    next = fields.String(allow_none=True, metadata={"description": "The next page's URL, or null on the last."})
+EndpointPage = page_schema(EndpointOut, "EndpointPage")
 
 
 class AttemptOut(Schema):
@@ -121,9 +119,7 @@ class DeliveryOut(Schema):
     log = fields.List(fields.Nested(AttemptOut))
 
 
-class DeliveryPage(Schema):
-    items = fields.List(fields.Nested(DeliveryOut))
-    next = fields.String(allow_none=True, metadata={"description": "The next page's URL, or null on the last."})
+DeliveryPage = page_schema(DeliveryOut, "DeliveryPage")
 
 
 class DeliveryQuery(PageArgs):

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from services.notify import schemas, wakeups
 from services.notify import webhook_endpoints as endpoints
 from services.notify.models import WebhookDelivery, WebhookEndpoint
+from shared.http.contract import LOCATION
 from shared.http.pagination import PageArgs, keyset_page, page_body
 from shared.http.routes import Blueprint, MethodView, kernel, require_principal, requires
 
@@ -15,8 +16,6 @@ webhooks_blp = Blueprint("webhooks", __name__, url_prefix="/webhooks",
                          description="Endpoints that receive the platform's messages, signed (Standard Webhooks).")
 
 ROLES = ("organisation", "coordinator")
-LOCATION = {"Location": {"description": "The new endpoint's URL: GET it with the same token.", "required": True,
-                         "schema": {"type": "string", "format": "uri-reference"}}}
 
 
 @webhooks_blp.route("")

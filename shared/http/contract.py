@@ -12,6 +12,11 @@ METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 # A header that means something on these statuses only: Flask-Limiter adds Retry-After to
 # every limited answer, a 200 included.
 RETRY_STATUSES = (429, 503)
+# Response header docs every service uses: a created resource answers 201 with its Location
+# (docs/api.md); an answer that holds a secret must not be stored.
+LOCATION = {"Location": {"description": "The URL of what was made: GET it with the same credentials.",
+                         "required": True, "schema": {"type": "string", "format": "uri-reference"}}}
+NO_STORE = {"Cache-Control": {"description": "`no-store`: the answer holds a secret.", "schema": {"type": "string"}}}
 
 
 def documented_query_parameters(spec: dict) -> dict[tuple[str, str], frozenset[str]]:
