@@ -16,29 +16,25 @@ def load(**data):
     return Sample().load(data)
 
 
-@pytest.mark.parametrize("value,expected", [("KE", "KE"), ("de", "DE"), (" co ", "CO")])
-def test_country_codes_are_normalised_to_upper_case(value, expected):
-    assert load(country=value)["country"] == expected
+ZONES = ["Pacific/Kiritimati", "Asia/Kathmandu", "America/St_Johns", "Australia/Lord_Howe", "America/Asuncion", "UTC"]
 
 
-@pytest.mark.parametrize("value", ["XX", "DEU", "", "Germany"])
-def test_unknown_country_codes_are_refused_with_an_example(value):
+@pytest.mark.parametrize("field,value,expected", [
+    ("country", "KE", "KE"), ("country", "de", "DE"), ("country", " co ", "CO"),  # upper case out
+    *(("zone", zone, zone) for zone in ZONES),
+])
+def test_country_codes_and_iana_zones_are_accepted_and_normalised(field, value, expected):
+    assert load(**{field: value})[field] == expected
+
+
+@pytest.mark.parametrize("field,value,example", [
+    *(("country", value, "ISO 3166-1") for value in ["XX", "DEU", "", "Germany"]),
+    *(("zone", value, "IANA") for value in ["Mars/Olympus", "CEST", "+02:00", "europe/berlin"]),
+])
+def test_what_is_not_a_known_code_is_refused_saying_what_is_wanted(field, value, example):
     with pytest.raises(ValidationError) as err:
-        load(country=value)
-    assert "ISO 3166-1" in err.value.messages["country"][0]
-
-
-@pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Asia/Kathmandu", "America/St_Johns",
-                                  "Australia/Lord_Howe", "America/Asuncion", "UTC"])
-def test_iana_zones_are_accepted(zone):
-    assert load(zone=zone)["zone"] == zone
-
-
-@pytest.mark.parametrize("zone", ["Mars/Olympus", "CEST", "+02:00", "europe/berlin"])
-def test_what_is_not_an_iana_zone_is_refused(zone):
-    with pytest.raises(ValidationError) as err:
-        load(zone=zone)
-    assert "IANA" in err.value.messages["zone"][0]
+        load(**{field: value})
+    assert example in err.value.messages[field][0]
 
 
 def test_languages_are_iso_639_1():
