@@ -10,7 +10,6 @@ with DOA_VAR_DIR pointing at the folder holding registry.db.
 """
 from __future__ import annotations
 
-import base64
 import json
 import os
 from datetime import datetime, timezone
@@ -19,28 +18,17 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, request
 
-from bench.baseline_support import bare_flask, per_thread_sqlite
+from bench.baseline_support import bare_flask, decode_cursor, encode_cursor, per_thread_sqlite
 
 PATH = "/api/registry/organisations"
 COLUMNS = ("id", "abbreviation", "name", "name_en", "country", "timezone", "languages", "website",
            "status", "created_at", "updated_at")
 SELECT = f"SELECT {', '.join(COLUMNS)} FROM organisations"
 ORDER = " ORDER BY created_at, id LIMIT ?"
-STORED = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a DateTime in SQLite
 
 
 def _iso(stored: str) -> str:
     return datetime.fromisoformat(stored).replace(tzinfo=timezone.utc).isoformat()
-
-
-def _encode(created_at: str, id_: str) -> str:
-    packed = [["d", created_at], ["v", id_]]
-    return base64.urlsafe_b64encode(json.dumps(packed).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[str, str]:
-    (_, when), (_, id_) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    return datetime.fromisoformat(when).astimezone(timezone.utc).strftime(STORED), id_
 
 
 def create_app(database: str | None = None) -> Flask:
@@ -58,7 +46,7 @@ def create_app(database: str | None = None) -> Flask:
         cursor = request.args.get("cursor")
         if cursor:
             rows = connection().execute(SELECT + " WHERE (created_at, id) > (?, ?)" + ORDER,
-                                        (*_decode(cursor), limit + 1)).fetchall()
+                                        (*decode_cursor(cursor), limit + 1)).fetchall()
         else:
             rows = connection().execute(SELECT + ORDER, (limit + 1,)).fetchall()
         has_more = len(rows) > limit
@@ -73,7 +61,7 @@ def create_app(database: str | None = None) -> Flask:
         next_url = None
         if has_more:
             query = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
-            query.append(("cursor", _encode(items[-1]["created_at"], items[-1]["id"])))
+            query.append(("cursor", encode_cursor(items[-1]["created_at"], items[-1]["id"])))
             next_url = f"{request.script_root}{request.path}?{urlencode(query)}"
         body = json.dumps({"items": items, "next": next_url}, ensure_ascii=False, sort_keys=True,
                           separators=(",", ":"))

@@ -16,7 +16,6 @@ with DOA_VAR_DIR pointing at the folder holding events.db.
 """
 from __future__ import annotations
 
-import base64
 import json
 import os
 from datetime import datetime, timedelta, timezone
@@ -25,7 +24,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, request, send_file
 
-from bench.baseline_support import bare_flask, per_thread_sqlite
+from bench.baseline_support import bare_flask, decode_cursor, encode_cursor, per_thread_sqlite
 
 PREFIX = "/api/events"
 COLUMNS = ("id", "campaign_id", "organisation_id", "title", "description", "languages", "activity_type", "city",
@@ -49,21 +48,10 @@ ORGANISATIONS = ("SELECT organisation_id, sum(events), sum(expected_participants
                  "WHERE campaign_id = ? AND visibility = ? AND (event_tallies.country NOT IN "
                  "(SELECT country FROM country_holds)) GROUP BY organisation_id, abbreviation "
                  "HAVING sum(events) > ? ORDER BY sum(events) DESC, organisation_id")
-STORED = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy keeps a DateTime in SQLite
 
 
 def _when(stored: str) -> datetime:
     return datetime.fromisoformat(stored).replace(tzinfo=timezone.utc)
-
-
-def _encode(starts_at: str, id_: str) -> str:
-    packed = [["d", starts_at], ["v", id_]]
-    return base64.urlsafe_b64encode(json.dumps(packed).encode()).decode().rstrip("=")
-
-
-def _decode(cursor: str) -> tuple[str, str]:
-    (_, when), (_, id_) = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    return datetime.fromisoformat(when).astimezone(timezone.utc).strftime(STORED), id_
 
 
 def _pick(texts: dict, languages: list, wanted: list[str]) -> str:
@@ -120,7 +108,7 @@ def create_app(var_dir: str | None = None) -> Flask:
         after = ""
         if request.args.get("cursor"):
             after = "AND (starts_at, id) > (?, ?)"
-            params += _decode(request.args["cursor"])
+            params += decode_cursor(request.args["cursor"])
         with connection() as conn:  # one transaction, like the app's session
             rows = conn.execute(LIST.format(after=after), (*params, limit + 1, 0)).fetchall()
         now = datetime.now(timezone.utc)
@@ -128,7 +116,7 @@ def create_app(var_dir: str | None = None) -> Flask:
         next_url = None
         if len(rows) > limit:
             query = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
-            query.append(("cursor", _encode(items[-1]["starts_at"], items[-1]["id"])))
+            query.append(("cursor", encode_cursor(items[-1]["starts_at"], items[-1]["id"])))
             next_url = f"{request.script_root}{request.path}?{urlencode(query)}"
         return _json({"items": items, "next": next_url})
 
