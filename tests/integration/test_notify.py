@@ -5,8 +5,6 @@ once per recipient. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -18,6 +16,7 @@ from tests.conftest import wait_until
 from tests.integration.conftest import ApiClient
 from tests.integration.test_finding_events import approved
 from tests.integration.test_local_events_api import EVENTS, accepted_change, submit
+from tests.integration.webhook_receiver import serve_webhooks
 
 SUBSCRIPTIONS = "/api/notify/subscriptions"
 
@@ -28,25 +27,12 @@ class Receiver:
     def __init__(self):
         self.requests: list[dict] = []
         self.answers: list[tuple[int, dict]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
-                status, headers = receiver.answers.pop(0) if receiver.answers else (200, {})
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_webhooks(self._answer)
         self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+
+    def _answer(self, path: str, headers: dict, body: bytes) -> tuple[int, dict]:
+        self.requests.append({"path": path, "headers": headers, "body": body})
+        return self.answers.pop(0) if self.answers else (200, {})
 
 
 @pytest.fixture

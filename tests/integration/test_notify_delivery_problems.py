@@ -4,9 +4,7 @@ refuses recipients, and never an address, a delivery's body or a URL's secret in
 SQLite and PostgreSQL."""
 from __future__ import annotations
 
-import threading
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -15,6 +13,7 @@ from services.notify.models import KnownOrganisation
 from tests.conftest import free_port, wait_until
 from tests.integration.conftest import ApiClient
 from tests.integration.test_finding_events import approved
+from tests.integration.webhook_receiver import serve_webhooks
 
 PROBLEMS = "/api/notify/delivery-problems"
 LATER = "later@example.org"
@@ -29,26 +28,13 @@ class Receivers:
 
     def __init__(self):
         self.received: dict[str, int] = {}
-        receivers = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                self.rfile.read(int(self.headers["Content-Length"]))
-                path = self.path.split("?")[0]
-                receivers.received[path] = receivers.received.get(path, 0) + 1
-                status, headers = receivers.ANSWERS[path]
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = serve_webhooks(self._answer)
         self.base = f"http://127.0.0.1:{self.server.server_port}"
+
+    def _answer(self, path: str, headers: dict, body: bytes) -> tuple[int, dict]:
+        path = path.split("?")[0]
+        self.received[path] = self.received.get(path, 0) + 1
+        return self.ANSWERS[path]
 
 
 class RefusingSmtp:
