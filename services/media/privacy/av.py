@@ -123,18 +123,26 @@ _AUDIO_KINDS = {
 }
 
 
+def _begin(kinds: dict[str, Kind], what: str, source: Path, content_type: str, ffmpeg: str,
+           timeout: float) -> tuple[Kind, float, str, dict]:
+    """What cleaning a video or a song begins with: its kind (Unprocessable when `content_type`
+    names none of `kinds`), the deadline `timeout` from now, the ffprobe beside `ffmpeg`, and
+    what that ffprobe sees in `source`."""
+    kind = kinds.get(bare_type(content_type))
+    if kind is None:
+        raise Unprocessable(f"unsupported {what} type {content_type!r}")
+    deadline = time.monotonic() + timeout
+    ffprobe = ffprobe_for(ffmpeg)
+    return kind, deadline, ffprobe, probe(ffprobe, source, kind, deadline)
+
+
 def clean_video(source: Path, content_type: str, target_dir: Path, ffmpeg: str = "ffmpeg",
                 timeout: float = 3600) -> CleanVideo:
     """Remux `source` (declared as `content_type`) into `target_dir` with no metadata, and
     extract a poster frame. QuickTime becomes MP4 when its codecs fit MP4, because browsers
     play MP4 and not always QuickTime; otherwise it stays QuickTime, cleaned the same way.
     Raises Unprocessable, leaving nothing behind in target_dir, when it cannot."""
-    kind = _VIDEO_KINDS.get(bare_type(content_type))
-    if kind is None:
-        raise Unprocessable(f"unsupported video type {content_type!r}")
-    deadline = time.monotonic() + timeout
-    ffprobe = ffprobe_for(ffmpeg)
-    info = probe(ffprobe, source, kind, deadline)
+    kind, deadline, ffprobe, info = _begin(_VIDEO_KINDS, "video", source, content_type, ffmpeg, timeout)
     video = first_stream(info, "video")
     if video is None:
         raise Unprocessable(f"not a video: {kind.label} without a video stream")
@@ -203,12 +211,7 @@ def clean_audio(source: Path, content_type: str, target_dir: Path, ffmpeg: str =
     """Remux a song into the same format with no tags and no cover art: MP3 without ID3,
     Ogg with an empty Vorbis/Opus comment header, M4A without iTunes atoms. Raises
     Unprocessable, leaving nothing behind in target_dir, when it cannot."""
-    kind = _AUDIO_KINDS.get(bare_type(content_type))
-    if kind is None:
-        raise Unprocessable(f"unsupported audio type {content_type!r}")
-    deadline = time.monotonic() + timeout
-    ffprobe = ffprobe_for(ffmpeg)
-    info = probe(ffprobe, source, kind, deadline)
+    kind, deadline, ffprobe, info = _begin(_AUDIO_KINDS, "audio", source, content_type, ffmpeg, timeout)
     for stream in info.get("streams", []):
         if stream.get("codec_type") == "video" and not is_picture(stream):
             raise Unprocessable(f"{kind.label} with a video stream: upload it as a video")
