@@ -34,6 +34,11 @@ class Result:
         return self.value / self.baseline if self.baseline else float("nan")
 
 
+def sized(name: str, count: int) -> str:
+    """A result's name with its size: `notify email 10k`, or `notify email 1500` when not whole thousands."""
+    return f"{name} {count // 1000}k" if count % 1000 == 0 else f"{name} {count}"
+
+
 def print_table(results: list[Result]) -> None:
     header = ("name", "value", "baseline", "ratio", "target")
     rows = [(r.name, f"{r.value:,.1f} {r.unit}", f"{r.baseline:,.1f} {r.unit}",

@@ -39,7 +39,7 @@ import sys
 import time
 import uuid
 
-from bench.common import Result, temp_dir
+from bench.common import Result, sized, temp_dir
 from bench.notify_servers import Server
 from bench.notify_webhooks import _kernel, approved_envelope
 
@@ -223,7 +223,7 @@ def run() -> list[Result]:
     base_rate = statistics.median(n / s for n, s in base_runs)
     sent = app_runs[0][0]
     stopped = "" if sent == MESSAGES else f" (stopped by the {BUDGET:.0f}s budget after {sent} of {MESSAGES})"
-    name = f"notify email {MESSAGES // 1000}k" if MESSAGES % 1000 == 0 else f"notify email {MESSAGES}"
+    name = sized("notify email", MESSAGES)
     details = [
         f"{name}: one new_event notice to {MESSAGES} subscribers in 7 languages, SMTP_BATCH {BATCH}, "
         f"messages of about {size / 1024:.0f} KiB: MailDispatcher.send_batch loop {sent} in "

@@ -38,7 +38,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import Result, temp_dir
+from bench.common import Result, sized, temp_dir
 from bench.notify_servers import Server
 
 ENDPOINTS = int(os.environ.get("BENCH_WEBHOOK_ENDPOINTS", "1000"))
@@ -198,7 +198,7 @@ def run() -> list[Result]:
         finally:
             kernel.db.dispose()
     app_s, base_s = statistics.median(app_runs), statistics.median(base_runs)
-    name = f"notify webhooks {ENDPOINTS // 1000}k" if ENDPOINTS % 1000 == 0 else f"notify webhooks {ENDPOINTS}"
+    name = sized("notify webhooks", ENDPOINTS)
     details = [
         f"{name}: one event.approved ({len(body)} bytes) to {ENDPOINTS} endpoints on {PORTS} loopback ports, "
         f"concurrency {CONCURRENCY}, medians of {ROUNDS} rounds: WebhookDispatcher.send_due loop {app_s:.2f}s "
