@@ -53,14 +53,13 @@ def _config(var_dir: Path):
 
 def run_app(count: int = MESSAGES) -> tuple[float, list[str]]:
     """Answer (seconds, the JSON bodies that went through the outbox)."""
-    from services.events.app import build as build_events
-    from services.registry.app import build as build_registry
+    from services.platform import build_kernel
 
     flush_redis()
     with temp_dir("bus") as var_dir:
         config = _config(var_dir)
-        registry = build_registry(config)
-        events = build_events(config, jwks=lambda: {"keys": []})
+        registry = build_kernel("registry", config)
+        events = build_kernel("events", config, jwks=lambda: {"keys": []})
         assert registry.db.url != events.db.url
         ids: set[str] = set()
         for start in range(0, count, PREPARE_BATCH):

@@ -39,11 +39,11 @@ from aiosmtpd.controller import Controller
 from kombu import Connection
 from sqlalchemy import create_engine, func, select, text
 
-from services.notify.app import build
 from services.notify.models import Notification, Subscription, WebhookDelivery, WebhookEndpoint
 from services.notify.webhooks.signing import new_secret, verify
+from services.platform import TOPOLOGY, build_kernel
 from shared.bus.outbox import Outbox
-from shared.bus.topology import all_queues, queue_name
+from shared.bus.topology import queue_name
 from shared.config import Config
 from shared.db import utcnow
 from tests.conftest import PG_ADMIN_URL, REDIS_URL, need
@@ -170,7 +170,7 @@ def exchange():
     yield name
     with Connection(BUS_URL, connect_timeout=2) as conn:  # leave nothing behind in Redis
         channel = conn.channel()
-        for queue in all_queues(name):
+        for queue in TOPOLOGY.all_queues(name):
             queue(channel).delete()
     client = redis.Redis.from_url(BUS_URL)
     leftovers = list(client.scan_iter(match=f"*{name}*"))  # kombu's bindings of the exchange
@@ -227,7 +227,8 @@ def test_a_worker_killed_mid_fanout_and_a_message_delivered_twice_notify_each_re
                 "WEBHOOK_ALLOW": "127.0.0.0/8", "WEBHOOK_SCHEDULE": "0,1,1", "WEBHOOK_CONCURRENCY": CONCURRENCY,
                 "NOTIFY_CLAIM_LEASE_SECONDS": LEASE_SECONDS, "DOA_VAR_DIR": tmp_path / "var",
                 "JWKS_URL": "http://127.0.0.1:1/jwks.json", "LOG_LEVEL": "WARNING", "BUS_VISIBILITY_TIMEOUT": 2}
-    kernel = build(Config(environ={k: str(v) for k, v in settings.items()}), jwks=lambda: {"keys": []})  # migrates
+    kernel = build_kernel("notify", Config(environ={k: str(v) for k, v in settings.items()}),  # migrates
+                          jwks=lambda: {"keys": []})
     worker = second = None
     try:
         addresses = [f"subscriber{i:03d}@example.org" for i in range(SUBSCRIBERS)]
