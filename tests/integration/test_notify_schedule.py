@@ -108,21 +108,32 @@ def expected_due(day: date) -> list[datetime]:
             datetime.combine(day, time(16), CHICAGO).astimezone(UTC)]
 
 
+def pending(day: date) -> list[tuple]:
+    """The two reminders of the Chicago event on `day`, planned and not yet sent."""
+    return [(number, due, "pending") for number, due in enumerate(expected_due(day))]
+
+
+def reminded_of_a_chicago_event(api, coordinator, setting, mailbox, address: str) -> tuple[date, dict]:
+    """(day, event): an approved event in Chicago two days from now, and `address` (a reader in
+    Tokyo) subscribed to its reminders."""
+    week = this_weeks_campaign(api, coordinator, setting)
+    day = datetime.now(CHICAGO).date() + timedelta(days=2)
+    event = chicago_event(api, coordinator, week, day)
+    confirmed_subscriber(api, mailbox, address, scope="event", event_id=event["id"], timezone="Asia/Tokyo",
+                         wants=["reminders"])
+    return day, event
+
+
 # -- reminders -------------------------------------------------------------------------------
 
 def test_reminders_are_planned_sent_once_moved_and_cancelled(api, coordinator, setting, mailbox):
     owner = setting["tokens"][0]
-    week = this_weeks_campaign(api, coordinator, setting)
-    day = datetime.now(CHICAGO).date() + timedelta(days=2)
-    event = chicago_event(api, coordinator, week, day)
     address = "reader@example.jp"
-    confirmed_subscriber(api, mailbox, address, scope="event", event_id=event["id"], timezone="Asia/Tokyo",
-                         wants=["reminders"])
+    day, event = reminded_of_a_chicago_event(api, coordinator, setting, mailbox, address)
     dispatcher = MailDispatcher(notify_kernel(api))
 
     run(dispatcher)
-    assert reminders_of(api, event["id"]) == [(0, expected_due(day)[0], "pending"),
-                                              (1, expected_due(day)[1], "pending")]
+    assert reminders_of(api, event["id"]) == pending(day)
 
     make_due(api, event["id"], 0)
     run(dispatcher)
@@ -154,8 +165,7 @@ def test_reminders_are_planned_sent_once_moved_and_cancelled(api, coordinator, s
     wait_until(notify_knows_the_new_time, message="notify to learn of the new time")
     assert [r for r in reminders_of(api, event["id"]) if r[2] == "pending"] == []
     run(restarted)
-    assert reminders_of(api, event["id"]) == [(0, expected_due(later)[0], "pending"),
-                                              (1, expected_due(later)[1], "pending")]
+    assert reminders_of(api, event["id"]) == pending(later)
 
     # The owner cancels it: the reminders are cancelled and the subscriber told.
     assert api.post(f"{EVENTS}/{event['id']}/cancellation", token=owner).status_code == 200
@@ -171,12 +181,8 @@ def test_reminders_are_planned_sent_once_moved_and_cancelled(api, coordinator, s
 
 
 def test_an_event_moved_after_its_reminders_went_out_is_reminded_of_again(api, coordinator, setting, mailbox):
-    week = this_weeks_campaign(api, coordinator, setting)
-    day = datetime.now(CHICAGO).date() + timedelta(days=2)
-    event = chicago_event(api, coordinator, week, day)
     address = "postponed@example.jp"
-    confirmed_subscriber(api, mailbox, address, scope="event", event_id=event["id"], timezone="Asia/Tokyo",
-                         wants=["reminders"])
+    day, event = reminded_of_a_chicago_event(api, coordinator, setting, mailbox, address)
     dispatcher = MailDispatcher(notify_kernel(api))
     run(dispatcher)
     make_due(api, event["id"], 0, 1)  # both went out (say the event was two hours away) …
