@@ -5,31 +5,15 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 from flask import current_app, url_for
-from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from services.registry import second_factor, signin_sessions
-from services.registry.account_schemas import (
-    ChallengeOut,
-    CodeIn,
-    EndedOut,
-    FactorsOut,
-    PasskeyCreatedOut,
-    PasskeyIn,
-    PasskeyOut,
-    PasskeyPage,
-    RecoveryCodesOut,
-    SessionPage,
-    TotpBegunOut,
-)
+from services.registry import account_schemas, second_factor, signin_sessions
 from services.registry.models import Coordinator, Organisation, Passkey, SignInSession
-from services.registry.schemas import LOCATION, NO_STORE, lists
-from shared.audit import record
+from services.registry.schemas import lists
 from shared.auth import Principal
 from shared.errors import Forbidden
-from shared.http.auth import require_principal, requires
+from shared.http.contract import LOCATION, NO_STORE
 from shared.http.pagination import keyset_page, page_body
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, kernel, record, require_principal, requires
 
 account = Blueprint("account", __name__, url_prefix="/me",
                     description="Your own second factors and sign-in sessions.")
@@ -89,7 +73,7 @@ def _record(session, principal: Principal, action: str, after: dict | None = Non
 
 @account.route("/factors", methods=["GET"])
 @requires()
-@account.response(200, FactorsOut)
+@account.response(200, account_schemas.FactorsOut)
 def factors():
     """Your second factors: the app (never its secret), recovery codes left, passkeys."""
     with own_account(proven=None) as (session, principal):
@@ -98,7 +82,7 @@ def factors():
 
 @account.route("/factors/totp")
 class Totp(MethodView):
-    @with_a_secret(TotpBegunOut)
+    @with_a_secret(account_schemas.TotpBegunOut)
     def post(self):
         """Start setting up an authenticator app: its secret and otpauth URI (the same while
         unconfirmed; never shown once confirmed: 409)."""
@@ -117,8 +101,8 @@ class Totp(MethodView):
 
 
 @account.route("/factors/totp/confirmation", methods=["POST"])
-@with_a_secret(RecoveryCodesOut)
-@account.arguments(CodeIn)
+@with_a_secret(account_schemas.RecoveryCodesOut)
+@account.arguments(account_schemas.CodeIn)
 def confirm_totp(body):
     """Confirm the app with its current code: it counts from now; answers ten recovery codes,
     shown this once. The caller's session counts as having proven it. A wrong code: 422 `rule`
@@ -131,7 +115,7 @@ def confirm_totp(body):
 
 
 @account.route("/factors/recovery-codes", methods=["POST"])
-@with_a_secret(RecoveryCodesOut)
+@with_a_secret(account_schemas.RecoveryCodesOut)
 def renew_recovery_codes():
     """Ten new recovery codes, shown this once; the old ones stop working."""
     with own_account() as (session, principal):
@@ -143,7 +127,7 @@ def renew_recovery_codes():
 
 
 @account.route("/factors/passkeys/options", methods=["POST"])
-@with_a_secret(ChallengeOut)
+@with_a_secret(account_schemas.ChallengeOut)
 def passkey_options():
     """Options for navigator.credentials.create, and the id of their challenge (5 minutes)."""
     with own_account() as (session, principal):
@@ -154,7 +138,7 @@ def passkey_options():
 @account.route("/factors/passkeys")
 class Passkeys(MethodView):
     @requires()
-    @lists(account, PasskeyPage)
+    @lists(account, account_schemas.PasskeyPage)
     def get(self, args):
         """Your passkeys, the oldest first (never a public key)."""
         with own_account(proven=None) as (session, principal):
@@ -162,8 +146,8 @@ class Passkeys(MethodView):
             return page_body(*keyset_page(session, stmt, [Passkey.created_at, Passkey.id], args))
 
     @requires()
-    @account.arguments(PasskeyIn)
-    @account.response(201, PasskeyCreatedOut, headers={**LOCATION, **NO_STORE})
+    @account.arguments(account_schemas.PasskeyIn)
+    @account.response(201, account_schemas.PasskeyCreatedOut, headers={**LOCATION, **NO_STORE})
     def post(self, body):
         """Keep a passkey the browser made for the options' challenge. A first factor also answers
         ten recovery codes, shown this once; the caller's session counts as having proven it. An
@@ -180,7 +164,7 @@ class Passkeys(MethodView):
 @account.route("/factors/passkeys/<uuid:passkey_id>")
 class PasskeyById(MethodView):
     @requires()
-    @account.response(200, PasskeyOut)
+    @account.response(200, account_schemas.PasskeyOut)
     def get(self, passkey_id):
         """One of your passkeys."""
         with own_account(proven=None) as (session, principal):
@@ -199,7 +183,7 @@ class PasskeyById(MethodView):
 @account.route("/sessions")
 class Sessions(MethodView):
     @requires()
-    @lists(account, SessionPage)
+    @lists(account, account_schemas.SessionPage)
     def get(self, args):
         """Your live sign-in sessions, the most recently used first; `current` is the token's own."""
         with own_account(proven=None) as (session, principal):
@@ -210,7 +194,7 @@ class Sessions(MethodView):
             return page_body(rows, next_url)
 
     @requires()
-    @account.response(200, EndedOut)
+    @account.response(200, account_schemas.EndedOut)
     def delete(self):
         """End every session of yours but the token's own."""
         with own_account("end sessions") as (session, principal):

@@ -2,41 +2,17 @@
 from __future__ import annotations
 
 from flask import url_for
-from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from services.registry import service
+from services.registry import schemas, service
 from services.registry.importer import ImportRefused, import_text
 from services.registry.keys_api import key_routes
 from services.registry.models import Organisation, OrganisationRename
-from services.registry.schemas import (
-    LOCATION,
-    ConflictProblem,
-    DecidedProblem,
-    ImportOut,
-    ImportProblem,
-    ImportQuery,
-    OrganisationIn,
-    OrganisationOut,
-    OrganisationPage,
-    OrganisationPatch,
-    OrganisationQuery,
-    OrganisationReadOut,
-    RenameOut,
-    RenamePage,
-    RenameQuery,
-    RenameRejectionIn,
-    SuspensionIn,
-    lists,
-    visible,
-)
-from shared.audit import record
 from shared.errors import Invalid
 from shared.http.app import PROBLEM_JSON, accepts_any_body, csv_body
-from shared.http.auth import current_principal, requires
+from shared.http.contract import LOCATION
 from shared.http.pagination import keyset_page, page_body
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, current_principal, kernel, record, requires
 
 organisations = Blueprint("organisations", __name__, url_prefix="/organisations",
                           description="Organisations of the coalition and their API keys.")
@@ -44,14 +20,14 @@ LOOKS_LIKE = ("The abbreviation is another organisation's in that country (`exis
               "another organisation's (`looks_like`, and `errors` naming the field).")
 
 
-def conflict(blp: Blueprint, schema=ConflictProblem, description: str = LOOKS_LIKE):
+def conflict(blp: Blueprint, schema=schemas.ConflictProblem, description: str = LOOKS_LIKE):
     """Document a route's 409 with the members its problem carries."""
     return blp.alt_response(409, schema=schema, content_type=PROBLEM_JSON, description=description)
 
 
 @organisations.route("")
 class Organisations(MethodView):
-    @lists(organisations, OrganisationPage, OrganisationQuery)
+    @schemas.lists(organisations, schemas.OrganisationPage, schemas.OrganisationQuery)
     def get(self, args):
         """List organisations (public fields; contact fields for coordinators)."""
         stmt = select(Organisation.__table__)  # rows, not ORM objects: this list is hot
@@ -61,11 +37,11 @@ class Organisations(MethodView):
             stmt = stmt.where(Organisation.status == args["status"])
         with kernel().db.engine.connect() as connection:  # a read: no ORM session needed
             rows, next_url = keyset_page(connection, stmt, [Organisation.created_at, Organisation.id], args)
-        return page_body([visible(row) for row in rows], next_url)
+        return page_body([schemas.visible(row) for row in rows], next_url)
 
     @requires("coordinator")
-    @organisations.arguments(OrganisationIn)
-    @organisations.response(201, OrganisationOut, headers=LOCATION)
+    @organisations.arguments(schemas.OrganisationIn)
+    @organisations.response(201, schemas.OrganisationOut, headers=LOCATION)
     @conflict(organisations)
     def post(self, fields):
         """Register an organisation (coordinators)."""
@@ -73,14 +49,14 @@ class Organisations(MethodView):
             org = service.register_organisation(session, kernel().outbox, fields)
             record(session, kernel().outbox, current_principal(), "organisation.registered", "organisation", org.id,
                    after=service.public_data(org))
-        return visible(org), {"Location": url_for("organisations.OrganisationById", organisation_id=org.id)}
+        return schemas.visible(org), {"Location": url_for("organisations.OrganisationById", organisation_id=org.id)}
 
 
 @organisations.route("/import", methods=["POST"])
 @requires("coordinator")
-@organisations.arguments(ImportQuery, location="query")
-@organisations.response(200, ImportOut)
-@organisations.alt_response(422, schema=ImportProblem, content_type=PROBLEM_JSON, description=(
+@organisations.arguments(schemas.ImportQuery, location="query")
+@organisations.response(200, schemas.ImportOut)
+@organisations.alt_response(422, schema=schemas.ImportProblem, content_type=PROBLEM_JSON, description=(
     "`rule`: bad rows, each in `errors` with its `line` (nothing imported); `validation`: a bad query."))
 @organisations.doc(requestBody={"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}})
 @accepts_any_body
@@ -109,20 +85,20 @@ def _row_errors(errors) -> list[dict]:
 def _with_pending_rename(session, org) -> dict:
     """The organisation as the caller may see it; its own and coordinators also see a rename
     waiting for a decision."""
-    return visible(org, pending_rename=service.pending_rename(session, org.id))
+    return schemas.visible(org, pending_rename=service.pending_rename(session, org.id))
 
 
 @organisations.route("/<uuid:organisation_id>")
 class OrganisationById(MethodView):
-    @organisations.response(200, OrganisationReadOut)
+    @organisations.response(200, schemas.OrganisationReadOut)
     def get(self, organisation_id):
         """Read an organisation."""
         with kernel().db.transaction() as session:
             return _with_pending_rename(session, service.get_organisation(session, str(organisation_id)))
 
     @requires(owner="organisation_id")
-    @organisations.arguments(OrganisationPatch(partial=True))
-    @organisations.response(200, OrganisationReadOut)
+    @organisations.arguments(schemas.OrganisationPatch(partial=True))
+    @organisations.response(200, schemas.OrganisationReadOut)
     @conflict(organisations)
     def patch(self, fields, organisation_id):
         """Change an organisation (the organisation itself or a coordinator). A new name, English
@@ -138,7 +114,7 @@ class OrganisationById(MethodView):
 @organisations.route("/renames")
 class Renames(MethodView):
     @requires("coordinator")
-    @lists(organisations, RenamePage, RenameQuery)
+    @schemas.lists(organisations, schemas.RenamePage, schemas.RenameQuery)
     def get(self, args):
         """Renames organisations asked for (`?status=pending`, the default, oldest first), each with
         what to look at before accepting it: words that mix scripts, a look-alike (coordinators)."""
@@ -170,8 +146,8 @@ DECIDED = "Decided already (`current_status`), or the new name now looks like an
 
 @organisations.route("/renames/<uuid:rename_id>/acceptance", methods=["POST"])
 @requires("coordinator")
-@organisations.response(200, RenameOut)
-@conflict(organisations, DecidedProblem, DECIDED)
+@organisations.response(200, schemas.RenameOut)
+@conflict(organisations, schemas.DecidedProblem, DECIDED)
 def accept_rename(rename_id):
     """Accept a rename: the organisation is known by its new name everywhere (organisation.updated);
     409 if it has become another organisation's look-alike meanwhile (coordinators)."""
@@ -181,9 +157,9 @@ def accept_rename(rename_id):
 
 @organisations.route("/renames/<uuid:rename_id>/rejection", methods=["POST"])
 @requires("coordinator")
-@organisations.arguments(RenameRejectionIn)
-@organisations.response(200, RenameOut)
-@conflict(organisations, DecidedProblem, "Decided already (`current_status`).")
+@organisations.arguments(schemas.RenameRejectionIn)
+@organisations.response(200, schemas.RenameOut)
+@conflict(organisations, schemas.DecidedProblem, "Decided already (`current_status`).")
 def reject_rename(body, rename_id):
     """Reject a rename, saying why: the organisation keeps its approved name (coordinators)."""
     principal = current_principal()
@@ -193,8 +169,8 @@ def reject_rename(body, rename_id):
 @organisations.route("/<uuid:organisation_id>/suspension")
 class Suspension(MethodView):
     @requires("coordinator")
-    @organisations.arguments(SuspensionIn)
-    @organisations.response(200, OrganisationOut)
+    @organisations.arguments(schemas.SuspensionIn)
+    @organisations.response(200, schemas.OrganisationOut)
     def put(self, body, organisation_id):
         """Suspend an organisation: its keys get no tokens and its tokens are refused (coordinators)."""
         k = kernel()
@@ -203,10 +179,10 @@ class Suspension(MethodView):
             if service.suspend(session, k.outbox, k.tables["revocations"], org, body["reason"]):
                 record(session, k.outbox, current_principal(), "organisation.suspended", "organisation", org.id,
                        body["reason"], before={"status": "active"}, after={"status": "suspended"})
-        return visible(org)
+        return schemas.visible(org)
 
     @requires("coordinator")
-    @organisations.response(200, OrganisationOut)
+    @organisations.response(200, schemas.OrganisationOut)
     def delete(self, organisation_id):
         """Lift a suspension (coordinators)."""
         k = kernel()
@@ -215,7 +191,7 @@ class Suspension(MethodView):
             if service.reinstate(session, k.outbox, k.tables["revocations"], org):
                 record(session, k.outbox, current_principal(), "organisation.reinstated", "organisation", org.id,
                        before={"status": "suspended"}, after={"status": "active"})
-        return visible(org)
+        return schemas.visible(org)
 
 
 key_routes(organisations, "organisation", "organisation_id", requires(owner="organisation_id"),

@@ -7,8 +7,6 @@ import json
 from datetime import datetime
 
 from flask import Response, stream_with_context
-from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
@@ -16,9 +14,8 @@ from services.registry import audit
 from services.registry.models import AuditEntry
 from services.registry.schemas import lists
 from shared.fields import Text, UUIDString
-from shared.http.auth import requires
 from shared.http.pagination import PageArgs, keyset_page, page_body, page_schema
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, kernel, requires
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit",
                       description="Every moderation and administrative decision, hash-chained (coordinators).")

@@ -3,28 +3,13 @@ four routes under each, made by one function."""
 from __future__ import annotations
 
 from flask import url_for
-from flask.views import MethodView
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from services.registry import service
+from services.registry import schemas, service
 from services.registry.models import ApiKey, Coordinator
-from services.registry.schemas import (
-    LOCATION,
-    NO_STORE,
-    CoordinatorIn,
-    CoordinatorOut,
-    CoordinatorPage,
-    KeyCreatedOut,
-    KeyIn,
-    KeyOut,
-    KeyPage,
-    lists,
-)
-from shared.audit import record
-from shared.http.auth import current_principal, requires
+from shared.http.contract import LOCATION, NO_STORE
 from shared.http.pagination import keyset_page, page_body
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, MethodView, current_principal, kernel, record, requires
 
 coordinators = Blueprint("coordinators", __name__, url_prefix="/coordinators",
                          description="The coalition office's coordinators and their API keys.")
@@ -33,15 +18,15 @@ coordinators = Blueprint("coordinators", __name__, url_prefix="/coordinators",
 @coordinators.route("")
 class Coordinators(MethodView):
     @requires("coordinator")
-    @lists(coordinators, CoordinatorPage)
+    @schemas.lists(coordinators, schemas.CoordinatorPage)
     def get(self, args):
         """List coordinators (coordinators)."""
         with kernel().db.transaction() as session:
             return page_body(*keyset_page(session, select(Coordinator), [Coordinator.created_at, Coordinator.id], args))
 
     @requires("coordinator")
-    @coordinators.arguments(CoordinatorIn)
-    @coordinators.response(201, CoordinatorOut, headers=LOCATION)
+    @coordinators.arguments(schemas.CoordinatorIn)
+    @coordinators.response(201, schemas.CoordinatorOut, headers=LOCATION)
     def post(self, body):
         """Add a coordinator (coordinators); then issue it a key."""
         with kernel().db.transaction() as session:
@@ -54,7 +39,7 @@ class Coordinators(MethodView):
 @coordinators.route("/<uuid:coordinator_id>", methods=["GET"])
 class CoordinatorById(MethodView):
     @requires("coordinator")
-    @coordinators.response(200, CoordinatorOut)
+    @coordinators.response(200, schemas.CoordinatorOut)
     def get(self, coordinator_id):
         """Read a coordinator (coordinators)."""
         with kernel().db.transaction() as session:
@@ -73,15 +58,15 @@ def key_routes(blp: Blueprint, kind: str, owner_arg: str, access, whose: str) ->
 
     class Keys(MethodView):
         @access
-        @lists(blp, KeyPage)
+        @schemas.lists(blp, schemas.KeyPage)
         def get(self, args, **view_args):
             with kernel().db.transaction() as session:
                 stmt = select(ApiKey).where(ApiKey.owner_kind == kind, ApiKey.owner_id == owner_of(session, view_args))
                 return page_body(*keyset_page(session, stmt, [ApiKey.created_at, ApiKey.id], args))
 
         @access
-        @blp.arguments(KeyIn)
-        @blp.response(201, KeyCreatedOut, headers={**LOCATION, **NO_STORE})
+        @blp.arguments(schemas.KeyIn)
+        @blp.response(201, schemas.KeyCreatedOut, headers={**LOCATION, **NO_STORE})
         def post(self, body, **view_args):
             with kernel().db.transaction() as session:
                 owner_id = owner_of(session, view_args)
@@ -94,7 +79,7 @@ def key_routes(blp: Blueprint, kind: str, owner_arg: str, access, whose: str) ->
 
     class Key(MethodView):
         @access
-        @blp.response(200, KeyOut)
+        @blp.response(200, schemas.KeyOut)
         def get(self, key_id, **view_args):
             with kernel().db.transaction() as session:
                 return service.get_key(session, kind, owner_of(session, view_args), str(key_id))

@@ -10,9 +10,6 @@ from shared.http.pagination import PageArgs, page_schema
 from shared.http.problems import FieldError, ProblemSchema
 
 STATUSES = ("active", "suspended")
-LOCATION = {"Location": {"description": "The URL of what was made: GET it with the same credentials.",
-                         "schema": {"type": "string", "format": "uri-reference"}}}
-NO_STORE = {"Cache-Control": {"description": "`no-store`: the answer holds a secret.", "schema": {"type": "string"}}}
 
 
 def lists(blp, page: type[Schema], query: type[Schema] = PageArgs):

@@ -3,26 +3,17 @@ the public keys that verify tokens."""
 from __future__ import annotations
 
 from flask import current_app, g, request
-from flask_smorest import Blueprint
 
-from services.registry import second_factor, service, signin_sessions
+from services.registry import account_schemas, second_factor, service, signin_sessions
 from services.registry.account_api import SECRET, holder_of, relying_party, sealer
-from services.registry.account_schemas import (
-    TOKEN_BODY,
-    ChallengeOut,
-    JwksOut,
-    SecondFactorProblem,
-    SignedInOut,
-    TokenIn,
-)
-from services.registry.schemas import NO_STORE
 from shared.auth import AuthError, Principal, parse_api_key
 from shared.errors import Unauthenticated
 from shared.http.app import PROBLEM_JSON
 from shared.http.auth import bearer_token
+from shared.http.contract import NO_STORE
 from shared.http.problems import PROBLEM_BASE
 from shared.http.ratelimit import factor_limit, limiter, token_limit
-from shared.kernel import current_kernel as kernel
+from shared.http.routes import Blueprint, kernel
 
 tokens = Blueprint("tokens", __name__, url_prefix="",
                    description="Exchange an API key for a short-lived signed token; the public keys.")
@@ -83,12 +74,12 @@ def _key_holder(session) -> Principal:
 @limiter.limit(token_limit)
 @limiter.limit(factor_limit, key_func=key_id_of_request, deduct_when=lambda _: factor_refused(),
                exempt_when=refreshes_a_session)
-@tokens.arguments(TokenIn)
-@tokens.response(200, SignedInOut, headers=NO_STORE)
-@tokens.alt_response(401, schema=SecondFactorProblem, content_type=PROBLEM_JSON, description=(
+@tokens.arguments(account_schemas.TokenIn)
+@tokens.response(200, account_schemas.SignedInOut, headers=NO_STORE)
+@tokens.alt_response(401, schema=account_schemas.SecondFactorProblem, content_type=PROBLEM_JSON, description=(
     f"No key, a wrong or revoked key; `{PROBLEM_BASE}second-factor-needed` naming the holder's `factors`, "
     f"or `{PROBLEM_BASE}second-factor-refused`."))
-@tokens.doc(**KEY_AS_BEARER, requestBody=TOKEN_BODY, description="Send `Authorization: Bearer <API key>`; "
+@tokens.doc(**KEY_AS_BEARER, requestBody=account_schemas.TOKEN_BODY, description="Send `Authorization: Bearer <API key>`; "
             "the answer follows OAuth 2.0 (RFC 6749 §5.1). A holder with a second factor sends it too "
             "(`otp`, `recovery_code`, or `passkey` with `challenge`) and gets a sign-in `session`, whose "
             "`secret` then makes fresh tokens (`{\"session\": secret}`); without it the answer is 401 "
@@ -107,7 +98,7 @@ def issue_token(body):
 
 @tokens.route("/tokens/challenge", methods=["POST"])
 @limiter.limit(token_limit)
-@tokens.response(200, ChallengeOut, headers=NO_STORE)
+@tokens.response(200, account_schemas.ChallengeOut, headers=NO_STORE)
 @tokens.doc(**KEY_AS_BEARER)
 def passkey_challenge():
     """A passkey challenge for signing in with the API key: `options` for
@@ -119,7 +110,7 @@ def passkey_challenge():
 
 
 @tokens.route("/.well-known/jwks.json", methods=["GET"])
-@tokens.response(200, JwksOut, headers={"Cache-Control": {"description": "`public, max-age=60`",
+@tokens.response(200, account_schemas.JwksOut, headers={"Cache-Control": {"description": "`public, max-age=60`",
                                                           "schema": {"type": "string"}}})
 def jwks():
     """The public keys that verify access tokens (JWKS)."""
