@@ -4,7 +4,8 @@
   public (approved, or cancelled after approval; public; of a campaign that is not a draft; of
   a country not on hold; key-set order by starts_at, id; LIMIT limit+1), each row turned into
   the same JSON item (same keys in the same order, the address only when public, the text in
-  the first language) with the same `next` link, by hand, then `json.dumps`.
+  the first language, coordinates coarse until the place is public, as `places.public_point`
+  makes them) with the same `next` link, by hand, then `json.dumps`.
 - `GET /api/events/campaigns/<id>/statistics`: the same four queries (the campaign, three
   GROUP BYs over the campaign's public tallies, the third joined with the organisations'
   abbreviations) and the same JSON.
@@ -20,11 +21,13 @@ import json
 import os
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 from flask import Flask, Response, request, send_file
 
 from bench.baseline_support import bare_flask, decode_cursor, encode_cursor, per_thread_sqlite
+from services.events.places import public_point
 
 PREFIX = "/api/events"
 COLUMNS = ("id", "campaign_id", "organisation_id", "title", "description", "languages", "activity_type", "city",
@@ -61,7 +64,7 @@ def _pick(texts: dict, languages: list, wanted: list[str]) -> str:
     return languages[0] if languages and languages[0] in texts else next(iter(texts), "")
 
 
-def _item(row: tuple, wanted: list[str], now: datetime) -> dict:
+def _item(row: tuple, wanted: list[str], now: datetime, secret: bytes) -> dict:
     e = dict(zip(COLUMNS, row, strict=True))
     titles, descriptions, languages = json.loads(e["title"]), json.loads(e["description"] or "{}"), \
         json.loads(e["languages"])
@@ -75,7 +78,10 @@ def _item(row: tuple, wanted: list[str], now: datetime) -> dict:
             "titles": titles, "descriptions": descriptions, "languages": languages,
             "activity_type": e["activity_type"], "city": e["city"], "country": e["country"], "venue": e["venue"]}
     if shown:
-        item.update(address=e["address"], latitude=e["latitude"], longitude=e["longitude"])
+        item["address"] = e["address"]
+    # As the app: exact coordinates once the place is public, a coarse point before.
+    latitude, longitude, approximate = public_point(SimpleNamespace(**e), shown, secret)
+    item.update(latitude=latitude, longitude=longitude, place_approximate=approximate)
     item.update(timezone=e["timezone"], start=e["starts_local"], end=e["ends_local"],
                 starts_at=starts_at.isoformat(), ends_at=_when(e["ends_at"]).isoformat(),
                 online_url=e["online_url"], expected_participants=e["expected_participants"],
@@ -84,6 +90,16 @@ def _item(row: tuple, wanted: list[str], now: datetime) -> dict:
                 outside_window=bool(e["outside_window"]), created_at=_when(e["created_at"]).isoformat(),
                 updated_at=_when(e["updated_at"]).isoformat())
     return item
+
+
+_SECRET: list[bytes] = []
+
+
+def place_secret(conn) -> bytes:
+    """The events service's secret for coarse points, read once from its database."""
+    if not _SECRET:
+        _SECRET.append(bytes.fromhex(conn.execute("SELECT secret FROM place_keys").fetchone()[0]))
+    return _SECRET[0]
 
 
 def _json(body, status: int = 200) -> Response:
@@ -104,7 +120,7 @@ def create_app(var_dir: str | None = None) -> Flask:
         except ValueError:
             return _json({"status": 400}, 400)
         wanted = [code.split("-")[0].lower() for code in request.accept_languages.values()]
-        params: list = [request.args.get("campaign", ""), request.args.get("country", ""), *PUBLIC_PARAMS]
+        params: list = [request.args.get("campaign_id", ""), request.args.get("country", ""), *PUBLIC_PARAMS]
         after = ""
         if request.args.get("cursor"):
             after = "AND (starts_at, id) > (?, ?)"
@@ -112,7 +128,7 @@ def create_app(var_dir: str | None = None) -> Flask:
         with connection() as conn:  # one transaction, like the app's session
             rows = conn.execute(LIST.format(after=after), (*params, limit + 1, 0)).fetchall()
         now = datetime.now(timezone.utc)
-        items = [_item(row, wanted, now) for row in rows[:limit]]
+        items = [_item(row, wanted, now, place_secret(conn)) for row in rows[:limit]]
         next_url = None
         if len(rows) > limit:
             query = [(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]
