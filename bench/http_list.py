@@ -51,7 +51,7 @@ def seed(var_dir: Path, count: int = ORGANISATIONS) -> None:
     """A registry database with `count` organisations, written through the ORM in one transaction."""
     from services.registry.app import build
     from services.registry.models import Organisation
-    from services.registry.service import abbreviation_key
+    from services.registry.service import SKELETON_FIELDS, abbreviation_key, lookalike_key
     from shared.config import Config
 
     kernel = build(Config(environ={}, DOA_VAR_DIR=str(var_dir), BUS_URL="memory://", LOG_LEVEL="WARNING"))
@@ -64,9 +64,11 @@ def seed(var_dir: Path, count: int = ORGANISATIONS) -> None:
             country, zone, languages, local_name = PLACES[i % len(PLACES)]
             abbreviation = f"ORG-{i:05d}"  # unique overall, so unique per country
             created = start + timedelta(seconds=i * 37, microseconds=rng.randrange(1_000_000))
+            names = {"abbreviation": abbreviation, "name": f"{local_name} {i}", "name_en": f"Climate group {i}"}
             rows.append(Organisation(
-                abbreviation=abbreviation, abbreviation_key=abbreviation_key(abbreviation),
-                name=f"{local_name} {i}", name_en=f"Climate group {i}", country=country, timezone=zone,
+                **names, abbreviation_key=abbreviation_key(abbreviation),
+                **{f"{field}_skeleton": lookalike_key(names[field]) for field in SKELETON_FIELDS},
+                country=country, timezone=zone,
                 languages=languages, website=f"https://org{i}.example.org" if i % 3 else None,
                 contact_email=f"contact@org{i}.example.org", status="suspended" if i % 50 == 0 else "active",
                 suspension_reason="bench" if i % 50 == 0 else None, created_at=created, updated_at=created))

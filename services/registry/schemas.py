@@ -1,6 +1,8 @@
 """What the registry's API accepts and answers."""
 from __future__ import annotations
 
+from operator import attrgetter
+
 from marshmallow import Schema, fields, validate
 
 from shared.fields import Changes, CountryCode, Email, LanguageCode, Text, TimeZone, UniqueItems, WebAddress
@@ -76,6 +78,7 @@ OrganisationPage = page_schema(OrganisationOut)
 
 _SHOWN = tuple(OrganisationOut._declared_fields)
 _PUBLIC = tuple(name for name in _SHOWN if name not in PRIVATE_FIELDS)
+_shown, _public = attrgetter(*_SHOWN), attrgetter(*_PUBLIC)  # one C call a row: the list is hot
 
 
 def _sees_private(org_id: str) -> bool:
@@ -87,8 +90,8 @@ def visible(org, **more) -> dict:
     """The organisation's fields the caller may see, for the route's schema to dump: contact
     fields (and `more`) for coordinators and the organisation itself only."""
     if _sees_private(org.id):
-        return {**{name: getattr(org, name) for name in _SHOWN}, **more}
-    return {name: getattr(org, name) for name in _PUBLIC}
+        return {**dict(zip(_SHOWN, _shown(org), strict=True)), **more}
+    return dict(zip(_PUBLIC, _public(org), strict=True))
 
 
 class OrganisationQuery(PageArgs):
