@@ -91,6 +91,12 @@ def _campaign_facts(campaign: Campaign) -> dict:
     return {name: getattr(campaign, name) for name in CAMPAIGN_FACTS}
 
 
+def _endorsement(endorsement, number: int) -> dict:
+    """What EndorsementOut dumps: the endorsement and its number on the signatory list."""
+    return {"campaign_id": endorsement.campaign_id, "organisation_id": endorsement.organisation_id,
+            "number": number, "endorsed_at": endorsement.endorsed_at}
+
+
 @blp.route("/<uuid:campaign_id>/endorsements")
 class Endorsements(MethodView):
     @requires("organisation", "coordinator")
@@ -103,8 +109,7 @@ class Endorsements(MethodView):
         with kernel().db.transaction() as session:
             campaign = use.get_campaign(session, str(campaign_id), principal)
             endorsement, number = use.endorse(session, kernel().outbox, campaign, organisation_id)
-        return ({"campaign_id": endorsement.campaign_id, "organisation_id": organisation_id, "number": number,
-                 "endorsed_at": endorsement.endorsed_at}, 201,
+        return (_endorsement(endorsement, number), 201,
                 {"Location": url_for("campaigns.EndorsementByOrganisation", campaign_id=campaign_id,
                                      organisation_id=organisation_id)})
 
@@ -118,8 +123,7 @@ class EndorsementByOrganisation(MethodView):
         with kernel().db.transaction() as session:
             campaign = use.get_campaign(session, str(campaign_id), current_principal())
             endorsement, number = use.endorsement_of(session, campaign, str(organisation_id))
-            return {"campaign_id": campaign.id, "organisation_id": endorsement.organisation_id, "number": number,
-                    "endorsed_at": endorsement.endorsed_at}
+            return _endorsement(endorsement, number)
 
     @requires(owner="organisation_id")
     @blp.response(204)

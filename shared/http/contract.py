@@ -3,6 +3,8 @@ a query parameter the OpenAPI document does not name is refused, and an answer c
 the headers that mean something for it."""
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Flask, g, request
 from flask_smorest.spec.plugins import FlaskPlugin
 
@@ -17,6 +19,10 @@ RETRY_STATUSES = (429, 503)
 LOCATION = {"Location": {"description": "The URL of what was made: GET it with the same credentials.",
                          "required": True, "schema": {"type": "string", "format": "uri-reference"}}}
 NO_STORE = {"Cache-Control": {"description": "`no-store`: the answer holds a secret.", "schema": {"type": "string"}}}
+
+
+# A route's path as the document writes it, worked out once per route (this runs on every request).
+_openapi_path = lru_cache(maxsize=None)(FlaskPlugin.flaskpath2openapi)
 
 
 def documented_query_parameters(spec: dict) -> dict[tuple[str, str], frozenset[str]]:
@@ -42,7 +48,7 @@ def install_contract(app: Flask, api) -> None:
         if not known:
             known.update(documented_query_parameters(api.spec.to_dict()))
         method = "get" if request.method == "HEAD" else request.method.lower()
-        names = known.get((FlaskPlugin.flaskpath2openapi(request.url_rule.rule), method))
+        names = known.get((_openapi_path(request.url_rule.rule), method))
         if names is None:
             return None  # not an operation of the document (health checks)
         unknown = sorted(set(request.args) - names)
