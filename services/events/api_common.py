@@ -14,6 +14,7 @@ from shared.errors import Forbidden, Invalid
 from shared.fields import is_country
 from shared.http.auth import current_principal
 from shared.kernel import current_kernel as kernel
+from shared.languages import wanted_languages
 from shared.revisions import overall_revision
 
 
@@ -42,12 +43,6 @@ def public_outputs_revision() -> int:
     with kernel().db.engine.connect() as connection:
         return overall_revision(connection, public_revisions)
 
-
-
-def wanted_languages(args: dict) -> tuple[str, ...]:
-    wanted = [args["lang"]] if args.get("lang") else []
-    wanted += [code.split("-")[0].lower() for code in request.accept_languages.values()]
-    return tuple(dict.fromkeys(wanted))  # each once, in order: also a key of kept renderings
 
 
 def event_response(event, status: int = 200, headers: dict | None = None):

@@ -19,6 +19,7 @@ from shared.auth import Principal
 from shared.bus.outbox import Outbox
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.languages import pick_language
 
 MESSAGE_FIELDS = ("id", "campaign_id", "organisation_id", "title", "languages", "activity_type", "city",
                   "country", "timezone", "starts_local", "ends_local", "starts_at", "ends_at", "status",
@@ -282,13 +283,6 @@ def release_country(session: Session, outbox: Outbox, country: str) -> None:
         raise NotFound(f"{country} is not on hold.")
     session.delete(hold)
     outbox.add(session, "country.released", {"country": country})
-
-
-def pick_language(texts: dict, languages: list, wanted: list[str]) -> str:
-    for code in wanted:
-        if code in texts:
-            return code
-    return languages[0] if languages and languages[0] in texts else next(iter(texts), "")
 
 
 # What the API shows of an event as it is stored: every field of LocalEventOut that is one of
