@@ -7,14 +7,13 @@ from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, S
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
+from shared.columns import COLUMN_TYPES, AwaitingDecision, NewId, NewTimeOrderedId, Ref, Timestamp
 from shared.copies import Copy, col, copied, updates
-from shared.db import UTCDateTime, utcnow
-from shared.ids import new_id, new_time_ordered_id
 from shared.revisions import add_public_revisions_table
 
 
 class Base(DeclarativeBase):
-    pass
+    type_annotation_map = COLUMN_TYPES
 
 
 # The service's own copy of an organisation's public fields, kept from the bus (shared.copies).
@@ -36,7 +35,7 @@ class Campaign(Base):
     __table_args__ = (Index("ix_campaigns_created", "created_at", "id"),
                       Index("ix_campaigns_status_created", "status", "created_at", "id"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_time_ordered_id)  # see shared.ids
+    id: Mapped[NewTimeOrderedId]  # see shared.ids
     name: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
     languages: Mapped[list] = mapped_column(JSON, default=list)
@@ -48,9 +47,9 @@ class Campaign(Base):
     activity_types: Mapped[list] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(10), default="draft")
     adoption_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    adopted_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    adopted_at: Mapped[datetime | None]
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
 
 
 class Endorsement(Base):
@@ -60,11 +59,11 @@ class Endorsement(Base):
     __table_args__ = (UniqueConstraint("campaign_id", "organisation_id", name="uq_endorsements_campaign_org"),
                       Index("ix_endorsements_order", "campaign_id", "endorsed_at", "id"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("campaigns.id"))
-    organisation_id: Mapped[str] = mapped_column(String(36))
-    endorsed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    id: Mapped[NewId]
+    campaign_id: Mapped[Ref] = mapped_column(ForeignKey("campaigns.id"))
+    organisation_id: Mapped[Ref]
+    endorsed_at: Mapped[Timestamp]
+    withdrawn_at: Mapped[datetime | None]
 
 
 class LocalEvent(Base):
@@ -76,9 +75,9 @@ class LocalEvent(Base):
                       Index("ix_local_events_country_start", "country", "starts_at", "id"),
                       Index("ix_local_events_organisation", "organisation_id", "starts_at"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_time_ordered_id)  # see shared.ids
-    campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("campaigns.id"))
-    organisation_id: Mapped[str] = mapped_column(String(36))
+    id: Mapped[NewTimeOrderedId]  # see shared.ids
+    campaign_id: Mapped[Ref] = mapped_column(ForeignKey("campaigns.id"))
+    organisation_id: Mapped[Ref]
     # Text per language ({"en": "...", "de": "..."}); the first of `languages` is the fallback.
     title: Mapped[dict] = mapped_column(JSON)
     description: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -94,8 +93,8 @@ class LocalEvent(Base):
     # As the organisation gave them (wall-clock, no offset), and the instants they mean.
     starts_local: Mapped[str] = mapped_column(String(19))
     ends_local: Mapped[str] = mapped_column(String(19))
-    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
     online_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
     expected_participants: Mapped[int | None] = mapped_column(Integer, nullable=True)
     visibility: Mapped[str] = mapped_column(String(20), default="public")  # public | coordinators
@@ -104,19 +103,22 @@ class LocalEvent(Base):
     status: Mapped[str] = mapped_column(String(20), default="submitted")
     # Set by a coordinator's approval: only an event once approved is ever public (a
     # cancelled one included, so calendars learn of the cancellation).
-    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    approved_at: Mapped[datetime | None]
     # Lower-cased text of the titles, descriptions and city, for free-text search.
     search_text: Mapped[str] = mapped_column(Text, default="")
     rejection_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     outside_window: Mapped[bool] = mapped_column(Boolean, default=False)
     sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
 
 
-class EventChange(Base):
+class EventChange(AwaitingDecision, Base):
     """An organisation's change to an approved event, kept aside until a coordinator decides:
-    meanwhile the event, and everything the public sees of it, stays as approved."""
+    meanwhile the event, and everything the public sees of it, stays as approved. `proposed`: the
+    event's whole editable state (times as ISO text), checked as an edit is; `before`: the approved
+    values of the fields it changes. Also `replaced` (by a newer one); withdrawn: back as
+    approved, or cancelled."""
 
     __tablename__ = "event_changes"
     __table_args__ = (Index("ix_event_changes_event", "event_id", "proposed_at"),
@@ -125,19 +127,9 @@ class EventChange(Base):
                       Index("uq_event_changes_pending", "event_id", unique=True,
                             sqlite_where=text("status = 'pending'"), postgresql_where=text("status = 'pending'")))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    event_id: Mapped[str] = mapped_column(String(36), ForeignKey("local_events.id"))
-    # The event's whole editable state as proposed (times as ISO text), checked as an edit is.
-    proposed: Mapped[dict] = mapped_column(JSON)
-    # The approved values of the fields the proposal changes, as they were when it was made.
-    before: Mapped[dict] = mapped_column(JSON)
-    proposed_by: Mapped[str] = mapped_column(String(36))
-    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # pending | accepted | rejected | replaced (by a newer one) | withdrawn (back as approved, or cancelled)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    decided_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    id: Mapped[NewId]
+    event_id: Mapped[Ref] = mapped_column(ForeignKey("local_events.id"))
+    proposed_by: Mapped[Ref]
 
 
 class EventTally(Base):
@@ -146,7 +138,7 @@ class EventTally(Base):
 
     __tablename__ = "event_tallies"
 
-    campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("campaigns.id"), primary_key=True)
+    campaign_id: Mapped[Ref] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
     country: Mapped[str] = mapped_column(String(2), primary_key=True)
     activity_type: Mapped[str] = mapped_column(String(40), primary_key=True)
     organisation_id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -162,8 +154,8 @@ class CountryHold(Base):
 
     country: Mapped[str] = mapped_column(String(2), primary_key=True)
     reason: Mapped[str] = mapped_column(Text)
-    held_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    held_by: Mapped[str] = mapped_column(String(36))
+    held_at: Mapped[Timestamp]
+    held_by: Mapped[Ref]
 
 
 class PlaceKey(Base):

@@ -8,14 +8,14 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
+from shared.columns import COLUMN_TYPES, NewId, Ref, Timestamp
 from shared.copies import Copy, col, copied
 from shared.country_holds import country_holds_copy
-from shared.db import UTCDateTime, utcnow
-from shared.ids import new_id
+from shared.db import UTCDateTime
 
 
 class Base(DeclarativeBase):
-    pass
+    type_annotation_map = COLUMN_TYPES
 
 
 class LinkKey(Base):
@@ -68,7 +68,7 @@ class Contact(Base):
     role: Mapped[str] = mapped_column(String(20))  # organisation | coordinator
     email: Mapped[str] = mapped_column(String(320))
     language: Mapped[str] = mapped_column(String(8))
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[Timestamp]
 
 
 class Subscription(Base):
@@ -80,20 +80,20 @@ class Subscription(Base):
                       UniqueConstraint("email", "scope", "scope_id", name="uq_subscriptions_email_scope"),
                       Index("ix_subscriptions_expiry", "status", "expires_at"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[NewId]
     email: Mapped[str] = mapped_column(String(320))  # lower-cased
     language: Mapped[str] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # campaign (scope_id: its id) | country (code) | city ("KE/nairobi") | event (its id)
     scope: Mapped[str] = mapped_column(String(10))
     scope_id: Mapped[str] = mapped_column(String(250))
-    campaign_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # for purging after it closes
+    campaign_id: Mapped[Ref | None]  # for purging after it closes
     wants: Mapped[list] = mapped_column(JSON)  # new_events, changes, reminders, reports
     status: Mapped[str] = mapped_column(String(10), default="pending")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # while pending
-    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[Timestamp]
+    confirmed_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]  # while pending
+    confirmation_sent_at: Mapped[datetime | None]
 
 
 class Notice(Base):
@@ -104,7 +104,7 @@ class Notice(Base):
     id: Mapped[str] = mapped_column(String(100), primary_key=True)  # the message id, or "reminder:<id>"
     kind: Mapped[str] = mapped_column(String(40))
     context: Mapped[dict] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[Timestamp]
 
 
 class Notification(Base):
@@ -122,9 +122,9 @@ class Notification(Base):
     recipient: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    next_at: Mapped[Timestamp]
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    sent_at: Mapped[datetime | None]
 
 
 class Erasures(Base):
@@ -141,11 +141,11 @@ class Reminder(Base):
     __table_args__ = (UniqueConstraint("subscription_id", "event_id", "slot", name="uq_reminders_slot"),
                       Index("ix_reminders_due", "status", "due_at"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    subscription_id: Mapped[str] = mapped_column(String(36), ForeignKey("subscriptions.id", ondelete="CASCADE"))
-    event_id: Mapped[str] = mapped_column(String(36))
+    id: Mapped[NewId]
+    subscription_id: Mapped[Ref] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    event_id: Mapped[Ref]
     slot: Mapped[int] = mapped_column(Integer)  # which of the configured reminder times
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    due_at: Mapped[datetime]
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sent | cancelled
 
 
@@ -153,15 +153,15 @@ class WebhookEndpoint(Base):
     __tablename__ = "webhook_endpoints"
     __table_args__ = (Index("ix_webhook_endpoints_owner", "owner_id", "created_at"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    owner_id: Mapped[str] = mapped_column(String(36))
+    id: Mapped[NewId]
+    owner_id: Mapped[Ref]
     role: Mapped[str] = mapped_column(String(20))  # organisation | coordinator
     url: Mapped[str] = mapped_column(String(2000))
     types: Mapped[list] = mapped_column(JSON)
     secret: Mapped[str] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(10), default="active")  # active | disabled
     disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[Timestamp]
 
 
 class WebhookDelivery(Base):
@@ -170,26 +170,29 @@ class WebhookDelivery(Base):
                       Index("ix_webhook_deliveries_due", "status", "next_at"),
                       Index("ix_webhook_deliveries_endpoint", "endpoint_id", "created_at"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    endpoint_id: Mapped[str] = mapped_column(String(36), ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
-    message_id: Mapped[str] = mapped_column(String(36))
+    id: Mapped[NewId]
+    endpoint_id: Mapped[Ref] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    message_id: Mapped[Ref]
     type: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)  # the envelope as JSON, signed as it is
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending | delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    next_at: Mapped[Timestamp]
+    created_at: Mapped[Timestamp]
+    delivered_at: Mapped[datetime | None]
 
 
 class DeliveryAttempt(Base):
+    """One try at delivering a webhook: the receiver's status code (none if it never answered),
+    how long it took, and what went wrong."""
+
     __tablename__ = "webhook_attempts"
     __table_args__ = (Index("ix_webhook_attempts_delivery", "delivery_id", "number"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    delivery_id: Mapped[str] = mapped_column(String(36), ForeignKey("webhook_deliveries.id", ondelete="CASCADE"))
+    id: Mapped[NewId]
+    delivery_id: Mapped[Ref] = mapped_column(ForeignKey("webhook_deliveries.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
-    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    at: Mapped[Timestamp]
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     latency_ms: Mapped[float] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)

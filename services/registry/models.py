@@ -7,12 +7,11 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Tex
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
-from shared.db import UTCDateTime, utcnow
-from shared.ids import new_id, new_time_ordered_id
+from shared.columns import COLUMN_TYPES, AwaitingDecision, NewId, NewTimeOrderedId, Ref, Timestamp
 
 
 class Base(DeclarativeBase):
-    pass
+    type_annotation_map = COLUMN_TYPES
 
 
 class Organisation(Base):
@@ -25,7 +24,7 @@ class Organisation(Base):
         Index("ix_organisations_status_created", "status", "created_at", "id"),
     )
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_time_ordered_id)  # see shared.ids
+    id: Mapped[NewTimeOrderedId]  # see shared.ids
     abbreviation: Mapped[str] = mapped_column(String(40))
     # Folding can lengthen text (ß → ss, ﬃ → ffi): room for three times the abbreviation.
     abbreviation_key: Mapped[str] = mapped_column(String(120))
@@ -43,37 +42,29 @@ class Organisation(Base):
     contact_email: Mapped[str | None] = mapped_column(String(320), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="active")
     suspension_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
 
 
-class OrganisationRename(Base):
+class OrganisationRename(AwaitingDecision, Base):
     """An organisation's change of its name, English name, abbreviation or country, kept aside
-    until a coordinator decides: meanwhile everyone sees the name as approved."""
+    until a coordinator decides: meanwhile everyone sees the name as approved. Withdrawn: changed
+    back to the approved name."""
 
     __tablename__ = "organisation_renames"
     __table_args__ = (Index("ix_organisation_renames_status", "status", "proposed_at", "id"),
                       Index("ix_organisation_renames_organisation", "organisation_id", "status"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    organisation_id: Mapped[str] = mapped_column(String(36), ForeignKey("organisations.id"))
-    # The fields as proposed, and their approved values when the proposal was made.
-    proposed: Mapped[dict] = mapped_column(JSON)
-    before: Mapped[dict] = mapped_column(JSON)
-    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    # pending | accepted | rejected | withdrawn (changed back to the approved name)
-    status: Mapped[str] = mapped_column(String(20), default="pending")
-    decided_by: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    id: Mapped[NewId]
+    organisation_id: Mapped[Ref] = mapped_column(ForeignKey("organisations.id"))
 
 
 class Coordinator(Base):
     __tablename__ = "coordinators"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[NewId]
     name: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[Timestamp]
 
 
 class ApiKey(Base):
@@ -82,12 +73,12 @@ class ApiKey(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     owner_kind: Mapped[str] = mapped_column(String(20))  # coordinator or organisation
-    owner_id: Mapped[str] = mapped_column(String(36))
+    owner_id: Mapped[Ref]
     label: Mapped[str | None] = mapped_column(String(100), nullable=True)
     digest: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
-    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[Timestamp]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
 
 
 class SigningKey(Base):
@@ -95,10 +86,10 @@ class SigningKey(Base):
 
     __tablename__ = "signing_keys"
 
-    kid: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    kid: Mapped[NewId]
     private_pem: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[Timestamp]
+    retired_at: Mapped[datetime | None]
 
 
 class AuditEntry(Base):
@@ -112,12 +103,12 @@ class AuditEntry(Base):
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     message_id: Mapped[str] = mapped_column(String(36), unique=True)
-    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when the act was done
-    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    occurred_at: Mapped[datetime]  # when the act was done
+    recorded_at: Mapped[Timestamp]
     service: Mapped[str] = mapped_column(String(20))
     actor_role: Mapped[str] = mapped_column(String(20))
-    actor_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    key_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    actor_id: Mapped[Ref | None]
+    key_id: Mapped[Ref | None]
     action: Mapped[str] = mapped_column(String(80))
     subject_kind: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[str] = mapped_column(String(80))
@@ -149,8 +140,8 @@ class TotpFactor(Base):
     secret_sealed: Mapped[str] = mapped_column(Text)
     # The newest 30-second step a code was accepted for: a code is good once.
     last_step: Mapped[int] = mapped_column(BigInteger, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[Timestamp]
+    confirmed_at: Mapped[datetime | None]
 
 
 class RecoveryCode(Base):
@@ -159,12 +150,12 @@ class RecoveryCode(Base):
     __tablename__ = "recovery_codes"
     __table_args__ = (Index("ix_recovery_codes_holder", "holder_kind", "holder_id"),)
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[NewId]
     holder_kind: Mapped[str] = mapped_column(String(20))
-    holder_id: Mapped[str] = mapped_column(String(36))
+    holder_id: Mapped[Ref]
     digest: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[Timestamp]
+    used_at: Mapped[datetime | None]
 
 
 class Passkey(Base):
@@ -174,15 +165,15 @@ class Passkey(Base):
     __table_args__ = (Index("ix_passkeys_holder", "holder_kind", "holder_id"),
                       UniqueConstraint("credential_id", name="uq_passkeys_credential"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[NewId]
     holder_kind: Mapped[str] = mapped_column(String(20))
-    holder_id: Mapped[str] = mapped_column(String(36))
+    holder_id: Mapped[Ref]
     credential_id: Mapped[str] = mapped_column(String(1400))
     public_key: Mapped[str] = mapped_column(Text)
     sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
     label: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[Timestamp]
+    last_used_at: Mapped[datetime | None]
 
 
 class FactorChallenge(Base):
@@ -190,12 +181,12 @@ class FactorChallenge(Base):
 
     __tablename__ = "factor_challenges"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[NewId]
     holder_kind: Mapped[str] = mapped_column(String(20))
-    holder_id: Mapped[str] = mapped_column(String(36))
+    holder_id: Mapped[Ref]
     purpose: Mapped[str] = mapped_column(String(20))  # register or authenticate
     challenge: Mapped[str] = mapped_column(String(200))
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime]
 
 
 class SignInSession(Base):
@@ -206,17 +197,17 @@ class SignInSession(Base):
     __table_args__ = (Index("ix_signin_sessions_holder", "holder_kind", "holder_id", "created_at"),
                       UniqueConstraint("secret_digest", name="uq_signin_sessions_secret"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    id: Mapped[NewId]
     holder_kind: Mapped[str] = mapped_column(String(20))
-    holder_id: Mapped[str] = mapped_column(String(36))
-    key_id: Mapped[str] = mapped_column(String(36))
+    holder_id: Mapped[Ref]
+    key_id: Mapped[Ref]
     secret_digest: Mapped[str] = mapped_column(String(64))
     amr: Mapped[list] = mapped_column(JSON, default=list)
     label: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    last_used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[Timestamp]
+    last_used_at: Mapped[Timestamp]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]
 
 
 add_kernel_tables(Base.metadata)
