@@ -2,6 +2,9 @@
 acts for, the revisions public outputs are rendered at, and how an event is answered."""
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 from flask import request
 from sqlalchemy.orm import object_session
 
@@ -12,10 +15,20 @@ from services.events.models import public_revisions
 from shared.db import utcnow
 from shared.errors import Forbidden, Invalid
 from shared.fields import is_country
-from shared.http.auth import current_principal
+from shared.http.auth import current_principal, require_principal
 from shared.kernel import current_kernel as kernel
 from shared.languages import wanted_languages
 from shared.revisions import overall_revision
+
+
+@contextmanager
+def in_campaign_for(campaign_id, organisation_id: str | None, location: str = "json") -> Iterator[tuple]:
+    """(session, campaign, the organisation acted for) in one transaction: an organisation or
+    coordinator acting in a campaign it may see (404 otherwise), for whom `acting_for` says."""
+    principal = require_principal()
+    acting = acting_for(principal, organisation_id, location)
+    with kernel().db.transaction() as session:
+        yield session, use.get_campaign(session, str(campaign_id), principal), acting
 
 
 def acting_for(principal, organisation_id: str | None, location: str) -> str:

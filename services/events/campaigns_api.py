@@ -7,7 +7,7 @@ from sqlalchemy import select
 from services.events import campaigns as use
 from services.events import finding, schemas
 from services.events.api_common import (
-    acting_for,
+    in_campaign_for,
     public_campaign_revision,
     wanted_languages,
 )
@@ -97,21 +97,17 @@ def _endorsement(endorsement, number: int) -> dict:
             "number": number, "endorsed_at": endorsement.endorsed_at}
 
 
-@blp.route("/<uuid:campaign_id>/endorsements")
-class Endorsements(MethodView):
-    @requires("organisation", "coordinator")
-    @blp.arguments(schemas.EndorsementIn)
-    @blp.response(201, schemas.EndorsementOut)
-    def post(self, body, campaign_id):
-        """Endorse an open campaign (an organisation for itself, or a coordinator on its behalf)."""
-        principal = require_principal()
-        organisation_id = acting_for(principal, body.get("organisation_id"), "json")
-        with kernel().db.transaction() as session:
-            campaign = use.get_campaign(session, str(campaign_id), principal)
-            endorsement, number = use.endorse(session, kernel().outbox, campaign, organisation_id)
-        return (_endorsement(endorsement, number), 201,
-                {"Location": url_for("campaigns.EndorsementByOrganisation", campaign_id=campaign_id,
-                                     organisation_id=organisation_id)})
+@blp.route("/<uuid:campaign_id>/endorsements", methods=["POST"])
+@requires("organisation", "coordinator")
+@blp.arguments(schemas.EndorsementIn)
+@blp.response(201, schemas.EndorsementOut)
+def endorse(body, campaign_id):
+    """Endorse an open campaign (an organisation for itself, or a coordinator on its behalf)."""
+    with in_campaign_for(campaign_id, body.get("organisation_id")) as (session, campaign, organisation_id):
+        endorsement, number = use.endorse(session, kernel().outbox, campaign, organisation_id)
+    return (_endorsement(endorsement, number), 201,
+            {"Location": url_for("campaigns.EndorsementByOrganisation", campaign_id=campaign_id,
+                                 organisation_id=organisation_id)})
 
 
 @blp.route("/<uuid:campaign_id>/endorsements/<uuid:organisation_id>")

@@ -6,11 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.events import bulk, event_changes, schemas
-from services.events import campaigns as use
 from services.events import local_events as events
 from services.events.api_common import (
-    acting_for,
     event_response,
+    in_campaign_for,
     wanted_languages,
 )
 from services.events.models import EventChange, LocalEvent
@@ -36,10 +35,7 @@ class CampaignEvents(MethodView):
     @campaign_events_blp.response(201, schemas.LocalEventOut)
     def post(self, fields, campaign_id):
         """Submit a local event (an organisation for itself, or a coordinator on its behalf)."""
-        principal = require_principal()
-        organisation_id = acting_for(principal, fields.get("organisation_id"), "json")
-        with kernel().db.transaction() as session:
-            campaign = use.get_campaign(session, str(campaign_id), principal)
+        with in_campaign_for(campaign_id, fields.get("organisation_id")) as (session, campaign, organisation_id):
             event = events.submit(session, kernel().outbox, campaign, organisation_id, fields)
             return event_response(event, 201, {"Location": url_for("local_events.LocalEventById", event_id=event.id)})
 
@@ -54,12 +50,8 @@ def submit_events_csv(args, campaign_id):
     """Submit many events from a CSV file (`Content-Type: text/csv`); see the columns in the
     docs. Every bad row is reported with its line and field; nothing is created unless all
     rows are good or skip_bad=true."""
-    principal = require_principal()
-    organisation_id = acting_for(principal, args.get("organisation_id"), "query")
-    text = csv_body()
-    with kernel().db.transaction() as session:
-        campaign = use.get_campaign(session, str(campaign_id), principal)
-        created, skipped = bulk.submit_file(session, kernel().outbox, campaign, organisation_id, text,
+    with in_campaign_for(campaign_id, args.get("organisation_id"), "query") as (session, campaign, organisation_id):
+        created, skipped = bulk.submit_file(session, kernel().outbox, campaign, organisation_id, csv_body(),
                                             args["skip_bad"])
         return {"created": len(created), "ids": [e.id for e in created], "skipped": skipped}
 

@@ -18,7 +18,7 @@ from services.events.api_common import (
     wanted_languages,
 )
 from services.events.models import LocalEvent, public_revisions
-from services.events.schemas import SLUG, OverviewQuery
+from services.events.schemas import SLUG, OverviewEvent, OverviewQuery
 from shared.db import utcnow
 from shared.fields import CountryCode, LanguageCode, UUIDString
 from shared.http.dump import FastSchema, json_response
@@ -42,21 +42,17 @@ class PointGeometry(FastSchema):
     coordinates = fields.List(fields.Float(), metadata={"description": "[longitude, latitude]"})
 
 
-class FeatureProperties(FastSchema):
-    title = fields.String()
-    city = fields.String()
-    country = fields.String()
-    activity_type = fields.String()
-    start = fields.String(metadata={"description": "Local wall-clock time in `timezone`."})
-    timezone = fields.String()
-    starts_at = fields.AwareDateTime(format="iso")
-    status = fields.String()
-    approximate = fields.Boolean(metadata={"description": "True while the point is about 1 km off the place."})
+class FeatureProperties(OverviewEvent):
+    """An event on the map: as the campaign's overview gives it, but for what GeoJSON says in
+    its own members (`id`, and the point in `geometry`)."""
+
+    class Meta:
+        exclude = ("id", "longitude", "latitude")
 
 
 class Feature(FastSchema):
     type = fields.String(metadata={"example": "Feature"})
-    id = fields.String()
+    id = UUIDString()
     geometry = fields.Nested(PointGeometry)
     properties = fields.Nested(FeatureProperties)
 

@@ -109,14 +109,10 @@ def geojson_features(session: Session, stmt, wanted: list[str], places: PublicPl
     """Public events with coordinates: exact where their owners made the place public, else a
     point about 1 km off (`approximate`), since exact coordinates would give the address away."""
     for event in session.execute(stmt.where(LocalEvent.latitude.is_not(None))).scalars():
-        latitude, longitude, approximate = places.point(event)
-        language = pick_language(event.title, event.languages, wanted)
+        properties = overview_item(event, wanted, places)  # the feature's schema leaves out id and point
         yield {"type": "Feature", "id": event.id,
-               "geometry": {"type": "Point", "coordinates": [longitude, latitude]},
-               "properties": {"title": event.title.get(language, ""), "city": event.city, "country": event.country,
-                              "activity_type": event.activity_type, "start": event.starts_local,
-                              "timezone": event.timezone, "starts_at": event.starts_at,
-                              "status": event.status, "approximate": approximate}}
+               "geometry": {"type": "Point", "coordinates": [properties["longitude"], properties["latitude"]]},
+               "properties": properties}
 
 
 def ical_stream(session: Session, stmt, name: str, wanted: list[str], places: PublicPlaces,

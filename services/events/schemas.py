@@ -45,7 +45,7 @@ class CampaignPatch(CampaignIn, Changes):
 
 
 class CampaignOut(FastSchema):
-    id = fields.String()
+    id = UUIDString()
     name = fields.String()
     description = fields.String()
     languages = fields.List(fields.String())
@@ -75,24 +75,24 @@ class EndorsementIn(Schema):
 
 
 class EndorsementOut(FastSchema):
-    campaign_id = fields.String()
-    organisation_id = fields.String()
+    campaign_id = UUIDString()
+    organisation_id = UUIDString()
     number = fields.Integer()
     endorsed_at = fields.AwareDateTime(format="iso")
 
 
 class Signatory(FastSchema):
     number = fields.Integer()
-    organisation_id = fields.String()
+    organisation_id = UUIDString()
     abbreviation = fields.String()
     name = fields.String(metadata={"description": "As the organisation writes it."})
     name_en = fields.String()
-    country = fields.String()
+    country = CountryCode()
     endorsed_at = fields.AwareDateTime(format="iso")
 
 
 class SignatoryList(FastSchema):
-    campaign_id = fields.String()
+    campaign_id = UUIDString()
     list_date = fields.Date(allow_none=True)
     initial = fields.List(fields.Nested(Signatory))
     subsequent = fields.List(fields.Nested(Signatory))
@@ -176,8 +176,8 @@ class FieldChange(FastSchema):
 
 
 class EventChangeOut(FastSchema):
-    id = fields.String()
-    event_id = fields.String()
+    id = UUIDString()
+    event_id = UUIDString()
     status = fields.String(metadata={"description": "pending, accepted, rejected, replaced or withdrawn."})
     proposed_at = fields.AwareDateTime(format="iso")
     decided_at = fields.AwareDateTime(format="iso", allow_none=True)
@@ -188,10 +188,10 @@ class EventChangeOut(FastSchema):
 
 
 class LocalEventOut(FastSchema):
-    id = fields.String()
-    campaign_id = fields.String()
-    organisation_id = fields.String()
-    language = fields.String(metadata={"description": "The language `title` and `description` are in."})
+    id = UUIDString()
+    campaign_id = UUIDString()
+    organisation_id = UUIDString()
+    language = LanguageCode(metadata={"description": "The language `title` and `description` are in."})
     title = fields.String()
     description = fields.String()
     titles = fields.Dict(keys=fields.String(), values=fields.String())
@@ -199,7 +199,7 @@ class LocalEventOut(FastSchema):
     languages = fields.List(fields.String())
     activity_type = fields.String()
     city = fields.String()
-    country = fields.String()
+    country = CountryCode()
     venue = fields.String(allow_none=True)
     address = fields.String(allow_none=True, metadata={"description": "Absent until its owner made it public."})
     latitude = fields.Float(allow_none=True, metadata={
@@ -266,7 +266,7 @@ class HoldIn(Schema):
 
 
 class HoldOut(FastSchema):
-    country = fields.String()
+    country = CountryCode()
     reason = fields.String()
     held_at = fields.AwareDateTime(format="iso")
     held_by = fields.String()
@@ -277,16 +277,16 @@ class TimelineQuery(PageArgs):
 
 
 class TimelineItem(FastSchema):
-    id = fields.String()
+    id = UUIDString()
     starts_at = fields.AwareDateTime(format="iso")
     start = fields.String(metadata={"description": "Local wall-clock time."})
     timezone = fields.String()
     utc_offset = fields.String()
     city = fields.String()
-    country = fields.String()
+    country = CountryCode()
     activity_type = fields.String()
     title = fields.String()
-    language = fields.String()
+    language = LanguageCode()
 
 
 TimelinePage = page_schema(TimelineItem, "TimelinePage")
@@ -305,7 +305,7 @@ class Totals(FastSchema):
 
 
 class StatisticsOut(FastSchema):
-    campaign_id = fields.String()
+    campaign_id = UUIDString()
     countries = fields.List(fields.Nested(Tally))
     activity_types = fields.List(fields.Nested(Tally))
     organisations = fields.List(fields.Nested(Tally))
@@ -334,12 +334,12 @@ class OverviewQuery(Schema):
 
 
 class OverviewEvent(FastSchema):
-    id = fields.String()
+    id = UUIDString()
     title = fields.String(metadata={"description": "In `?lang=`, else Accept-Language, else the event's first "
                                                    "language: as the list chooses."})
-    language = fields.String(metadata={"description": "The language `title` is in."})
+    language = LanguageCode(metadata={"description": "The language `title` is in."})
     city = fields.String()
-    country = fields.String()
+    country = CountryCode()
     timezone = fields.String()
     start = fields.String(metadata={"description": "Local wall-clock time in `timezone`."})
     end = fields.String()

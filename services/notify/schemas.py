@@ -40,7 +40,7 @@ class ContactIn(Schema):
 
 class ContactOut(Schema):
     email = fields.String()
-    language = fields.String()
+    language = LanguageCode()
     role = fields.String()
 
 
@@ -84,7 +84,7 @@ class EndpointPatch(TakesURL):
 
 
 class EndpointOut(Schema):
-    id = fields.String()
+    id = UUIDString()
     url = fields.String()
     types = fields.List(fields.String())
     status = fields.String()
@@ -108,7 +108,7 @@ class AttemptOut(Schema):
 
 
 class DeliveryOut(Schema):
-    id = fields.String()
+    id = UUIDString()
     message_id = fields.String()
     type = fields.String()
     status = fields.String()
@@ -127,8 +127,8 @@ class DeliveryQuery(PageArgs):
 
 
 class WebhookProblemOut(Schema):
-    endpoint_id = fields.String()
-    owner_id = fields.String()
+    endpoint_id = UUIDString()
+    owner_id = UUIDString()
     owner_name = fields.String(allow_none=True, metadata={
         "description": "The organisation's name; null for a coordinator's endpoint."})
     owner_abbreviation = fields.String(allow_none=True, metadata={

@@ -86,7 +86,7 @@ TOKEN_BODY = {"required": False, "content": {"application/json": {"schema": {
 
 
 class OpenedSessionOut(Schema):
-    id = fields.String()
+    id = UUIDString()
     secret = fields.String(metadata={"description": "Shown this once; send it as `session` for fresh tokens."})
     expires_at = fields.String()
 
@@ -133,7 +133,7 @@ class RecoveryCodesOut(Schema):
 
 
 class PasskeyOut(Schema):
-    id = fields.String()
+    id = UUIDString()
     label = fields.String()
     created_at = fields.AwareDateTime(format="iso")
     last_used_at = fields.AwareDateTime(format="iso", allow_none=True)
@@ -161,7 +161,7 @@ class FactorsOut(Schema):
 
 
 class SessionOut(Schema):
-    id = fields.String()
+    id = UUIDString()
     label = fields.String(metadata={"description": "A browser and a system (\"Firefox on Android\"), never an address."})
     created_at = fields.AwareDateTime(format="iso")
     last_used_at = fields.AwareDateTime(format="iso")

@@ -5,7 +5,7 @@ from operator import attrgetter
 
 from marshmallow import Schema, fields, validate
 
-from shared.fields import Changes, CountryCode, Email, LanguageCode, Text, TimeZone, UniqueItems, WebAddress
+from shared.fields import Changes, CountryCode, Email, LanguageCode, Text, TimeZone, UniqueItems, UUIDString, WebAddress
 from shared.http.auth import current_principal
 from shared.http.dump import FastSchema
 from shared.http.pagination import PageArgs, page_schema
@@ -44,11 +44,11 @@ PRIVATE_FIELDS = ("contact_email", "suspension_reason")
 class OrganisationOut(FastSchema):
     """Contact fields are shown only to the organisation itself and to coordinators."""
 
-    id = fields.String(dump_only=True)
+    id = UUIDString(dump_only=True)
     abbreviation = fields.String()
     name = fields.String()
     name_en = fields.String()
-    country = fields.String()
+    country = CountryCode()
     timezone = fields.String()
     languages = fields.List(fields.String())
     website = fields.String(allow_none=True)
@@ -62,7 +62,7 @@ class OrganisationOut(FastSchema):
 
 
 class PendingRenameOut(Schema):
-    id = fields.String()
+    id = UUIDString()
     proposed = fields.Dict(metadata={"description": "The fields as the organisation would have them."})
     proposed_at = fields.AwareDateTime(format="iso")
 
@@ -131,7 +131,7 @@ LookalikeOrganisationOut = strings("LookalikeOrganisationOut", "id", "abbreviati
 class ConflictProblem(ProblemSchema):
     """`conflict`: the abbreviation is another organisation's in that country, or the name looks like one."""
 
-    existing_id = fields.String(metadata={"description": "The organisation it is, or looks like."})
+    existing_id = UUIDString(metadata={"description": "The organisation it is, or looks like."})
     looks_like = fields.Nested(LookalikeOrganisationOut, metadata={"description": "The organisation it looks like."})
 
 
@@ -157,7 +157,7 @@ class CoordinatorIn(Schema):
 
 
 class CoordinatorOut(Schema):
-    id = fields.String()
+    id = UUIDString()
     name = fields.String()
     created_at = fields.AwareDateTime(format="iso")
 
@@ -170,7 +170,7 @@ class KeyIn(Schema):
 
 
 class KeyOut(Schema):
-    id = fields.String()
+    id = UUIDString()
     label = fields.String(allow_none=True)
     created_at = fields.AwareDateTime(format="iso")
     last_used_at = fields.AwareDateTime(format="iso", allow_none=True)
@@ -207,8 +207,8 @@ class LookalikeWarningOut(Schema):
 class RenameOut(Schema):
     """An organisation's new name waiting for (or decided by) a coordinator."""
 
-    id = fields.String()
-    organisation_id = fields.String()
+    id = UUIDString()
+    organisation_id = UUIDString()
     proposed = fields.Dict(metadata={"description": "The fields as the organisation would have them."})
     before = fields.Dict(metadata={"description": "Their approved values when the rename was proposed."})
     status = fields.String(metadata={"description": ", ".join(RENAME_STATUSES)})

@@ -33,6 +33,8 @@ def _passes_through(field: fields.Field) -> bool:
 def _converter(field: fields.Field) -> Callable | None:
     if _passes_through(field):
         return None
+    if isinstance(field, fields.UUID):
+        return str  # an id kept as text stays as it is; a uuid.UUID becomes its text
     if isinstance(field, fields.DateTime) and field.format in (None, "iso"):
         return _iso
     if type(field) is fields.Date and field.format in (None, "iso"):

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from marshmallow import Schema, fields
 
-from shared.fields import Text
+from shared.fields import CountryCode, Text, UUIDString
 from shared.http.dump import FastSchema
 
 
@@ -32,6 +32,8 @@ class Item(FastSchema):
     change = fields.Nested(Change, allow_none=True)
     history = fields.List(fields.Nested(Change))
     uuid = fields.UUID()
+    campaign_id = UUIDString()
+    country = CountryCode()
     kind = fields.String(dump_default="plain")
 
 
@@ -44,7 +46,8 @@ VALUES = dict(id="e1", title="Kundgebung", titles={"de": "Kundgebung", "fa": "ت
               public=True, day=date(2022, 12, 1), at=datetime(2022, 12, 1, 9, 30, tzinfo=timezone.utc),
               tags=["a", "b"], changes={"city": {"from_": "Köln", "to": "Bonn"}},
               change=SimpleNamespace(from_=None, to=3), history=[{"from_": 1, "to": 2}],
-              uuid=__import__("uuid").UUID("0193a6b2-0000-7000-8000-000000000001"))
+              uuid=__import__("uuid").UUID("0193a6b2-0000-7000-8000-000000000001"),
+              campaign_id="0193a6b2-0000-7000-8000-000000000002", country="IR")
 
 
 def marshmallow_dump(schema, obj):
