@@ -8,12 +8,13 @@ from services.media import atom, materials, reports
 from services.media.models import KnownCampaign, Report
 from services.media.presenting import material_out, public_campaign, public_revision
 from services.media.reports_api import reports_page
-from services.media.schemas import FeedQuery, MediaOverview, Policy, TurnoutOut
+from services.media.schemas import FeedQuery, MediaOverview, Policy, ReportLanguage, TurnoutOut
 from shared.db import utcnow
 from shared.errors import NotFound
 from shared.http.rendered import rendered_response
 from shared.http.routes import Blueprint, kernel, record, require_principal, requires
 from shared.ids import refuse_unknown
+from shared.languages import wanted_languages
 
 OVERVIEW_REPORTS = 20
 NOT_MODIFIED = "The rendering named in If-None-Match is current (outputs are rendered once per change)."
@@ -46,7 +47,9 @@ def _feed(campaign_id: str, country: str | None, self_url: str, root: str):
         rows = list(session.execute(stmt.order_by(Report.published_at.desc()).limit(100)).scalars())
         media = reports.attached_media(session, [r.id for r in rows], True, now)
         changes_at = reports.next_public_change(session, campaign.id, now)
-    entries = [{"id": f"urn:uuid:{r.id}", "title": r.title, "text": r.text, "language": r.language,
+    # Each report in its original language, as it was written.
+    entries = [{"id": f"urn:uuid:{r.id}", "title": r.title[r.language], "text": r.text[r.language],
+                "language": r.language,
                 "country": r.country, "url": f"{root}/reports/{r.id}", "published": r.published_at,
                 "updated": r.updated_at,
                 "images": [{"url": f"{root}/media/{m.id}/variants/1280", **m.variants["1280"]}
@@ -69,26 +72,28 @@ def campaign_turnout(campaign_id):
 
 
 @campaigns_blp.route("/<uuid:campaign_id>/overview")
+@campaigns_blp.arguments(ReportLanguage, location="query")
 @campaigns_blp.response(200, MediaOverview, headers=ETAG)
 @campaigns_blp.alt_response(304, description=NOT_MODIFIED, headers=ETAG)
-def campaign_overview(campaign_id):
+def campaign_overview(args, campaign_id):
     """A campaign's public page in one answer: newest reports, material package, turnout.
 
     The 20 newest published reports as the public's reports list gives them (with only the
     media the public may see), the current items of the material package and the turnout per
     country, so a page renders with one request to this service. Always the public's view: a
-    token changes nothing. Rendered once per change: a strong ETag, and 304 to If-None-Match."""
-    campaign_id = str(campaign_id)
+    token changes nothing. `?lang=` or Accept-Language picks the reports' language, as in the
+    list. Rendered once per change: a strong ETag, and 304 to If-None-Match."""
+    campaign_id, wanted = str(campaign_id), wanted_languages(args)
     # Its links start with the script root: part of what is asked.
-    return rendered_response(("overview", campaign_id, request.script_root), public_revision(campaign_id),
-                             lambda: _overview(campaign_id), "application/json")
+    return rendered_response(("overview", campaign_id, request.script_root, wanted), public_revision(campaign_id),
+                             lambda: _overview(campaign_id, wanted), "application/json", vary="Accept-Language")
 
 
-def _overview(campaign_id: str):
+def _overview(campaign_id: str, wanted: tuple[str, ...]):
     """The overview's bytes, as MediaOverview dumps it, and when time alone changes it."""
     with kernel().db.transaction() as session:
         campaign = public_campaign(session, campaign_id)
-        newest, _ = reports_page(session, {"campaign_id": campaign.id, "limit": OVERVIEW_REPORTS}, None)
+        newest, _ = reports_page(session, {"campaign_id": campaign.id, "limit": OVERVIEW_REPORTS}, None, wanted)
         current = session.execute(materials.current_statement(campaign.id, None)).scalars().all()
         body = MediaOverview().dump({"reports": newest, "materials": [material_out(m) for m in current],
                                      "turnout": reports.turnout(session, campaign.id)})

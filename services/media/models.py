@@ -133,9 +133,9 @@ class Report(Base):
     event_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("known_events.id"), nullable=True)
     organisation_id: Mapped[str] = mapped_column(String(36))
     country: Mapped[str] = mapped_column(String(2))
-    title: Mapped[str] = mapped_column(String(300))
-    text: Mapped[str] = mapped_column(Text)
-    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[dict] = mapped_column(JSON)  # language → title, the original language first
+    text: Mapped[dict] = mapped_column(JSON)  # language → text: the title's languages or fewer
+    language: Mapped[str] = mapped_column(String(8))  # the original one, the first of `title`
     turnout: Mapped[int | None] = mapped_column(Integer, nullable=True)  # estimated participants
     status: Mapped[str] = mapped_column(String(10), default="submitted")
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)

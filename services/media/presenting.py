@@ -52,14 +52,14 @@ def media_out(item: MediaItem, manager: bool):
                            duration=item.duration)
 
 
-def reports_out(session, rows: list[Report], principal) -> list[Linked]:
-    """Reports with their media: all of them for those who manage a report, what the
-    public may see for everyone else."""
+def reports_out(session, rows: list[Report], principal, wanted: tuple[str, ...] = ()) -> list[Linked]:
+    """Reports with their media — all of them for those who manage a report, what the public
+    may see for everyone else — and their text in the first of the `wanted` languages they have."""
     now = utcnow()
     public = reports.attached_media(session, [r.id for r in rows], True, now)
     full = reports.attached_media(session, [r.id for r in rows if reports.may_manage(r, principal)], False, now)
     return [Linked(r, media=[media_out(m, True) for m in full[r.id]] if r.id in full
-                   else [media_out(m, False) for m in public[r.id]]) for r in rows]
+                   else [media_out(m, False) for m in public[r.id]], **reports.in_language(r, wanted)) for r in rows]
 
 
 def material_out(material: Material, **extra) -> Linked:

@@ -15,6 +15,7 @@ from shared.country_holds import held_countries
 from shared.db import utcnow
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.ids import refuse_unknown
+from shared.languages import pick_language
 
 MESSAGE_FIELDS = ("id", "campaign_id", "event_id", "organisation_id", "country", "title", "language", "turnout",
                   "status")
@@ -27,6 +28,17 @@ def message_data(report: Report) -> dict:
 
 def _invalid(field: str, message: str) -> Invalid:
     return Invalid(message, errors=[{"field": field, "location": "json", "message": message}])
+
+
+def check_languages(title: dict, text: dict) -> None:
+    """A report's texts are in its titles' languages (or fewer), and its original language —
+    the titles' first — has one."""
+    extra = [code for code in text if code not in title]
+    if extra:
+        raise _invalid("text", f"No title in {', '.join(extra)}: give each text's language a title too.")
+    original = next(iter(title))
+    if original not in text:
+        raise _invalid("text", f"The text is missing in the original language ({original}), the title's first.")
 
 
 def _attachable(session: Session, media_ids: list[str], organisation_id: str, campaign_id: str,
@@ -72,16 +84,33 @@ def submit(session: Session, outbox: Outbox, principal: Principal, organisation_
         raise _invalid("campaign_id", "No open or closed campaign has this id.")
     if not country:
         raise _invalid("country", "A report on the campaign as a whole names its country.")
+    check_languages(fields["title"], fields["text"])
     media_ids = fields.get("media_ids") or []
     _attachable(session, media_ids, organisation_id, campaign.id, event.id if event else None)
     report = Report(campaign_id=campaign.id, event_id=event.id if event else None, organisation_id=organisation_id,
-                    country=country, title=fields["title"], text=fields["text"], language=fields["language"],
-                    turnout=fields.get("turnout"), status="submitted")
+                    country=country, title=fields["title"], text=_in_order(fields["text"], fields["title"]),
+                    language=next(iter(fields["title"])), turnout=fields.get("turnout"), status="submitted")
     session.add(report)
     session.flush()
     session.add_all(ReportMedia(report_id=report.id, media_id=m, position=i) for i, m in enumerate(media_ids))
     outbox.add(session, "report.submitted", message_data(report))
     return report
+
+
+def _in_order(text: dict, title: dict) -> dict:
+    """The texts in the titles' order: the original language first."""
+    return {code: text[code] for code in title if code in text}
+
+
+def in_language(report: Report, wanted: tuple[str, ...]) -> dict:
+    """What ReportOut shows of the report's text for a reader of these languages (best first):
+    the language chosen among the titles' (else the original one), its title and text (the
+    original text where that language has none), and every language's."""
+    language = pick_language(report.title, [report.language], wanted)
+    return {"language": language, "title": report.title[language],
+            "text": report.text.get(language, report.text.get(report.language, "")),
+            "titles": report.title, "texts": report.text,
+            "languages": [report.language, *(code for code in report.title if code != report.language)]}
 
 
 def may_manage(report: Report, principal: Principal | None) -> bool:
@@ -105,14 +134,17 @@ def update(session: Session, report: Report, principal: Principal, changes: dict
         raise Forbidden("Only the organisation that sent the report changes it.")
     if report.status != "submitted":
         raise Conflict(f"The report is {report.status}; it can no longer change.", current_status=report.status)
+    if "title" in changes or "text" in changes:
+        title, text = changes.get("title", report.title), changes.get("text", report.text)
+        check_languages(title, text)
+        report.title, report.text, report.language = title, _in_order(text, title), next(iter(title))
     if "media_ids" in changes:
         _attachable(session, changes["media_ids"], report.organisation_id, report.campaign_id, report.event_id)
         session.execute(delete(ReportMedia).where(ReportMedia.report_id == report.id))
         session.add_all(ReportMedia(report_id=report.id, media_id=m, position=i)
                         for i, m in enumerate(changes["media_ids"]))
-    for name in ("title", "text", "language", "turnout"):
-        if name in changes:
-            setattr(report, name, changes[name])
+    if "turnout" in changes:
+        report.turnout = changes["turnout"]
     report.updated_at = utcnow()
 
 

@@ -82,23 +82,39 @@ class MediaQuery(PageArgs):
 MediaPage = page_schema(MediaOut, "MediaPage")
 
 
+REPORT_TITLE = ("Language code → title. The first language is the report's original one (its `language`; the "
+                "Atom feed's).")
+REPORT_TEXT = ("Language code → what happened, in the title's languages or fewer: every language here has a "
+               "title, and the original language (the title's first) has a text. A reader of a language with a title "
+               "but no text gets the original text.")
+
+
+class ReportLanguage(Schema):
+    lang = LanguageCode(metadata={"description": "The language to answer in (else Accept-Language, else each "
+                                                 "report's original language)."})
+
+
 class ReportIn(Schema):
     campaign_id = UUIDString(load_default=None, metadata={"description": "Needed when no event is named."})
     event_id = UUIDString(load_default=None, metadata={"description": "One of the organisation's events."})
     organisation_id = UUIDString(load_default=None, metadata={"description": "Coordinators: for whom."})
     country = CountryCode(load_default=None, metadata={"description": "Needed when no event is named."})
-    title = Text(required=True, max_length=300)
-    text = Text(required=True, max_length=20_000, multiline=True)
-    language = LanguageCode(required=True)
+    title = fields.Dict(keys=LanguageCode(), values=Text(max_length=300), required=True,
+                        validate=validate.Length(min=1, max=30), metadata={
+                            "description": REPORT_TITLE, "example": {"sw": "Maandamano ya Nairobi", "en": "The march in Nairobi"}})
+    text = fields.Dict(keys=LanguageCode(), values=Text(max_length=20_000, multiline=True), required=True,
+                       validate=validate.Length(min=1, max=30), metadata={"description": REPORT_TEXT})
     turnout = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100_000_000),
                              metadata={"description": "Estimated participants."})
     media_ids = fields.List(UUIDString(), load_default=list, validate=validate.Length(max=200))
 
 
 class ReportPatch(Schema):
-    title = Text(max_length=300)
-    text = Text(max_length=20_000, multiline=True)
-    language = LanguageCode()
+    title = fields.Dict(keys=LanguageCode(), values=Text(max_length=300), validate=validate.Length(min=1, max=30),
+                        metadata={"description": REPORT_TITLE + " Replaces every title."})
+    text = fields.Dict(keys=LanguageCode(), values=Text(max_length=20_000, multiline=True),
+                       validate=validate.Length(min=1, max=30),
+                       metadata={"description": REPORT_TEXT + " Replaces every text."})
     turnout = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100_000_000))
     media_ids = fields.List(UUIDString(), validate=validate.Length(max=200))
 
@@ -113,9 +129,16 @@ class ReportOut(Schema):
     event_id = fields.String(allow_none=True)
     organisation_id = fields.String()
     country = fields.String()
-    title = fields.String()
-    text = fields.String()
-    language = fields.String()
+    language = fields.String(metadata={"description": "The language chosen for the reader (`?lang=`, else "
+                                                      "Accept-Language, else the original one), among the titles'."})
+    title = fields.String(metadata={"description": "In `language`."})
+    text = fields.String(metadata={"description": "In `language`, else in the original language."})
+    titles = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "Every language's title, the original language first."})
+    texts = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "Every language's text, the original language first."})
+    languages = fields.List(fields.String(), metadata={"description": "The titles' languages, the original one "
+                                                                      "(the report's fallback) first."})
     turnout = fields.Integer(allow_none=True)
     status = fields.String(metadata={"description": "submitted, published or rejected"})
     reason = fields.String(allow_none=True)
@@ -127,7 +150,7 @@ class ReportOut(Schema):
     published_at = fields.AwareDateTime(format="iso", allow_none=True)
 
 
-class ReportQuery(PageArgs):
+class ReportQuery(PageArgs, ReportLanguage):
     campaign_id = UUIDString(load_default=None)
     event_id = UUIDString(load_default=None)
     country = CountryCode(load_default=None)

@@ -280,7 +280,9 @@ class MailDispatcher:
             c["event"] = _event_for(c["event"], language, base)
         if "report" in c:
             report = c["report"]
-            c["report"] = {**report, "url": f"{base}/api/media/reports/{report['id']}"}
+            title = report.get("title") or {}  # language → title (one string in notices kept before)
+            title = _pick(title, [report.get("language")], language) if isinstance(title, dict) else title
+            c["report"] = {**report, "title": title, "url": f"{base}/api/media/reports/{report['id']}"}
         if notice.kind in ("event_submitted", "report_submitted"):
             organisation = session.get(KnownOrganisation, c.get("organisation_id") or
                                        c.get("report", {}).get("organisation_id") or "")

@@ -155,8 +155,8 @@ class ReportData(Schema):
     event_id = UUIDString(required=True, allow_none=True)
     organisation_id = UUIDString(required=True)
     country = fields.String(required=True)
-    title = fields.String(required=True)
-    language = fields.String(required=True)
+    title = fields.Dict(keys=fields.String(), values=fields.String(), required=True)  # language → title
+    language = fields.String(required=True)  # the original one, the first of `title`
     turnout = fields.Integer(required=True, allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf(["submitted", "published", "rejected"]))
 
@@ -233,9 +233,10 @@ CATALOGUE: dict[str, MessageType] = {
         MessageType("media.rejected", 1, MediaRejectedData, "media",
                     "An upload was refused — it could not be processed (corrupt, a decompression bomb…) or a "
                     "coordinator rejected the file, with why; nothing of it is kept."),
-        MessageType("report.submitted", 1, ReportData, "media", "An organisation sent a report; it waits for a coordinator."),
-        MessageType("report.published", 1, ReportData, "media", "A coordinator published a report."),
-        MessageType("report.rejected", 1, ReportRejectedData, "media", "A coordinator rejected a report, with why."),
+        # Version 2: `title` is language → title (was one string, in `language`).
+        MessageType("report.submitted", 2, ReportData, "media", "An organisation sent a report; it waits for a coordinator."),
+        MessageType("report.published", 2, ReportData, "media", "A coordinator published a report."),
+        MessageType("report.rejected", 2, ReportRejectedData, "media", "A coordinator rejected a report, with why."),
         MessageType("material.published", 1, MaterialData, "media",
                     "A coordinator published an item of the material package, or a new version of one."),
         MessageType("audit.recorded", 1, AuditData, "any",

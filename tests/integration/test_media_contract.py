@@ -40,8 +40,8 @@ def test_what_a_201_points_to_answers_get_with_the_same_credentials(api, coordin
 
     token = setting["tokens"][0]
     report = api.post("/api/media/reports", token=token, json={
-        "campaign_id": media_campaign, "country": "KE", "title": "We marched", "text": "Many came.",
-        "language": "en"})
+        "campaign_id": media_campaign, "country": "KE", "title": {"en": "We marched"},
+        "text": {"en": "Many came."}})
     assert report.status_code == 201
     assert api.get(report.headers["Location"], token=token).json == report.json
 
@@ -102,7 +102,7 @@ def test_a_campaign_made_a_moment_ago_is_the_platforms_lag_not_the_callers_mista
                           headers={"Content-Type": "application/octet-stream"})
         assert answer.status_code == status, answer.json
         report = api.post("/api/media/reports", token=token, json={
-            "campaign_id": campaign_id, "country": "KE", "title": "T", "text": "X", "language": "en"})
+            "campaign_id": campaign_id, "country": "KE", "title": {"en": "T"}, "text": {"en": "X"}})
         assert report.status_code == status, report.json
     for campaign_id, status in ((fresh, 503), (made_up, 404)):
         for path in (materials_of(campaign_id), f"/api/media/campaigns/{campaign_id}/overview",

@@ -67,7 +67,7 @@ def test_every_kind_of_change_gives_new_etags_and_nothing_withdrawn_is_served(ap
     before = tags(fetch(api, paths))
 
     # A report published.
-    newer = published(api, coordinator, token, campaign_id=media_campaign, country="KE", title="Mombasa too")
+    newer = published(api, coordinator, token, campaign_id=media_campaign, country="KE", title={"en": "Mombasa too"})
     after = all_changed(api, paths, before)
     assert all(newer["id"] in response.get_data(as_text=True) for response in after.values())
 

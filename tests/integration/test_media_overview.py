@@ -29,9 +29,9 @@ def test_reports_are_the_public_lists_newest_twenty_with_only_public_media(api, 
     consented = uploaded(api, token, media_campaign, consent="true", event_id=event)
     unconsented = uploaded(api, token, media_campaign, event_id=event)
     with_photos = published(api, coordinator, token, event_id=event, media_ids=[consented["id"], unconsented["id"]])
-    many = [published(api, coordinator, token, campaign_id=media_campaign, country="KE", title=f"Report {n}",
+    many = [published(api, coordinator, token, campaign_id=media_campaign, country="KE", title={"en": f"Report {n}"},
                       turnout=10) for n in range(20)]
-    waiting = send(api, token, campaign_id=media_campaign, country="KE", title="Not yet decided").json
+    waiting = send(api, token, campaign_id=media_campaign, country="KE", title={"en": "Not yet decided"}).json
     rejected = send(api, token, campaign_id=media_campaign, country="KE").json
     api.post(f"{REPORTS}/{rejected['id']}/rejection", token=coordinator, json={"reason": "Faces visible"})
 

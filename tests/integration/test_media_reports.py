@@ -33,7 +33,7 @@ def uploaded(api, token, campaign_id, body=None, **options) -> dict:
 
 
 def send(api, token, **fields):
-    body = {"title": "Nairobi marched", "text": "Two thousand people marched to Uhuru Park.", "language": "en",
+    body = {"title": {"en": "Nairobi marched"}, "text": {"en": "Two thousand people marched to Uhuru Park."},
             "turnout": 2000, **fields}
     return api.post(REPORTS, token=token, json=body)
 
@@ -137,7 +137,7 @@ def test_reports_refuse_what_breaks_a_rule_and_change_nothing(api, coordinator, 
     assert rejected.status_code == 200 and rejected.json["reason"] == "Faces visible"
     again = api.post(f"{REPORTS}/{report['id']}/publication", token=coordinator)
     assert again.status_code == 409 and again.json["current_status"] == "rejected"
-    assert api.patch(f"{REPORTS}/{report['id']}", token=mine, json={"title": "x"}).status_code == 409
+    assert api.patch(f"{REPORTS}/{report['id']}", token=mine, json={"title": {"en": "x"}}).status_code == 409
     assert api.get(f"{REPORTS}/00000000-0000-4000-8000-000000000000").status_code == 404
     assert api.get(f"{REPORTS}/{report['id']}").status_code == 404  # rejected: never public
 
@@ -172,15 +172,77 @@ def test_coordinators_act_only_for_organisations_that_exist(api, coordinator, se
 
 
 def test_text_a_feed_cannot_hold_is_refused(api, setting, media_campaign):
-    response = send(api, setting["tokens"][0], campaign_id=media_campaign, country="KE", title="Bad \uffff char")
-    assert response.status_code == 422 and response.json["errors"][0]["field"] == "title"
+    response = send(api, setting["tokens"][0], campaign_id=media_campaign, country="KE", title={"en": "Bad \uffff char"})
+    assert response.status_code == 422 and response.json["errors"][0]["field"] == "title.en.value"
 
 
 def test_lists_show_the_newest_first(api, setting, media_campaign):
     token = setting["tokens"][0]
     titles = [f"Report {n}" for n in range(3)]
     for title in titles:
-        assert send(api, token, campaign_id=media_campaign, country="KE", title=title).status_code == 201
+        assert send(api, token, campaign_id=media_campaign, country="KE", title={"en": title}).status_code == 201
     page = api.get(f"{REPORTS}?limit=2", token=token).json
     rest = api.get(page["next"], token=token).json
     assert [r["title"] for r in page["items"] + rest["items"]] == titles[::-1]
+
+
+PERSIAN_AND_ENGLISH = {"title": {"fa": "راهپیمایی در نایروبی", "en": "Nairobi marched"},
+                       "text": {"fa": "دو هزار نفر راهپیمایی کردند.", "en": "Two thousand people marched."}}
+
+
+def test_a_report_in_two_languages_answers_each_reader_in_theirs(api, coordinator, setting, media_campaign):
+    token = setting["tokens"][0]
+    sent = send(api, token, campaign_id=media_campaign, country="KE", **PERSIAN_AND_ENGLISH)
+    assert sent.status_code == 201, sent.json
+    path = f"{REPORTS}/{sent.json['id']}"
+    assert (sent.json["language"], sent.json["title"]) == ("fa", "راهپیمایی در نایروبی")  # the original: fa first
+    english = api.get(f"{path}?lang=en", token=token).json
+    assert (english["language"], english["title"], english["text"]) == \
+        ("en", "Nairobi marched", "Two thousand people marched.")
+    assert english["titles"] == PERSIAN_AND_ENGLISH["title"] and english["texts"] == PERSIAN_AND_ENGLISH["text"]
+    assert english["languages"] == ["fa", "en"]
+    persian = api.get(path, token=token, headers={"Accept-Language": "fa-IR, en;q=0.5"}).json
+    assert (persian["language"], persian["title"], persian["text"]) == \
+        ("fa", "راهپیمایی در نایروبی", "دو هزار نفر راهپیمایی کردند.")
+    german = api.get(f"{path}?lang=de", token=token, headers={"Accept-Language": "de"}).json
+    assert german["language"] == "fa"  # no German: the original language
+    api.post(f"{path}/publication", token=coordinator)
+    [listed] = api.get(f"{REPORTS}?campaign_id={media_campaign}&lang=en").json["items"]
+    assert (listed["language"], listed["title"]) == ("en", "Nairobi marched")
+    overview = api.get(f"/api/media/campaigns/{media_campaign}/overview", headers={"Accept-Language": "en"})
+    assert overview.json["reports"][0]["title"] == "Nairobi marched" and "Accept-Language" in overview.headers["Vary"]
+    in_persian = api.get(f"/api/media/campaigns/{media_campaign}/overview?lang=fa").json["reports"][0]
+    assert in_persian["title"] == "راهپیمایی در نایروبی"
+    # The feed gives each report as it was written, and the bus carries every language.
+    [entry] = ElementTree.fromstring(api.get(f"/api/media/campaigns/{media_campaign}/reports.atom").data
+                                     ).findall(f"{ATOM}entry")
+    assert entry.find(f"{ATOM}title").text == "راهپیمایی در نایروبی"
+    assert entry.get("{http://www.w3.org/XML/1998/namespace}lang") == "fa"
+    published = [m for m in media_messages(api) if m["type"] == "report.published"][-1]
+    assert (published["version"], published["data"]["title"], published["data"]["language"]) == \
+        (2, PERSIAN_AND_ENGLISH["title"], "fa")
+
+
+def test_a_text_without_its_title_or_a_plain_string_is_refused(api, setting, media_campaign):
+    token, where = setting["tokens"][0], {"campaign_id": media_campaign, "country": "KE"}
+    plain = send(api, token, **where, title="Nairobi marched")
+    assert plain.status_code == 422 and [e["field"] for e in plain.json["errors"]] == ["title"]
+    untitled = send(api, token, **where, title={"en": "Nairobi marched"}, text={"en": "…", "sw": "…"})
+    assert untitled.status_code == 422 and untitled.json["type"].endswith(":rule")
+    assert untitled.json["errors"][0]["field"] == "text" and "sw" in untitled.json["errors"][0]["message"]
+    no_original = send(api, token, **where, title={"fa": "راهپیمایی", "en": "Marched"}, text={"en": "…"})
+    assert no_original.status_code == 422 and no_original.json["errors"][0]["field"] == "text"
+    assert send(api, token, **where, language="en").status_code == 422  # the languages are the keys now
+    assert api.get(REPORTS, token=token).json["items"] == []  # nothing was made
+
+    fewer = send(api, token, **where, title={"fa": "راهپیمایی", "en": "Marched"}, text={"fa": "متن"}).json
+    english = api.get(f"{REPORTS}/{fewer['id']}?lang=en", token=token).json
+    assert (english["language"], english["title"], english["text"]) == ("en", "Marched", "متن")  # the original text
+    changed = api.patch(f"{REPORTS}/{fewer['id']}", token=token, json={"title": {"en": "We marched", "fa": "ما"},
+                                                                        "text": {"en": "Many came.", "fa": "متن"}})
+    assert changed.status_code == 200 and changed.json["languages"] == ["en", "fa"]  # English is the original now
+    assert changed.json["texts"] == {"en": "Many came.", "fa": "متن"}
+    refused = api.patch(f"{REPORTS}/{fewer['id']}", token=token, json={"text": {"de": "Viele kamen."}})
+    assert refused.status_code == 422 and refused.json["errors"][0]["field"] == "text"
+    assert api.get(f"{REPORTS}/{fewer['id']}", token=token).json["titles"] == {"en": "We marched", "fa": "ما"}
+

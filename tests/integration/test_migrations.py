@@ -10,8 +10,9 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Column, Text, create_engine, inspect, text
+from sqlalchemy import Column, Text, create_engine, inspect, select, text
 
+from services.media.models import Report
 from services.platform import SPECS
 from shared.config import SERVICES
 from shared.country_holds import add_country_holds_table
@@ -168,3 +169,34 @@ def test_statistics_tallies_start_from_the_events_already_approved(urls):
                                  "expected_participants FROM event_tallies")).all()
     db.dispose()
     assert [tuple(r) for r in rows] == [("KE", "rally", "o1", "public", 2, 100)]
+
+
+def test_reports_written_before_get_their_title_and_text_in_their_language(urls):
+    """0004 makes a report's title and text per-language maps: a report sent before comes out
+    with `{its language: its title}`, its files still attached, and a downgrade gives the
+    strings back."""
+    db = Database(urls["media"])
+    migrations = SPECS["media"].migrations
+    upgrade(db, migrations, revision="0003")
+    now = "2022-11-01 12:00:00.000000+00:00"
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO known_campaigns (id, name, status, require_face_blur, as_of) "
+                          "VALUES ('c1', 'Day', 'open', false, :now)"), {"now": now})
+        conn.execute(text("INSERT INTO media_items (id, uploaded_by, campaign_id, kind, content_type, size, "
+                          "original_sha256, consent, blur_faces, status, attempts, variants, created_at) VALUES "
+                          "('m1', 'o1', 'c1', 'photo', 'image/jpeg', 1, 'abc', true, false, 'processed', 0, '{}', "
+                          ":now)"), {"now": now})
+        conn.execute(text("INSERT INTO reports (id, campaign_id, organisation_id, country, title, text, language, "
+                          "status, created_at, updated_at) VALUES ('r1', 'c1', 'o1', 'IR', 'راهپیمایی', "
+                          "'Thousands \"marched\".', 'fa', 'submitted', :now, :now)"), {"now": now})
+        conn.execute(text("INSERT INTO report_media (report_id, media_id, position) VALUES ('r1', 'm1', 0)"))
+    upgrade(db, migrations)
+    with db.engine.connect() as conn:
+        row = conn.execute(select(Report.title, Report.text, Report.language)).one()
+        attached = conn.execute(text("SELECT media_id FROM report_media WHERE report_id = 'r1'")).scalars().all()
+    assert tuple(row) == ({"fa": "راهپیمایی"}, {"fa": 'Thousands "marched".'}, "fa") and attached == ["m1"]
+    downgrade(db, migrations, "0003")
+    with db.engine.connect() as conn:
+        row = conn.execute(text("SELECT title, text FROM reports")).one()
+    db.dispose()
+    assert tuple(row) == ("راهپیمایی", 'Thousands "marched".')

@@ -361,3 +361,18 @@ def test_the_confirmation_names_the_campaign_and_the_place_in_the_readers_langua
     wait_until(lambda: mailbox.to(address), message="the confirmation e-mail")
     text = mailbox.to(address)[0].get_body(("plain",)).get_content()
     assert setting["campaign"]["name"] in text and "Nairobi, Kenia" in text
+
+
+def test_subscribers_are_told_of_a_published_report_in_their_language(api, coordinator, setting, media_campaign,
+                                                                       mailbox):
+    from tests.integration.test_media_reports import PERSIAN_AND_ENGLISH, REPORTS, send
+
+    readers = {"leila@example.org": "fa", "otieno@example.org": "en", "jonas@example.org": "de"}
+    for address, language in readers.items():
+        confirmed_subscriber(api, mailbox, address, language=language, wants=["reports"])
+    report = send(api, setting["tokens"][0], campaign_id=media_campaign, country="KE", **PERSIAN_AND_ENGLISH).json
+    api.post(f"{REPORTS}/{report['id']}/publication", token=coordinator)
+    wait_until(lambda: all(len(mailbox.to(address)) == 2 for address in readers), message="the reports' e-mails")
+    subjects = {language: mailbox.to(address)[-1]["Subject"] for address, language in readers.items()}
+    assert "راهپیمایی در نایروبی" in subjects["fa"] and "Nairobi marched" in subjects["en"]
+    assert "راهپیمایی در نایروبی" in subjects["de"]  # no German title: the original one

@@ -109,7 +109,7 @@ def test_the_dashboard_shows_progress_and_acts(api, coordinator, setting, media_
     from tests.integration.test_media_reports import send
 
     approved(api, coordinator, setting, expected_participants=300)
-    report = send(api, setting["tokens"][0], campaign_id=media_campaign, country="KE", title="We marched").json
+    report = send(api, setting["tokens"][0], campaign_id=media_campaign, country="KE", title={"en": "We marched"}).json
     office = office_browser(api)
     page = office.get("/me")
     html = page.data.decode()

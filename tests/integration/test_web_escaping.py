@@ -39,7 +39,7 @@ def test_what_users_type_is_shown_as_text_on_every_page(api, coordinator, settin
     photo = uploaded(api, org_token, media_campaign, consent="true", event_id=event["id"],
                      name=quote(payload("file_name")))
     report = send(api, org_token, campaign_id=media_campaign, event_id=event["id"], country="KE",
-                  title=payload("report_title"), text=payload("report_text"), media_ids=[photo["id"]]).json
+                  title={"en": payload("report_title")}, text={"en": payload("report_text")}, media_ids=[photo["id"]]).json
     material_file = uploaded(api, coordinator, media_campaign, body=jpeg_with_secrets(300, 200))
     assert api.post(f"/api/media/campaigns/{media_campaign}/materials", token=coordinator, json={
         "kind": "poster", "language": "en", "title": payload("material_title"),
