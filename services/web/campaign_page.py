@@ -25,7 +25,8 @@ def sources(api: Api, campaign_id: str, language: str, known: tuple | None) -> t
                                                  params={"lang": language})
     try:
         media, media_etag = api.get_if_changed(f"/api/media/campaigns/{campaign_id}/overview",
-                                               media_etag if kept_media is not None else None)
+                                               media_etag if kept_media is not None else None,
+                                               params={"lang": language})  # the reports' language
     except ApiError as exc:
         if exc.status in (404, 422) or kept_media is None:  # media learns of a campaign from the bus, a
             media, media_etag = {}, None                      # moment after it opens: until then, nothing

@@ -118,9 +118,10 @@ def send_report():
             made = api().post("/api/media/uploads", token=g.token, params={**options, "name": upload.filename},
                               data=upload.stream, headers={"Content-Type": "application/octet-stream"})
             media_ids.append(made["id"])
+        language = values["language"] or "en"  # the form's one language: the report's original one
         api().post("/api/media/reports", token=g.token, json={
             "campaign_id": options["campaign_id"], "country": values["country"] or None,
-            "title": values["title"], "text": values["text"], "language": values["language"] or "en",
+            "title": {language: values["title"]}, "text": {language: values["text"]},
             "turnout": number_as_sent(values["turnout"], int),  # as typed when not a number: the API names it
             "media_ids": media_ids})
     except ApiError as exc:  # the form again, as typed, with the files already sent kept by their ids
@@ -212,7 +213,8 @@ def reports_page(api: Api, token: str, organisation_id: str) -> dict:
     return {"uploads": optional(lambda: api.get("/api/media/media", params={"limit": 50}, token=token)["items"]),
             # Waiting and refused reports are the organisation's own; published ones are on the public page.
             "reports": [r for status in ("submitted", "rejected") for r in optional(
-                lambda s=status: api.get("/api/media/reports", params={"status": s, "limit": 50}, token=token)["items"])
+                lambda s=status: api.get("/api/media/reports", params={"status": s, "limit": 50, "lang": reader_language()},
+                                         token=token)["items"])
                 if r["organisation_id"] == organisation_id],
             "campaigns": (campaigns := open_campaigns(api)),
             "campaign_options": [(c["id"], c["name"]) for c in campaigns], "organisation": own_record(api, organisation_id),

@@ -157,6 +157,28 @@ def test_a_refused_report_comes_back_as_it_was_typed(api, coordinator, setting, 
     assert api.get("/api/media/reports", token=setting["tokens"][0]).json["items"] == []  # nothing was made
 
 
+def test_a_report_is_sent_in_the_forms_language_and_read_in_the_readers(api, coordinator, setting, media_campaign):
+    """The form asks one title, text and language, as before; the campaign page shows each
+    reader the report in their language where it has one, else as it was written."""
+    org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
+    sign_in(api, org_key)
+    sent = form(api, "/me/reports", api.get("/me/reports"), campaign_id=media_campaign, country="KE", language="fa",
+                title="راهپیمایی در نایروبی", text="دو هزار نفر آمدند.", turnout="2000")
+    assert sent.status_code == 303
+    token = setting["tokens"][0]
+    [report] = api.get("/api/media/reports", token=token).json["items"]
+    assert (report["titles"], report["texts"], report["languages"]) == \
+        ({"fa": "راهپیمایی در نایروبی"}, {"fa": "دو هزار نفر آمدند."}, ["fa"])
+    translated = api.patch(f"/api/media/reports/{report['id']}", token=token, json={
+        "title": {**report["titles"], "en": "Nairobi marched"}, "text": {**report["texts"], "en": "Two thousand came."}})
+    assert translated.status_code == 200, translated.json
+    assert api.post(f"/api/media/reports/{report['id']}/publication", token=coordinator).status_code == 200
+    pages = {code: api.get(f"/campaigns/{media_campaign}?lang={code}").data.decode() for code in ("en", "fa", "de")}
+    assert "Nairobi marched" in pages["en"] and "Two thousand came." in pages["en"]
+    assert "راهپیمایی در نایروبی" not in pages["en"]
+    assert '<bdi lang="fa">راهپیمایی در نایروبی</bdi>' in pages["fa"] and "Nairobi marched" not in pages["fa"]
+    assert "راهپیمایی در نایروبی" in pages["de"]  # no German: as it was written
+
 def test_odd_times_and_letters_get_their_field_not_a_500(api, coordinator, setting):
     org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
     sign_in(api, org_key)

@@ -103,8 +103,8 @@ def page(api: Api, token: str) -> dict:
     language = reader_language()
     changes = [{**c, "rows": event_changes.diff(c, language)} for c in api.get(
         "/api/events/events/changes", params={"status": "pending", "limit": LIST_LIMIT}, token=token)["items"]]
-    reports = optional(lambda: api.get("/api/media/reports", params={"status": "submitted", "limit": LIST_LIMIT},
-                                       token=token)["items"])
+    reports = optional(lambda: api.get("/api/media/reports", token=token, params={
+        "status": "submitted", "limit": LIST_LIMIT, "lang": language})["items"])
     campaigns = every_campaign(api, token)
     senders = {item["organisation_id"] for item in queue + reports} | {c["event"]["organisation_id"] for c in changes}
     return {"queue": queue, "reports": reports, "changes": changes,
