@@ -81,9 +81,10 @@ def _seed_reports(var_dir: Path, campaign_id: str) -> None:
             when = start + timedelta(minutes=n)
             organisation = f"00000000-0000-4000-8000-{n:012d}"
             report = Report(campaign_id=campaign_id, organisation_id=organisation, country=country,
-                            title=f"{city} marched ({n})", language="en", turnout=100 + n, status="published",
-                            text=f"Thousands marched in {city} for the day of action, with banners and songs; "
-                                 f"speakers from five organisations; no arrests. ({n})",
+                            title={"en": f"{city} marched ({n})"}, language="en", turnout=100 + n,
+                            status="published",
+                            text={"en": f"Thousands marched in {city} for the day of action, with banners and "
+                                        f"songs; speakers from five organisations; no arrests. ({n})"},
                             created_at=when, updated_at=when, published_at=when)
             session.add(report)
             session.flush()

@@ -181,15 +181,15 @@ def seed(base: str, coordinator_key: str, var) -> Site:
     wait_until(lambda: http.call("GET", f"/api/media/media/{media_id}", token=tokens["kenya"]).json()["status"]
                == "processed", timeout=60, interval=0.3, message="the photo to be processed")
     report = http.call("POST", "/api/media/reports", token=tokens["kenya"], json={
-        "campaign_id": campaign, "country": "KE", "title": "Posters all over Nairobi", "language": "en",
-        "turnout": 120, "text": "Students and trade unionists put up 2,000 posters for the day of action.",
+        "campaign_id": campaign, "country": "KE", "title": {"en": "Posters all over Nairobi"},
+        "turnout": 120, "text": {"en": "Students and trade unionists put up 2,000 posters for the day of action."},
         "media_ids": [media_id]})
     assert report.status_code == 201, report.text
     published = http.call("POST", f"/api/media/reports/{report.json()['id']}/publication", token=office)
     assert published.status_code == 200, published.text
     waiting = http.call("POST", "/api/media/reports", token=tokens["kazakhstan"], json={
-        "campaign_id": campaign, "country": "KZ", "title": "Preparations in Almaty", "language": "en",
-        "text": "Leaflets are printed; the march is registered with the city."})
+        "campaign_id": campaign, "country": "KZ", "title": {"en": "Preparations in Almaty"},
+        "text": {"en": "Leaflets are printed; the march is registered with the city."}})
     assert waiting.status_code == 201, waiting.text
 
     wait_until(lambda: any(r["media"] for r in http.call("GET", f"/api/media/campaigns/{campaign}/overview").json()
