@@ -16,14 +16,11 @@ CAMPAIGN_FIELDS = ("name", "description", "day_of_action", "window_start", "wind
                    "adoption_threshold")
 
 
-def show_campaigns() -> str:
-    return show("dashboard_campaigns.html", "campaigns", **campaigns_page(api(), g.token), **choices())
-
-
-@bp.get("/me/campaigns")
+@bp.get("/me/campaigns", endpoint="campaigns")
 @signed_in
-def campaigns():
-    return show_campaigns()
+def show_campaigns() -> str:
+    """The tab; also shown again, with the form as sent, when a change is refused."""
+    return show("dashboard_campaigns.html", "campaigns", **campaigns_page(api(), g.token), **choices())
 
 
 @bp.post("/me/campaigns")

@@ -15,14 +15,11 @@ from services.web.pages import signed_in
 COUNTRY = re.compile(r"[A-Z]{2}")
 
 
-def show_emergency() -> str:
-    return show("dashboard_emergency.html", "emergency", **choices())
-
-
-@bp.get("/me/emergency")
+@bp.get("/me/emergency", endpoint="emergency")
 @signed_in
-def emergency():
-    return show_emergency()
+def show_emergency() -> str:
+    """The tab; also shown again, with the form as sent, when a change is refused."""
+    return show("dashboard_emergency.html", "emergency", **choices())
 
 
 @bp.post("/me/holds")

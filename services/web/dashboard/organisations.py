@@ -14,15 +14,12 @@ from services.web.pages import optional, refusal_page, signed_in, wants_a_page
 ORGANISATION_FIELDS = ("abbreviation", "name", "name_en", "country", "timezone", "website", "contact_email")
 
 
+@bp.get("/me/organisations", endpoint="organisations")
+@signed_in
 def show_organisations(imported: dict | None = None) -> str:
+    """The tab; also shown again, with the form as sent, when a change is refused."""
     return show("dashboard_organisations.html", "organisations", imported=imported,
                 **organisations_page(api(), g.token), **choices())
-
-
-@bp.get("/me/organisations")
-@signed_in
-def organisations():
-    return show_organisations()
 
 
 @bp.post("/me/organisations")
