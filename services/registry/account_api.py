@@ -34,30 +34,38 @@ def relying_party():
 
 def about_caller(principal: Principal) -> dict:
     """What GET /me adds: what the token proved, and whether the holder must still add a factor."""
+    holder = holder_of(principal)
     with kernel().db.transaction() as session:
-        enrolled = second_factor.enrolled(session, holder_of(principal))
+        enrolled = second_factor.enrolled(session, holder)
     return {"amr": list(principal.amr), "session_id": principal.session_id,
-            "second_factor": {"required": second_factor.required(holder_of(principal)),
+            "second_factor": {"required": second_factor.required(holder),
                               "enrolled": bool(enrolled), "factors": enrolled}}
 
 
 @contextmanager
 def own_account(proven: str | None = "change your factors"):
-    """(session, principal) of the caller's account in one transaction. `proven`: what needs a
+    """(session, principal, holder) of the caller's account in one transaction. `proven`: what needs a
     token that proved a second factor, once the holder has any (a token made with the key alone
     before the first factor was set up does not)."""
     principal = require_principal()
+    holder = holder_of(principal)
     with kernel().db.transaction() as session:
-        if proven and second_factor.enrolled(session, holder_of(principal)) \
-                and not second_factor.SECOND_FACTORS & set(principal.amr):
+        if proven and second_factor.enrolled(session, holder) and not second_factor.SECOND_FACTORS & set(principal.amr):
             raise Forbidden(f"Sign in with your second factor to {proven}.")
-        yield session, principal
+        yield session, principal, holder
 
 
 def with_a_secret(schema, status: int = 200):
     """The caller's own route whose answer holds a secret (documented and sent as `no-store`)."""
     def decorate(view):
         return requires()(account.response(status, schema, headers=NO_STORE)(view))
+    return decorate
+
+
+def own_list(page_schema):
+    """The caller's own list route (passkeys, sessions): paged, any token of theirs reads it."""
+    def decorate(view):
+        return requires()(lists(account, page_schema)(view))
     return decorate
 
 
@@ -76,8 +84,8 @@ def _record(session, principal: Principal, action: str, after: dict | None = Non
 @account.response(200, account_schemas.FactorsOut)
 def factors():
     """Your second factors: the app (never its secret), recovery codes left, passkeys."""
-    with own_account(proven=None) as (session, principal):
-        return second_factor.describe(session, holder_of(principal))
+    with own_account(proven=None) as (session, principal, holder):
+        return second_factor.describe(session, holder)
 
 
 @account.route("/factors/totp")
@@ -86,16 +94,16 @@ class Totp(MethodView):
     def post(self):
         """Start setting up an authenticator app: its secret and otpauth URI (the same while
         unconfirmed; never shown once confirmed: 409)."""
-        with own_account() as (session, principal):
-            return second_factor.begin_totp(session, holder_of(principal), _name_of(session, principal),
+        with own_account() as (session, principal, holder):
+            return second_factor.begin_totp(session, holder, _name_of(session, principal),
                                             sealer()), SECRET
 
     @requires()
     @account.response(204)
     def delete(self):
         """Remove the authenticator app (a coordinator's last factor stays: 409)."""
-        with own_account() as (session, principal):
-            second_factor.remove_totp(session, holder_of(principal))
+        with own_account() as (session, principal, holder):
+            second_factor.remove_totp(session, holder)
             _record(session, principal, "account.factor_removed", {"factor": "totp"})
         return ""
 
@@ -107,8 +115,8 @@ def confirm_totp(body):
     """Confirm the app with its current code: it counts from now; answers ten recovery codes,
     shown this once. The caller's session counts as having proven it. A wrong code: 422 `rule`
     naming `code`."""
-    with own_account(proven=None) as (session, principal):
-        codes = second_factor.confirm_totp(session, holder_of(principal), body["code"], sealer())
+    with own_account(proven=None) as (session, principal, holder):
+        codes = second_factor.confirm_totp(session, holder, body["code"], sealer())
         signin_sessions.add_proof(session, principal.session_id, "otp")
         _record(session, principal, "account.factor_added", {"factor": "totp"})
     return {"recovery_codes": codes}, SECRET
@@ -118,10 +126,10 @@ def confirm_totp(body):
 @with_a_secret(account_schemas.RecoveryCodesOut)
 def renew_recovery_codes():
     """Ten new recovery codes, shown this once; the old ones stop working."""
-    with own_account() as (session, principal):
-        if not second_factor.enrolled(session, holder_of(principal)):
+    with own_account() as (session, principal, holder):
+        if not second_factor.enrolled(session, holder):
             raise Forbidden("Recovery codes come with a second factor: add one first.")
-        codes = second_factor.new_recovery_codes(session, holder_of(principal))
+        codes = second_factor.new_recovery_codes(session, holder)
         _record(session, principal, "account.recovery_codes_renewed")
     return {"recovery_codes": codes}, SECRET
 
@@ -130,20 +138,19 @@ def renew_recovery_codes():
 @with_a_secret(account_schemas.ChallengeOut)
 def passkey_options():
     """Options for navigator.credentials.create, and the id of their challenge (5 minutes)."""
-    with own_account() as (session, principal):
-        return second_factor.passkey_options(session, holder_of(principal), _name_of(session, principal),
+    with own_account() as (session, principal, holder):
+        return second_factor.passkey_options(session, holder, _name_of(session, principal),
                                              relying_party()), SECRET
 
 
 @account.route("/factors/passkeys")
 class Passkeys(MethodView):
-    @requires()
-    @lists(account, account_schemas.PasskeyPage)
+    @own_list(account_schemas.PasskeyPage)
     def get(self, args):
         """Your passkeys, the oldest first (never a public key)."""
-        with own_account(proven=None) as (session, principal):
-            stmt = second_factor.passkeys_of(holder_of(principal))
-            return page_body(*keyset_page(session, stmt, [Passkey.created_at, Passkey.id], args))
+        with own_account(proven=None) as (session, _, holder):
+            return page_body(*keyset_page(session, second_factor.passkeys_of(holder),
+                                          [Passkey.created_at, Passkey.id], args))
 
     @requires()
     @account.arguments(account_schemas.PasskeyIn)
@@ -153,8 +160,8 @@ class Passkeys(MethodView):
         ten recovery codes, shown this once; the caller's session counts as having proven it. An
         unknown or expired challenge, or an answer that makes no passkey: 422 `rule` naming
         `challenge` or `credential`."""
-        with own_account() as (session, principal):
-            key, codes = second_factor.add_passkey(session, holder_of(principal), body, relying_party())
+        with own_account() as (session, principal, holder):
+            key, codes = second_factor.add_passkey(session, holder, body, relying_party())
             signin_sessions.add_proof(session, principal.session_id, "hwk")
             _record(session, principal, "account.factor_added", {"factor": "passkey", "label": key.label})
         key.recovery_codes = codes  # shown this once; never stored
@@ -167,27 +174,26 @@ class PasskeyById(MethodView):
     @account.response(200, account_schemas.PasskeyOut)
     def get(self, passkey_id):
         """One of your passkeys."""
-        with own_account(proven=None) as (session, principal):
-            return second_factor.passkey_of(session, holder_of(principal), str(passkey_id))
+        with own_account(proven=None) as (session, principal, holder):
+            return second_factor.passkey_of(session, holder, str(passkey_id))
 
     @requires()
     @account.response(204)
     def delete(self, passkey_id):
         """Remove a passkey (a coordinator's last factor stays: 409)."""
-        with own_account() as (session, principal):
-            key = second_factor.remove_passkey(session, holder_of(principal), str(passkey_id))
+        with own_account() as (session, principal, holder):
+            key = second_factor.remove_passkey(session, holder, str(passkey_id))
             _record(session, principal, "account.factor_removed", {"factor": "passkey", "label": key.label})
         return ""
 
 
 @account.route("/sessions")
 class Sessions(MethodView):
-    @requires()
-    @lists(account, account_schemas.SessionPage)
+    @own_list(account_schemas.SessionPage)
     def get(self, args):
         """Your live sign-in sessions, the most recently used first; `current` is the token's own."""
-        with own_account(proven=None) as (session, principal):
-            rows, next_url = keyset_page(session, signin_sessions.live(holder_of(principal)),
+        with own_account(proven=None) as (session, principal, holder):
+            rows, next_url = keyset_page(session, signin_sessions.live(holder),
                                          [SignInSession.last_used_at, SignInSession.id], args, descending=True)
             for row in rows:
                 row.current = row.id == principal.session_id
@@ -197,8 +203,8 @@ class Sessions(MethodView):
     @account.response(200, account_schemas.EndedOut)
     def delete(self):
         """End every session of yours but the token's own."""
-        with own_account("end sessions") as (session, principal):
-            ended = signin_sessions.end_others(session, holder_of(principal), principal.session_id)
+        with own_account("end sessions") as (session, principal, holder):
+            ended = signin_sessions.end_others(session, holder, principal.session_id)
             _record(session, principal, "account.sessions_ended", {"ended": ended})
         return {"ended": ended}
 
@@ -208,7 +214,7 @@ class Sessions(MethodView):
 @account.response(204)
 def end_session(session_id):
     """End one session: it makes no more tokens, and the registry refuses its tokens at once."""
-    with own_account("end sessions") as (session, principal):
-        signin_sessions.end(session, holder_of(principal), str(session_id))
+    with own_account("end sessions") as (session, principal, holder):
+        signin_sessions.end(session, holder, str(session_id))
         _record(session, principal, "account.session_ended", {"session_id": str(session_id)})
     return ""
