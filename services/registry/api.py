@@ -37,7 +37,7 @@ class Organisations(MethodView):
             stmt = stmt.where(Organisation.status == args["status"])
         with kernel().db.engine.connect() as connection:  # a read: no ORM session needed
             rows, next_url = keyset_page(connection, stmt, [Organisation.created_at, Organisation.id], args)
-        return page_body([schemas.visible(row) for row in rows], next_url)
+        return page_body(schemas.visible_each(rows), next_url)
 
     @requires("coordinator")
     @organisations.arguments(schemas.OrganisationIn)
