@@ -55,7 +55,7 @@ def seed(var_dir: Path, count: int = ORGANISATIONS) -> None:
     from shared.config import Config
 
     kernel = build(Config(environ={}, DOA_VAR_DIR=str(var_dir), BUS_URL="memory://", LOG_LEVEL="WARNING"))
-    kernel.extras["doa.signer"].jwks()  # make the signing key now, not in two workers at once
+    kernel.dependencies["signer"].jwks()  # make the signing key now, not in two workers at once
     rng = random.Random(20240921)
     start = datetime(2024, 1, 1, tzinfo=timezone.utc)
     with kernel.db.transaction() as session:

@@ -158,7 +158,7 @@ def seed(var_dir: Path, files: list[dict]) -> tuple[str, str]:
 
     kernel = build(Config(environ={}, DOA_VAR_DIR=str(var_dir), BUS_URL="memory://", LOG_LEVEL="WARNING"),
                    jwks=lambda: {"keys": []})
-    storage = kernel.extras["storage"]
+    storage = kernel.dependencies["storage"]
     rng = random.Random(20221202)
     for f in files:
         f["sha256"] = _store(storage, var_dir, f["size"], rng)

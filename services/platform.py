@@ -43,7 +43,7 @@ def build_kernel(name: str, config: Config, jwks=None) -> Kernel:
 def build_kernels(config: Config) -> dict[str, Kernel]:
     registry = build_kernel("registry", config)
     # In one process the services read the registry's public keys directly.
-    jwks = registry.extras["doa.signer"].jwks
+    jwks = registry.dependencies["signer"].jwks
     kernels = {"registry": registry}
     for name in SERVICES[1:]:
         kernels[name] = build_kernel(name, config, jwks=jwks)

@@ -40,9 +40,6 @@ class Kernel:
     # what the service's bootstrap provides: media's storage…): handlers get them as named
     # parameters (shared.bus.handlers), routes through `dependency(name)`.
     dependencies: dict = field(default_factory=dict)
-    # The older way to reach the same objects (kernel.extras["storage"]; copied into the Flask
-    # app's extensions): kept for the routes that still use it.
-    extras: dict = field(default_factory=dict)
     # Public outputs rendered once per change and kept in this process (shared.rendered).
     rendered: RenderedCache = field(default_factory=RenderedCache)
     # Loops the service's worker runs beside its relay and consumer (name, run(stop_event)).
@@ -53,9 +50,8 @@ class Kernel:
     topology: Topology | None = None
 
     def provide(self, **named) -> None:
-        """The bootstrap's dependencies, by name (reachable as extras[name] too)."""
+        """The bootstrap's dependencies, by name."""
         self.dependencies.update(named)
-        self.extras.update(named)
 
     def relay(self) -> Relay:
         if self.topology is None:

@@ -44,22 +44,22 @@ def keep_place_secret(kernel) -> None:
     """Read (or make) the secret as the service starts, so no request waits for it."""
     try:
         with kernel.db.transaction() as session:
-            kernel.extras["place_secret"] = place_secret(session)
+            kernel.provide(place_secret=place_secret(session))
     except SQLAlchemyError:  # not migrated yet, or another process making it now: read on first use
-        kernel.extras.pop("place_secret", None)
+        kernel.dependencies.pop("place_secret", None)
 
 
 def current_place_secret() -> bytes:
     """The secret, read once per process (it never changes)."""
-    extras = current_kernel().extras
-    if "place_secret" not in extras:
+    known = current_kernel().dependencies
+    if "place_secret" not in known:
         try:
             with current_kernel().db.transaction() as session:
-                extras["place_secret"] = place_secret(session)
+                known["place_secret"] = place_secret(session)
         except IntegrityError:  # another process made it at the same moment: theirs it is
             with current_kernel().db.transaction() as session:
-                extras["place_secret"] = place_secret(session)
-    return extras["place_secret"]
+                known["place_secret"] = place_secret(session)
+    return known["place_secret"]
 
 
 def metres_between(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

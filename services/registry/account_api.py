@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from flask import current_app, url_for
+from flask import url_for
 
 from services.registry import account_schemas, second_factor, signin_sessions
 from services.registry.models import Coordinator, Organisation, Passkey, SignInSession
@@ -14,6 +14,7 @@ from shared.errors import Forbidden
 from shared.http.contract import LOCATION, NO_STORE
 from shared.http.pagination import keyset_page, page_body
 from shared.http.routes import Blueprint, MethodView, kernel, record, require_principal, requires
+from shared.kernel import dependency
 
 account = Blueprint("account", __name__, url_prefix="/me",
                     description="Your own second factors and sign-in sessions.")
@@ -25,11 +26,11 @@ def holder_of(principal: Principal) -> second_factor.Holder:
 
 
 def sealer():
-    return current_app.extensions["doa.sealer"]
+    return dependency("sealer")
 
 
 def relying_party():
-    return current_app.extensions["doa.rp"]
+    return dependency("relying_party")
 
 
 def about_caller(principal: Principal) -> dict:

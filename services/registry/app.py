@@ -18,12 +18,10 @@ from shared.service import ServiceSpec
 def _attach_signer(kernel: Kernel) -> None:
     c = kernel.config
     signer = Signer(kernel.db, c.TOKEN_ISSUER, c.TOKEN_TTL_SECONDS, c.REGISTRY_SIGNING_KEY)
-    kernel.extras["doa.signer"] = signer
+    kernel.provide(signer=signer, sealer=Sealer(c.REGISTRY_FACTOR_KEY, c.var_dir),
+                   relying_party=RelyingParty.of(c.PUBLIC_URL), about_caller=account_api.about_caller)
     # The registry verifies tokens with its own keys, without asking itself over HTTP.
     kernel.verifier.jwks = signer.jwks
-    kernel.extras["doa.sealer"] = Sealer(c.REGISTRY_FACTOR_KEY, c.var_dir)
-    kernel.extras["doa.rp"] = RelyingParty.of(c.PUBLIC_URL)
-    kernel.extras["doa.about_caller"] = account_api.about_caller
     kernel.verifier.session_ended = lambda session_id: _session_ended(kernel, session_id)
 
 

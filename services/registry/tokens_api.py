@@ -2,7 +2,7 @@
 the public keys that verify tokens."""
 from __future__ import annotations
 
-from flask import current_app, g, request
+from flask import g, request
 
 from services.registry import account_schemas, second_factor, service, signin_sessions
 from services.registry.account_api import SECRET, holder_of, relying_party, sealer
@@ -14,6 +14,7 @@ from shared.http.contract import NO_STORE
 from shared.http.problems import PROBLEM_BASE
 from shared.http.ratelimit import factor_limit, limiter, token_limit
 from shared.http.routes import Blueprint, kernel
+from shared.kernel import dependency
 
 tokens = Blueprint("tokens", __name__, url_prefix="",
                    description="Exchange an API key for a short-lived signed token; the public keys.")
@@ -89,7 +90,7 @@ def issue_token(body):
     k = kernel()
     with k.db.transaction() as session:
         principal, opened = sign_in(session, _key_holder(session), body, k.config.REGISTRY_SESSION_HOURS)
-    token, ttl = current_app.extensions["doa.signer"].sign(principal)
+    token, ttl = dependency("signer").sign(principal)
     answer = {"access_token": token, "token_type": "Bearer", "expires_in": ttl}
     if opened:
         answer["session"] = opened
@@ -114,4 +115,4 @@ def passkey_challenge():
                                                           "schema": {"type": "string"}}})
 def jwks():
     """The public keys that verify access tokens (JWKS)."""
-    return current_app.extensions["doa.signer"].jwks(), {"Cache-Control": "public, max-age=60"}
+    return dependency("signer").jwks(), {"Cache-Control": "public, max-age=60"}

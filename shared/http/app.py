@@ -122,7 +122,6 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     app.json.ensure_ascii = False  # names in Cyrillic or Persian stay readable
     app.json.sort_keys = False  # fields in the order the schemas declare them (id first)
     app.extensions["doa"] = kernel
-    app.extensions.update(kernel.extras)
     trust_proxies(app, kernel.config.PROXY_HOPS)
     app.after_request(meaningful_headers)  # before the limiter's hook, so it has the last word
     init_rate_limits(app, kernel.config.RATE_LIMIT_STORAGE_URL)
@@ -180,7 +179,7 @@ def _add_probes(app: Flask, kernel: Kernel, prefix: str, migrations: str) -> Non
     def me():
         """Who this service takes the caller to be (debugging a token)."""
         principal = require_principal()
-        about = current_app.extensions.get("doa.about_caller")  # the registry adds the caller's factors
+        about = kernel.dependencies.get("about_caller")  # the registry adds the caller's factors
         return jsonify(role=principal.role, subject_id=principal.subject_id, key_id=principal.key_id,
                        **(about(principal) if about else {}))
 

@@ -174,7 +174,7 @@ def test_a_write_in_one_process_reaches_what_another_process_keeps(api, coordina
     """Two gunicorn workers each keep their own renderings: the revision they check is in the
     database, so a write through one is seen by the other at once."""
     config, registry = api.platform.config, api.platform.kernels["registry"]
-    other_kernel = SPECS["events"].build(config, jwks=registry.extras["doa.signer"].jwks)
+    other_kernel = SPECS["events"].build(config, jwks=registry.dependencies["signer"].jwks)
     other = Client(SPECS["events"].create_app(kernel=other_kernel))
     try:
         path = f"{CAMPAIGNS}/{setting['campaign']['id']}/events.ics"

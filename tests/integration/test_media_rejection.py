@@ -40,7 +40,7 @@ def stored(api, item_id: str) -> dict[str, bool]:
         item = s.get(MediaItem, item_id)
         shas = [item.clean_sha256, *(v["sha256"] for v in item.variants.values())]
         rows = set(s.execute(select(Blob.sha256).where(Blob.sha256.in_(shas))).scalars())
-    return {sha: kernel.extras["storage"].exists(blob_key(sha)) and sha in rows for sha in shas}
+    return {sha: kernel.dependencies["storage"].exists(blob_key(sha)) and sha in rows for sha in shas}
 
 
 def blob_state(api, shas) -> dict[str, tuple[bool, bool]]:
@@ -48,7 +48,7 @@ def blob_state(api, shas) -> dict[str, tuple[bool, bool]]:
     kernel = media_kernel(api)
     with kernel.db.transaction() as s:
         rows = set(s.execute(select(Blob.sha256).where(Blob.sha256.in_(list(shas)))).scalars())
-    return {sha: (kernel.extras["storage"].exists(blob_key(sha)), sha in rows) for sha in shas}
+    return {sha: (kernel.dependencies["storage"].exists(blob_key(sha)), sha in rows) for sha in shas}
 
 
 def shas_of(item: dict) -> set[str]:
@@ -176,11 +176,11 @@ def test_a_held_video_can_be_rejected_and_its_upload_goes(api, coordinator, sett
     kernel.config = kernel.config.replace(FFMPEG="/nonexistent/ffmpeg")  # as on a machine without it
     token = setting["tokens"][0]
     item = processed(api, token, upload(api, token, video, campaign_id=media_campaign).headers["Location"])
-    assert item["status"] == "held" and kernel.extras["storage"].exists(original_key(item["id"]))
+    assert item["status"] == "held" and kernel.dependencies["storage"].exists(original_key(item["id"]))
 
     response = rejection(api, item["id"], token=coordinator, reason=FACE)
     assert response.status_code == 200 and response.json["status"] == "rejected"
-    assert not kernel.extras["storage"].exists(original_key(item["id"]))
+    assert not kernel.dependencies["storage"].exists(original_key(item["id"]))
     assert api.get(f"{MEDIA}/{item['id']}/file", token=token).status_code == 404
 
 

@@ -141,7 +141,7 @@ def test_an_upload_left_unfinished_expires_and_its_bytes_go(api, server, setting
     with kernel.db.transaction() as session:  # as if a day had passed
         session.get(ResumableUpload, upload_id).expires_at = utcnow() - timedelta(seconds=1)
     assert requests.head(url, headers={**TUS, "Authorization": f"Bearer {token}"}, timeout=10).status_code == 410
-    Processor(kernel, kernel.extras["storage"]).purge_expired_uploads()
+    Processor(kernel, kernel.dependencies["storage"]).purge_expired_uploads()
     assert not part.exists()
     with kernel.db.transaction() as session:
         assert session.get(ResumableUpload, upload_id) is None

@@ -60,7 +60,7 @@ def served(make_platform, request):
 def test_tokens_survive_a_rotation_until_the_old_key_retires(served, tmp_path):
     api = served
     registry = api.platform.kernels["registry"]
-    signer = registry.extras["doa.signer"]
+    signer = registry.dependencies["signer"]
     events_jwks = api.platform.kernels["events"].verifier.jwks
     with registry.db.transaction() as session:
         coordinator = registry_service.create_coordinator(session, "Office")
@@ -124,7 +124,7 @@ def registry_kernel(tmp_path, **settings):
 
 
 def live_kids(kernel) -> list[str]:
-    return [key["kid"] for key in kernel.extras["doa.signer"].jwks()["keys"]]
+    return [key["kid"] for key in kernel.dependencies["signer"].jwks()["keys"]]
 
 
 def test_the_operator_rotates_from_the_command_line(runner, tmp_path):
