@@ -15,7 +15,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from shared.bus.connection import connect
 from shared.errors import DomainError, Invalid
-from shared.http.auth import WWW_AUTH, require_principal
+from shared.http import caller
+from shared.http.auth import WWW_AUTH
 from shared.http.contract import install_contract, meaningful_headers
 from shared.http.openapi import DocumentingPlugin, install_converters
 from shared.http.problems import ProblemSchema, from_http_exception, problem_response
@@ -127,7 +128,7 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     init_rate_limits(app, kernel.config.RATE_LIMIT_STORAGE_URL)
     api = ProblemApi(app, spec_kwargs={"marshmallow_plugin": DocumentingPlugin()})
     install_converters(app, api)
-    for blp in blueprints:
+    for blp in (*blueprints, caller.blp):
         api.register_blueprint(blp, url_prefix=prefix + (blp.url_prefix or ""))
 
     install_request_id_and_problems(app)
@@ -172,16 +173,9 @@ def _json_only():
 
 
 def _add_probes(app: Flask, kernel: Kernel, prefix: str, migrations: str) -> None:
-    """/me, and the liveness and readiness checks."""
+    """The liveness and readiness checks (left out of the OpenAPI document: they are for the
+    orchestrator, not for clients)."""
     name = kernel.name
-
-    @app.get(f"{prefix}/me")
-    def me():
-        """Who this service takes the caller to be (debugging a token)."""
-        principal = require_principal()
-        about = kernel.dependencies.get("about_caller")  # the registry adds the caller's factors
-        return jsonify(role=principal.role, subject_id=principal.subject_id, key_id=principal.key_id,
-                       **(about(principal) if about else {}))
 
     def healthz():
         return jsonify(status="alive", service=name)
