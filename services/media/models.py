@@ -7,15 +7,15 @@ from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, St
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
+from shared.columns import COLUMN_TYPES, NewId, Ref, Timestamp
 from shared.copies import Copy, col, copied, updates
 from shared.country_holds import country_holds_copy
-from shared.db import UTCDateTime, utcnow
-from shared.ids import new_id
+from shared.db import UTCDateTime
 from shared.revisions import add_public_revisions_table
 
 
 class Base(DeclarativeBase):
-    pass
+    type_annotation_map = COLUMN_TYPES
 
 
 # Copies of other services' facts, kept from the bus (shared.copies).
@@ -58,7 +58,7 @@ class Blob(Base):
     sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
     content_type: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[Timestamp]
 
 
 class MediaItem(Base):
@@ -73,11 +73,11 @@ class MediaItem(Base):
                       Index("ix_media_items_owner", "organisation_id", "created_at", "id"),
                       Index("ix_media_items_original", "original_sha256"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    organisation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # None: a coordinator's
-    uploaded_by: Mapped[str] = mapped_column(String(36))
-    campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("known_campaigns.id"))
-    event_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("known_events.id"), nullable=True)
+    id: Mapped[NewId]
+    organisation_id: Mapped[Ref | None]  # None: a coordinator's
+    uploaded_by: Mapped[Ref]
+    campaign_id: Mapped[Ref] = mapped_column(ForeignKey("known_campaigns.id"))
+    event_id: Mapped[Ref | None] = mapped_column(ForeignKey("known_events.id"))
     kind: Mapped[str] = mapped_column(String(10))
     content_type: Mapped[str] = mapped_column(String(100))  # as sniffed from the upload
     size: Mapped[int] = mapped_column(BigInteger)
@@ -91,7 +91,7 @@ class MediaItem(Base):
     status: Mapped[str] = mapped_column(String(12), default="received")
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    claimed_at: Mapped[datetime | None]
     # What processing made: the clean file, and variants by name ("320", "1280", "poster").
     clean_sha256: Mapped[str | None] = mapped_column(String(64), ForeignKey("blobs.sha256"), nullable=True)
     clean_content_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
@@ -100,8 +100,8 @@ class MediaItem(Base):
     height: Mapped[int | None] = mapped_column(Integer, nullable=True)
     duration: Mapped[float | None] = mapped_column(nullable=True)
     faces_blurred: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[Timestamp]
+    processed_at: Mapped[datetime | None]
 
 
 class ResumableUpload(Base):
@@ -109,15 +109,15 @@ class ResumableUpload(Base):
 
     __tablename__ = "resumable_uploads"
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    organisation_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
-    uploaded_by: Mapped[str] = mapped_column(String(36))
+    id: Mapped[NewId]
+    organisation_id: Mapped[Ref | None]
+    uploaded_by: Mapped[Ref]
     length: Mapped[int] = mapped_column(BigInteger)
     offset: Mapped[int] = mapped_column(BigInteger, default=0)
     options: Mapped[dict] = mapped_column(JSON)  # campaign, event, consent, blur_faces, name
-    media_id: Mapped[str | None] = mapped_column(String(36), nullable=True)  # once complete
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    media_id: Mapped[Ref | None]  # once complete
+    created_at: Mapped[Timestamp]
+    expires_at: Mapped[datetime]
 
 
 class Report(Base):
@@ -128,10 +128,10 @@ class Report(Base):
     __table_args__ = (Index("ix_reports_campaign", "campaign_id", "status", "created_at", "id"),
                       Index("ix_reports_owner", "organisation_id", "created_at", "id"))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("known_campaigns.id"))
-    event_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("known_events.id"), nullable=True)
-    organisation_id: Mapped[str] = mapped_column(String(36))
+    id: Mapped[NewId]
+    campaign_id: Mapped[Ref] = mapped_column(ForeignKey("known_campaigns.id"))
+    event_id: Mapped[Ref | None] = mapped_column(ForeignKey("known_events.id"))
+    organisation_id: Mapped[Ref]
     country: Mapped[str] = mapped_column(String(2))
     title: Mapped[dict] = mapped_column(JSON)  # language → title, the original language first
     text: Mapped[dict] = mapped_column(JSON)  # language → text: the title's languages or fewer
@@ -139,9 +139,9 @@ class Report(Base):
     turnout: Mapped[int | None] = mapped_column(Integer, nullable=True)  # estimated participants
     status: Mapped[str] = mapped_column(String(10), default="submitted")
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+    published_at: Mapped[datetime | None]
 
 
 class ReportMedia(Base):
@@ -149,8 +149,8 @@ class ReportMedia(Base):
 
     __tablename__ = "report_media"
 
-    report_id: Mapped[str] = mapped_column(String(36), ForeignKey("reports.id"), primary_key=True)
-    media_id: Mapped[str] = mapped_column(String(36), ForeignKey("media_items.id"), primary_key=True)
+    report_id: Mapped[Ref] = mapped_column(ForeignKey("reports.id"), primary_key=True)
+    media_id: Mapped[Ref] = mapped_column(ForeignKey("media_items.id"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
 
 
@@ -162,18 +162,18 @@ class Material(Base):
     __table_args__ = (Index("ix_materials_campaign", "campaign_id", "current", "kind", "created_at"),
                       Index("ix_materials_series", "series_id", "version", unique=True))
 
-    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
-    series_id: Mapped[str] = mapped_column(String(36))
+    id: Mapped[NewId]
+    series_id: Mapped[Ref]
     version: Mapped[int] = mapped_column(Integer)
     current: Mapped[bool] = mapped_column(Boolean, default=True)
-    campaign_id: Mapped[str] = mapped_column(String(36), ForeignKey("known_campaigns.id"))
+    campaign_id: Mapped[Ref] = mapped_column(ForeignKey("known_campaigns.id"))
     kind: Mapped[str] = mapped_column(String(12))
     language: Mapped[str] = mapped_column(String(8))
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
-    media_id: Mapped[str] = mapped_column(String(36), ForeignKey("media_items.id"))
-    published_by: Mapped[str] = mapped_column(String(36))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    media_id: Mapped[Ref] = mapped_column(ForeignKey("media_items.id"))
+    published_by: Mapped[Ref]
+    created_at: Mapped[Timestamp]
 
 
 add_kernel_tables(Base.metadata)

@@ -25,12 +25,12 @@ class ResumableOut(Schema):
     """A resumable upload's state: what tus's HEAD says in headers, for a client that is not a
     tus client."""
 
-    id = fields.String()
+    id = UUIDString()
     offset = fields.Integer(metadata={"description": "How many bytes have arrived."})
     length = fields.Integer()
     expires_at = fields.AwareDateTime(format="iso", metadata={"description": "When an unfinished upload is "
                                                                              "deleted."})
-    media_id = fields.String(allow_none=True, metadata={"description": "Once complete: the media item it became."})
+    media_id = UUIDString(allow_none=True, metadata={"description": "Once complete: the media item it became."})
     media_url = fields.String(allow_none=True)
 
 
@@ -47,10 +47,10 @@ class MediaOut(Schema):
     only id, kind, content_type (the clean file's), file_url, variants, width, height and
     duration."""
 
-    id = fields.String()
-    organisation_id = fields.String(allow_none=True)
-    campaign_id = fields.String()
-    event_id = fields.String(allow_none=True)
+    id = UUIDString()
+    organisation_id = UUIDString(allow_none=True)
+    campaign_id = UUIDString()
+    event_id = UUIDString(allow_none=True)
     kind = fields.String(metadata={"description": "photo, video, audio or document: decided by the content"})
     content_type = fields.String(metadata={"description": "As found in the upload's bytes (for the public: the "
                                                           "clean file's)."})
@@ -124,12 +124,12 @@ class Rejection(Schema):
 
 
 class ReportOut(Schema):
-    id = fields.String()
-    campaign_id = fields.String()
-    event_id = fields.String(allow_none=True)
-    organisation_id = fields.String()
-    country = fields.String()
-    language = fields.String(metadata={"description": "The language chosen for the reader (`?lang=`, else "
+    id = UUIDString()
+    campaign_id = UUIDString()
+    event_id = UUIDString(allow_none=True)
+    organisation_id = UUIDString()
+    country = CountryCode()
+    language = LanguageCode(metadata={"description": "The language chosen for the reader (`?lang=`, else "
                                                       "Accept-Language, else the original one), among the titles'."})
     title = fields.String(metadata={"description": "In `language`."})
     text = fields.String(metadata={"description": "In `language`, else in the original language."})
@@ -165,13 +165,13 @@ class FeedQuery(Schema):
 
 
 class Turnout(Schema):
-    country = fields.String()
+    country = CountryCode()
     reports = fields.Integer()
     turnout = fields.Integer()
 
 
 class TurnoutOut(Schema):
-    campaign_id = fields.String()
+    campaign_id = UUIDString()
     countries = fields.List(fields.Nested(Turnout))
     total = fields.Integer()
 
@@ -200,16 +200,16 @@ class MaterialVersionIn(Schema):
 
 
 class MaterialOut(Schema):
-    id = fields.String()
-    series_id = fields.String()
+    id = UUIDString()
+    series_id = UUIDString()
     version = fields.Integer()
     current = fields.Boolean()
-    campaign_id = fields.String()
+    campaign_id = UUIDString()
     kind = fields.String()
-    language = fields.String()
+    language = LanguageCode()
     title = fields.String()
     description = fields.String()
-    media_id = fields.String()
+    media_id = UUIDString()
     file_url = fields.String()
     created_at = fields.AwareDateTime(format="iso")
 
