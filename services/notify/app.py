@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.notify import api, forgetting, link_pages, wakeups, webhooks_api
+from services.notify import api, forgetting, link_pages, participation_api, wakeups, webhooks_api
 from services.notify.handlers import handles
 from services.notify.mail.files import mail_folder
 from services.notify.mail_dispatch import MailDispatcher
@@ -24,7 +24,7 @@ SPEC = ServiceSpec(
     name="notify", title="dayofaction notify", description="Subscriptions, e-mail, webhooks and reminders.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
     blueprints=lambda: [api.subscriptions_blp, link_pages.links_blp, api.contacts_blp, webhooks_api.webhooks_blp,
-                        api.problems_blp],
+                        api.problems_blp, participation_api.places_blp, participation_api.signup_blp],
     handlers=handles, on_build=_on_build,
 )
 build = SPEC.build

@@ -3,7 +3,11 @@ everything held about an address. A link carries what it acts on, signed with th
 secret, so nobody can make one for someone else's subscription."""
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
+import uuid
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
@@ -38,7 +42,9 @@ def link_secret(session: Session, config: Config) -> str:
 class Links:
     def __init__(self, secret: str, config: Config):
         self.serializer = URLSafeTimedSerializer(secret)
-        self.base = config.PUBLIC_URL.rstrip("/") + "/api/notify"
+        self.secret = secret.encode()
+        self.site = config.PUBLIC_URL.rstrip("/")
+        self.base = self.site + "/api/notify"
         self.confirm_seconds = config.NOTIFY_CONFIRM_HOURS * 3600
 
     def token(self, purpose: str, value: str) -> str:
@@ -58,3 +64,29 @@ class Links:
         except BadSignature:
             raise BadLink("This link is not valid: it may have been cut or changed. Copy the whole link from the "
                           "e-mail.") from None
+
+    # A sign-up's private link (docs/participation.md): its id and 128 bits of an HMAC of it,
+    # in base64url (43 characters). Worked out again to be checked, so never stored.
+
+    def _mac(self, raw_id: bytes) -> bytes:
+        return hmac.new(self.secret, b"participation:" + raw_id, hashlib.sha256).digest()[:16]
+
+    def participation_key(self, participation_id: str) -> str:
+        raw = uuid.UUID(participation_id).bytes
+        return base64.urlsafe_b64encode(raw + self._mac(raw)).rstrip(b"=").decode()
+
+    def participation_url(self, participation_id: str) -> str:
+        return f"{self.site}/p/{self.participation_key(participation_id)}"
+
+    def participation_of(self, key: str) -> str | None:
+        """The sign-up a key opens, or None for anything else (changed, cut, made up)."""
+        if len(key) != 43:
+            return None
+        try:
+            raw = base64.urlsafe_b64decode(key + "=")
+        except ValueError:
+            return None
+        if len(raw) != 32 or base64.urlsafe_b64encode(raw).rstrip(b"=").decode() != key \
+                or not hmac.compare_digest(raw[16:], self._mac(raw[:16])):  # one spelling of a key only
+            return None
+        return str(uuid.UUID(bytes=raw[:16]))

@@ -12,6 +12,7 @@ from shared.columns import COLUMN_TYPES, NewId, Ref, Timestamp
 from shared.copies import Copy, col, copied
 from shared.country_holds import country_holds_copy
 from shared.db import UTCDateTime
+from shared.ids import new_id
 
 
 class Base(DeclarativeBase):
@@ -94,6 +95,48 @@ class Subscription(Base):
     confirmed_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]  # while pending
     confirmation_sent_at: Mapped[datetime | None]
+
+
+class EventPlaces(Base):
+    """An event's places: the host's settings and the running counts, in people (a sign-up of
+    three is three). Changed only by conditional updates, so however many sign-ups arrive at
+    once no more places are taken than there are (services/notify/participation.py)."""
+
+    __tablename__ = "event_places"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)  # none: no limit
+    anonymous_limit: Mapped[int | None] = mapped_column(Integer, nullable=True)  # people without an address
+    coming: Mapped[int] = mapped_column(Integer, default=0)
+    waiting: Mapped[int] = mapped_column(Integer, default=0)
+    anonymous: Mapped[int] = mapped_column(Integer, default=0)  # coming or waiting without an address
+    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[Timestamp]
+
+
+class Participation(Base):
+    """Someone who said they will come: how many they bring, and nothing else required. The
+    private link's key is worked out from `id` (participation.key_of), never stored."""
+
+    __tablename__ = "participations"
+    __table_args__ = (Index("ix_participations_event", "event_id", "status", "seq"),
+                      Index("ix_participations_subscription", "subscription_id"),
+                      UniqueConstraint("id", name="uq_participations_id"),
+                      UniqueConstraint("event_id", "email", name="uq_participations_event_email"))
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # arrival order
+    id: Mapped[str] = mapped_column(String(36), default=new_id)
+    event_id: Mapped[Ref]
+    campaign_id: Mapped[Ref | None]
+    status: Mapped[str] = mapped_column(String(10))  # coming | waiting | cancelled
+    party_size: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    show_name: Mapped[bool] = mapped_column(Boolean, default=False)  # to the hosts, never the public
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)  # lower-cased
+    subscription_id: Mapped[Ref | None]  # the event's changes and reminders, once confirmed
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[Timestamp]
+    cancelled_at: Mapped[datetime | None]
 
 
 class Notice(Base):

@@ -58,6 +58,18 @@ class KeyRevokedData(Schema):
     owner_id = UUIDString(required=True)
 
 
+class ParticipationData(Schema):
+    """How many will come to an event (people, not sign-ups): counts only, never who."""
+
+    event_id = UUIDString(required=True)
+    campaign_id = UUIDString(required=True)
+    organisation_id = UUIDString(required=True)
+    capacity = fields.Integer(required=True, allow_none=True)
+    coming = fields.Integer(required=True)
+    waiting = fields.Integer(required=True)
+    cancelled = fields.Integer(required=True)
+
+
 class CampaignData(Schema):
     """A campaign's public face: its name, its dates and its state."""
 
@@ -222,6 +234,9 @@ CATALOGUE: dict[str, MessageType] = {
         MessageType("event.updated", 1, EventUpdatedData, "events",
                     "The event changed (an approved one's change once a coordinator accepted it); `changed` "
                     "names the fields (time, place, text…)."),
+        MessageType("event.participation_changed", 1, ParticipationData, "notify",
+                    "Someone signed up for a public event, cancelled, or the hosts changed its places: the "
+                    "counts as they are now."),
         MessageType("country.held", 1, CountryData, "events",
                     "A coordinator hid every event of a country from public outputs (an emergency); other services "
                     "hold back what they publish of it."),

@@ -140,12 +140,19 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         if request.headers.get("Authorization"):
             response.headers.setdefault("Cache-Control", "no-store")
-        log.info("%s %s %s", request.method, request.path, response.status_code,
+        log.info("%s %s %s", request.method, logged_path(), response.status_code,
                  extra={"status": response.status_code, "service": name})
         return response
 
     _add_probes(app, kernel, prefix, migrations)
     return app
+
+
+def logged_path() -> str:
+    """The request's path for a log: a route argument named `key` is a secret (a private link's
+    key) and is written as "…"."""
+    key = (request.view_args or {}).get("key")
+    return request.path.replace(key, "…") if isinstance(key, str) and key else request.path
 
 
 def _json_only():

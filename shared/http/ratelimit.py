@@ -32,3 +32,7 @@ def factor_limit() -> str:
 
 def subscribe_limit() -> str:
     return current_app.extensions["doa"].config.SUBSCRIBE_RATE_LIMIT
+
+
+def participate_limit() -> str:
+    return current_app.extensions["doa"].config.PARTICIPATE_RATE_LIMIT

@@ -1,0 +1,183 @@
+"""Participation (docs/participation.md): saying "I'll come" to an approved public event, the
+event's places and waiting list, cancelling, and erasing. Each use case takes a session and
+commits nothing.
+
+The counts are changed by conditional UPDATEs that test and take in one statement, so however
+many sign-ups arrive at once no more places are taken than there are: on PostgreSQL the row's
+lock makes the second wait and test again; on SQLite the first write of a transaction takes
+the database's write lock. Every use case therefore writes before it reads what it decides on.
+"""
+from __future__ import annotations
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from services.notify import subscriptions as subs
+from services.notify.handlers import country_held
+from services.notify.models import EventPlaces, KnownEvent, Participation, Subscription
+from shared.bus.outbox import Outbox
+from shared.config import Config
+from shared.db import forget_after_commit, utcnow
+from shared.errors import Conflict, DomainError, NotFound
+from shared.ids import refuse_unknown
+
+PLACES = EventPlaces.__table__
+
+
+class AnonymousLimit(DomainError, status=409, type_="anonymous-limit-reached"):
+    """The host's ceiling on people signed up without an e-mail address is reached."""
+
+
+def public_event(session: Session, event_id: str) -> KnownEvent:
+    """The event, if the public may see it: approved, public, its country not held."""
+    event = session.get(KnownEvent, event_id)
+    if event is None:
+        refuse_unknown(event_id, NotFound("No public event has this id."), "this event")
+    if event.status != "approved" or event.visibility != "public" or country_held(session, event.country):
+        raise NotFound("No public event has this id.")
+    return event
+
+
+def open_event(session: Session, event_id: str) -> KnownEvent:
+    """The event, if one may sign up for it: public, and not ended."""
+    event = public_event(session, event_id)
+    if event.ends_at <= utcnow():
+        raise Conflict("This event has ended: nobody can sign up any more.")
+    return event
+
+
+def ensure_places(session: Session, event_id: str) -> None:
+    """The event's counters exist (made by the first sign-up or setting; a write, so on
+    SQLite the transaction holds the write lock from here on)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(PLACES).values(event_id=event_id, coming=0, waiting=0, anonymous=0, cancelled=0,
+                                          updated_at=utcnow()).on_conflict_do_nothing(index_elements=["event_id"]))
+
+
+def _add(session: Session, event_id: str, condition=None, **changes) -> bool:
+    """Add to the event's counters if `condition` holds now; whether they changed."""
+    stmt = update(PLACES).where(PLACES.c.event_id == event_id)
+    if condition is not None:
+        stmt = stmt.where(condition)
+    values = {name: PLACES.c[name] + by for name, by in changes.items()}
+    return session.execute(stmt.values(**values, updated_at=utcnow())).rowcount == 1
+
+
+def _fits(size: int):
+    return or_(PLACES.c.capacity.is_(None), PLACES.c.coming + size <= PLACES.c.capacity)
+
+
+def sign_up(session: Session, config: Config, outbox: Outbox, event_id: str, fields: dict) -> Participation:
+    """A sign-up: its places if all are free and nobody waits before it, else the waiting
+    list. The same address twice for an event is one sign-up: the first, unchanged."""
+    ensure_places(session, event_id)
+    event = open_event(session, event_id)
+    email = (fields.get("email") or "").strip().lower() or None
+    if email is not None:
+        existing = session.execute(select(Participation).where(
+            Participation.event_id == event_id, Participation.email == email,
+            Participation.status != "cancelled")).scalars().first()
+        if existing is not None:
+            return existing
+    size = fields["party_size"]
+    if email is None and not _add(session, event_id, or_(PLACES.c.anonymous_limit.is_(None),
+                                                          PLACES.c.anonymous + size <= PLACES.c.anonymous_limit),
+                                  anonymous=size):
+        raise AnonymousLimit("This event takes no more sign-ups without an e-mail address: give one, or ask "
+                             "the hosts.")
+    coming = _add(session, event_id, and_(PLACES.c.waiting == 0, _fits(size)), coming=size)
+    if not coming:
+        _add(session, event_id, waiting=size)
+    participation = Participation(
+        event_id=event_id, campaign_id=event.campaign_id, status="coming" if coming else "waiting",
+        party_size=size, name=(fields.get("name") or "").strip() or None, show_name=fields.get("show_name", False),
+        email=email, language=fields["language"])
+    session.add(participation)
+    session.flush()
+    if email is not None:
+        subscription = subs.subscribe(session, config, {
+            "email": email, "scope": "event", "event_id": event_id, "language": fields["language"],
+            "timezone": fields.get("timezone"), "wants": ["changes", "reminders"]})
+        participation.subscription_id = subscription.id if subscription is not None else _subscription_of(
+            session, email, event_id)
+    announce(session, outbox, event)
+    return participation
+
+
+def _subscription_of(session: Session, email: str, event_id: str) -> str | None:
+    return session.execute(select(Subscription.id).where(
+        Subscription.email == email, Subscription.scope == "event", Subscription.scope_id == event_id)).scalar()
+
+
+def position(session: Session, participation: Participation) -> int | None:
+    """Its place on the waiting list (1: the next), or None when not waiting."""
+    if participation.status != "waiting":
+        return None
+    return 1 + session.execute(select(func.count()).select_from(Participation).where(
+        Participation.event_id == participation.event_id, Participation.status == "waiting",
+        Participation.seq < participation.seq)).scalar_one()
+
+
+def cancel(session: Session, outbox: Outbox, participation: Participation) -> None:
+    """Its places go back, to the first on the waiting list whose party fits."""
+    if participation.status == "cancelled":
+        return
+    size, was = participation.party_size, participation.status
+    _add(session, participation.event_id, cancelled=size,
+         **{"coming" if was == "coming" else "waiting": -size}, **({} if participation.email else {"anonymous": -size}))
+    participation.status, participation.cancelled_at = "cancelled", utcnow()
+    promote(session, participation.event_id)
+    announce(session, outbox, session.get(KnownEvent, participation.event_id))
+
+
+def promote(session: Session, event_id: str) -> list[Participation]:
+    """Whoever waits and now fits, first come first (after a cancellation or more places)."""
+    promoted = []
+    waiting = session.execute(select(Participation).where(
+        Participation.event_id == event_id, Participation.status == "waiting").order_by(Participation.seq)).scalars()
+    for candidate in waiting:
+        size = candidate.party_size
+        if _add(session, event_id, _fits(size), coming=size, waiting=-size):
+            candidate.status = "coming"
+            promoted.append(candidate)
+    return promoted
+
+
+def set_places(session: Session, outbox: Outbox, event_id: str, fields: dict) -> EventPlaces:
+    """The host's settings; more places promote from the waiting list, fewer take nobody's."""
+    ensure_places(session, event_id)
+    session.execute(update(PLACES).where(PLACES.c.event_id == event_id).values(**fields, updated_at=utcnow()))
+    promote(session, event_id)
+    announce(session, outbox, session.get(KnownEvent, event_id))
+    return session.get(EventPlaces, event_id, populate_existing=True)
+
+
+def erase(session: Session, outbox: Outbox, participation: Participation) -> None:
+    """Everything about the participant: this sign-up, and with an address every sign-up and
+    subscription of it (and its mail); the counts keep only that someone cancelled."""
+    cancel(session, outbox, participation)
+    others = []
+    if participation.email is not None:
+        others = list(session.execute(select(Participation).where(
+            Participation.email == participation.email, Participation.id != participation.id)).scalars())
+        for other in others:
+            cancel(session, outbox, other)
+        subscription_ids = {p.subscription_id for p in (participation, *others) if p.subscription_id}
+        for subscription_id in subscription_ids:
+            subs.erase(session, subscription_id)
+    for gone in (participation, *others):
+        session.delete(gone)
+    forget_after_commit(session, "participations", rewrite=("participations",))
+
+
+def announce(session: Session, outbox: Outbox, event: KnownEvent | None) -> None:
+    """The counts on the bus (never who): event.participation_changed."""
+    if event is None:
+        return
+    places = session.get(EventPlaces, event.id, populate_existing=True)
+    outbox.add(session, "event.participation_changed", {
+        "event_id": event.id, "campaign_id": event.campaign_id, "organisation_id": event.organisation_id,
+        "capacity": places.capacity, "coming": places.coming, "waiting": places.waiting,
+        "cancelled": places.cancelled})

@@ -1,0 +1,158 @@
+"""Participation over HTTP (docs/participation.md): an event's places, saying "I'll come", and
+the private link's sign-up. A route argument named `key` is a secret: logs leave it out."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Response, url_for
+from icalendar import Calendar, Event
+from sqlalchemy import select
+
+from services.notify import participation as use
+from services.notify import participation_schemas as schemas
+from services.notify.link_pages import links
+from services.notify.models import EventPlaces, KnownEvent, Participation
+from services.notify.schemas import Accepted
+from shared.db import utcnow
+from shared.errors import Forbidden, NotFound
+from shared.http.auth import current_principal
+from shared.http.contract import LOCATION, NO_STORE
+from shared.http.dump import json_response
+from shared.http.ratelimit import limiter, participate_limit
+from shared.http.routes import Blueprint, MethodView, kernel, requires
+
+places_blp = Blueprint("participation", __name__, url_prefix="/events",
+                       description="An event's places, and saying \"I'll come\".")
+signup_blp = Blueprint("participations", __name__, url_prefix="/participations",
+                       description="A sign-up, opened by its private link's key (the only thing that opens it).")
+GONE = "No sign-up has this key: it was erased, or the link was cut or changed."
+
+
+def _is_host(event: KnownEvent) -> bool:
+    principal = current_principal()
+    return principal is not None and (principal.is_coordinator or principal.owns(event.organisation_id))
+
+
+def _places(session, event: KnownEvent, host: bool) -> dict:
+    places = session.get(EventPlaces, event.id) or EventPlaces(event_id=event.id, coming=0, waiting=0, anonymous=0,
+                                                                cancelled=0)
+    left = None if places.capacity is None else max(places.capacity - places.coming, 0)
+    out = {"event_id": event.id, "open": event.ends_at > utcnow(), "capacity": places.capacity,
+           "coming": places.coming, "waiting": places.waiting, "places_left": left}
+    if host:
+        names = session.execute(select(Participation.name, Participation.party_size, Participation.status).where(
+            Participation.event_id == event.id, Participation.show_name.is_(True),
+            Participation.name.is_not(None)).order_by(Participation.seq)).all()
+        out |= {"cancelled": places.cancelled, "anonymous": places.anonymous,
+                "anonymous_limit": places.anonymous_limit, "names": [row._asdict() for row in names]}
+    return out
+
+
+@places_blp.route("/<uuid:event_id>/participation")
+class Places(MethodView):
+    @places_blp.response(200, schemas.PlacesOut)
+    def get(self, event_id):
+        """How many will come (people) and the places left; the hosts and coordinators also see
+        the cancellations, their settings and the names participants chose to show them."""
+        with kernel().db.transaction() as session:
+            event = use.public_event(session, str(event_id))
+            return _places(session, event, _is_host(event))
+
+    @requires("organisation", "coordinator")
+    @places_blp.arguments(schemas.PlacesPatch)
+    @places_blp.response(200, schemas.PlacesOut)
+    def patch(self, fields, event_id):
+        """The event's places and its ceiling on sign-ups without an address (its organisation or
+        a coordinator). More places promote from the waiting list; fewer take nobody's place."""
+        with kernel().db.transaction() as session:
+            event = use.public_event(session, str(event_id))
+            if not _is_host(event):
+                raise Forbidden("Only the event's organisation and coordinators set its places.")
+            use.set_places(session, kernel().outbox, event.id, fields)
+            return _places(session, event, True)
+
+
+@places_blp.route("/<uuid:event_id>/participants", methods=["POST"])
+@limiter.limit(participate_limit)
+@places_blp.arguments(schemas.ParticipantIn)
+@places_blp.response(201, schemas.ParticipationCreated, headers={**LOCATION, **NO_STORE})
+@places_blp.alt_response(202, schema=Accepted, description="With an e-mail address: the link comes by e-mail.")
+def sign_up(fields, event_id):
+    """Say "I'll come" (with how many): a place if one is free, else the waiting list. Without an
+    e-mail address, the answer holds the private link's key, shown this once; with one, the
+    answer is the same whether the address signed up before or not, and the link comes by mail."""
+    with kernel().db.transaction() as session:
+        participation = use.sign_up(session, kernel().config, kernel().outbox, str(event_id), fields)
+        if participation.email is not None:
+            return json_response(Accepted().dump({"status": "pending", "detail": (
+                "Check your inbox: confirm your address, and keep the e-mail: its link opens your sign-up.")}), 202)
+        made = links(session)
+        key = made.participation_key(participation.id)
+        out = _signup(session, participation) | {"key": key, "url": made.participation_url(participation.id)}
+    return out, {"Location": url_for("participations.Signup", key=key), "Cache-Control": "no-store"}
+
+
+def _signup(session, participation: Participation) -> dict:
+    return {column: getattr(participation, column) for column in (
+        "id", "event_id", "status", "party_size", "name", "show_name", "language", "created_at", "cancelled_at")} | {
+        "with_email": participation.email is not None, "position": use.position(session, participation),
+        "event": session.get(KnownEvent, participation.event_id)}
+
+
+def _opened(session, key: str) -> Participation:
+    participation_id = links(session).participation_of(key)
+    found = session.execute(select(Participation).where(Participation.id == participation_id)).scalar() \
+        if participation_id else None
+    if found is None:
+        raise NotFound(GONE)
+    return found
+
+
+@signup_blp.route("/<key>")
+class Signup(MethodView):
+    @signup_blp.response(200, schemas.ParticipationOut, headers=NO_STORE)
+    def get(self, key):
+        """The sign-up: coming, waiting (and where) or cancelled, and its event."""
+        with kernel().db.transaction() as session:
+            return _signup(session, _opened(session, key)), {"Cache-Control": "no-store"}
+
+    @signup_blp.response(204)
+    def delete(self, key):
+        """Erase everything about the participant: the sign-up and, if an address was given, every
+        sign-up and subscription of it and its mail. The counts keep only that someone cancelled."""
+        with kernel().db.transaction() as session:
+            use.erase(session, kernel().outbox, _opened(session, key))
+        return ""
+
+
+@signup_blp.route("/<key>/cancellation", methods=["POST"])
+@signup_blp.response(200, schemas.ParticipationOut, headers=NO_STORE)
+def cancel(key):
+    """Cancel: the places go to the first on the waiting list whose party fits."""
+    with kernel().db.transaction() as session:
+        participation = _opened(session, key)
+        use.cancel(session, kernel().outbox, participation)
+        return _signup(session, participation), {"Cache-Control": "no-store"}
+
+
+@signup_blp.route("/<key>/event.ics")
+@signup_blp.response(200, content_type="text/calendar", description="The event, for one's own calendar.")
+def calendar_entry(key):
+    """The event as one calendar entry (in UTC; the address is not in it: see the event's page)."""
+    with kernel().db.transaction() as session:
+        participation = _opened(session, key)
+        event = session.get(KnownEvent, participation.event_id)
+        url = links(session).participation_url(participation.id)
+    entry = Event()
+    entry.add("uid", f"{participation.id}@dayofaction")
+    entry.add("dtstamp", utcnow())
+    entry.add("dtstart", event.starts_at)
+    entry.add("dtend", max(event.ends_at, event.starts_at + timedelta(minutes=1)))
+    entry.add("summary", event.title.get(participation.language) or next(iter(event.title.values()), ""))
+    entry.add("location", event.city)
+    entry.add("url", url)
+    calendar = Calendar()
+    calendar.add("prodid", "-//dayofaction//participation//EN")
+    calendar.add("version", "2.0")
+    calendar.add_component(entry)
+    return Response(calendar.to_ical(), mimetype="text/calendar", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,82 @@
+"""What the participation API takes and gives (docs/participation.md)."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from shared.fields import Changes, CountryCode, Email, LanguageCode, Text, TimeZone, UUIDString, WholeNumber
+
+STATUSES = ["coming", "waiting", "cancelled"]
+
+
+class ParticipantIn(Schema):
+    party_size = WholeNumber(load_default=1, validate=validate.Range(min=1, max=20),
+                             metadata={"description": "How many people come, you included."})
+    name = Text(load_default=None, max_length=100, metadata={"description": "A name or an alias; optional."})
+    show_name = fields.Boolean(load_default=False, metadata={
+        "description": "Show the name to the event's hosts (never to the public)."})
+    email = Email(load_default=None, metadata={
+        "description": "Optional: for reminders and changes, after it is confirmed. Without it, the answer "
+                       "carries the private link (shown once)."})
+    language = LanguageCode(required=True, metadata={"description": "Of the e-mails and the link's page."})
+    timezone = TimeZone(load_default=None, metadata={"description": "For reminders in your own time."})
+
+
+class EventBrief(Schema):
+    id = UUIDString()
+    title = fields.Dict(keys=LanguageCode(), values=fields.String())
+    languages = fields.List(LanguageCode())
+    city = fields.String()
+    country = CountryCode()
+    timezone = fields.String()
+    start = fields.String(attribute="starts_local", metadata={"description": "Local wall-clock time in `timezone`."})
+    starts_at = fields.AwareDateTime(format="iso")
+    ends_at = fields.AwareDateTime(format="iso")
+    status = fields.String()
+
+
+class ParticipationOut(Schema):
+    id = UUIDString()
+    event_id = UUIDString()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    position = fields.Integer(allow_none=True, metadata={"description": "While waiting: 1 is the next."})
+    party_size = fields.Integer()
+    name = fields.String(allow_none=True)
+    show_name = fields.Boolean()
+    with_email = fields.Boolean(metadata={"description": "An e-mail address was given (never shown)."})
+    language = LanguageCode()
+    created_at = fields.AwareDateTime(format="iso")
+    cancelled_at = fields.AwareDateTime(format="iso", allow_none=True)
+    event = fields.Nested(EventBrief)
+
+
+class ParticipationCreated(ParticipationOut):
+    key = fields.String(metadata={"description": "The private link's key: shown this once, never stored. "
+                                                 "Anyone holding it can see, cancel and erase the sign-up."})
+    url = fields.String(metadata={"description": "The private link's page on the site."})
+
+
+class Shown(Schema):
+    name = fields.String()
+    party_size = fields.Integer()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+
+
+class PlacesOut(Schema):
+    event_id = UUIDString()
+    open = fields.Boolean(metadata={"description": "Whether one can sign up now."})
+    capacity = fields.Integer(allow_none=True, metadata={"description": "Places (people); null: no limit."})
+    coming = fields.Integer(metadata={"description": "People, not sign-ups."})
+    waiting = fields.Integer()
+    places_left = fields.Integer(allow_none=True)
+    # The hosts' and coordinators' view only:
+    cancelled = fields.Integer(metadata={"description": "Hosts and coordinators only."})
+    anonymous = fields.Integer(metadata={"description": "Hosts and coordinators only: people without an address."})
+    anonymous_limit = fields.Integer(allow_none=True, metadata={"description": "Hosts and coordinators only."})
+    names = fields.List(fields.Nested(Shown), metadata={
+        "description": "Hosts and coordinators only: the names participants agreed to show them."})
+
+
+class PlacesPatch(Changes):
+    capacity = WholeNumber(allow_none=True, validate=validate.Range(min=1, max=1_000_000))
+    anonymous_limit = WholeNumber(allow_none=True, validate=validate.Range(min=0, max=1_000_000), metadata={
+        "description": "At most this many people signed up without an e-mail address; null: no limit."})

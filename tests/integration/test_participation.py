@@ -1,0 +1,190 @@
+"""Saying "I'll come", as a participant and a host see it through the notify API
+(docs/participation.md): a sign-up needs nothing but how many come; without an address the
+answer holds the private link's key, which alone opens, cancels and erases it; places, the
+waiting list in arrival order, the hosts' view and the counts on the bus. SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from services.notify.models import KnownEvent, Participation, Subscription
+from tests.conftest import wait_until
+from tests.integration.conftest import ApiClient
+from tests.integration.test_campaigns_api import CAMPAIGNS
+from tests.integration.test_local_events_api import EVENTS, event
+
+PROBLEM = "urn:dayofaction:problem:"
+FUTURE_CAMPAIGN = {"name": "Day of action 2027", "languages": ["en", "fa"], "day_of_action": "2027-05-01",
+                   "window_start": "2027-04-25", "window_end": "2027-05-10", "status": "open"}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def api(request, make_platform):
+    return ApiClient(make_platform(db=request.param, PARTICIPATE_RATE_LIMIT="10000/minute",
+                                   PUBLIC_URL="http://doa.test"))
+
+
+def notify_has(api, event_id: str) -> KnownEvent | None:
+    with api.platform.kernels["notify"].db.transaction() as s:
+        return s.get(KnownEvent, event_id)
+
+
+def notify_knows(api, event_id: str) -> bool:
+    known = notify_has(api, event_id)
+    return known is not None and known.status == "approved"
+
+
+@pytest.fixture
+def hosted(api, coordinator, organisations):
+    """An approved public event of 2027 that notify knows, and its organisation's token."""
+    campaign = api.post(CAMPAIGNS, token=coordinator, json=FUTURE_CAMPAIGN).json
+    owner = api.organisation_token(coordinator, organisations[0]["id"])[1]
+    made = api.post(f"{CAMPAIGNS}/{campaign['id']}/events", token=owner, json=event(
+        start="2027-05-01T17:00:00", end="2027-05-01T19:00:00", title={"en": "Rally", "fa": "تجمع"}))
+    assert made.status_code == 201, made.json
+    assert api.post(f"{EVENTS}/{made.json['id']}/approval", token=coordinator).status_code == 200
+    wait_until(lambda: notify_knows(api, made.json["id"]), message="notify to know the approved event")
+    return {"event": made.json, "owner": owner, "coordinator": coordinator}
+
+
+def places_path(event_id: str) -> str:
+    return f"/api/notify/events/{event_id}/participation"
+
+
+def sign_up(api, event_id: str, **body):
+    return api.post(f"/api/notify/events/{event_id}/participants", json={"language": "fa", **body})
+
+
+def test_saying_ill_come_needs_nothing_but_how_many_and_gives_a_private_link(api, hosted):
+    event_id = hosted["event"]["id"]
+    made = sign_up(api, event_id, party_size=3)
+    assert made.status_code == 201, made.json
+    assert made.json["status"] == "coming" and made.json["party_size"] == 3 and made.json["position"] is None
+    assert made.json["url"] == f"http://doa.test/p/{made.json['key']}" and len(made.json["key"]) == 43
+    assert made.headers["Cache-Control"] == "no-store"
+    opened = api.get(made.headers["Location"])
+    assert opened.status_code == 200 and opened.json["id"] == made.json["id"] and "key" not in opened.json
+    assert opened.json["event"]["title"] == {"en": "Rally", "fa": "تجمع"} and opened.json["with_email"] is False
+    assert api.get(places_path(event_id)).json == {"event_id": event_id, "open": True, "capacity": None,
+                                                    "coming": 3, "waiting": 0, "places_left": None}
+    calendar = api.get(f"{made.headers['Location']}/event.ics")
+    assert calendar.status_code == 200 and calendar.mimetype == "text/calendar"
+    assert b"SUMMARY:\xd8\xaa\xd8\xac\xd9\x85\xd8\xb9" in calendar.data and b"DTSTART:20270501T140000Z" in calendar.data
+
+
+def test_a_key_changed_by_one_character_opens_nothing(api, hosted):
+    key = sign_up(api, hosted["event"]["id"]).json["key"]
+    other = key[:-1] + ("A" if key[-1] != "A" else "B")
+    for bad in (other, key[:-1], "x" * 43, "not-a-key"):
+        response = api.get(f"/api/notify/participations/{bad}")
+        assert response.status_code == 404 and response.json["type"] == PROBLEM + "not-found"
+
+
+def test_when_full_sign_ups_wait_in_arrival_order_and_a_cancellation_promotes_the_first_who_fits(api, hosted):
+    event_id = hosted["event"]["id"]
+    set_to = api.patch(places_path(event_id), token=hosted["owner"], json={"capacity": 4})
+    assert set_to.status_code == 200 and set_to.json["places_left"] == 4
+    first = sign_up(api, event_id, party_size=3).json
+    big, small = sign_up(api, event_id, party_size=2).json, sign_up(api, event_id, party_size=1).json
+    assert (first["status"], big["status"], small["status"]) == ("coming", "waiting", "waiting")
+    assert (big["position"], small["position"]) == (1, 2)  # nobody jumps the list, even one who would fit
+    counts = api.get(places_path(event_id)).json
+    assert (counts["coming"], counts["waiting"], counts["places_left"]) == (3, 3, 1)
+
+    cancelled = api.post(f"/api/notify/participations/{first['key']}/cancellation")
+    assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
+    assert api.get(f"/api/notify/participations/{big['key']}").json["status"] == "coming"
+    assert api.get(f"/api/notify/participations/{small['key']}").json["status"] == "coming"
+    counts = api.get(places_path(event_id), token=hosted["owner"]).json
+    assert (counts["coming"], counts["waiting"], counts["cancelled"], counts["places_left"]) == (3, 0, 3, 1)
+
+
+def test_the_hosts_see_only_the_names_people_chose_to_show_them(api, hosted):
+    event_id = hosted["event"]["id"]
+    sign_up(api, event_id, name="Shirin", show_name=True, party_size=2)
+    sign_up(api, event_id, name="Nobody-needs-to-know")
+    public = api.get(places_path(event_id)).json
+    assert "names" not in public and "Shirin" not in str(public)
+    for token in (hosted["owner"], hosted["coordinator"]):
+        host = api.get(places_path(event_id), token=token).json
+        assert host["names"] == [{"name": "Shirin", "party_size": 2, "status": "coming"}]
+        assert "Nobody-needs-to-know" not in str(host)
+
+
+def test_only_the_events_organisation_and_coordinators_set_its_places(api, hosted, organisations, coordinator):
+    other = api.organisation_token(coordinator, organisations[1]["id"])[1]
+    refused = api.patch(places_path(hosted["event"]["id"]), token=other, json={"capacity": 1})
+    assert refused.status_code == 403
+    assert api.get(places_path(hosted["event"]["id"])).json["capacity"] is None
+
+
+def test_the_hosts_ceiling_on_sign_ups_without_an_address(api, hosted):
+    event_id = hosted["event"]["id"]
+    api.patch(places_path(event_id), token=hosted["owner"], json={"anonymous_limit": 3})
+    assert sign_up(api, event_id, party_size=2).status_code == 201
+    refused = sign_up(api, event_id, party_size=2)
+    assert refused.status_code == 409 and refused.json["type"] == PROBLEM + "anonymous-limit-reached"
+    assert api.get(places_path(event_id)).json["coming"] == 2  # the refusal took nothing
+    assert sign_up(api, event_id, party_size=1).status_code == 201
+
+
+def test_with_an_address_the_answer_tells_nothing_and_the_same_address_is_one_sign_up(api, hosted):
+    event_id = hosted["event"]["id"]
+    answers = [sign_up(api, event_id, email="Leyla@Example.org", party_size=2) for _ in range(2)]
+    assert [a.status_code for a in answers] == [202, 202] and answers[0].json == answers[1].json
+    assert "key" not in answers[0].json
+    assert api.get(places_path(event_id)).json["coming"] == 2
+    with api.platform.kernels["notify"].db.transaction() as s:
+        assert s.execute(select(func.count()).select_from(Participation)).scalar_one() == 1
+        assert s.execute(select(Subscription.scope, Subscription.wants)).one() == ("event", ["changes", "reminders"])
+
+
+def test_erasing_leaves_nothing_of_the_person_but_the_count_of_a_cancellation(api, hosted):
+    event_id = hosted["event"]["id"]
+    key = sign_up(api, event_id, name="Parisa", show_name=True).json["key"]
+    gone = api.delete(f"/api/notify/participations/{key}")
+    assert gone.status_code == 204 and gone.data == b""
+    assert api.get(f"/api/notify/participations/{key}").status_code == 404
+    with api.platform.kernels["notify"].db.transaction() as s:
+        assert s.execute(select(func.count()).select_from(Participation)).scalar_one() == 0
+    host = api.get(places_path(event_id), token=hosted["owner"]).json
+    assert (host["coming"], host["cancelled"], host["names"]) == (0, 1, [])
+
+
+@pytest.mark.parametrize(("body", "field"), [({"party_size": 0}, "party_size"), ({"party_size": 21}, "party_size"),
+                                              ({"email": "not an address"}, "email"), ({"language": "xx"}, "language"),
+                                              ({"name": "a" * 101}, "name")])
+def test_bad_sign_ups_are_refused_by_field_and_take_nothing(api, hosted, body, field):
+    refused = sign_up(api, hosted["event"]["id"], **body)
+    assert refused.status_code == 422 and refused.json["type"] == PROBLEM + "validation"
+    assert field in [e["field"] for e in refused.json["errors"]]
+    assert api.get(places_path(hosted["event"]["id"])).json["coming"] == 0
+
+
+def test_nobody_signs_up_for_an_unapproved_or_unknown_event(api, hosted, coordinator):
+    owner = hosted["owner"]
+    pending = api.post(f"{CAMPAIGNS}/{hosted['event']['campaign_id']}/events", token=owner, json=event(
+        start="2027-05-02T17:00:00", end="2027-05-02T19:00:00")).json
+    fresh = sign_up(api, pending["id"])  # notify may not have heard of it yet: the platform's lag, not a 404
+    assert fresh.status_code in (404, 503)
+    wait_until(lambda: notify_has(api, pending["id"]), message="notify to know the submitted event")
+    for event_id in (pending["id"], "00000000-0000-4000-8000-000000000000"):
+        refused = sign_up(api, event_id)
+        assert refused.status_code == 404 and refused.json["detail"] == "No public event has this id."
+
+
+def test_the_counts_go_on_the_bus_and_never_who(api, hosted):
+    event_id = hosted["event"]["id"]
+    sign_up(api, event_id, name="Secret Name", email="secret@example.org", party_size=2)
+    kernel = api.platform.kernels["notify"]
+    outbox = kernel.tables["outbox"]
+    with kernel.db.transaction() as s:
+        bodies = s.execute(select(outbox.c.body).where(outbox.c.routing_key == "event.participation_changed")
+                           .order_by(outbox.c.seq)).scalars().all()
+    assert bodies and "secret" not in " ".join(bodies).lower()
+    data = json.loads(bodies[-1])["data"]
+    assert data == {"event_id": event_id, "campaign_id": hosted["event"]["campaign_id"],
+                    "organisation_id": hosted["event"]["organisation_id"], "capacity": None, "coming": 2,
+                    "waiting": 0, "cancelled": 0}
