@@ -204,7 +204,7 @@ def _check(web: Gunicorn, events: Gunicorn, logs: dict[str, Path], campaigns: di
         if len(seen["events"]) != 1 or f"GET {overview} " not in seen["events"][0] or '" 200 ' not in seen["events"][0]:
             raise RuntimeError(f"the page ({size:,} events) should ask the events service once, for {overview}; "
                                f"it asked {len(seen['events'])} times: {seen['events'][:5]}")
-        media = f"/api/media/campaigns/{campaign}/overview"
+        media = f"/api/media/campaigns/{campaign}/overview?lang=en"  # reports in the reader's language
         if len(seen["media"]) != 1 or f"GET {media} " not in seen["media"][0] or '" 200 ' not in seen["media"][0]:
             raise RuntimeError(f"the page ({size:,} events) should ask the media service once, for {media}; "
                                f"it asked {len(seen['media'])} times: {seen['media'][:5]}")
