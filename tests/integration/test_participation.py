@@ -188,3 +188,29 @@ def test_the_counts_go_on_the_bus_and_never_who(api, hosted):
     assert data == {"event_id": event_id, "campaign_id": hosted["event"]["campaign_id"],
                     "organisation_id": hosted["event"]["organisation_id"], "capacity": None, "coming": 2,
                     "waiting": 0, "cancelled": 0}
+
+
+def test_a_thousand_sign_ups_at_once_take_exactly_the_places_there_are_and_wait_in_arrival_order(api, hosted):
+    """1,000 sign-ups at the same moment for 300 places: 300 taken, 700 waiting, each waiting
+    one with its own place on the list, and nobody who arrived later holding a place."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from werkzeug.test import Client
+
+    event_id = hosted["event"]["id"]
+    api.patch(places_path(event_id), token=hosted["owner"], json={"capacity": 300})
+    path = f"/api/notify/events/{event_id}/participants"
+
+    def one(_):
+        return Client(api.platform.wsgi).post(path, json={"language": "en"}).json
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        answers = list(pool.map(one, range(1000)))
+    statuses = [a["status"] for a in answers]
+    assert statuses.count("coming") == 300 and statuses.count("waiting") == 700
+    assert sorted(a["position"] for a in answers if a["status"] == "waiting") == list(range(1, 701))
+    counts = api.get(places_path(event_id)).json
+    assert (counts["coming"], counts["waiting"], counts["places_left"]) == (300, 700, 0)
+    with api.platform.kernels["notify"].db.transaction() as s:
+        rows = s.execute(select(Participation.status).order_by(Participation.seq)).scalars().all()
+    assert rows == ["coming"] * 300 + ["waiting"] * 700  # in the order they arrived
