@@ -20,6 +20,7 @@ from services.web import (
     formats,
     forms,
     organisation,
+    participation,
     public,
     security,
     site,
@@ -34,8 +35,8 @@ from shared.config import Config
 from shared.http.app import install_request_id_and_problems
 
 # In this order: the site's form limits come before any form is read (the account's CSRF check).
-BLUEPRINTS = (site.bp, public.bp, account.bp, organisation.bp, dashboard.bp, dashboard.record.bp, security.bp, uploads.bp,
-              api_keys.bp)
+BLUEPRINTS = (site.bp, public.bp, participation.bp, account.bp, organisation.bp, dashboard.bp, dashboard.record.bp,
+              security.bp, uploads.bp, api_keys.bp)
 
 
 def create_app(config: Config, api: Api) -> Flask:
@@ -46,6 +47,7 @@ def create_app(config: Config, api: Api) -> Flask:
     forms.register(app)
     secret = web_secret(config)
     app.secret_key = secret
+    app.config["PUBLIC_URL"] = config.PUBLIC_URL  # a sign-up's private link, as people keep it
     account.session_settings(app, secure=config.PUBLIC_URL.startswith("https://"))
     app.session_interface = SessionOverTls()  # Secure behind a TLS proxy too (PROXY_HOPS)
     app.extensions[client.EXTENSION] = api  # client.api() in every view

@@ -53,6 +53,15 @@ JSON_TYPES = ("application/json", "application/problem+json", "application/geo+j
 log = logging.getLogger("doa.web")
 
 
+# A sign-up's private key in a path (/p/<key>, /participations/<key>): never written to a log.
+PRIVATE_KEY_IN_PATH = re.compile(r"(/p/|/participations/)[^/?#]+")
+
+
+def logged_path(path: str) -> str:
+    """A path as a log line may write it: a private link's key left out (`/p/…`)."""
+    return PRIVATE_KEY_IN_PATH.sub(r"\1…", path)
+
+
 def _service(path: str) -> str:
     parts = path.split("/")
     return parts[2] if len(parts) > 2 and parts[1] == "api" else "platform's"
@@ -197,7 +206,8 @@ class Api:
         except requests.RequestException as exc:  # distributed: a service (or the gateway) is down or slow
             status = 504 if isinstance(exc, requests.Timeout) else 502
             # Where it was asked stays in the log: a page does not show the network's inside.
-            log.warning("%s %s: %s did not answer (%s)", method, path, urlsplit(url).netloc, exc)
+            log.warning("%s %s: %s did not answer (%s)", method, logged_path(path), urlsplit(url).netloc,
+                        logged_path(str(exc)))
             raise ApiError(status, {"title": "Bad Gateway" if status == 502 else "Gateway Timeout", "status": status,
                                     "detail": f"The {_service(path)} service did not answer; try again in a moment."}
                            ) from exc
@@ -239,7 +249,7 @@ class Api:
                 raise ValueError(response.headers.get("Content-Type"))
             return response.json()
         except ValueError:
-            log.warning("%s %s: answered %s that is not JSON", method, path, response.status_code)
+            log.warning("%s %s: answered %s that is not JSON", method, logged_path(path), response.status_code)
             raise ApiError(502, {"title": "Bad Gateway", "status": 502,
                                  "detail": f"The {_service(path)} service gave an answer that cannot be read."}
                            ) from None

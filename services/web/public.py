@@ -16,7 +16,7 @@ from services.web.calendar_links import google_calendar_link
 from services.web.client import ApiError, api
 from services.web.i18n import reader_language, translator
 from services.web.page_cache import RenderedPages
-from services.web.pages import refusal_page, uuid_or_none
+from services.web.pages import optional, refusal_page, uuid_or_none
 from services.web.site import page_query
 from services.web.worldmap import legend, render_map
 
@@ -119,7 +119,11 @@ def event_page_for(event_id):
     except ApiError as exc:
         abort(404 if exc.status in (404, 422) else 502)
     reader_zone = request.args.get("tz")
-    return render_template("event.html", event=found, campaign={"id": found["campaign_id"]},
+    # The places, if notify can say now: the page shows without them (and then keeps the form).
+    places = optional(lambda: api().get(f"/api/notify/events/{event_id}/participation", timeout=3), {})
+    can_sign_up = places.get("open") if places else found.get("status") == "approved"
+    return render_template("event.html", event=found, campaign={"id": found["campaign_id"]}, places=places,
+                           can_sign_up=can_sign_up,
                            your_time=formats.zoned_time(found["starts_at"], reader_zone, language)
                            if reader_zone else None,
                            google_link=google_calendar_link(found), **subscription_form(language))

@@ -45,10 +45,11 @@ def json_only() -> None:
         abort(406, "This address answers passkeys.js, in JSON.")
 
 
-def qr_svg(uri: str) -> Markup:
-    """The otpauth URI as an inline SVG QR code (made here: no outside service sees the secret)."""
+def qr_svg(uri: str, title: str = "QR code") -> Markup:
+    """A URI (the otpauth one, a sign-up's private link) as an inline SVG QR code, made here: no
+    outside service sees the secret."""
     return Markup(segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="#000", light="#fff",
-                                                        title="QR code", omitsize=True))
+                                                        title=title, omitsize=True))
 
 
 def grouped(secret: str) -> str:
