@@ -23,7 +23,16 @@ from services.notify.mail.compose import compose
 from services.notify.mail.files import mail_folder, sweep
 from services.notify.mail.render import Rendered, render
 from services.notify.mail.sending import SendResult, make_sender
-from services.notify.models import Contact, KnownEvent, KnownOrganisation, Notice, Notification, Reminder, Subscription
+from services.notify.models import (
+    Contact,
+    KnownEvent,
+    KnownOrganisation,
+    Notice,
+    Notification,
+    Participation,
+    Reminder,
+    Subscription,
+)
 from shared.db import utcnow
 from shared.kernel import Kernel
 
@@ -244,6 +253,10 @@ class MailDispatcher:
                      "erase_url": links.url("erase", subscription.id)}
             if notice.kind == "confirm_subscription":
                 extra["confirm_url"] = links.url("confirm", subscription.id)
+                signed_up = session.execute(select(Participation.id).where(
+                    Participation.subscription_id == subscription.id, Participation.status != "cancelled")).scalar()
+                if signed_up is not None:  # the private link of a sign-up with this address (never stored)
+                    extra["participation_url"] = links.participation_url(signed_up)
         else:
             contact = people.get(notification.recipient)
             if contact is None:
@@ -302,7 +315,8 @@ class MailDispatcher:
 
 
 # Stand-ins for each reader's own links while a notice is rendered once for all of them.
-PLACEHOLDERS = {name: f"https://links.invalid/{name}" for name in ("unsubscribe_url", "erase_url", "confirm_url")}
+PLACEHOLDERS = {name: f"https://links.invalid/{name}" for name in ("unsubscribe_url", "erase_url", "confirm_url",
+                                                                   "participation_url")}
 
 
 def _with_links(rendered: Rendered, links: dict) -> Rendered:

@@ -128,6 +128,9 @@ def cancel(session: Session, outbox: Outbox, participation: Participation) -> No
     _add(session, participation.event_id, cancelled=size,
          **{"coming" if was == "coming" else "waiting": -size}, **({} if participation.email else {"anonymous": -size}))
     participation.status, participation.cancelled_at = "cancelled", utcnow()
+    if participation.subscription_id is not None:  # no more reminders or news of the event
+        subs.unsubscribe(session, participation.subscription_id)
+        participation.subscription_id = None
     promote(session, participation.event_id)
     announce(session, outbox, session.get(KnownEvent, participation.event_id))
 

@@ -214,3 +214,41 @@ def test_a_thousand_sign_ups_at_once_take_exactly_the_places_there_are_and_wait_
     with api.platform.kernels["notify"].db.transaction() as s:
         rows = s.execute(select(Participation.status).order_by(Participation.seq)).scalars().all()
     assert rows == ["coming"] * 300 + ["waiting"] * 700  # in the order they arrived
+
+
+def test_with_an_address_the_confirmation_brings_the_private_link_and_cancelling_ends_the_mail(
+        make_platform, mailbox):
+    api = ApiClient(make_platform(SMTP_HOST="127.0.0.1", SMTP_PORT=mailbox.port, SMTP_SECURITY="none",
+                                  PARTICIPATE_RATE_LIMIT="10000/minute", PUBLIC_URL="http://doa.test"))
+    coordinator = api.coordinator_token()
+    api.platform.start_workers()
+    organisation = api.register(coordinator)
+    wait_until(lambda: _events_know(api, organisation["id"]), message="events to know the organisation")
+    made = _hosted_event(api, coordinator, organisation["id"])
+    assert sign_up(api, made["id"], email="leyla@example.org", language="fa").status_code == 202
+    wait_until(lambda: mailbox.to("leyla@example.org"), message="the confirmation e-mail")
+    text = mailbox.to("leyla@example.org")[0].get_body(("plain",)).get_content()
+    link = next(word for word in text.split() if word.startswith("http://doa.test/p/")).strip("<>()")
+    opened = api.get(f"/api/notify/participations/{link.rsplit('/', 1)[1]}")
+    assert opened.status_code == 200 and opened.json["status"] == "coming" and opened.json["with_email"] is True
+    assert "شما همچنین گفتید که می‌آیید" in text  # in the language the participant chose
+    api.post(f"/api/notify/participations/{link.rsplit('/', 1)[1]}/cancellation")
+    with api.platform.kernels["notify"].db.transaction() as s:
+        assert s.execute(select(func.count()).select_from(Subscription)).scalar_one() == 0  # no reminders now
+
+
+def _events_know(api, organisation_id: str) -> bool:
+    from services.events.models import KnownOrganisation
+
+    with api.platform.kernels["events"].db.transaction() as s:
+        return s.get(KnownOrganisation, organisation_id) is not None
+
+
+def _hosted_event(api, coordinator: str, organisation_id: str) -> dict:
+    campaign = api.post(CAMPAIGNS, token=coordinator, json=FUTURE_CAMPAIGN).json
+    owner = api.organisation_token(coordinator, organisation_id)[1]
+    made = api.post(f"{CAMPAIGNS}/{campaign['id']}/events", token=owner, json=event(
+        start="2027-05-01T17:00:00", end="2027-05-01T19:00:00")).json
+    assert api.post(f"{EVENTS}/{made['id']}/approval", token=coordinator).status_code == 200
+    wait_until(lambda: notify_knows(api, made["id"]), message="notify to know the approved event")
+    return made

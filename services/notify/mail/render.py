@@ -225,7 +225,10 @@ def _decision(context: dict) -> dict:
 
 
 def _confirm(context: dict, language: str) -> dict:
-    return {"confirm_url": _link(context["confirm_url"]), "expires": _hours(context["expires_hours"], language)}
+    # With a sign-up for the event behind the address: its private link, in this e-mail only.
+    signed_up = {"participation_url": _link(context["participation_url"])} if context.get("participation_url") else {}
+    return {"confirm_url": _link(context["confirm_url"]), "expires": _hours(context["expires_hours"], language),
+            **signed_up}
 
 
 def _changed(context: dict, language: str) -> dict:

@@ -19,6 +19,7 @@ MESSAGES = {
     "link.report": "Zum Bericht",
     "link.review": "Jetzt prüfen",
     "link.confirm": "Abonnement bestätigen",
+    "link.participation": 'Meine Anmeldung öffnen',
     "link.send_report": "Bericht senden",
     "footer.subscriber": "Sie erhalten diese E-Mail, weil diese Adresse sie abonniert hat.",
     "footer.subscriber_scope": "Sie erhalten diese E-Mail, weil diese Adresse Nachrichten über {scope} abonniert hat.",
@@ -53,6 +54,7 @@ MESSAGES = {
     "confirm_subscription.intro": ("Jemand – hoffentlich Sie – hat gebeten, E-Mails über {scope} an diese Adresse "
                                    "zu senden."),
     "confirm_subscription.action": "Zum Bestätigen öffnen Sie diesen Link innerhalb von {expires}:",
+    "confirm_subscription.participation": 'Sie haben auch gesagt, dass Sie kommen. Dieser Link öffnet Ihre Anmeldung: Sehen Sie, ob Sie einen Platz haben, sagen Sie ab oder löschen Sie sie. Behalten Sie ihn für sich: Wer ihn hat, kann dasselbe tun.',
     "confirm_subscription.ignore": ("Falls Sie es nicht waren, ignorieren Sie diese E-Mail: Es wird nichts mehr "
                                     "gesendet."),
     "new_event.subject": "Neue Veranstaltung: {title}",

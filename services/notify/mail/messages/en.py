@@ -21,6 +21,7 @@ MESSAGES = {
     "link.report": "Read the report",
     "link.review": "Review it",
     "link.confirm": "Confirm my subscription",
+    "link.participation": 'Open my sign-up',
     "link.send_report": "Send your report",
     # Footers: why the reader gets the e-mail, and the way out.
     "footer.subscriber": "You receive this e-mail because this address subscribed to it.",
@@ -60,6 +61,7 @@ MESSAGES = {
     "confirm_subscription.subject": "Please confirm your subscription",
     "confirm_subscription.intro": "Someone, hopefully you, asked for e-mails about {scope} to be sent to this address.",
     "confirm_subscription.action": "To confirm, open this link within {expires}:",
+    "confirm_subscription.participation": 'You also said you will come. This link opens your sign-up: see whether you have a place, cancel, or erase it. Keep it to yourself: whoever has it can do the same.',
     "confirm_subscription.ignore": "If it was not you, ignore this e-mail: nothing more will be sent.",
     # new_event
     "new_event.subject": "New event: {title}",

@@ -19,6 +19,7 @@ MESSAGES = {
     "link.report": "Leer el informe",
     "link.review": "Revisarlo",
     "link.confirm": "Confirmar mi suscripción",
+    "link.participation": 'Abrir mi inscripción',
     "link.send_report": "Enviar su informe",
     "footer.subscriber": "Recibe este correo porque esta dirección se suscribió a él.",
     "footer.subscriber_scope": "Recibe este correo porque esta dirección se suscribió a {scope}.",
@@ -53,6 +54,7 @@ MESSAGES = {
     "confirm_subscription.intro": ("Alguien, esperamos que usted, pidió recibir en esta dirección correos sobre "
                                    "{scope}."),
     "confirm_subscription.action": "Para confirmar, abra este enlace en un plazo de {expires}:",
+    "confirm_subscription.participation": 'También dijo que vendrá. Este enlace abre su inscripción: vea si tiene plaza, cancélela o bórrela. Guárdelo para usted: quien lo tenga puede hacer lo mismo.',
     "confirm_subscription.ignore": "Si no fue usted, ignore este correo: no se enviará nada más.",
     "new_event.subject": "Nuevo evento: {title}",
     "new_event.intro": "Se ha anunciado un nuevo evento.",

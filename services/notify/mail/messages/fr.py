@@ -19,6 +19,7 @@ MESSAGES = {
     "link.report": "Lire le compte rendu",
     "link.review": "L’examiner",
     "link.confirm": "Confirmer mon abonnement",
+    "link.participation": 'Ouvrir mon inscription',
     "link.send_report": "Envoyer votre compte rendu",
     "footer.subscriber": "Vous recevez ce courriel parce que cette adresse s’y est abonnée.",
     "footer.subscriber_scope": ("Vous recevez ce courriel parce que cette adresse s’est abonnée aux courriels "
@@ -54,6 +55,7 @@ MESSAGES = {
     "confirm_subscription.intro": ("Quelqu’un, vous sans doute, a demandé à recevoir à cette adresse des courriels "
                                    "concernant {scope}."),
     "confirm_subscription.action": "Pour confirmer, ouvrez ce lien dans un délai de {expires} :",
+    "confirm_subscription.participation": 'Vous avez aussi dit que vous viendrez. Ce lien ouvre votre inscription : voyez si vous avez une place, annulez-la ou effacez-la. Gardez-le pour vous : qui l’a peut faire de même.',
     "confirm_subscription.ignore": "Si ce n’était pas vous, ignorez ce courriel : rien d’autre ne sera envoyé.",
     "new_event.subject": "Nouvel événement : {title}",
     "new_event.intro": "Un nouvel événement a été annoncé.",
