@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy import delete, or_, select, update
 
-from services.notify import reminders, subscriptions, wakeups
+from services.notify import participation, reminders, subscriptions, wakeups
 from services.notify.fanout import add_notice, contact_of, event_context, one, to_recipients
 from services.notify.links import Links, link_secret
 from services.notify.mail.compose import compose
@@ -102,8 +102,10 @@ class MailDispatcher:
         self.request_reports()
         with self.kernel.db.transaction() as session:
             purged = subscriptions.purge(session, self.kernel.config, now)
-        if purged:
-            log.info("purged %d subscriptions (unconfirmed in time, or of campaigns closed long enough)", purged)
+            shredded = participation.shred(session, self.kernel.config, now)
+        if purged or shredded:
+            log.info("purged %d subscriptions (unconfirmed in time, or of campaigns closed long enough) and %d "
+                     "sign-ups (of events ended long enough)", purged, shredded)
         self.sweep_mail_files()
 
     def sweep_mail_files(self) -> int:

@@ -9,12 +9,15 @@ the database's write lock. Every use case therefore writes before it reads what 
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, func, or_, select, update
+from datetime import timedelta
+
+from sqlalchemy import and_, func, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.notify import subscriptions as subs
+from services.notify.fanout import add_notice, event_context, one, to_recipients
 from services.notify.handlers import country_held
 from services.notify.models import EventPlaces, KnownEvent, Participation, Subscription
 from shared.bus.outbox import Outbox
@@ -145,7 +148,35 @@ def promote(session: Session, event_id: str) -> list[Participation]:
         if _add(session, event_id, _fits(size), coming=size, waiting=-size):
             candidate.status = "coming"
             promoted.append(candidate)
+    _tell_promoted(session, event_id, promoted)
     return promoted
+
+
+def _tell_promoted(session: Session, event_id: str, promoted: list[Participation]) -> None:
+    """By e-mail, those with a confirmed address (the others see it on their link's page)."""
+    told = [f"subscription:{p.subscription_id}" for p in promoted if p.subscription_id is not None]
+    if not told:
+        return
+    notice = f"place_freed:{event_id}:{utcnow().timestamp()}"
+    add_notice(session, notice, "place_freed", {"event": event_context(session.get(KnownEvent, event_id))})
+    selects = [one(recipient) for recipient in told]
+    to_recipients(session, notice, selects[0] if len(selects) == 1 else union_all(*selects))
+
+
+def shred(session: Session, config: Config, now) -> int:
+    """Sign-ups of events ended longer ago than PARTICIPATION_KEEP_DAYS go, with what their
+    addresses were told of them; the counts stay."""
+    ended = select(KnownEvent.id).where(KnownEvent.ends_at <= now - timedelta(days=config.PARTICIPATION_KEEP_DAYS))
+    gone = list(session.execute(select(Participation).where(
+        Participation.event_id.in_(ended.scalar_subquery()))).scalars())
+    subscription_ids = [p.subscription_id for p in gone if p.subscription_id is not None]
+    for subscription_id in subscription_ids:
+        subs.unsubscribe(session, subscription_id)
+    for participation in gone:
+        session.delete(participation)
+    if gone:
+        forget_after_commit(session, "participations", rewrite=("participations",))
+    return len(gone)
 
 
 def set_places(session: Session, outbox: Outbox, event_id: str, fields: dict) -> EventPlaces:

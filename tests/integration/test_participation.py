@@ -252,3 +252,47 @@ def _hosted_event(api, coordinator: str, organisation_id: str) -> dict:
     assert api.post(f"{EVENTS}/{made['id']}/approval", token=coordinator).status_code == 200
     wait_until(lambda: notify_knows(api, made["id"]), message="notify to know the approved event")
     return made
+
+
+def test_one_who_waited_is_told_by_mail_when_a_place_is_theirs(make_platform, mailbox):
+    api = ApiClient(make_platform(SMTP_HOST="127.0.0.1", SMTP_PORT=mailbox.port, SMTP_SECURITY="none",
+                                  PARTICIPATE_RATE_LIMIT="10000/minute", PUBLIC_URL="http://doa.test"))
+    coordinator = api.coordinator_token()
+    api.platform.start_workers()
+    organisation = api.register(coordinator)
+    wait_until(lambda: _events_know(api, organisation["id"]), message="events to know the organisation")
+    made = _hosted_event(api, coordinator, organisation["id"])
+    api.patch(places_path(made["id"]), token=coordinator, json={"capacity": 1})
+    first = sign_up(api, made["id"]).json
+    assert sign_up(api, made["id"], email="sara@example.org", language="en").status_code == 202
+    wait_until(lambda: mailbox.to("sara@example.org"), message="the confirmation e-mail")
+    confirm = next(w for w in mailbox.to("sara@example.org")[0].get_body(("plain",)).get_content().split()
+                   if "/subscriptions/confirmation?token=" in w)
+    assert api.post(confirm.replace("http://doa.test", "")).status_code == 200
+    api.post(f"/api/notify/participations/{first['key']}/cancellation")
+    wait_until(lambda: len(mailbox.to("sara@example.org")) == 2, message="the e-mail that a place is free")
+    told = mailbox.to("sara@example.org")[1]
+    assert told["Subject"] == "A place for you: Rally for solidarity"
+    assert api.get(places_path(made["id"])).json["coming"] == 1
+
+
+def test_sign_ups_are_shredded_some_days_after_the_event_and_the_counts_stay(api, hosted):
+    from datetime import timedelta
+
+    from services.notify import participation
+    from shared.db import utcnow
+
+    event_id = hosted["event"]["id"]
+    sign_up(api, event_id, name="Darya", show_name=True, party_size=2)
+    sign_up(api, event_id, email="darya@example.org")
+    kernel = api.platform.kernels["notify"]
+    with kernel.db.transaction() as s:
+        assert participation.shred(s, kernel.config, utcnow()) == 0  # the event has not even begun
+        s.get(KnownEvent, event_id).ends_at = utcnow() - timedelta(days=15)
+    with kernel.db.transaction() as s:
+        assert participation.shred(s, kernel.config, utcnow()) == 2
+    with kernel.db.transaction() as s:
+        assert s.execute(select(func.count()).select_from(Participation)).scalar_one() == 0
+        assert s.execute(select(func.count()).select_from(Subscription)).scalar_one() == 0
+    counts = api.get(places_path(event_id), token=hosted["owner"]).json
+    assert (counts["coming"], counts["names"], counts["open"]) == (3, [], False)

@@ -31,6 +31,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "new_event": ("subscriber", ("event",)),
     "event_changed": ("subscriber", ("event", "changed")),
     "event_cancelled": ("subscriber", ("event",)),
+    "place_freed": ("subscriber", ("event",)),
     "reminder": ("subscriber", ("event", "when")),
     "report_published": ("subscriber", ("report",)),
     "event_decided": ("organisation", ("event", "decision")),

@@ -71,6 +71,9 @@ MESSAGES = {
     "event_changed.subject": "Event changed: {title}",
     "event_changed.intro": "This event has changed: {fields}. The current details:",
     "event_changed.intro_unspecified": "This event has changed. The current details:",
+    # place_freed
+    "place_freed.subject": 'A place for you: {title}',
+    "place_freed.intro": "A place has become free, and it is yours: you no longer wait, you are coming. If you cannot come after all, cancel on your sign-up's page so that someone else can.",
     # event_cancelled
     "event_cancelled.subject": "Cancelled: {title}",
     "event_cancelled.intro": "This event has been cancelled.",
