@@ -216,8 +216,9 @@ def test_a_thousand_sign_ups_at_once_take_exactly_the_places_there_are_and_wait_
     assert rows == ["coming"] * 300 + ["waiting"] * 700  # in the order they arrived
 
 
-def test_with_an_address_the_confirmation_brings_the_private_link_and_cancelling_ends_the_mail(
-        make_platform, mailbox):
+@pytest.fixture
+def mailed(make_platform, mailbox):
+    """(api, a coordinator's token, an approved event of 2027), the e-mail going to `mailbox`."""
     api = ApiClient(make_platform(SMTP_HOST="127.0.0.1", SMTP_PORT=mailbox.port, SMTP_SECURITY="none",
                                   PARTICIPATE_RATE_LIMIT="10000/minute", PUBLIC_URL="http://doa.test"))
     coordinator = api.coordinator_token()
@@ -225,6 +226,11 @@ def test_with_an_address_the_confirmation_brings_the_private_link_and_cancelling
     organisation = api.register(coordinator)
     wait_until(lambda: _events_know(api, organisation["id"]), message="events to know the organisation")
     made = _hosted_event(api, coordinator, organisation["id"])
+    return api, coordinator, made
+
+
+def test_with_an_address_the_confirmation_brings_the_private_link_and_cancelling_ends_the_mail(mailed, mailbox):
+    api, _, made = mailed
     assert sign_up(api, made["id"], email="leyla@example.org", language="fa").status_code == 202
     wait_until(lambda: mailbox.to("leyla@example.org"), message="the confirmation e-mail")
     text = mailbox.to("leyla@example.org")[0].get_body(("plain",)).get_content()
@@ -254,14 +260,8 @@ def _hosted_event(api, coordinator: str, organisation_id: str) -> dict:
     return made
 
 
-def test_one_who_waited_is_told_by_mail_when_a_place_is_theirs(make_platform, mailbox):
-    api = ApiClient(make_platform(SMTP_HOST="127.0.0.1", SMTP_PORT=mailbox.port, SMTP_SECURITY="none",
-                                  PARTICIPATE_RATE_LIMIT="10000/minute", PUBLIC_URL="http://doa.test"))
-    coordinator = api.coordinator_token()
-    api.platform.start_workers()
-    organisation = api.register(coordinator)
-    wait_until(lambda: _events_know(api, organisation["id"]), message="events to know the organisation")
-    made = _hosted_event(api, coordinator, organisation["id"])
+def test_one_who_waited_is_told_by_mail_when_a_place_is_theirs(mailed, mailbox):
+    api, coordinator, made = mailed
     api.patch(places_path(made["id"]), token=coordinator, json={"capacity": 1})
     first = sign_up(api, made["id"]).json
     assert sign_up(api, made["id"], email="sara@example.org", language="en").status_code == 202

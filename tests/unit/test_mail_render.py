@@ -42,6 +42,7 @@ def context(kind: str, **changes) -> dict:
         "new_event": {"event": event(), "campaign_name": "Climate Day 2022", "scope_label": "events in Kenya"},
         "event_changed": {"event": event(), "changed": ["starts_at", "venue", "title"]},
         "event_cancelled": {"event": event()},
+        "place_freed": {"event": event()},
         "reminder": {"event": event(), "subscriber_timezone": "Europe/Berlin", "when": "day_before"},
         "report_published": {"report": report(), "campaign_name": "Climate Day 2022"},
         "event_decided": {"event": event(), "decision": "rejected", "reason": "The place is not given."},
