@@ -65,6 +65,8 @@ PAGES: dict[str, Page] = {
     "security-organisation": Page("/me/security", who="organisation"),   # a factor optional: none yet
     "totp-enrol": Page("/me/security/app", who="organisation"),          # the QR code and the secret
     "record": Page("/me/record", who="coordinator"),                     # the audit log: a wide table
+    "participation": Page("/p/{participation}"),                         # a private link's page (issue 15)
+    "participation-erase": Page("/p/{participation}/erasure"),           # the step before erasing
 }
 LANGUAGES = {"en": "ltr", "fa": "rtl", "de": "ltr"}
 SCREENS = {
@@ -197,7 +199,19 @@ def seed(base: str, coordinator_key: str, var) -> Site:
     wait_until(lambda: http.call("POST", "/api/notify/subscriptions", json={
         "email": "office@example.org", "scope": "campaign", "campaign_id": campaign}).status_code == 202,
         timeout=30, interval=0.3, message="notify to know the campaign")
+    ids["participation"] = participation_seed(http, tokens["women"], ids)
     return Site(base, ids, {"organisation": keys["women"], "coordinator": coordinator_key})
+
+
+def participation_seed(http: Http, host: str, ids: dict) -> str:
+    """Places at the long-titled event (40), and a sign-up with a name at Berlin's: its key."""
+    wait_until(lambda: http.call("PATCH", f"/api/notify/events/{ids['hamburg']}/participation", token=host,
+                                 json={"capacity": 40}).status_code == 200,
+               timeout=30, interval=0.3, message="notify to know the events")
+    signed = http.call("POST", f"/api/notify/events/{ids['berlin']}/participants", json={
+        "party_size": 3, "name": "Shirin K.", "show_name": True, "language": "fa"})
+    assert signed.status_code == 201, signed.text
+    return signed.json()["key"]
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +228,7 @@ def browser():
 @pytest.fixture(scope="module")
 def site(browser, tmp_path_factory):
     var = tmp_path_factory.mktemp("pages-seen") / "var"
-    with doa_run(var, SUBSCRIBE_RATE_LIMIT="1000/minute") as (base, coordinator_key):
+    with doa_run(var, SUBSCRIBE_RATE_LIMIT="1000/minute", PARTICIPATE_RATE_LIMIT="1000/minute") as (base, coordinator_key):
         assert coordinator_key, "doa run printed no coordinator key at its first start"
         site = seed(base, coordinator_key, var)
         for who, key in site.keys.items():  # signed in once; each case's context starts from the cookie
@@ -428,3 +442,42 @@ def test_an_organisation_submits_an_event_in_one_pass_with_its_defaults(browser,
         assert "همبستگی در لایپزیگ" in page.locator("main").inner_text()
     finally:
         page.context.close()
+
+
+# --- "I'll come" on a phone (issue 15) ------------------------------------------------------------
+
+@pytest.mark.parametrize("lang", ["en", "fa"])
+def test_ill_come_on_a_phone(browser, site, lang):
+    """The button in view without scrolling sideways, the private link and its QR code shown
+    once, the link's page, cancelling: at 390 px, in English and in Persian (right to left)."""
+    words = json.loads((ROOT / "services/web/translations" / f"{lang}.json").read_text(encoding="utf-8"))
+    page = new_page(browser, site, 390, lang)
+    problems = []
+    try:
+        page.goto(f"{site.base}/events/{site.ids['long_event']}?lang={lang}")
+        assert page.locator("main .places").inner_text().startswith(words["participation_coming"].format(n=0))
+        button = page.locator("form.participate button[type=submit]")
+        button.scroll_into_view_if_needed()
+        box = button.bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["height"] >= 44, box
+        assert page.evaluate("window.scrollX") == 0 and page.evaluate("document.documentElement.scrollWidth") <= 390
+        page.fill("#p-party_size", "2")
+        page.fill("#p-name", "Amina" if lang == "en" else "آمنه")
+        with page.expect_navigation():
+            button.click()
+        problems += layout_problems(look(page, 390), 390, 844, lang, LANGUAGES[lang])
+        link = page.locator(".link-box a").inner_text().strip()
+        assert link.startswith(site.base + "/p/") and page.locator("figure.qr svg").is_visible()
+        assert page.get_by_text(words["participation_keep_link"]).is_visible()
+        page.screenshot(path=str(SHOTS / f"participation-sent-{lang}-390.png"), full_page=True)
+        problems += axe_problems(page)
+        page.goto(link + f"?lang={lang}")
+        assert page.get_by_text(words["participation_state_coming"]).is_visible()
+        with page.expect_navigation():
+            page.click("form[action$='/cancellation'] button")
+        assert page.get_by_text(words["participation_done_cancelled"]).is_visible()
+        problems += layout_problems(look(page, 390), 390, 844, lang, LANGUAGES[lang])
+        page.screenshot(path=str(SHOTS / f"participation-cancelled-{lang}-390.png"), full_page=True)
+    finally:
+        page.context.close()
+    assert not problems, "\n- ".join(problems)
