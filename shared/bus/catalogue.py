@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, pre_load, validate
 
 from shared.fields import UUIDString
 
@@ -171,6 +171,14 @@ class ReportData(Schema):
     language = fields.String(required=True)  # the original one, the first of `title`
     turnout = fields.Integer(required=True, allow_none=True)
     status = fields.String(required=True, validate=validate.OneOf(["submitted", "published", "rejected"]))
+
+    @pre_load
+    def _version_1(self, data, **kwargs):
+        """Read (never sent): version 1 carried `title` as one string in `language`. A message sent
+        before the upgrade and still queued is handled as {language: title}, not dead-lettered."""
+        if self.unknown == EXCLUDE and isinstance(data, dict) and isinstance(data.get("title"), str):
+            return {**data, "title": {str(data.get("language") or "en"): data["title"]}}
+        return data
 
 
 class ReportRejectedData(ReportData):

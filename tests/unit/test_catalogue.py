@@ -48,3 +48,16 @@ def test_an_unknown_type_is_refused():
 def test_no_message_type_carries_contact_data():
     for kind in CATALOGUE.values():
         assert not any("email" in f or "phone" in f for f in kind.schema().fields), kind.name
+
+
+REPORT_V1 = {"id": str(uuid.uuid4()), "campaign_id": str(uuid.uuid4()), "event_id": None,
+             "organisation_id": str(uuid.uuid4()), "country": "IR", "title": "گزارش روز", "language": "fa",
+             "turnout": 40, "status": "published"}
+
+
+def test_a_report_message_of_version_1_still_queued_is_read_as_version_2_but_none_is_sent():
+    read = validate_incoming("report.published", REPORT_V1)
+    assert read["title"] == {"fa": "گزارش روز"} and read["language"] == "fa"
+    with pytest.raises(ValidationError) as err:
+        validate_outgoing("report.published", REPORT_V1)
+    assert "title" in err.value.messages
