@@ -46,6 +46,11 @@ class Invalid(DomainError, status=422, type_="rule"):
     the state of things). Its type is not `validation`: that one says the input is malformed."""
 
 
+class Malformed(DomainError, status=422, type_="validation"):
+    """Input that is not what the document says, where no schema reads it (a header, a path
+    segment): as a schema's refusal, naming the field and where it is."""
+
+
 class NotYetKnown(DomainError, status=503, type_="not-yet-known"):
     """A reference the platform made a moment ago that this service has not heard of yet:
     its own lag, never the caller's mistake."""

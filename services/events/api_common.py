@@ -13,7 +13,7 @@ from services.events import event_changes
 from services.events import local_events as events
 from services.events.models import public_revisions
 from shared.db import utcnow
-from shared.errors import Forbidden, Invalid
+from shared.errors import Forbidden, Invalid, Malformed
 from shared.fields import is_country
 from shared.http.auth import current_principal, require_principal
 from shared.kernel import current_kernel as kernel
@@ -72,6 +72,6 @@ def event_response(event, status: int = 200, headers: dict | None = None):
 def known_country(code: str) -> str:
     """A route's country (two letters, upper case by its converter) if it is one, else 422."""
     if not is_country(code):
-        raise Invalid(f"'{code}' is not an ISO 3166-1 alpha-2 country code.", type_="validation",
+        raise Malformed(f"'{code}' is not an ISO 3166-1 alpha-2 country code.",
                       errors=[{"field": "country", "location": "path", "message": "Not a country code."}])
     return code

@@ -26,7 +26,7 @@ from services.media.sniff import HEAD_SIZE, Sniffed
 from shared.auth import Principal
 from shared.config import Config
 from shared.db import utcnow
-from shared.errors import Conflict, DomainError, Invalid, NotFound
+from shared.errors import Conflict, DomainError, Invalid, Malformed, NotFound
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,termination,expiration"
@@ -48,7 +48,7 @@ def parse_metadata(header: str | None) -> dict[str, str]:
         try:
             out[key] = base64.b64decode(encoded.strip(), validate=True).decode("utf-8") if encoded else ""
         except (binascii.Error, UnicodeDecodeError):
-            raise Invalid("Upload-Metadata values must be base64 of UTF-8 text.",
+            raise Malformed("Upload-Metadata values must be base64 of UTF-8 text.",
                           errors=[{"field": key, "location": "header", "message": "Not base64 of UTF-8 text."}]) \
                 from None
     return out
@@ -56,7 +56,7 @@ def parse_metadata(header: str | None) -> dict[str, str]:
 
 def parse_length(value: str | None, name: str) -> int:
     if value is None or not re.fullmatch(r"[0-9]{1,15}", value):  # isdigit() takes "²" too
-        raise Invalid(f"{name} must be a whole number of bytes.",
+        raise Malformed(f"{name} must be a whole number of bytes.",
                       errors=[{"field": name, "location": "header", "message": "A whole number of bytes."}])
     return int(value)
 

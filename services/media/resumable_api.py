@@ -104,7 +104,8 @@ class ResumableUploads(MethodView):
         _check_tus_version()
         principal = require_principal(*ROLES)
         if request.headers.get("Upload-Defer-Length"):
-            raise Invalid("The upload's length must be known (Upload-Length).")
+            raise Invalid("The upload's length must be known (Upload-Length): deferring it is not supported.",
+                          errors=[{"field": "Upload-Defer-Length", "location": "header", "message": "Not supported."}])
         length = resumable.parse_length(request.headers.get("Upload-Length"), "Upload-Length")
         options = _metadata_options()
         with kernel().db.transaction() as session:
