@@ -221,10 +221,6 @@ def openapi_properties(converter, field, **kwargs) -> dict:
         keys = field.key_field
         if keys is not None and hasattr(keys, "openapi"):
             told["propertyNames"] = keys.openapi()
-        for length in (v for v in field.validators if isinstance(v, validate.Length)):
-            told.update({k: v for k, v in (("minProperties", length.min), ("maxProperties", length.max))
-                         if v is not None})
-        kwargs["ret"].pop("minLength", None), kwargs["ret"].pop("maxLength", None)  # not for objects
     return told
 
 

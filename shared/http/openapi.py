@@ -5,6 +5,7 @@ cannot read from them."""
 from __future__ import annotations
 
 from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
+from marshmallow import fields
 from werkzeug.routing import BaseConverter
 
 from shared.fields import CountryCode, openapi_properties
@@ -15,6 +16,14 @@ class DocumentingConverter(OpenAPIConverter):
         json_schema = super().schema2jsonschema(schema)
         json_schema.update(getattr(schema, "OPENAPI", {}))
         return json_schema
+
+    def field2length(self, field, **kwargs) -> dict:
+        """A mapping's Length counts its entries (minProperties), not characters (apispec says
+        minLength for every field that is not a list)."""
+        told = super().field2length(field, **kwargs)
+        if isinstance(field, fields.Dict):
+            return {{"minLength": "minProperties", "maxLength": "maxProperties"}[k]: v for k, v in told.items()}
+        return told
 
 
 class DocumentingPlugin(MarshmallowPlugin):
