@@ -1,5 +1,5 @@
 """`python -m bench [http] [bus] [events] [ical] [feeds] [page] [upload] [photos] [zip] [media] [webhooks]
-[email] [latency] [notify]`: run the benchmarks (all by default) and print the table. `media` stands for `upload photos zip`,
+[email] [latency] [notify] [participation]`: run the benchmarks (all by default) and print the table. `media` stands for `upload photos zip`,
 `notify` for `webhooks email latency`."""
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import warnings
 
 from bench.common import Result, print_table
 
-BENCHMARKS = ("http", "bus", "events", "ical", "feeds", "page", "upload", "photos", "zip", "webhooks", "email", "latency")
+BENCHMARKS = ("http", "bus", "events", "ical", "feeds", "page", "upload", "photos", "zip", "webhooks", "email", "latency",
+              "participation")
 GROUPS = {"media": ("upload", "photos", "zip"), "notify": ("webhooks", "email", "latency")}
 
 
@@ -81,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench import media_zip
 
             results += media_zip.run()
+        elif name == "participation":
+            from bench import participation
+
+            results += participation.run()
     print()
     print_table(results)
     print()

@@ -5,8 +5,10 @@ Runs in its own process (so it does not share a GIL with anything it measures). 
 back to back; with `--balance`, the connections are spread evenly over the server's worker
 processes first. After `--warmup` requests in total, all threads meet at a barrier; then exactly
 `--requests` requests are timed. `--header` adds a header to every request (If-None-Match) and
-`--expect` names the status every answer must have (304), else it counts as an error. Prints one
-JSON object: rps, p50/p90/p99 latency in ms, errors, bytes per response.
+`--expect` names the status every answer must have (304), else it counts as an error; `--method
+POST --body '{...}'` sends that JSON body with every request instead of a GET. Prints one JSON
+object: rps, p50/p90/p99 latency in ms, errors, answers with the expected status (warm-up
+included), bytes per response.
 """
 from __future__ import annotations
 
@@ -80,7 +82,7 @@ def balanced_connections(port: int, path: str, count: int, pids: list[int]) -> l
 
 def run(port: int, path: str, requests: int, concurrency: int, warmup: int,
         pids: list[int] | None = None, balance_path: str | None = None, headers: dict | None = None,
-        expect: int = 200) -> dict:
+        expect: int = 200, method: str = "GET", body: bytes | None = None) -> dict:
     conns = (balanced_connections(port, balance_path or path, concurrency, pids) if pids
              else [http.client.HTTPConnection("127.0.0.1", port, timeout=30) for _ in range(concurrency)])
     barrier = threading.Barrier(concurrency + 1)
@@ -88,8 +90,12 @@ def run(port: int, path: str, requests: int, concurrency: int, warmup: int,
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     errors = [0] * concurrency
     reconnects = [0] * concurrency
+    answered = [0] * concurrency
     sizes = [0] * concurrency
     warm_counts, timed_counts = _split(warmup, concurrency), _split(requests, concurrency)
+
+    sent = {"Accept": "application/json", **({"Content-Type": "application/json"} if body is not None else {}),
+            **(headers or {})}
 
     def worker(i: int) -> None:
         conn = conns[i]
@@ -98,12 +104,14 @@ def run(port: int, path: str, requests: int, concurrency: int, warmup: int,
             nonlocal conn
             start = time.perf_counter()
             try:
-                conn.request("GET", path, headers={"Accept": "application/json", **(headers or {})})
+                conn.request(method, path, body=body, headers=sent)
                 response = conn.getresponse()
-                body = response.read()
+                size = len(response.read())
                 if response.status != expect:
                     errors[i] += 1
-                sizes[i] = len(body)
+                else:
+                    answered[i] += 1
+                sizes[i] = size
             except (OSError, http.client.HTTPException):
                 # Warming up, the server may have closed a connection that idled while the
                 # others were being balanced: reconnect. Timed, it is an error.
@@ -137,7 +145,7 @@ def run(port: int, path: str, requests: int, concurrency: int, warmup: int,
     q = statistics.quantiles(all_lat, n=100, method="inclusive")
     return {"requests": len(all_lat), "seconds": elapsed, "rps": len(all_lat) / elapsed,
             "p50_ms": q[49] * 1000, "p90_ms": q[89] * 1000, "p99_ms": q[98] * 1000,
-            "errors": sum(errors), "reconnects": sum(reconnects), "bytes": max(sizes)}
+            "errors": sum(errors), "answered": sum(answered), "reconnects": sum(reconnects), "bytes": max(sizes)}
 
 
 def main() -> None:
@@ -154,11 +162,15 @@ def main() -> None:
     parser.add_argument("--header", action="append", default=[], help="'Name: value' sent with every request "
                         "(If-None-Match, say); repeatable")
     parser.add_argument("--expect", type=int, default=200, help="the status every answer must have (304, say)")
+    parser.add_argument("--method", default="GET", help="GET, or POST with --body")
+    parser.add_argument("--body", default=None, help="a JSON body sent with every request (Content-Type: "
+                        "application/json)")
     args = parser.parse_args()
     pids = [int(p) for p in args.balance.split(",") if p]
     headers = dict(h.split(": ", 1) for h in args.header)
     print(json.dumps(run(args.port, args.path, args.requests, args.concurrency, args.warmup, pids,
-                         args.balance_path, headers, args.expect)))
+                         args.balance_path, headers, args.expect, args.method,
+                         None if args.body is None else args.body.encode())))
 
 
 if __name__ == "__main__":
