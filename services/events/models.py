@@ -100,6 +100,8 @@ class LocalEvent(Base):
     visibility: Mapped[str] = mapped_column(String(20), default="public")  # public | coordinators
     address_public: Mapped[str] = mapped_column(String(20), default="never")  # never | now | before
     address_public_hours: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # When the bus was told where it is, the moment its hidden address became public (disclosures.py).
+    place_told_at: Mapped[datetime | None]
     status: Mapped[str] = mapped_column(String(20), default="submitted")
     # Set by a coordinator's approval: only an event once approved is ever public (a
     # cancelled one included, so calendars learn of the cancellation).

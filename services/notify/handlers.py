@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import literal, select
 from sqlalchemy.orm import Session
 
 from services.notify import fanout, reminders, wakeups
@@ -17,7 +17,16 @@ from services.notify.fanout import (
     subscribers,
     to_recipients,
 )
-from services.notify.models import CAMPAIGNS, COUNTRY_HOLDS, EVENTS, ORGANISATIONS, KnownEvent, country_holds, metadata
+from services.notify.models import (
+    CAMPAIGNS,
+    COUNTRY_HOLDS,
+    EVENTS,
+    ORGANISATIONS,
+    KnownEvent,
+    Participation,
+    country_holds,
+    metadata,
+)
 from services.notify.webhooks.queue import queue_deliveries
 from shared.bus.catalogue import WEBHOOK_TYPES, dump
 from shared.bus.consumer import Message
@@ -155,6 +164,20 @@ def event_cancelled(session: Session, message: Message) -> None:
                          event_id=event.id),
                 covering("reminders", event_id=event.id)))
     reminders.cancel_for_event(session, event.id)
+
+
+@handles("event.place_disclosed")
+def place_disclosed(session: Session, message: Message) -> None:
+    """Its address has just become public: those coming with a confirmed address hear where."""
+    event = session.get(KnownEvent, message.data["id"])
+    if event is None or not _public(session, event):
+        return
+    notice = f"{message.id}:place"
+    place = {key: message.data.get(key) for key in ("venue", "address")}
+    if add_notice(session, notice, "place_disclosed", {"event": event_context(event), "place": place}):
+        to_recipients(session, notice, select(literal("subscription:").concat(Participation.subscription_id)).where(
+            Participation.event_id == event.id, Participation.status == "coming",
+            Participation.subscription_id.is_not(None)))
 
 
 def report_context(data: dict) -> dict:

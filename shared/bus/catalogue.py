@@ -58,6 +58,18 @@ class KeyRevokedData(Schema):
     owner_id = UUIDString(required=True)
 
 
+class PlaceData(Schema):
+    """Where an event is, sent once, when its hidden address has just become public."""
+
+    id = UUIDString(required=True)
+    campaign_id = UUIDString(required=True)
+    organisation_id = UUIDString(required=True)
+    venue = fields.String(required=True, allow_none=True)
+    address = fields.String(required=True, allow_none=True)
+    latitude = fields.Float(required=True, allow_none=True)
+    longitude = fields.Float(required=True, allow_none=True)
+
+
 class ParticipationData(Schema):
     """How many will come to an event (people, not sign-ups): counts only, never who."""
 
@@ -242,6 +254,9 @@ CATALOGUE: dict[str, MessageType] = {
         MessageType("event.updated", 1, EventUpdatedData, "events",
                     "The event changed (an approved one's change once a coordinator accepted it); `changed` "
                     "names the fields (time, place, text…)."),
+        MessageType("event.place_disclosed", 1, PlaceData, "events",
+                    "An event's address, hidden until some hours before its start, has just become public: "
+                    "where it is (sent once, then as any event's place)."),
         MessageType("event.participation_changed", 1, ParticipationData, "notify",
                     "Someone signed up for a public event, cancelled, or the hosts changed its places: the "
                     "counts as they are now."),

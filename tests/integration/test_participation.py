@@ -296,3 +296,43 @@ def test_sign_ups_are_shredded_some_days_after_the_event_and_the_counts_stay(api
         assert s.execute(select(func.count()).select_from(Subscription)).scalar_one() == 0
     counts = api.get(places_path(event_id), token=hosted["owner"]).json
     assert (counts["coming"], counts["names"], counts["open"]) == (3, [], False)
+
+
+def test_when_a_hidden_address_becomes_public_those_coming_hear_where_by_mail(mailed, mailbox):
+    """An address hidden until two hours before the start: at that moment the events service
+    tells the bus where the event is, once, and the participants with a confirmed address get it."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from services.events import disclosures
+    from shared.db import utcnow
+
+    api, coordinator, made = mailed
+    now = datetime.now(ZoneInfo("Africa/Nairobi")).replace(microsecond=0, tzinfo=None)
+    campaign = api.post(CAMPAIGNS, token=coordinator, json={
+        **FUTURE_CAMPAIGN, "name": "Today", "day_of_action": now.date().isoformat(),
+        "window_start": (now.date() - timedelta(days=1)).isoformat(),
+        "window_end": (now.date() + timedelta(days=2)).isoformat()}).json
+    owner = api.organisation_token(coordinator, made["organisation_id"])[1]
+    soon = api.post(f"{CAMPAIGNS}/{campaign['id']}/events", token=owner, json=event(
+        start=(now + timedelta(hours=3)).isoformat(), end=(now + timedelta(hours=5)).isoformat(),
+        address_public="before", address_public_hours=2, address="Uhuru Park, gate 2")).json
+    api.post(f"{EVENTS}/{soon['id']}/approval", token=coordinator)
+    wait_until(lambda: notify_knows(api, soon["id"]), message="notify to know the approved event")
+    sign_up(api, soon["id"], email="omid@example.org", language="en")
+    wait_until(lambda: mailbox.to("omid@example.org"), message="the confirmation e-mail")
+    confirm = next(w for w in mailbox.to("omid@example.org")[0].get_body(("plain",)).get_content().split()
+                   if "/subscriptions/confirmation?token=" in w)
+    api.post(confirm.replace("http://doa.test", ""))
+
+    events = api.platform.kernels["events"]
+    with events.db.transaction() as s:
+        assert disclosures.announce_due(s, events.outbox, utcnow()) == 0  # three hours before: still hidden
+    with events.db.transaction() as s:
+        assert disclosures.announce_due(s, events.outbox, utcnow() + timedelta(hours=1, minutes=1)) == 1
+    with events.db.transaction() as s:
+        assert disclosures.announce_due(s, events.outbox, utcnow() + timedelta(hours=1, minutes=2)) == 0  # once
+    wait_until(lambda: any("Where it happens" in m["Subject"] for m in mailbox.to("omid@example.org")),
+               message="the e-mail with the address")
+    told = next(m for m in mailbox.to("omid@example.org") if "Where it happens" in m["Subject"])
+    assert "Uhuru Park, gate 2" in told.get_body(("plain",)).get_content()

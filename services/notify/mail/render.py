@@ -32,6 +32,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "event_changed": ("subscriber", ("event", "changed")),
     "event_cancelled": ("subscriber", ("event",)),
     "place_freed": ("subscriber", ("event",)),
+    "place_disclosed": ("subscriber", ("event", "place")),
     "reminder": ("subscriber", ("event", "when")),
     "report_published": ("subscriber", ("report",)),
     "event_decided": ("organisation", ("event", "decision")),
@@ -153,6 +154,8 @@ def _values(kind: str, language: str, context: dict) -> dict:
         values["event"] = _event(context["event"], language, kind, reader_zone)
     if "report" in context:
         values["report"] = _report(context["report"], language, kind)
+    if "place" in context:
+        values["place"] = context["place"]
     values.update(_KIND_VALUES.get(kind, lambda c, lang: {})(context, language))
     return values
 

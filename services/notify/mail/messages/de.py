@@ -63,6 +63,8 @@ MESSAGES = {
     "event_changed.subject": "Veranstaltung geändert: {title}",
     "event_changed.intro": "Diese Veranstaltung wurde geändert: {fields}. Die aktuellen Angaben:",
     "event_changed.intro_unspecified": "Diese Veranstaltung wurde geändert. Die aktuellen Angaben:",
+    "place_disclosed.subject": 'Wo es stattfindet: {title}',
+    "place_disclosed.intro": 'Die Adresse der Veranstaltung, zu der Sie kommen, ist jetzt öffentlich:',
     "place_freed.subject": 'Ein Platz für Sie: {title}',
     "place_freed.intro": 'Ein Platz ist frei geworden, und er gehört Ihnen: Sie warten nicht mehr, Sie sind dabei. Wenn Sie doch nicht kommen können, sagen Sie auf der Seite Ihrer Anmeldung ab, damit jemand anderes kommen kann.',
     "event_cancelled.subject": "Abgesagt: {title}",

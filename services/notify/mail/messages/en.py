@@ -72,6 +72,8 @@ MESSAGES = {
     "event_changed.intro": "This event has changed: {fields}. The current details:",
     "event_changed.intro_unspecified": "This event has changed. The current details:",
     # place_freed
+    "place_disclosed.subject": 'Where it happens: {title}',
+    "place_disclosed.intro": 'The address of the event you are coming to is now public:',
     "place_freed.subject": 'A place for you: {title}',
     "place_freed.intro": "A place has become free, and it is yours: you no longer wait, you are coming. If you cannot come after all, cancel on your sign-up's page so that someone else can.",
     # event_cancelled

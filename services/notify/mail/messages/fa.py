@@ -62,6 +62,8 @@ MESSAGES = {
     "event_changed.subject": "تغییر در رویداد: {title}",
     "event_changed.intro": "این رویداد تغییر کرده است: {fields}. اطلاعات فعلی:",
     "event_changed.intro_unspecified": "این رویداد تغییر کرده است. اطلاعات فعلی:",
+    "place_disclosed.subject": 'محل برگزاری: {title}',
+    "place_disclosed.intro": 'نشانی رویدادی که به آن می\u200cآیید اکنون عمومی شده است:',
     "place_freed.subject": 'جایی برای شما: {title}',
     "place_freed.intro": 'جایی خالی شد و از آنِ شماست: دیگر در انتظار نیستید، می\u200cآیید. اگر نمی\u200cتوانید بیایید، در صفحه\u200cی ثبت\u200cنام\u200cتان آن را لغو کنید تا کس دیگری بتواند بیاید.',
     "event_cancelled.subject": "لغو شد: {title}",

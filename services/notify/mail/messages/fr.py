@@ -63,6 +63,8 @@ MESSAGES = {
     "event_changed.subject": "Événement modifié : {title}",
     "event_changed.intro": "Cet événement a été modifié : {fields}. Les informations à jour :",
     "event_changed.intro_unspecified": "Cet événement a été modifié. Les informations à jour :",
+    "place_disclosed.subject": 'Où cela se passe : {title}',
+    "place_disclosed.intro": 'L’adresse de l’événement auquel vous venez est maintenant publique :',
     "place_freed.subject": 'Une place pour vous : {title}',
     "place_freed.intro": 'Une place s’est libérée, elle est à vous : vous n’attendez plus, vous venez. Si vous ne pouvez finalement pas venir, annulez sur la page de votre inscription pour qu’une autre personne le puisse.',
     "event_cancelled.subject": "Annulé : {title}",
