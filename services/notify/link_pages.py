@@ -37,7 +37,11 @@ REFUSED = "The link is not valid (cut or changed): an HTML page. An unknown quer
 
 
 def links(session) -> Links:
-    return Links(link_secret(session, kernel().config), kernel().config)
+    """The service's links, made once per process (the secret never changes while it runs)."""
+    known = kernel().dependencies
+    if "links" not in known:
+        known["links"] = Links(link_secret(session, kernel().config), kernel().config)
+    return known["links"]
 
 
 def link_page(view):

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import and_, func, or_, select, union_all, update
+from sqlalchemy import func, or_, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.notify import subscriptions as subs
 from services.notify.fanout import add_notice, event_context, one, to_recipients
-from services.notify.handlers import country_held
-from services.notify.models import EventPlaces, KnownEvent, Participation, Subscription
+from services.notify.models import EventPlaces, KnownEvent, Participation, Subscription, country_holds
 from shared.bus.outbox import Outbox
 from shared.config import Config
+from shared.country_holds import held_countries
 from shared.db import forget_after_commit, utcnow
 from shared.errors import Conflict, DomainError, NotFound
 from shared.ids import refuse_unknown
@@ -35,10 +35,12 @@ class AnonymousLimit(DomainError, status=409, type_="anonymous-limit-reached"):
 
 def public_event(session: Session, event_id: str) -> KnownEvent:
     """The event, if the public may see it: approved, public, its country not held."""
-    event = session.get(KnownEvent, event_id)
-    if event is None:
+    held = held_countries(country_holds).where(country_holds.c.country == KnownEvent.country).exists()
+    found = session.execute(select(KnownEvent, held).where(KnownEvent.id == event_id)).first()  # one query
+    if found is None:
         refuse_unknown(event_id, NotFound("No public event has this id."), "this event")
-    if event.status != "approved" or event.visibility != "public" or country_held(session, event.country):
+    event, is_held = found
+    if event.status != "approved" or event.visibility != "public" or is_held:
         raise NotFound("No public event has this id.")
     return event
 
@@ -72,10 +74,29 @@ def _fits(size: int):
     return or_(PLACES.c.capacity.is_(None), PLACES.c.coming + size <= PLACES.c.capacity)
 
 
+COUNTS = (PLACES.c.capacity, PLACES.c.coming, PLACES.c.waiting, PLACES.c.cancelled)
+
+
+def _take(session: Session, event_id: str, size: int, anonymous: bool):
+    """Places for `size` people if all are free and nobody waits, else a place on the waiting
+    list — each tried in one conditional UPDATE (within the hosts' ceiling on sign-ups without
+    an address). ("coming" | "waiting", the counts after), or None: no counters yet, or the
+    ceiling is reached."""
+    changes = {"anonymous": PLACES.c.anonymous + size} if anonymous else {}
+    within = (or_(PLACES.c.anonymous_limit.is_(None), PLACES.c.anonymous + size <= PLACES.c.anonymous_limit),) \
+        if anonymous else ()
+    for status, condition in (("coming", (PLACES.c.waiting == 0, _fits(size))), ("waiting", ())):
+        counts = session.execute(update(PLACES).where(PLACES.c.event_id == event_id, *within, *condition).values(
+            **{status: PLACES.c[status] + size}, **changes, updated_at=utcnow()).returning(*COUNTS)).first()
+        if counts is not None:
+            return status, counts
+    return None
+
+
 def sign_up(session: Session, config: Config, outbox: Outbox, event_id: str, fields: dict) -> Participation:
     """A sign-up: its places if all are free and nobody waits before it, else the waiting
-    list. The same address twice for an event is one sign-up: the first, unchanged."""
-    ensure_places(session, event_id)
+    list. The same address twice for an event is one sign-up: the first, unchanged. (Its
+    reads come first, so the write lock is held from the first UPDATE to the commit only.)"""
     event = open_event(session, event_id)
     email = (fields.get("email") or "").strip().lower() or None
     if email is not None:
@@ -85,18 +106,18 @@ def sign_up(session: Session, config: Config, outbox: Outbox, event_id: str, fie
         if existing is not None:
             return existing
     size = fields["party_size"]
-    if email is None and not _add(session, event_id, or_(PLACES.c.anonymous_limit.is_(None),
-                                                          PLACES.c.anonymous + size <= PLACES.c.anonymous_limit),
-                                  anonymous=size):
+    taken = _take(session, event_id, size, anonymous=email is None)
+    if taken is None and session.get(EventPlaces, event_id) is None:  # the event's first sign-up
+        ensure_places(session, event_id)
+        taken = _take(session, event_id, size, anonymous=email is None)
+    if taken is None:
         raise AnonymousLimit("This event takes no more sign-ups without an e-mail address: give one, or ask "
                              "the hosts.")
-    coming = _add(session, event_id, and_(PLACES.c.waiting == 0, _fits(size)), coming=size)
-    if not coming:
-        _add(session, event_id, waiting=size)
+    status, counts = taken
     participation = Participation(
-        event_id=event_id, campaign_id=event.campaign_id, status="coming" if coming else "waiting",
-        party_size=size, name=(fields.get("name") or "").strip() or None, show_name=fields.get("show_name", False),
-        email=email, language=fields["language"])
+        event_id=event_id, campaign_id=event.campaign_id, status=status, party_size=size,
+        name=(fields.get("name") or "").strip() or None, show_name=fields.get("show_name", False), email=email,
+        language=fields["language"])
     session.add(participation)
     session.flush()
     if email is not None:
@@ -105,7 +126,7 @@ def sign_up(session: Session, config: Config, outbox: Outbox, event_id: str, fie
             "timezone": fields.get("timezone"), "wants": ["changes", "reminders"]})
         participation.subscription_id = subscription.id if subscription is not None else _subscription_of(
             session, email, event_id)
-    announce(session, outbox, event)
+    announce(session, outbox, event, counts)
     return participation
 
 
@@ -206,12 +227,13 @@ def erase(session: Session, outbox: Outbox, participation: Participation) -> Non
     forget_after_commit(session, "participations", rewrite=("participations",))
 
 
-def announce(session: Session, outbox: Outbox, event: KnownEvent | None) -> None:
-    """The counts on the bus (never who): event.participation_changed."""
+def announce(session: Session, outbox: Outbox, event: KnownEvent | None, counts=None) -> None:
+    """The counts on the bus (never who): event.participation_changed. `counts`: as an UPDATE
+    returned them (capacity, coming, waiting, cancelled), else read."""
     if event is None:
         return
-    places = session.get(EventPlaces, event.id, populate_existing=True)
+    if counts is None:
+        counts = session.execute(select(*COUNTS).where(PLACES.c.event_id == event.id)).first()
     outbox.add(session, "event.participation_changed", {
         "event_id": event.id, "campaign_id": event.campaign_id, "organisation_id": event.organisation_id,
-        "capacity": places.capacity, "coming": places.coming, "waiting": places.waiting,
-        "cancelled": places.cancelled})
+        **counts._asdict()})

@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from shared.fields import Changes, CountryCode, Email, LanguageCode, Text, TimeZone, UUIDString, WholeNumber
+from shared.http.dump import FastSchema
 
 STATUSES = ["coming", "waiting", "cancelled"]
 
@@ -21,7 +22,7 @@ class ParticipantIn(Schema):
     timezone = TimeZone(load_default=None, metadata={"description": "For reminders in your own time."})
 
 
-class EventBrief(Schema):
+class EventBrief(FastSchema):
     id = UUIDString()
     title = fields.Dict(keys=LanguageCode(), values=fields.String())
     languages = fields.List(LanguageCode())
@@ -34,7 +35,7 @@ class EventBrief(Schema):
     status = fields.String()
 
 
-class ParticipationOut(Schema):
+class ParticipationOut(FastSchema):
     id = UUIDString()
     event_id = UUIDString()
     status = fields.String(validate=validate.OneOf(STATUSES))
@@ -55,13 +56,13 @@ class ParticipationCreated(ParticipationOut):
     url = fields.String(metadata={"description": "The private link's page on the site."})
 
 
-class Shown(Schema):
+class Shown(FastSchema):
     name = fields.String()
     party_size = fields.Integer()
     status = fields.String(validate=validate.OneOf(STATUSES))
 
 
-class PlacesOut(Schema):
+class PlacesOut(FastSchema):
     event_id = UUIDString()
     open = fields.Boolean(metadata={"description": "Whether one can sign up now."})
     capacity = fields.Integer(allow_none=True, metadata={"description": "Places (people); null: no limit."})
