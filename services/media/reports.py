@@ -226,9 +226,15 @@ def list_statement(args: dict, principal: Principal | None):
 
 
 def turnout(session: Session, campaign_id: str) -> list[dict]:
-    """Published reports' turnout per country, the largest first."""
-    people = func.coalesce(func.sum(Report.turnout), 0)
-    rows = session.execute(select(Report.country, func.count(), people)
-                           .where(Report.campaign_id == campaign_id, public_report_condition(utcnow()))
-                           .group_by(Report.country).order_by(people.desc(), Report.country)).all()
-    return [{"country": c, "reports": n, "turnout": int(p)} for c, n, p in rows]
+    """Published reports' turnout per country, the largest first: one figure per event — its
+    most recently published report that gives one (a host who reports again corrects the
+    figure; several reports of one event do not add up) — and each report of no event."""
+    published = (Report.campaign_id == campaign_id, public_report_condition(utcnow()))
+    latest = func.row_number().over(partition_by=func.coalesce(Report.event_id, Report.id),
+                                    order_by=(Report.published_at.desc(), Report.id.desc())).label("latest")
+    figures = select(Report.country, Report.turnout, latest).where(*published, Report.turnout.is_not(None)).subquery()
+    people = dict(session.execute(select(figures.c.country, func.sum(figures.c.turnout))
+                                  .where(figures.c.latest == 1).group_by(figures.c.country)).all())
+    counted = session.execute(select(Report.country, func.count()).where(*published).group_by(Report.country)).all()
+    rows = [{"country": country, "reports": n, "turnout": int(people.get(country) or 0)} for country, n in counted]
+    return sorted(rows, key=lambda row: (-row["turnout"], row["country"]))

@@ -113,3 +113,18 @@ def test_an_unknown_campaign_is_404_like_its_materials(api, coordinator, setting
     assert response.json["type"] == materials.json["type"]
     assert overview(api, unknown, token=coordinator).status_code == 404
     assert overview(api, media_campaign).status_code == 200
+
+
+def test_several_reports_of_one_event_count_its_turnout_once_the_latest_figure(api, coordinator, setting,
+                                                                                 media_campaign):
+    """A host who reports again corrects the figure: the campaign's turnout takes one figure
+    per event (its latest published report that gives one), and every report of no event."""
+    kenya = setting["tokens"][0]
+    rally = known_to_media(api, approved(api, coordinator, setting)["id"])
+    published(api, coordinator, kenya, event_id=rally, turnout=800)
+    published(api, coordinator, kenya, event_id=rally, turnout=1200)  # the corrected figure
+    published(api, coordinator, kenya, event_id=rally, turnout=None)  # no figure: the last figure stands
+    published(api, coordinator, kenya, campaign_id=media_campaign, country="KE", turnout=300)  # no event
+    countries = api.get(f"/api/media/campaigns/{media_campaign}/turnout").json
+    assert countries["countries"] == [{"country": "KE", "reports": 4, "turnout": 1500}]
+    assert countries["total"] == 1500
