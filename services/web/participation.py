@@ -12,10 +12,11 @@ from flask import Blueprint, abort, current_app, make_response, redirect, render
 from services.web import forms, public
 from services.web.client import ApiError, api
 from services.web.i18n import reader_language, translator
-from services.web.pages import optional, refusal_page
+from services.web.pages import optional, refusal_page, wants_a_page
 from services.web.security import qr_svg
 from services.web.subscription import EMAIL, EMAIL_LENGTH, LONGEST
 from shared.fields import is_timezone
+from shared.http.problems import problem_response
 
 bp = Blueprint("participation", __name__)
 
@@ -47,7 +48,7 @@ def sign_up(event_id):
     answer = None
     if not errors:
         try:
-            answer = api().post(f"/api/notify/events/{event_id}/participants", json=body) or {}
+            answer = an_object(api().post(f"/api/notify/events/{event_id}/participants", json=body) or {})
         except ApiError as exc:
             if exc.status not in forms.FORM_ERRORS:
                 return refusal_page(exc)
@@ -186,17 +187,29 @@ def participation_of(key: str) -> dict:
     """The sign-up the key opens; a 404 page in the reader's language when it opens none."""
     checked(key)
     try:
-        return api().get(f"/api/notify/participations/{key}", lang=reader_language())
+        return an_object(api().get(f"/api/notify/participations/{key}", lang=reader_language()))
     except ApiError as exc:
         if exc.status in (404, 422):
             abort(not_found())
         raise
 
 
+def an_object(answer) -> dict:
+    """The notify service's answer, if it is the object it must be; else the service failed the page."""
+    if not isinstance(answer, dict):
+        raise ApiError(502, {"title": "Bad Gateway", "status": 502,
+                             "detail": "The notify service gave an answer this page cannot use."})
+    return answer
+
+
 def not_found():
+    """A key that opens nothing: a page in the reader's language (a program: problem+json)."""
     t = translator(reader_language())
-    response = make_response(render_template("message.html", title=t("participation_not_found_title"),
-                                             text=t("participation_not_found")), 404)
+    if not wants_a_page():
+        response = problem_response(404, "No sign-up has this key: it was erased, or the link is not complete.")
+    else:
+        response = make_response(render_template("message.html", title=t("participation_not_found_title"),
+                                                 text=t("participation_not_found")), 404)
     response.headers.update(PRIVATE)
     return response
 

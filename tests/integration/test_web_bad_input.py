@@ -42,6 +42,7 @@ from shared.languages import LANGUAGES
 from tests.conftest import free_port, wait_until
 from tests.integration.conftest import ApiClient, _known_count, _truncate_all
 from tests.integration.test_campaigns_api import CAMPAIGN_2022, CAMPAIGNS
+from tests.integration.test_coarse_places import DAY_2030, WHEN
 from tests.integration.test_finding_events import approved
 from tests.integration.test_local_events_api import EVENTS, submit
 from tests.integration.test_media_reports import send, uploaded
@@ -55,10 +56,11 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 FORM = "application/x-www-form-urlencoded"
 PROBLEM = "application/problem+json"
-# The one form a reader sends without a session, so without a token (it checks where it comes from).
-PUBLIC_FORMS = {"public.subscribe"}
-# Answers that are not pages: health checks, a photo's small copy.
-NOT_PAGES = {"healthz", "readyz", "dashboard.preview", "record.export"}
+# The forms a reader sends without a session, so without a token (they check where they come from):
+# the subscription, and "I'll come" with its private link's cancel and erase (issue 15).
+PUBLIC_FORMS = {"public.subscribe", "participation.sign_up", "participation.cancel", "participation.erase"}
+# Answers that are not pages: health checks, a photo's small copy, the record's export, a sign-up's calendar entry.
+NOT_PAGES = {"healthz", "readyz", "dashboard.preview", "record.export", "participation.calendar"}
 # The embedded platform's list of API documents at /api (services/platform.py, not the web front's).
 NOT_THE_WEB_FRONTS = {"index"}
 ROLES = ("reader", "organisation", "coordinator")
@@ -89,7 +91,9 @@ EXPECTED_ENDPOINTS = {  # what the url_map must hold at least, so an empty sweep
     "dashboard.emergency", "dashboard.deliveries", "dashboard.campaigns", "dashboard.open_campaign",
     "dashboard.edit_campaign", "dashboard.organisations", "dashboard.register_organisation",
     "dashboard.issue_key", "dashboard.import_organisations",
-    "uploads.create", "uploads.upload"}
+    "uploads.create", "uploads.upload",
+    "participation.sign_up", "participation.link_page", "participation.calendar", "participation.cancel",
+    "participation.erasure", "participation.erase"}
 ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
 
@@ -170,6 +174,7 @@ def world(api) -> World:
         assert made.status_code == 201, made.json
         w.hooks[name] = made.json["id"]
     w.tokens = {"a": w.token_a, "b": w.token_b, "coordinator": w.coordinator}
+    w.participation = a_sign_up(api, w, setting)
 
     w.stranger = ApiClient(api.platform)
     w.stranger.http = Client(api.platform.wsgi, use_cookies=False)  # never keeps a cookie: a new visitor each time
@@ -187,19 +192,19 @@ def world(api) -> World:
     mine_a = {"campaign_id": w.campaign, "event_id": w.a_submitted, "endpoint_id": w.hooks["a"],
               "report_id": unknown, "media_id": unknown, "delivery_id": unknown, "upload_id": w.tus["a"],
               "organisation_id": unknown, "code": "de", "passkey_id": unknown, "session_id": unknown,
-              "change_id": unknown, "rename_id": unknown, "format_": "csv"}
+              "change_id": unknown, "rename_id": unknown, "format_": "csv", "key": w.participation}
     w.own = {"reader": mine_a, "organisation": mine_a,
              "coordinator": {"campaign_id": w.campaign, "event_id": w.b_submitted, "endpoint_id": w.hooks["coordinator"],
                              "report_id": w.b_report, "media_id": w.b_photo, "delivery_id": unknown,
                              "upload_id": unknown, "organisation_id": unknown, "code": "de",
                              "passkey_id": unknown, "session_id": unknown, "change_id": unknown,
-                             "rename_id": unknown, "format_": "csv"}}
+                             "rename_id": unknown, "format_": "csv", "key": w.participation}}
     # Organisation B's, for organisation A (and for the coordinator on the organisations' forms).
     w.theirs = {"campaign_id": unknown, "event_id": w.b_approved, "endpoint_id": w.hooks["b"],
                 "report_id": w.b_report, "media_id": w.b_photo, "delivery_id": unknown, "upload_id": w.tus["b"],
                 "organisation_id": unknown, "code": "de", "passkey_id": unknown, "session_id": unknown,
-                "change_id": unknown, "rename_id": unknown, "format_": "csv"}
-    w.unknown = {name: str(uuid.uuid4()) for name in mine_a} | {"code": "xx", "format_": "csv"}
+                "change_id": unknown, "rename_id": unknown, "format_": "csv", "key": UNKNOWN_KEY}
+    w.unknown = {name: str(uuid.uuid4()) for name in mine_a} | {"code": "xx", "format_": "csv", "key": UNKNOWN_KEY}
     # Fields that would act, were the request let through.
     w.acting = {"decision": "approve", "reason": "Forged", "country": "KE", "action": "hold",
                 "day_of_action": "2022-12-02", "kind": "poster", "language": "en", "title": "Forged",
@@ -208,6 +213,22 @@ def world(api) -> World:
                 "timezone": "Africa/Nairobi", "start": "2022-12-01T17:00", "end": "2022-12-01T19:00",
                 "key": w.key_b, "email": "forged@example.org", "turnout": "5"}
     return w
+
+
+UNKNOWN_KEY = "A" * 43  # shaped as a private link's key, opening nothing
+
+
+def a_sign_up(api, w: World, setting: dict) -> str:
+    """A sign-up without an address to an approved event of a campaign in 2030: its key. The
+    sweeps only read its pages (its cancel and erase get an unknown key, or a service that is down)."""
+    later = api.post(CAMPAIGNS, token=w.coordinator, json=DAY_2030).json
+    event = approved(api, w.coordinator, {**setting, "campaign": later}, token=w.token_a, **WHEN)["id"]
+    def signed_up():
+        answer = api.post(f"/api/notify/events/{event}/participants", json={
+            "party_size": 2, "name": "Amina", "language": "en"})
+        return answer.json["key"] if answer.status_code == 201 else None
+
+    return wait_until(signed_up, message="notify to know the event")
 
 
 # --- what is compared and checked -----------------------------------------------------------
@@ -284,7 +305,7 @@ class Findings(list):
             wanted.add("text/html")
         if kind not in wanted:
             self.append(f"{what}: a {status} as {kind}, not {' or '.join(sorted(wanted))}")
-        elif kind == "text/html" and (b"<h1>" not in response.data or b"</html>" not in response.data):
+        elif kind == "text/html" and (not re.search(rb"<h1[ >]", response.data) or b"</html>" not in response.data):
             self.append(f"{what}: a {status} page without its heading")
         elif kind == PROBLEM and response.json.get("status") != status:
             self.append(f"{what}: a {status} problem that says {response.json.get('status')}")
@@ -694,7 +715,8 @@ def _answering(body: bytes, kind: str):
 
 def test_a_service_answering_nonsense_gives_a_gateway_error_page(api, world, monkeypatch):
     findings = Findings()
-    paths = {"campaigns": "/", "campaign": f"/campaigns/{world.campaign}", "event": f"/events/{world.a_approved}"}
+    paths = {"campaigns": "/", "campaign": f"/campaigns/{world.campaign}", "event": f"/events/{world.a_approved}",
+             "participation": f"/p/{world.participation}"}
     for body, kind in ((b"<html>a captive portal</html>", "text/html"), (b"{}", "application/json"),
                        (b"[]", "application/json"), (b"{", "application/json")):
         _transport(monkeypatch, api.platform.web_api, "http://doa.internal", _answering(body, kind))

@@ -110,6 +110,8 @@ def test_erasing_makes_the_link_open_nothing(api, event):
     assert gone.status_code == 404 and "این پیوند چیزی را باز نمی‌کند" in gone.data.decode()
     assert gone.headers["Cache-Control"] == "no-store" and gone.headers["X-Robots-Tag"] == "noindex"
     assert api.get(f"/p/{key}.", headers={"Accept": "text/html"}).status_code == 404  # not a key: asked of no one
+    program = api.get(f"/p/{key}", headers={"Accept": "application/json"})
+    assert program.status_code == 404 and program.mimetype == "application/problem+json"
 
 
 def test_errors_come_under_their_fields_in_persian_and_nothing_is_stored(api, event):
