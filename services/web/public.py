@@ -122,7 +122,7 @@ def event_page_for(event_id):
     # The places, if notify can say now: the page shows without them (and then keeps the form).
     places = optional(lambda: api().get(f"/api/notify/events/{event_id}/participation", timeout=3), {})
     places = places if isinstance(places, dict) else {}
-    can_sign_up = places.get("open") if places else found["status"] == "approved"
+    can_sign_up = found["status"] == "approved" and places.get("open", True)  # not a cancelled event's
     return render_template("event.html", event=found, campaign={"id": found["campaign_id"]}, places=places,
                            can_sign_up=can_sign_up,
                            your_time=formats.zoned_time(found["starts_at"], reader_zone, language)

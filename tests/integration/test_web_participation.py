@@ -198,3 +198,9 @@ def test_no_log_line_writes_a_key(api, event, monkeypatch):
     assert any(m.startswith("GET /api/notify/participations/\u2026: ") and "did not answer" in m
                for m in messages), messages  # the web's own
     assert key not in out, [line for line in out.splitlines() if key in line]
+
+
+def test_a_cancelled_event_takes_no_sign_ups(api, event, setting):
+    assert api.post(f"{EVENTS}/{event['id']}/cancellation", token=setting["tokens"][0]).status_code == 200
+    html = api.get(f"/events/{event['id']}?lang=en").data.decode()
+    assert "I&#39;ll come</button>" not in html and 'href="#participate"' not in html
