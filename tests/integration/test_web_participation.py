@@ -204,3 +204,11 @@ def test_a_cancelled_event_takes_no_sign_ups(api, event, setting):
     assert api.post(f"{EVENTS}/{event['id']}/cancellation", token=setting["tokens"][0]).status_code == 200
     html = api.get(f"/events/{event['id']}?lang=en").data.decode()
     assert "I&#39;ll come</button>" not in html and 'href="#participate"' not in html
+
+
+def test_a_name_is_shown_as_text(api, event):
+    markup = '<img src=x onerror=alert(1)>"Amina"'
+    page = sign_up(api, event["id"], name=markup)
+    key = private_link(page)[1]
+    for html in (page.data.decode(), api.get(f"/p/{key}").data.decode()):
+        assert markup not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
