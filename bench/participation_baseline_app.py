@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -24,8 +25,9 @@ from flask import Flask, Response, request
 from bench.baseline_support import STORED, bare_flask, per_thread_sqlite
 
 PATH = "/api/notify/events/<event_id>/participants"
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # the app's short codes for the door
 INSERT = ("INSERT INTO participations (id, event_id, campaign_id, status, party_size, name, show_name, email, "
-          "language, created_at) VALUES (?, ?, NULL, ?, ?, NULL, 0, NULL, ?, ?)")
+          "language, code, created_at) VALUES (?, ?, NULL, ?, ?, NULL, 0, NULL, ?, ?, ?)")
 
 
 def create_app(database: str | None = None) -> Flask:
@@ -60,7 +62,8 @@ def create_app(database: str | None = None) -> Flask:
             conn.execute(f"UPDATE event_places SET {status} = {status} + ?, updated_at = ? WHERE event_id = ?",
                          (size, now, event_id))
             id_ = str(uuid.uuid4())
-            seq = conn.execute(INSERT, (id_, event_id, status, size, fields["language"], now)).lastrowid
+            code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))  # the door's short code, as the app
+            seq = conn.execute(INSERT, (id_, event_id, status, size, fields["language"], code, now)).lastrowid
             conn.commit()
         except BaseException:
             conn.rollback()

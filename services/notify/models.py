@@ -111,6 +111,7 @@ class EventPlaces(Base):
     waiting: Mapped[int] = mapped_column(Integer, default=0)
     anonymous: Mapped[int] = mapped_column(Integer, default=0)  # coming or waiting without an address
     cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    checked_in: Mapped[int] = mapped_column(Integer, default=0)  # counted at the door, signed up or not
     updated_at: Mapped[Timestamp]
 
 
@@ -122,7 +123,8 @@ class Participation(Base):
     __table_args__ = (Index("ix_participations_event", "event_id", "status", "seq"),
                       Index("ix_participations_subscription", "subscription_id"),
                       UniqueConstraint("id", name="uq_participations_id"),
-                      UniqueConstraint("event_id", "email", name="uq_participations_event_email"))
+                      UniqueConstraint("event_id", "email", name="uq_participations_event_email"),
+                      UniqueConstraint("event_id", "code", name="uq_participations_event_code"))
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # arrival order
     id: Mapped[str] = mapped_column(String(36), default=new_id)
@@ -135,8 +137,25 @@ class Participation(Base):
     email: Mapped[str | None] = mapped_column(String(320), nullable=True)  # lower-cased
     subscription_id: Mapped[Ref | None]  # the event's changes and reminders, once confirmed
     language: Mapped[str] = mapped_column(String(8))
+    code: Mapped[str] = mapped_column(String(8))  # shown at the door instead of the link's QR code
     created_at: Mapped[Timestamp]
     cancelled_at: Mapped[datetime | None]
+    checked_in_at: Mapped[datetime | None]
+
+
+class CheckIn(Base):
+    """One action of a door's check-in page, by the id the page gave it: an action sent again
+    (the page was offline, or unsure it had been heard) is recognised and not counted twice."""
+
+    __tablename__ = "check_ins"
+    __table_args__ = (Index("ix_check_ins_event", "event_id", "received_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    event_id: Mapped[Ref]
+    kind: Mapped[str] = mapped_column(String(12))  # door | participant
+    delta: Mapped[int] = mapped_column(Integer)  # people counted (a party's size; -1 at the door)
+    at: Mapped[datetime]  # as the page recorded it
+    received_at: Mapped[Timestamp]
 
 
 class Notice(Base):

@@ -9,6 +9,7 @@ the database's write lock. Every use case therefore writes before it reads what 
 """
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select, union_all, update
@@ -27,6 +28,13 @@ from shared.errors import Conflict, DomainError, NotFound
 from shared.ids import refuse_unknown
 
 PLACES = EventPlaces.__table__
+# A sign-up's short code, said or typed at the door instead of showing the link's QR code:
+# no 0/O or 1/I/L to confuse; 31^8 codes, so guessing one of an event's is hopeless.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
 
 
 class AnonymousLimit(DomainError, status=409, type_="anonymous-limit-reached"):
@@ -58,10 +66,10 @@ def ensure_places(session: Session, event_id: str) -> None:
     SQLite the transaction holds the write lock from here on)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(insert(PLACES).values(event_id=event_id, coming=0, waiting=0, anonymous=0, cancelled=0,
-                                          updated_at=utcnow()).on_conflict_do_nothing(index_elements=["event_id"]))
+                                          checked_in=0, updated_at=utcnow()).on_conflict_do_nothing(index_elements=["event_id"]))
 
 
-def _add(session: Session, event_id: str, condition=None, **changes) -> bool:
+def add_counts(session: Session, event_id: str, condition=None, **changes) -> bool:
     """Add to the event's counters if `condition` holds now; whether they changed."""
     stmt = update(PLACES).where(PLACES.c.event_id == event_id)
     if condition is not None:
@@ -74,7 +82,7 @@ def _fits(size: int):
     return or_(PLACES.c.capacity.is_(None), PLACES.c.coming + size <= PLACES.c.capacity)
 
 
-COUNTS = (PLACES.c.capacity, PLACES.c.coming, PLACES.c.waiting, PLACES.c.cancelled)
+COUNTS = (PLACES.c.capacity, PLACES.c.coming, PLACES.c.waiting, PLACES.c.cancelled, PLACES.c.checked_in)
 
 
 def _take(session: Session, event_id: str, size: int, anonymous: bool):
@@ -117,7 +125,7 @@ def sign_up(session: Session, config: Config, outbox: Outbox, event_id: str, fie
     participation = Participation(
         event_id=event_id, campaign_id=event.campaign_id, status=status, party_size=size,
         name=(fields.get("name") or "").strip() or None, show_name=fields.get("show_name", False), email=email,
-        language=fields["language"])
+        language=fields["language"], code=new_code())
     session.add(participation)
     session.flush()
     if email is not None:
@@ -149,7 +157,7 @@ def cancel(session: Session, outbox: Outbox, participation: Participation) -> No
     if participation.status == "cancelled":
         return
     size, was = participation.party_size, participation.status
-    _add(session, participation.event_id, cancelled=size,
+    add_counts(session, participation.event_id, cancelled=size,
          **{"coming" if was == "coming" else "waiting": -size}, **({} if participation.email else {"anonymous": -size}))
     participation.status, participation.cancelled_at = "cancelled", utcnow()
     if participation.subscription_id is not None:  # no more reminders or news of the event
@@ -166,7 +174,7 @@ def promote(session: Session, event_id: str) -> list[Participation]:
         Participation.event_id == event_id, Participation.status == "waiting").order_by(Participation.seq)).scalars()
     for candidate in waiting:
         size = candidate.party_size
-        if _add(session, event_id, _fits(size), coming=size, waiting=-size):
+        if add_counts(session, event_id, _fits(size), coming=size, waiting=-size):
             candidate.status = "coming"
             promoted.append(candidate)
     _tell_promoted(session, event_id, promoted)

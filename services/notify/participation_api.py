@@ -9,6 +9,7 @@ from icalendar import Calendar, Event
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from services.notify import check_in as door
 from services.notify import participation as use
 from services.notify import participation_schemas as schemas
 from services.notify.link_pages import links
@@ -36,7 +37,7 @@ def _is_host(event: KnownEvent) -> bool:
 
 def _places(session, event: KnownEvent, host: bool) -> dict:
     places = session.get(EventPlaces, event.id) or EventPlaces(event_id=event.id, coming=0, waiting=0, anonymous=0,
-                                                                cancelled=0)
+                                                                cancelled=0, checked_in=0)
     left = None if places.capacity is None else max(places.capacity - places.coming, 0)
     out = {"event_id": event.id, "open": event.ends_at > utcnow(), "capacity": places.capacity,
            "coming": places.coming, "waiting": places.waiting, "places_left": left}
@@ -44,7 +45,7 @@ def _places(session, event: KnownEvent, host: bool) -> dict:
         names = session.execute(select(Participation.name, Participation.party_size, Participation.status).where(
             Participation.event_id == event.id, Participation.show_name.is_(True),
             Participation.name.is_not(None)).order_by(Participation.seq)).all()
-        out |= {"cancelled": places.cancelled, "anonymous": places.anonymous,
+        out |= {"cancelled": places.cancelled, "checked_in": places.checked_in, "anonymous": places.anonymous,
                 "anonymous_limit": places.anonymous_limit, "names": [row._asdict() for row in names]}
     return out
 
@@ -71,6 +72,22 @@ class Places(MethodView):
                 raise Forbidden("Only the event's organisation and coordinators set its places.")
             use.set_places(session, kernel().outbox, event.id, fields)
             return _places(session, event, True)
+
+
+@places_blp.route("/<uuid:event_id>/check-ins", methods=["POST"])
+@requires("organisation", "coordinator")
+@places_blp.arguments(schemas.DoorIn)
+@places_blp.response(200, schemas.DoorOut)
+def check_in(body, event_id):
+    """The door's actions, sent as they happen or in a batch once back online: one more or one
+    fewer person, or a participant by their QR code (the link's key) or short code. Each is
+    counted once, by its id; a participant once, however many phones check them in."""
+    with kernel().db.transaction(hot=True) as session:
+        event = use.public_event(session, str(event_id))
+        if not _is_host(event):
+            raise Forbidden("Only the event's organisation and coordinators count at its door.")
+        made = links(session)
+        return door.record(session, kernel().outbox, event, body["actions"], made.participation_of)
 
 
 @places_blp.route("/<uuid:event_id>/participants", methods=["POST"])
@@ -100,6 +117,7 @@ def _signup(session, participation: Participation) -> dict:
     return {column: getattr(participation, column) for column in (
         "id", "event_id", "status", "party_size", "name", "show_name", "language", "created_at", "cancelled_at")} | {
         "with_email": participation.email is not None, "position": use.position(session, participation),
+        "code": participation.code, "checked_in": participation.checked_in_at is not None,
         "event": session.get(KnownEvent, participation.event_id)}
 
 

@@ -44,6 +44,8 @@ class ParticipationOut(FastSchema):
     name = fields.String(allow_none=True)
     show_name = fields.Boolean()
     with_email = fields.Boolean(metadata={"description": "An e-mail address was given (never shown)."})
+    code = fields.String(metadata={"description": "The short code to give at the door instead of the QR code."})
+    checked_in = fields.Boolean(metadata={"description": "Counted at the door."})
     language = LanguageCode()
     created_at = fields.AwareDateTime(format="iso")
     cancelled_at = fields.AwareDateTime(format="iso", allow_none=True)
@@ -71,6 +73,7 @@ class PlacesOut(FastSchema):
     places_left = fields.Integer(allow_none=True)
     # The hosts' and coordinators' view only:
     cancelled = fields.Integer(metadata={"description": "Hosts and coordinators only."})
+    checked_in = fields.Integer(metadata={"description": "Hosts and coordinators only: people counted at the door."})
     anonymous = fields.Integer(metadata={"description": "Hosts and coordinators only: people without an address."})
     anonymous_limit = fields.Integer(allow_none=True, metadata={"description": "Hosts and coordinators only."})
     names = fields.List(fields.Nested(Shown), metadata={
@@ -81,3 +84,31 @@ class PlacesPatch(Changes):
     capacity = WholeNumber(allow_none=True, validate=validate.Range(min=1, max=1_000_000))
     anonymous_limit = WholeNumber(allow_none=True, validate=validate.Range(min=0, max=1_000_000), metadata={
         "description": "At most this many people signed up without an e-mail address; null: no limit."})
+
+
+class DoorAction(Schema):
+    id = UUIDString(required=True, metadata={"description": "Made by the door's page, so that an action sent again "
+                                                           "(after being offline) is counted once."})
+    kind = fields.String(required=True, validate=validate.OneOf(["door", "participant"]))
+    delta = fields.Integer(load_default=1, validate=validate.OneOf([1, -1]), metadata={
+        "description": "door: one more person, or one fewer."})
+    code = fields.String(load_default=None, validate=validate.Length(min=4, max=20), metadata={
+        "description": "participant: the short code (any case, spaces or dashes)."})
+    key = fields.String(load_default=None, validate=validate.Length(equal=43), metadata={
+        "description": "participant: the private link's key, as its QR code carries it."})
+    at = fields.AwareDateTime(load_default=None, metadata={"description": "When the page recorded it."})
+
+
+
+class DoorIn(Schema):
+    actions = fields.List(fields.Nested(DoorAction), required=True, validate=validate.Length(min=1, max=500))
+
+
+class DoorOut(FastSchema):
+    applied = fields.Integer(metadata={"description": "Actions counted now."})
+    repeated = fields.Integer(metadata={"description": "Actions counted before (sent again, or a participant "
+                                                       "already checked in)."})
+    unknown = fields.List(UUIDString(), metadata={
+        "description": "Participant actions naming nobody signed up for the event (or naming nobody at all): the "
+                       "rest of the batch counts all the same."})
+    checked_in = fields.Integer(metadata={"description": "People counted at the door now."})

@@ -80,6 +80,7 @@ class ParticipationData(Schema):
     coming = fields.Integer(required=True)
     waiting = fields.Integer(required=True)
     cancelled = fields.Integer(required=True)
+    checked_in = fields.Integer(required=True)  # people counted at the door, signed up or not
 
 
 class CampaignData(Schema):
@@ -258,8 +259,8 @@ CATALOGUE: dict[str, MessageType] = {
                     "An event's address, hidden until some hours before its start, has just become public: "
                     "where it is (sent once, then as any event's place)."),
         MessageType("event.participation_changed", 1, ParticipationData, "notify",
-                    "Someone signed up for a public event, cancelled, or the hosts changed its places: the "
-                    "counts as they are now."),
+                    "Someone signed up for a public event, cancelled, was counted at the door, or the hosts "
+                    "changed its places: the counts as they are now."),
         MessageType("country.held", 1, CountryData, "events",
                     "A coordinator hid every event of a country from public outputs (an emergency); other services "
                     "hold back what they publish of it."),

@@ -187,7 +187,7 @@ def test_the_counts_go_on_the_bus_and_never_who(api, hosted):
     data = json.loads(bodies[-1])["data"]
     assert data == {"event_id": event_id, "campaign_id": hosted["event"]["campaign_id"],
                     "organisation_id": hosted["event"]["organisation_id"], "capacity": None, "coming": 2,
-                    "waiting": 0, "cancelled": 0}
+                    "waiting": 0, "cancelled": 0, "checked_in": 0}
 
 
 def test_a_thousand_sign_ups_at_once_take_exactly_the_places_there_are_and_wait_in_arrival_order(api, hosted):
@@ -336,3 +336,53 @@ def test_when_a_hidden_address_becomes_public_those_coming_hear_where_by_mail(ma
                message="the e-mail with the address")
     told = next(m for m in mailbox.to("omid@example.org") if "Where it happens" in m["Subject"])
     assert "Uhuru Park, gate 2" in told.get_body(("plain",)).get_content()
+
+
+def door(api, hosted, *actions, token=None):
+    return api.post(f"/api/notify/events/{hosted['event']['id']}/check-ins", token=token or hosted["owner"],
+                    json={"actions": list(actions)})
+
+
+def test_the_door_counts_people_and_participants_once_however_often_the_page_sends_them(api, hosted):
+    """The door's page sends its actions again after being offline: each is counted once; a
+    participant shown at two phones counts once; a code nobody has is said to be unknown."""
+    import uuid
+
+    event_id = hosted["event"]["id"]
+    family = sign_up(api, event_id, party_size=3).json
+    friend = sign_up(api, event_id).json
+    assert len(family["code"]) == 8 and family["checked_in"] is False
+    plus, minus = [{"id": str(uuid.uuid4()), "kind": "door", "delta": d} for d in (1, -1)]
+    second_plus = {"id": str(uuid.uuid4()), "kind": "door"}
+    by_qr = {"id": str(uuid.uuid4()), "kind": "participant", "key": family["key"]}
+    by_code = {"id": str(uuid.uuid4()), "kind": "participant",
+               "code": f"{friend['code'][:4].lower()}-{friend['code'][4:]}"}
+    first = door(api, hosted, plus, second_plus, minus, by_qr, by_code)
+    assert first.status_code == 200, first.json
+    assert first.json == {"applied": 5, "repeated": 0, "unknown": [], "checked_in": 1 + 3 + 1}
+    again = door(api, hosted, plus, second_plus, minus, by_qr, by_code,  # the offline page sends it all again
+                 {"id": str(uuid.uuid4()), "kind": "participant", "key": family["key"]})  # and another phone
+    assert again.json == {"applied": 0, "repeated": 6, "unknown": [], "checked_in": 5}
+    nobody = {"id": str(uuid.uuid4()), "kind": "participant", "code": "ZZZZ2222"}
+    assert door(api, hosted, nobody).json["unknown"] == [nobody["id"]]
+    assert api.get(f"/api/notify/participations/{family['key']}").json["checked_in"] is True
+    assert api.get(places_path(event_id), token=hosted["owner"]).json["checked_in"] == 5
+    assert "checked_in" not in api.get(places_path(event_id)).json  # the public sees who comes, not who came
+
+
+def test_only_the_hosts_count_at_the_door_and_bad_actions_change_nothing(api, hosted, organisations, coordinator):
+    import uuid
+
+    other = api.organisation_token(coordinator, organisations[1]["id"])[1]
+    action = {"id": str(uuid.uuid4()), "kind": "door"}
+    assert door(api, hosted, action, token=other).status_code == 403
+    for bad in ({"id": "x", "kind": "door"}, {"id": str(uuid.uuid4()), "kind": "door", "delta": 5},
+                {"id": str(uuid.uuid4()), "kind": "knock"}):
+        refused = door(api, hosted, bad)
+        assert refused.status_code == 422 and refused.json["type"] == PROBLEM + "validation", bad
+    assert api.get(places_path(hosted["event"]["id"]), token=hosted["owner"]).json["checked_in"] == 0
+    below = door(api, hosted, {"id": str(uuid.uuid4()), "kind": "door", "delta": -1})
+    assert below.json["checked_in"] == 0  # never fewer than nobody
+    nameless = {"id": str(uuid.uuid4()), "kind": "participant"}  # the rest of an offline batch still counts
+    assert door(api, hosted, nameless, action).json == {"applied": 1, "repeated": 0, "unknown": [nameless["id"]],
+                                                         "checked_in": 1}

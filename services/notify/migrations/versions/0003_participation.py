@@ -1,16 +1,20 @@
-"""participation: an event's places and the sign-ups of those who will come"""
+"""participation: an event's places, the sign-ups of those who will come, and check-in at the door"""
 from shared.migrations import boolean, integer, new_tables, string, table, utc, uuid
 
 revision = "0003"
 down_revision = "0002"
 upgrade, downgrade = new_tables(
     table("event_places", uuid("event_id"), integer("capacity?", "anonymous_limit?"),
-          integer("coming", "waiting", "anonymous", "cancelled"), utc("updated_at"), primary_key="event_id"),
+          integer("coming", "waiting", "anonymous", "cancelled", "checked_in"), utc("updated_at"),
+          primary_key="event_id"),
     table("participations", integer("seq", autoincrement=True), uuid("id", "event_id", "campaign_id?"),
           string(10, "status"), integer("party_size"), string(100, "name?"), boolean("show_name"),
-          string(320, "email?"), uuid("subscription_id?"), string(8, "language"), utc("created_at", "cancelled_at?"),
-          primary_key="seq",
-          unique={"uq_participations_id": ("id",), "uq_participations_event_email": ("event_id", "email")},
+          string(320, "email?"), uuid("subscription_id?"), string(8, "language", "code"),
+          utc("created_at", "cancelled_at?", "checked_in_at?"), primary_key="seq",
+          unique={"uq_participations_id": ("id",), "uq_participations_event_email": ("event_id", "email"),
+                  "uq_participations_event_code": ("event_id", "code")},
           indexes={"ix_participations_event": ("event_id", "status", "seq"),
                    "ix_participations_subscription": ("subscription_id",)}),
+    table("check_ins", uuid("id", "event_id"), string(12, "kind"), integer("delta"), utc("at", "received_at"),
+          indexes={"ix_check_ins_event": ("event_id", "received_at")}),
 )
