@@ -70,8 +70,11 @@ def link_page(key):
     found = participation_of(key)
     event = optional(lambda: api().get(f"/api/events/events/{found['event_id']}", lang=language), {}) \
         or brief(found.get("event") or {}, language)
+    door = found.get("status") == "coming"  # the door scans the link's QR code, or takes the short code
     return render_template("participation.html", p=found, event=event, key=key,
-                           done=DONE.get(request.args.get("done", "")))
+                           done=DONE.get(request.args.get("done", "")),
+                           qr=qr_svg(private_link(key), title=translator(language)("participation_qr_title"))
+                           if door else None)
 
 
 @bp.get("/p/<key>/event.ics")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import uuid
 from pathlib import Path
 
 import pytest
@@ -212,3 +213,15 @@ def test_a_name_is_shown_as_text(api, event):
     key = private_link(page)[1]
     for html in (page.data.decode(), api.get(f"/p/{key}").data.decode()):
         assert markup not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_the_links_page_is_what_the_door_scans_and_says_when_it_was_counted(api, event, setting):
+    sent = sign_up(api, event["id"], party_size="2")
+    key = private_link(sent)[1]
+    code = re.search(r'<code dir="ltr">([A-Z0-9]{4}-[A-Z0-9]{4})</code>', sent.data.decode()).group(1)
+    page = api.get(f"/p/{key}?lang=en").data.decode()
+    assert "At the door" in page and "<svg" in page and code in page and "Counted at the door." not in page
+    door = api.post(f"/api/notify/events/{event['id']}/check-ins", token=setting["tokens"][0], json={"actions": [
+        {"id": str(uuid.uuid4()), "kind": "participant", "code": code}]})
+    assert door.status_code == 200 and door.json["checked_in"] == 2, door.json
+    assert "Counted at the door." in api.get(f"/p/{key}?lang=en").data.decode()
