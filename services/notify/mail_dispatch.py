@@ -305,6 +305,8 @@ class MailDispatcher:
             c["review_url"] = c["event"]["url"] if "event" in c else c["report"]["url"]
         if notice.kind == "reminder":
             c["subscriber_timezone"] = reader_zone
+        if notice.kind == "host_message":
+            c["message"] = _pick(c["text"], c.get("languages") or [], language)
         if notice.kind == "report_request":
             c["report_url"] = f"{base}/api/media/reports"
         if notice.kind == "events_outside_window":

@@ -143,6 +143,22 @@ class Participation(Base):
     checked_in_at: Mapped[datetime | None]
 
 
+class HostMessage(Base):
+    """What an event's hosts wrote to its participants ("the meeting point moved"), in one or
+    more languages: mailed to those with a confirmed address, shown on every link's page, kept
+    for coordinators to see."""
+
+    __tablename__ = "host_messages"
+    __table_args__ = (Index("ix_host_messages_event", "event_id", "created_at"),)
+
+    id: Mapped[NewId]
+    event_id: Mapped[Ref]
+    author_role: Mapped[str] = mapped_column(String(20))  # organisation | coordinator
+    author_id: Mapped[Ref]
+    text: Mapped[dict] = mapped_column(JSON)  # language → text
+    created_at: Mapped[Timestamp]
+
+
 class CheckIn(Base):
     """One action of a door's check-in page, by the id the page gave it: an action sent again
     (the page was offline, or unsure it had been heard) is recognised and not counted twice."""

@@ -10,16 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from services.notify import check_in as door
+from services.notify import host_messages
 from services.notify import participation as use
 from services.notify import participation_schemas as schemas
 from services.notify.link_pages import links
-from services.notify.models import EventPlaces, KnownEvent, Participation
+from services.notify.models import EventPlaces, HostMessage, KnownEvent, Participation
 from services.notify.schemas import Accepted
 from shared.db import utcnow
 from shared.errors import Forbidden, NotFound
 from shared.http.auth import current_principal
 from shared.http.contract import LOCATION, NO_STORE
 from shared.http.dump import json_response
+from shared.http.pagination import PageArgs, keyset_page, page_body
 from shared.http.ratelimit import limiter, participate_limit
 from shared.http.routes import Blueprint, MethodView, kernel, requires
 
@@ -67,11 +69,57 @@ class Places(MethodView):
         """The event's places and its ceiling on sign-ups without an address (its organisation or
         a coordinator). More places promote from the waiting list; fewer take nobody's place."""
         with kernel().db.transaction(hot=True) as session:
-            event = use.public_event(session, str(event_id))
-            if not _is_host(event):
-                raise Forbidden("Only the event's organisation and coordinators set its places.")
+            event = _hosted(session, str(event_id), "set its places")
             use.set_places(session, kernel().outbox, event.id, fields)
             return _places(session, event, True)
+
+
+@places_blp.route("/<uuid:event_id>/messages")
+class HostMessages(MethodView):
+    @requires("organisation", "coordinator")
+    @places_blp.arguments(PageArgs, location="query")
+    @places_blp.response(200, schemas.HostMessagePage)
+    def get(self, args, event_id):
+        """What the event's hosts wrote to its participants, newest first (the hosts and coordinators)."""
+        with kernel().db.transaction() as session:
+            _hosted(session, str(event_id), "read its messages")
+            stmt = select(HostMessage).where(HostMessage.event_id == str(event_id))
+            return page_body(*keyset_page(session, stmt, [HostMessage.created_at, HostMessage.id], args,
+                                          descending=True))
+
+    @requires("organisation", "coordinator")
+    @places_blp.arguments(schemas.HostMessageIn)
+    @places_blp.response(201, schemas.HostMessageOut, headers=LOCATION)
+    def post(self, body, event_id):
+        """Write to the event's participants, in one or more languages: mailed to those with a
+        confirmed address, shown on every sign-up's page. At most ten a day per event (429)."""
+        with kernel().db.transaction() as session:
+            event = _hosted(session, str(event_id), "write to its participants")
+            message = host_messages.send(session, event, current_principal(), body["text"])
+        return message, {"Location": url_for("participation.HostMessageById", event_id=event_id,
+                                             message_id=message.id)}
+
+
+@places_blp.route("/<uuid:event_id>/messages/<uuid:message_id>")
+class HostMessageById(MethodView):
+    @requires("organisation", "coordinator")
+    @places_blp.response(200, schemas.HostMessageOut)
+    def get(self, event_id, message_id):
+        """One of the hosts' messages."""
+        with kernel().db.transaction() as session:
+            _hosted(session, str(event_id), "read its messages")
+            message = session.get(HostMessage, str(message_id))
+            if message is None or message.event_id != str(event_id):
+                raise NotFound("The event has no message of this id.")
+            return message
+
+
+def _hosted(session, event_id: str, to_do: str) -> KnownEvent:
+    """The event, if the caller hosts it (its organisation) or coordinates; 403 otherwise."""
+    event = use.public_event(session, event_id)
+    if not _is_host(event):
+        raise Forbidden(f"Only the event's organisation and coordinators {to_do}.")
+    return event
 
 
 @places_blp.route("/<uuid:event_id>/check-ins", methods=["POST"])
@@ -83,9 +131,7 @@ def check_in(body, event_id):
     fewer person, or a participant by their QR code (the link's key) or short code. Each is
     counted once, by its id; a participant once, however many phones check them in."""
     with kernel().db.transaction(hot=True) as session:
-        event = use.public_event(session, str(event_id))
-        if not _is_host(event):
-            raise Forbidden("Only the event's organisation and coordinators count at its door.")
+        event = _hosted(session, str(event_id), "count at its door")
         made = links(session)
         return door.record(session, kernel().outbox, event, body["actions"], made.participation_of)
 
@@ -118,6 +164,7 @@ def _signup(session, participation: Participation) -> dict:
         "id", "event_id", "status", "party_size", "name", "show_name", "language", "created_at", "cancelled_at")} | {
         "with_email": participation.email is not None, "position": use.position(session, participation),
         "code": participation.code, "checked_in": participation.checked_in_at is not None,
+        "messages": host_messages.for_participant(session, participation.event_id, participation.language),
         "event": session.get(KnownEvent, participation.event_id)}
 
 

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 
 from shared.fields import Changes, CountryCode, Email, LanguageCode, Text, TimeZone, UUIDString, WholeNumber
 from shared.http.dump import FastSchema
+from shared.http.pagination import page_schema
 
 STATUSES = ["coming", "waiting", "cancelled"]
 
@@ -35,6 +36,12 @@ class EventBrief(FastSchema):
     status = fields.String()
 
 
+class MessageShown(FastSchema):
+    text = fields.String()
+    language = LanguageCode()
+    created_at = fields.AwareDateTime(format="iso")
+
+
 class ParticipationOut(FastSchema):
     id = UUIDString()
     event_id = UUIDString()
@@ -50,6 +57,8 @@ class ParticipationOut(FastSchema):
     created_at = fields.AwareDateTime(format="iso")
     cancelled_at = fields.AwareDateTime(format="iso", allow_none=True)
     event = fields.Nested(EventBrief)
+    messages = fields.List(fields.Nested(MessageShown), metadata={
+        "description": "What the hosts wrote, newest first, in the sign-up's language where they wrote in it."})
 
 
 class ParticipationCreated(ParticipationOut):
@@ -112,3 +121,23 @@ class DoorOut(FastSchema):
         "description": "Participant actions naming nobody signed up for the event (or naming nobody at all): the "
                        "rest of the batch counts all the same."})
     checked_in = fields.Integer(metadata={"description": "People counted at the door now."})
+
+
+class HostMessageIn(Schema):
+    text = fields.Dict(keys=LanguageCode(), values=Text(max_length=2000, multiline=True), required=True,
+                       validate=validate.Length(min=1, max=30), metadata={
+                           "description": "Language code → the message; each participant reads it in their "
+                                          "language if it is here, else in the first.",
+                           "example": {"en": "The meeting point moved to the north gate.",
+                                       "fa": "محل تجمع به درِ شمالی منتقل شد."}})
+
+
+class HostMessageOut(FastSchema):
+    id = UUIDString()
+    event_id = UUIDString()
+    author_role = fields.String(validate=validate.OneOf(["organisation", "coordinator"]))
+    text = fields.Dict(keys=LanguageCode(), values=fields.String())
+    created_at = fields.AwareDateTime(format="iso")
+
+
+HostMessagePage = page_schema(HostMessageOut, "HostMessagePage")

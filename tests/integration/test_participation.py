@@ -386,3 +386,48 @@ def test_only_the_hosts_count_at_the_door_and_bad_actions_change_nothing(api, ho
     nameless = {"id": str(uuid.uuid4()), "kind": "participant"}  # the rest of an offline batch still counts
     assert door(api, hosted, nameless, action).json == {"applied": 1, "repeated": 0, "unknown": [nameless["id"]],
                                                          "checked_in": 1}
+
+
+def test_the_hosts_write_to_participants_who_read_it_in_their_language_and_coordinators_see_it(api, hosted):
+    event_id = hosted["event"]["id"]
+    persian, german = sign_up(api, event_id).json, sign_up(api, event_id, language="de").json
+    text = {"en": "The meeting point moved to the north gate.", "fa": "محل تجمع به درِ شمالی منتقل شد."}
+    written = api.post(f"/api/notify/events/{event_id}/messages", token=hosted["owner"], json={"text": text})
+    assert written.status_code == 201, written.json
+    assert api.get(written.headers["Location"], token=hosted["coordinator"]).json["text"] == text
+    seen = api.get(f"/api/notify/participations/{persian['key']}").json["messages"]
+    assert [(m["text"], m["language"]) for m in seen] == [(text["fa"], "fa")]
+    seen = api.get(f"/api/notify/participations/{german['key']}").json["messages"]
+    assert [(m["text"], m["language"]) for m in seen] == [(text["en"], "en")]  # not written in German: the first
+    listed = api.get(f"/api/notify/events/{event_id}/messages", token=hosted["coordinator"]).json
+    assert [m["text"] for m in listed["items"]] == [text] and listed["next"] is None
+
+
+def test_only_the_hosts_write_and_not_more_than_ten_a_day(api, hosted, organisations, coordinator):
+    event_id = hosted["event"]["id"]
+    path = f"/api/notify/events/{event_id}/messages"
+    other = api.organisation_token(coordinator, organisations[1]["id"])[1]
+    assert api.post(path, token=other, json={"text": {"en": "Hi"}}).status_code == 403
+    assert api.get(path, token=other).status_code == 403
+    for bad in ({"text": {}}, {"text": "plain"}, {"text": {"xx": "Hi"}}, {"text": {"en": "a" * 2001}}):
+        refused = api.post(path, token=hosted["owner"], json=bad)
+        assert refused.status_code == 422 and refused.json["type"] == PROBLEM + "validation", bad
+    for n in range(10):
+        assert api.post(path, token=hosted["owner"], json={"text": {"en": f"Update {n}"}}).status_code == 201
+    eleventh = api.post(path, token=hosted["owner"], json={"text": {"en": "One more"}})
+    assert eleventh.status_code == 429 and eleventh.json["type"] == PROBLEM + "rate-limited"
+    assert 0 < int(eleventh.headers["Retry-After"]) <= 24 * 3600
+
+
+def test_a_hosts_message_reaches_a_confirmed_address_by_mail_in_its_language(mailed, mailbox):
+    api, coordinator, made = mailed
+    assert sign_up(api, made["id"], email="nasrin@example.org", language="fa").status_code == 202
+    wait_until(lambda: mailbox.to("nasrin@example.org"), message="the confirmation e-mail")
+    confirm = next(w for w in mailbox.to("nasrin@example.org")[0].get_body(("plain",)).get_content().split()
+                   if "/subscriptions/confirmation?token=" in w)
+    assert api.post(confirm.replace("http://doa.test", "")).status_code == 200
+    api.post(f"/api/notify/events/{made['id']}/messages", token=coordinator,
+             json={"text": {"en": "Bring water.", "fa": "آب همراه داشته باشید."}})
+    wait_until(lambda: len(mailbox.to("nasrin@example.org")) == 2, message="the hosts' message by e-mail")
+    text = mailbox.to("nasrin@example.org")[1].get_body(("plain",)).get_content()
+    assert "آب همراه داشته باشید." in text and "Bring water." not in text

@@ -43,6 +43,7 @@ def context(kind: str, **changes) -> dict:
         "event_changed": {"event": event(), "changed": ["starts_at", "venue", "title"]},
         "event_cancelled": {"event": event()},
         "place_freed": {"event": event()},
+        "host_message": {"event": event(), "message": "The meeting point moved to the north gate."},
         "place_disclosed": {"event": event(), "place": {"venue": "Uhuru Park", "address": "Gate 2, Uhuru Highway"}},
         "reminder": {"event": event(), "subscriber_timezone": "Europe/Berlin", "when": "day_before"},
         "report_published": {"report": report(), "campaign_name": "Climate Day 2022"},

@@ -33,6 +33,7 @@ KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "event_cancelled": ("subscriber", ("event",)),
     "place_freed": ("subscriber", ("event",)),
     "place_disclosed": ("subscriber", ("event", "place")),
+    "host_message": ("subscriber", ("event", "message")),
     "reminder": ("subscriber", ("event", "when")),
     "report_published": ("subscriber", ("report",)),
     "event_decided": ("organisation", ("event", "decision")),
@@ -154,8 +155,9 @@ def _values(kind: str, language: str, context: dict) -> dict:
         values["event"] = _event(context["event"], language, kind, reader_zone)
     if "report" in context:
         values["report"] = _report(context["report"], language, kind)
-    if "place" in context:
-        values["place"] = context["place"]
+    for given in ("place", "message"):  # shown as they are (escaped in HTML by the macros)
+        if given in context:
+            values[given] = context[given]
     values.update(_KIND_VALUES.get(kind, lambda c, lang: {})(context, language))
     return values
 

@@ -65,6 +65,8 @@ MESSAGES = {
     "event_changed.intro_unspecified": "Diese Veranstaltung wurde geändert. Die aktuellen Angaben:",
     "place_disclosed.subject": 'Wo es stattfindet: {title}',
     "place_disclosed.intro": 'Die Adresse der Veranstaltung, zu der Sie kommen, ist jetzt öffentlich:',
+    "host_message.subject": 'Von den Gastgebern: {title}',
+    "host_message.intro": 'Die Gastgeber der Veranstaltung, zu der Sie sich angemeldet haben, schreiben:',
     "place_freed.subject": 'Ein Platz für Sie: {title}',
     "place_freed.intro": 'Ein Platz ist frei geworden, und er gehört Ihnen: Sie warten nicht mehr, Sie sind dabei. Wenn Sie doch nicht kommen können, sagen Sie auf der Seite Ihrer Anmeldung ab, damit jemand anderes kommen kann.',
     "event_cancelled.subject": "Abgesagt: {title}",

@@ -74,6 +74,8 @@ MESSAGES = {
     # place_freed
     "place_disclosed.subject": 'Where it happens: {title}',
     "place_disclosed.intro": 'The address of the event you are coming to is now public:',
+    "host_message.subject": 'From the hosts of {title}',
+    "host_message.intro": 'The hosts of the event you signed up for write:',
     "place_freed.subject": 'A place for you: {title}',
     "place_freed.intro": "A place has become free, and it is yours: you no longer wait, you are coming. If you cannot come after all, cancel on your sign-up's page so that someone else can.",
     # event_cancelled

@@ -64,6 +64,8 @@ MESSAGES = {
     "event_changed.intro_unspecified": "Este evento ha cambiado. Los datos actuales:",
     "place_disclosed.subject": 'Dónde será: {title}',
     "place_disclosed.intro": 'La dirección del evento al que va a venir ya es pública:',
+    "host_message.subject": 'De quienes organizan: {title}',
+    "host_message.intro": 'Quienes organizan el evento al que se inscribió escriben:',
     "place_freed.subject": 'Una plaza para usted: {title}',
     "place_freed.intro": 'Se ha liberado una plaza y es suya: ya no espera, viene. Si al final no puede venir, cancele en la página de su inscripción para que otra persona pueda.',
     "event_cancelled.subject": "Cancelado: {title}",

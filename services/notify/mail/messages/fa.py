@@ -64,6 +64,8 @@ MESSAGES = {
     "event_changed.intro_unspecified": "این رویداد تغییر کرده است. اطلاعات فعلی:",
     "place_disclosed.subject": 'محل برگزاری: {title}',
     "place_disclosed.intro": 'نشانی رویدادی که به آن می\u200cآیید اکنون عمومی شده است:',
+    "host_message.subject": 'از برگزارکنندگان {title}',
+    "host_message.intro": 'برگزارکنندگان رویدادی که در آن ثبت\u200cنام کرده\u200cاید می\u200cنویسند:',
     "place_freed.subject": 'جایی برای شما: {title}',
     "place_freed.intro": 'جایی خالی شد و از آنِ شماست: دیگر در انتظار نیستید، می\u200cآیید. اگر نمی\u200cتوانید بیایید، در صفحه\u200cی ثبت\u200cنام\u200cتان آن را لغو کنید تا کس دیگری بتواند بیاید.',
     "event_cancelled.subject": "لغو شد: {title}",

@@ -65,6 +65,8 @@ MESSAGES = {
     "event_changed.intro_unspecified": "Cet événement a été modifié. Les informations à jour :",
     "place_disclosed.subject": 'Où cela se passe : {title}',
     "place_disclosed.intro": 'L’adresse de l’événement auquel vous venez est maintenant publique :',
+    "host_message.subject": 'De la part des organisateurs : {title}',
+    "host_message.intro": 'Les organisateurs de l’événement auquel vous êtes inscrit·e écrivent :',
     "place_freed.subject": 'Une place pour vous : {title}',
     "place_freed.intro": 'Une place s’est libérée, elle est à vous : vous n’attendez plus, vous venez. Si vous ne pouvez finalement pas venir, annulez sur la page de votre inscription pour qu’une autre personne le puisse.',
     "event_cancelled.subject": "Annulé : {title}",

@@ -64,6 +64,8 @@ MESSAGES = {
     "event_changed.intro_unspecified": "Событие изменилось. Актуальные данные:",
     "place_disclosed.subject": 'Где это будет: {title}',
     "place_disclosed.intro": 'Адрес мероприятия, на которое вы идёте, теперь открыт:',
+    "host_message.subject": 'От организаторов: {title}',
+    "host_message.intro": 'Организаторы мероприятия, на которое вы записались, пишут:',
     "place_freed.subject": 'Место для вас: {title}',
     "place_freed.intro": 'Освободилось место, и оно ваше: вы больше не ждёте, вы идёте. Если всё же не сможете прийти, отмените запись на её странице, чтобы пришёл кто-то другой.',
     "event_cancelled.subject": "Отменено: {title}",

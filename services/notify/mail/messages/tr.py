@@ -63,6 +63,8 @@ MESSAGES = {
     "event_changed.intro_unspecified": "Bu etkinlikte değişiklik var. Güncel bilgiler:",
     "place_disclosed.subject": 'Nerede: {title}',
     "place_disclosed.intro": 'Geleceğiniz etkinliğin adresi artık herkese açık:',
+    "host_message.subject": 'Düzenleyenlerden: {title}',
+    "host_message.intro": 'Kaydolduğunuz etkinliğin düzenleyenleri yazıyor:',
     "place_freed.subject": 'Size bir yer: {title}',
     "place_freed.intro": 'Bir yer boşaldı ve sizin: artık beklemiyorsunuz, geliyorsunuz. Yine de gelemezseniz, başka biri gelebilsin diye kaydınızın sayfasından iptal edin.',
     "event_cancelled.subject": "İptal edildi: {title}",

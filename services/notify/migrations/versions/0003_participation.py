@@ -1,5 +1,5 @@
-"""participation: an event's places, the sign-ups of those who will come, and check-in at the door"""
-from shared.migrations import boolean, integer, new_tables, string, table, utc, uuid
+"""participation: an event's places, the sign-ups of those who will come, the hosts' messages and check-in at the door"""
+from shared.migrations import boolean, integer, json, new_tables, string, table, utc, uuid
 
 revision = "0003"
 down_revision = "0002"
@@ -15,6 +15,8 @@ upgrade, downgrade = new_tables(
                   "uq_participations_event_code": ("event_id", "code")},
           indexes={"ix_participations_event": ("event_id", "status", "seq"),
                    "ix_participations_subscription": ("subscription_id",)}),
+    table("host_messages", uuid("id", "event_id"), string(20, "author_role"), uuid("author_id"), json("text"),
+          utc("created_at"), indexes={"ix_host_messages_event": ("event_id", "created_at")}),
     table("check_ins", uuid("id", "event_id"), string(12, "kind"), integer("delta"), utc("at", "received_at"),
           indexes={"ix_check_ins_event": ("event_id", "received_at")}),
 )
