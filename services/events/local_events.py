@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from operator import attrgetter
 
-from sqlalchemy import String, cast, func, select
+from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy import update as update_table
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from shared.languages import pick_language
 
 MESSAGE_FIELDS = ("id", "campaign_id", "organisation_id", "title", "languages", "activity_type", "city",
                   "country", "timezone", "starts_local", "ends_local", "starts_at", "ends_at", "status",
-                  "visibility")
+                  "visibility", "co_hosts")
 
 
 def event_data(event: LocalEvent) -> dict:
@@ -236,10 +236,12 @@ def cancel(session: Session, outbox: Outbox, event: LocalEvent, principal: Princ
 def list_statement(args: dict, principal: Principal | None):
     stmt = select(LocalEvent)
     for arg, column in (("campaign_id", LocalEvent.campaign_id), ("country", LocalEvent.country),
-                        ("organisation_id", LocalEvent.organisation_id), ("activity_type", LocalEvent.activity_type),
-                        ("status", LocalEvent.status)):
+                        ("activity_type", LocalEvent.activity_type), ("status", LocalEvent.status)):
         if args.get(arg):
             stmt = stmt.where(column == args[arg])
+    if args.get("organisation_id"):  # its own events and those it co-hosts (co_hosts: a JSON list of ids)
+        stmt = stmt.where(or_(LocalEvent.organisation_id == args["organisation_id"],
+                              cast(LocalEvent.co_hosts, String).like(f'%"{args["organisation_id"]}"%')))
     if args.get("city"):
         stmt = stmt.where(func.lower(LocalEvent.city) == args["city"].lower())
     if args.get("language"):  # languages is a JSON list: match the quoted code in its text

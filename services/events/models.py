@@ -78,6 +78,8 @@ class LocalEvent(Base):
     id: Mapped[NewTimeOrderedId]  # see shared.ids
     campaign_id: Mapped[Ref] = mapped_column(ForeignKey("campaigns.id"))
     organisation_id: Mapped[Ref]
+    # Organisations that accepted to host it too (cohosts.py): a joint event of signatories.
+    co_hosts: Mapped[list] = mapped_column(JSON, default=list)
     # Text per language ({"en": "...", "de": "..."}); the first of `languages` is the fallback.
     title: Mapped[dict] = mapped_column(JSON)
     description: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -113,6 +115,19 @@ class LocalEvent(Base):
     sequence: Mapped[int] = mapped_column(Integer, default=0)  # iCalendar SEQUENCE
     created_at: Mapped[Timestamp]
     updated_at: Mapped[Timestamp]
+
+
+class EventHost(Base):
+    """An organisation the event's owner invited to host it too: invited, then accepted (it
+    joins the event's `co_hosts`) — or declined, or removed, and the row goes."""
+
+    __tablename__ = "event_hosts"
+
+    event_id: Mapped[str] = mapped_column(String(36), ForeignKey("local_events.id"), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default="invited")  # invited | accepted
+    invited_at: Mapped[Timestamp]
+    accepted_at: Mapped[datetime | None]
 
 
 class EventChange(AwaitingDecision, Base):

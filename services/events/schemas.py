@@ -191,6 +191,7 @@ class LocalEventOut(FastSchema):
     id = UUIDString()
     campaign_id = UUIDString()
     organisation_id = UUIDString()
+    co_hosts = fields.List(UUIDString(), metadata={"description": "Organisations hosting it too (they accepted)."})
     language = LanguageCode(metadata={"description": "The language `title` and `description` are in."})
     title = fields.String()
     description = fields.String()
@@ -259,6 +260,18 @@ class QueuedChange(EventChangeOut):
 
 
 EventChangePage = page_schema(QueuedChange, "EventChangePage")
+
+
+class EventHostIn(Schema):
+    organisation_id = UUIDString(required=True, metadata={"description": "The organisation invited to host it too."})
+
+
+class EventHostOut(FastSchema):
+    event_id = UUIDString()
+    organisation_id = UUIDString()
+    status = fields.String(validate=validate.OneOf(["invited", "accepted"]))
+    invited_at = fields.AwareDateTime(format="iso")
+    accepted_at = fields.AwareDateTime(format="iso", allow_none=True)
 
 
 class HoldIn(Schema):

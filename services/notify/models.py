@@ -53,7 +53,7 @@ EVENTS = Copy(
     columns={"campaign_id": String(36), "organisation_id": String(36), "title": JSON, "languages": JSON,
              "city": String(200), "country": String(2), "timezone": String(64), "starts_local": String(19),
              "starts_at": UTCDateTime(), "ends_at": UTCDateTime(), "status": String(20), "visibility": String(20),
-             "activity_type": String(40)},
+             "activity_type": String(40), "co_hosts": col(JSON, default=list)},
     own={"report_requested": col(Boolean, default=False)},
     feeds=dict.fromkeys(("event.submitted", "event.approved", "event.rejected", "event.updated", "event.cancelled"),
                         copied()))

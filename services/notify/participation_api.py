@@ -34,7 +34,8 @@ GONE = "No sign-up has this key: it was erased, or the link was cut or changed."
 
 def _is_host(event: KnownEvent) -> bool:
     principal = current_principal()
-    return principal is not None and (principal.is_coordinator or principal.owns(event.organisation_id))
+    return principal is not None and (principal.is_coordinator or any(
+        principal.owns(host) for host in (event.organisation_id, *(event.co_hosts or ()))))
 
 
 def _places(session, event: KnownEvent, host: bool) -> dict:

@@ -140,6 +140,8 @@ class EventData(Schema):
     ends_at = fields.AwareDateTime(required=True, format="iso")
     status = fields.String(required=True)
     visibility = fields.String(required=True, validate=validate.OneOf(["public", "coordinators"]))
+    # Organisations that accepted to host it too; absent from messages sent before co-hosts were.
+    co_hosts = fields.List(UUIDString(), load_default=list)
 
 
 class EventUpdatedData(EventData):

@@ -431,3 +431,53 @@ def test_a_hosts_message_reaches_a_confirmed_address_by_mail_in_its_language(mai
     wait_until(lambda: len(mailbox.to("nasrin@example.org")) == 2, message="the hosts' message by e-mail")
     text = mailbox.to("nasrin@example.org")[1].get_body(("plain",)).get_content()
     assert "آب همراه داشته باشید." in text and "Bring water." not in text
+
+
+def test_a_co_host_shares_the_hosts_view_once_it_accepts_and_lists_the_event_with_its_own(api, hosted, organisations,
+                                                                                         coordinator):
+    """The owner invites another signatory; until it accepts it sees nothing of the hosts' side;
+    then it sees the names shown to hosts, writes to participants, counts at the door, and the
+    event is among its events."""
+    import uuid
+
+    event_id, partner = hosted["event"]["id"], organisations[1]["id"]
+    partner_token = api.organisation_token(coordinator, partner)[1]
+    sign_up(api, event_id, name="Mina", show_name=True)
+    invited = api.post(f"{EVENTS}/{event_id}/hosts", token=hosted["owner"], json={"organisation_id": partner})
+    assert invited.status_code == 201 and invited.json["status"] == "invited", invited.json
+    assert api.get(invited.headers["Location"], token=partner_token).json["status"] == "invited"
+    assert api.get(places_path(event_id), token=partner_token).json.get("names") is None  # not yet a host
+    assert api.post(f"{EVENTS}/{event_id}/hosts/{partner}/acceptance", token=hosted["owner"]).status_code == 403
+    accepted = api.post(f"{EVENTS}/{event_id}/hosts/{partner}/acceptance", token=partner_token)
+    assert accepted.status_code == 200 and accepted.json["status"] == "accepted"
+    assert api.get(f"{EVENTS}/{event_id}").json["co_hosts"] == [partner]
+    listed = api.get(EVENTS, query_string={"organisation_id": partner}).json["items"]
+    assert [e["id"] for e in listed] == [event_id]
+
+    def notify_sees_co_host():
+        known = notify_has(api, event_id)
+        return known is not None and known.co_hosts == [partner]
+
+    wait_until(notify_sees_co_host, message="notify to learn the co-host")
+    assert api.get(places_path(event_id), token=partner_token).json["names"][0]["name"] == "Mina"
+    assert api.post(f"/api/notify/events/{event_id}/messages", token=partner_token,
+                    json={"text": {"en": "We are at the north gate."}}).status_code == 201
+    assert door(api, hosted, {"id": str(uuid.uuid4()), "kind": "door"}, token=partner_token).status_code == 200
+    assert api.patch(f"{EVENTS}/{event_id}", token=partner_token, json={"city": "Mombasa"}).status_code == 403
+
+    left = api.delete(f"{EVENTS}/{event_id}/hosts/{partner}", token=partner_token)
+    assert left.status_code == 204
+    wait_until(lambda: notify_has(api, event_id).co_hosts == [], message="notify to learn the co-host left")
+    assert api.get(places_path(event_id), token=partner_token).json.get("names") is None
+
+
+def test_only_the_owner_invites_and_only_another_active_organisation(api, hosted, organisations, coordinator):
+    event_id = hosted["event"]["id"]
+    partner_token = api.organisation_token(coordinator, organisations[1]["id"])[1]
+    path = f"{EVENTS}/{event_id}/hosts"
+    assert api.post(path, token=partner_token, json={"organisation_id": organisations[2]["id"]}).status_code == 403
+    self_invite = api.post(path, token=hosted["owner"], json={"organisation_id": hosted["event"]["organisation_id"]})
+    assert self_invite.status_code == 422 and self_invite.json["errors"][0]["field"] == "organisation_id"
+    assert api.post(path, token=hosted["owner"], json={"organisation_id": organisations[1]["id"]}).status_code == 201
+    again = api.post(path, token=hosted["owner"], json={"organisation_id": organisations[1]["id"]})
+    assert again.status_code == 409

@@ -1,9 +1,12 @@
-"""participation: an event's places, the sign-ups of those who will come, the hosts' messages and check-in at the door"""
+"""participation: places, sign-ups, the hosts' messages, check-in at the door; events' co-hosts"""
+import sqlalchemy as sa
+from alembic import op
+
 from shared.migrations import boolean, integer, json, new_tables, string, table, utc, uuid
 
 revision = "0003"
 down_revision = "0002"
-upgrade, downgrade = new_tables(
+_create, _drop = new_tables(
     table("event_places", uuid("event_id"), integer("capacity?", "anonymous_limit?"),
           integer("coming", "waiting", "anonymous", "cancelled", "checked_in"), utc("updated_at"),
           primary_key="event_id"),
@@ -20,3 +23,18 @@ upgrade, downgrade = new_tables(
     table("check_ins", uuid("id", "event_id"), string(12, "kind"), integer("delta"), utc("at", "received_at"),
           indexes={"ix_check_ins_event": ("event_id", "received_at")}),
 )
+
+
+def upgrade() -> None:
+    _create()
+    # The events' co-hosts share the hosts' view: notify's copy of an event keeps them.
+    with op.batch_alter_table("known_events") as batch_op:
+        batch_op.add_column(sa.Column("co_hosts", sa.JSON(), nullable=False, server_default="[]"))
+    with op.batch_alter_table("known_events") as batch_op:
+        batch_op.alter_column("co_hosts", server_default=None, existing_type=sa.JSON())
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("known_events") as batch_op:
+        batch_op.drop_column("co_hosts")
+    _drop()
