@@ -4,7 +4,7 @@ connection and sends its actions when it is back; each action carries an id the 
 one sent twice is counted once, and a participant checked in from two phones counts once."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -24,6 +24,14 @@ def _recorded(session: Session, event_id: str, action: dict, kind: str, delta: i
         received_at=utcnow()).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)).first() is not None
 
 
+def _first_time(session: Session, found: Participation, at) -> bool:
+    """Mark the participant checked in, if no phone did a moment ago (one UPDATE decides)."""
+    marked = session.execute(update(Participation).where(Participation.id == found.id,
+                                                         Participation.checked_in_at.is_(None))
+                             .values(checked_in_at=at).execution_options(synchronize_session=False)).rowcount
+    return marked == 1
+
+
 def _participant(session: Session, event_id: str, action: dict, opened) -> Participation | None:
     if not (action.get("key") or action.get("code")):
         return None
@@ -37,7 +45,8 @@ def _participant(session: Session, event_id: str, action: dict, opened) -> Parti
 
 def record(session: Session, outbox: Outbox, event: KnownEvent, actions: list[dict], opened) -> dict:
     """Apply the door's actions, each once. `opened(key)`: the sign-up id a link's key opens.
-    Answers what was counted, what had been counted before, and the codes nobody signed up with."""
+    Answers what was counted, what had been counted before, and the participants not on the list
+    (a code nobody has, or a sign-up cancelled, waiting or unconfirmed)."""
     places.ensure_places(session, event.id)
     applied, repeated, unknown = 0, 0, []
     for action in actions:
@@ -46,18 +55,17 @@ def record(session: Session, outbox: Outbox, event: KnownEvent, actions: list[di
             if not _recorded(session, event.id, action, "door", delta):
                 repeated += 1
                 continue
-            places.add_counts(session, event.id, places.PLACES.c.checked_in + delta >= 0, checked_in=delta)
-            applied += 1
+            counted = places.add_counts(session, event.id, places.PLACES.c.checked_in + delta >= 0, checked_in=delta)
+            applied += counted  # one fewer than nobody changes nothing
             continue
         found = _participant(session, event.id, action, opened)
-        if found is None:
+        if found is None or found.status != "coming":  # cancelled, waiting or unconfirmed: not on the list
             unknown.append(action["id"])
             continue
-        if found.checked_in_at is not None or not _recorded(session, event.id, action, "participant",
-                                                            found.party_size):
+        if not _recorded(session, event.id, action, "participant", found.party_size) or not _first_time(
+                session, found, action.get("at") or utcnow()):
             repeated += 1
             continue
-        found.checked_in_at = action.get("at") or utcnow()
         places.add_counts(session, event.id, checked_in=found.party_size)
         applied += 1
     if applied:

@@ -10,7 +10,8 @@ from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
 from services.notify.fanout import add_notice, event_context, to_recipients
-from services.notify.models import HostMessage, KnownEvent, Participation
+from services.notify.models import EventPlaces, HostMessage, KnownEvent, Participation
+from services.notify.participation import ensure_places
 from shared.db import utcnow
 from shared.errors import DomainError
 from shared.http.auth import Principal
@@ -25,6 +26,9 @@ class TooManyMessages(DomainError, status=429, type_="rate-limited"):
 
 def send(session: Session, event: KnownEvent, principal: Principal, text: dict) -> HostMessage:
     now = utcnow()
+    # One host's message at a time per event (the row's lock; on SQLite the write lock), so ten is ten.
+    ensure_places(session, event.id)
+    session.execute(select(EventPlaces.event_id).where(EventPlaces.event_id == event.id).with_for_update())
     day = session.execute(select(func.count(), func.min(HostMessage.created_at)).where(
         HostMessage.event_id == event.id, HostMessage.created_at > now - timedelta(days=1))).one()
     if day[0] >= PER_DAY:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Response, render_template_string, request
 from sqlalchemy.orm import Session
 
+from services.notify import participation
 from services.notify import subscriptions as subs
 from services.notify.links import BadLink, ExpiredLink, Links, link_secret
 from shared.http.app import accepts_any_body
@@ -135,6 +136,7 @@ class Confirmation(LinkPage):
     def act(self, session: Session, subscription_id: str) -> Response:
         if subs.confirm(session, subscription_id) is None:
             return page(410, "This subscription is gone", "It was not confirmed in time. Subscribe again.")
+        participation.confirmed(session, kernel().outbox, subscription_id)  # a sign-up behind it takes its places
         return page(200, "Subscribed", "You will receive what you asked for. Every e-mail has a link to stop them.")
 
 

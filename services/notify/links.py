@@ -10,6 +10,8 @@ import secrets
 import uuid
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.notify.models import LinkKey
@@ -32,10 +34,11 @@ def link_secret(session: Session, config: Config) -> str:
     if config.NOTIFY_LINK_SECRET:
         return config.NOTIFY_LINK_SECRET
     key = session.get(LinkKey, 1)
-    if key is None:
-        key = LinkKey(id=1, secret=secrets.token_urlsafe(48))
-        session.add(key)
-        session.flush()
+    if key is None:  # the first to ask makes it; two at once keep the one stored first
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(LinkKey.__table__).values(id=1, secret=secrets.token_urlsafe(48))
+                        .on_conflict_do_nothing(index_elements=["id"]))
+        key = session.get(LinkKey, 1, populate_existing=True)
     return key.secret
 
 

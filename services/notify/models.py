@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, case, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    case,
+    func,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.bus.tables import add_kernel_tables
@@ -123,14 +136,16 @@ class Participation(Base):
     __table_args__ = (Index("ix_participations_event", "event_id", "status", "seq"),
                       Index("ix_participations_subscription", "subscription_id"),
                       UniqueConstraint("id", name="uq_participations_id"),
-                      UniqueConstraint("event_id", "email", name="uq_participations_event_email"),
+                      # One sign-up an address for an event, until it is cancelled (then it may sign up again).
+                      Index("uq_participations_event_email", "event_id", "email", unique=True,
+                            sqlite_where=text("status != 'cancelled'"), postgresql_where=text("status != 'cancelled'")),
                       UniqueConstraint("event_id", "code", name="uq_participations_event_code"))
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)  # arrival order
     id: Mapped[str] = mapped_column(String(36), default=new_id)
     event_id: Mapped[Ref]
     campaign_id: Mapped[Ref | None]
-    status: Mapped[str] = mapped_column(String(10))  # coming | waiting | cancelled
+    status: Mapped[str] = mapped_column(String(12))  # unconfirmed (an address's, until) | coming | waiting | cancelled
     party_size: Mapped[int] = mapped_column(Integer)
     name: Mapped[str | None] = mapped_column(String(100), nullable=True)
     show_name: Mapped[bool] = mapped_column(Boolean, default=False)  # to the hosts, never the public

@@ -102,40 +102,84 @@ def _take(session: Session, event_id: str, size: int, anonymous: bool):
 
 
 def sign_up(session: Session, config: Config, outbox: Outbox, event_id: str, fields: dict) -> Participation:
-    """A sign-up: its places if all are free and nobody waits before it, else the waiting
-    list. The same address twice for an event is one sign-up: the first, unchanged. (Its
-    reads come first, so the write lock is held from the first UPDATE to the commit only.)"""
+    """A sign-up without an address: its places if all are free and nobody waits before it,
+    else the waiting list. With an address: unconfirmed, taking nothing and counted nowhere
+    until the link of the e-mail it gets is followed (`confirmed`), so neither the answer nor
+    the counts tell anyone whether that address had signed up. (Reads come first: the write
+    lock is held from the first UPDATE to the commit only.)"""
     event = open_event(session, event_id)
     email = (fields.get("email") or "").strip().lower() or None
     if email is not None:
-        existing = session.execute(select(Participation).where(
-            Participation.event_id == event_id, Participation.email == email,
-            Participation.status != "cancelled")).scalars().first()
-        if existing is not None:
-            return existing
+        return _with_address(session, config, event, email, fields)
     size = fields["party_size"]
-    taken = _take(session, event_id, size, anonymous=email is None)
+    taken = _take(session, event_id, size, anonymous=True)
     if taken is None and session.get(EventPlaces, event_id) is None:  # the event's first sign-up
         ensure_places(session, event_id)
-        taken = _take(session, event_id, size, anonymous=email is None)
+        taken = _take(session, event_id, size, anonymous=True)
     if taken is None:
         raise AnonymousLimit("This event takes no more sign-ups without an e-mail address: give one, or ask "
                              "the hosts.")
     status, counts = taken
-    participation = Participation(
-        event_id=event_id, campaign_id=event.campaign_id, status=status, party_size=size,
-        name=(fields.get("name") or "").strip() or None, show_name=fields.get("show_name", False), email=email,
-        language=fields["language"], code=new_code())
+    participation = _new(event, fields, status, None)
     session.add(participation)
     session.flush()
-    if email is not None:
-        subscription = subs.subscribe(session, config, {
-            "email": email, "scope": "event", "event_id": event_id, "language": fields["language"],
-            "timezone": fields.get("timezone"), "wants": ["changes", "reminders"]})
-        participation.subscription_id = subscription.id if subscription is not None else _subscription_of(
-            session, email, event_id)
     announce(session, outbox, event, counts)
     return participation
+
+
+def _new(event: KnownEvent, fields: dict, status: str, email: str | None) -> Participation:
+    return Participation(
+        event_id=event.id, campaign_id=event.campaign_id, status=status, party_size=fields["party_size"],
+        name=(fields.get("name") or "").strip() or None, show_name=fields.get("show_name", False), email=email,
+        language=fields["language"], code=new_code())
+
+
+def _with_address(session: Session, config: Config, event: KnownEvent, email: str, fields: dict) -> Participation:
+    """The address's sign-up for the event (the first, unchanged, if there is one) and the
+    e-mail whose link confirms it — sent again while unconfirmed, within the mail's limits."""
+    participation = session.execute(select(Participation).where(
+        Participation.event_id == event.id, Participation.email == email,
+        Participation.status != "cancelled")).scalars().first()
+    if participation is None:
+        participation = _new(event, fields, "unconfirmed", email)
+        session.add(participation)
+        session.flush()
+    if participation.status == "unconfirmed":
+        subs.subscribe(session, config, {
+            "email": email, "scope": "event", "event_id": event.id, "language": participation.language,
+            "timezone": fields.get("timezone"), "wants": ["changes", "reminders"]}, again=True)
+        participation.subscription_id = _subscription_of(session, email, event.id)
+    return participation
+
+
+def confirmed(session: Session, outbox: Outbox, subscription_id: str) -> None:
+    """The address behind an unconfirmed sign-up followed its e-mail's link: it takes its
+    places now (or waits), as a sign-up made at this moment."""
+    waiting = session.execute(select(Participation).where(
+        Participation.subscription_id == subscription_id, Participation.status == "unconfirmed")).scalars().all()
+    for participation in waiting:
+        event = session.get(KnownEvent, participation.event_id)
+        ensure_places(session, event.id)
+        status, counts = _take(session, event.id, participation.party_size, anonymous=False)
+        if _claim(session, participation, "unconfirmed", status):
+            announce(session, outbox, event, counts)
+        else:  # confirmed twice at once: the other confirmation took the places
+            add_counts(session, event.id, **{status: -participation.party_size})
+
+
+def _claim(session: Session, participation: Participation, was: str, status: str, **values) -> bool:
+    """Move the sign-up from `was` to `status` if nobody moved it meanwhile (two cancellations,
+    two promotions at once): whether it was this call that moved it."""
+    moved = session.execute(update(Participation).where(Participation.id == participation.id,
+                                                        Participation.status == was)
+                            .values(status=status, **values).execution_options(synchronize_session=False))
+    if moved.rowcount != 1:
+        session.refresh(participation)
+        return False
+    participation.status = status
+    for name, value in values.items():
+        setattr(participation, name, value)
+    return True
 
 
 def _subscription_of(session: Session, email: str, event_id: str) -> str | None:
@@ -153,16 +197,18 @@ def position(session: Session, participation: Participation) -> int | None:
 
 
 def cancel(session: Session, outbox: Outbox, participation: Participation) -> None:
-    """Its places go back, to the first on the waiting list whose party fits."""
-    if participation.status == "cancelled":
+    """Its places go back, to the first on the waiting list whose party fits. Cancelling twice
+    at once frees them once."""
+    was, size = participation.status, participation.party_size
+    if was == "cancelled" or not _claim(session, participation, was, "cancelled", cancelled_at=utcnow()):
         return
-    size, was = participation.party_size, participation.status
-    add_counts(session, participation.event_id, cancelled=size,
-         **{"coming" if was == "coming" else "waiting": -size}, **({} if participation.email else {"anonymous": -size}))
-    participation.status, participation.cancelled_at = "cancelled", utcnow()
     if participation.subscription_id is not None:  # no more reminders or news of the event
         subs.unsubscribe(session, participation.subscription_id)
         participation.subscription_id = None
+    if was == "unconfirmed":  # it had taken nothing
+        return
+    add_counts(session, participation.event_id, cancelled=size,
+               **{was: -size}, **({} if participation.email else {"anonymous": -size}))
     promote(session, participation.event_id)
     announce(session, outbox, session.get(KnownEvent, participation.event_id))
 
@@ -172,11 +218,13 @@ def promote(session: Session, event_id: str) -> list[Participation]:
     promoted = []
     waiting = session.execute(select(Participation).where(
         Participation.event_id == event_id, Participation.status == "waiting").order_by(Participation.seq)).scalars()
-    for candidate in waiting:
+    for candidate in waiting.all():
         size = candidate.party_size
         if add_counts(session, event_id, _fits(size), coming=size, waiting=-size):
-            candidate.status = "coming"
-            promoted.append(candidate)
+            if _claim(session, candidate, "waiting", "coming"):
+                promoted.append(candidate)
+            else:  # promoted (or cancelled) by another transaction a moment ago: give the places back
+                add_counts(session, event_id, coming=-size, waiting=size)
     _tell_promoted(session, event_id, promoted)
     return promoted
 
@@ -194,10 +242,13 @@ def _tell_promoted(session: Session, event_id: str, promoted: list[Participation
 
 def shred(session: Session, config: Config, now) -> int:
     """Sign-ups of events ended longer ago than PARTICIPATION_KEEP_DAYS go, with what their
-    addresses were told of them; the counts stay."""
+    addresses were told of them (the counts stay), and sign-ups whose address was not confirmed
+    in time (they had taken nothing)."""
     ended = select(KnownEvent.id).where(KnownEvent.ends_at <= now - timedelta(days=config.PARTICIPATION_KEEP_DAYS))
+    unconfirmed = (Participation.status == "unconfirmed") & (
+        Participation.created_at <= now - timedelta(hours=config.NOTIFY_CONFIRM_HOURS))
     gone = list(session.execute(select(Participation).where(
-        Participation.event_id.in_(ended.scalar_subquery()))).scalars())
+        Participation.event_id.in_(ended.scalar_subquery()) | unconfirmed)).scalars())
     subscription_ids = [p.subscription_id for p in gone if p.subscription_id is not None]
     for subscription_id in subscription_ids:
         subs.unsubscribe(session, subscription_id)
@@ -219,17 +270,14 @@ def set_places(session: Session, outbox: Outbox, event_id: str, fields: dict) ->
 
 def erase(session: Session, outbox: Outbox, participation: Participation) -> None:
     """Everything about the participant: this sign-up, and with an address every sign-up and
-    subscription of it (and its mail); the counts keep only that someone cancelled."""
-    cancel(session, outbox, participation)
-    others = []
-    if participation.email is not None:
-        others = list(session.execute(select(Participation).where(
-            Participation.email == participation.email, Participation.id != participation.id)).scalars())
-        for other in others:
-            cancel(session, outbox, other)
-        subscription_ids = {p.subscription_id for p in (participation, *others) if p.subscription_id}
-        for subscription_id in subscription_ids:
-            subs.erase(session, subscription_id)
+    subscription of that address (and its mail); the counts keep only that someone cancelled."""
+    email = participation.email
+    others = [] if email is None else list(session.execute(select(Participation).where(
+        Participation.email == email, Participation.id != participation.id)).scalars())
+    for gone in (participation, *others):
+        cancel(session, outbox, gone)
+    if email is not None:
+        subs.erase_address(session, email)
     for gone in (participation, *others):
         session.delete(gone)
     forget_after_commit(session, "participations", rewrite=("participations",))

@@ -46,8 +46,8 @@ def _places(session, event: KnownEvent, host: bool) -> dict:
            "coming": places.coming, "waiting": places.waiting, "places_left": left}
     if host:
         names = session.execute(select(Participation.name, Participation.party_size, Participation.status).where(
-            Participation.event_id == event.id, Participation.show_name.is_(True),
-            Participation.name.is_not(None)).order_by(Participation.seq)).all()
+            Participation.event_id == event.id, Participation.show_name.is_(True), Participation.name.is_not(None),
+            Participation.status.in_(("coming", "waiting"))).order_by(Participation.seq)).all()
         out |= {"cancelled": places.cancelled, "checked_in": places.checked_in, "anonymous": places.anonymous,
                 "anonymous_limit": places.anonymous_limit, "names": [row._asdict() for row in names]}
     return out
@@ -94,7 +94,7 @@ class HostMessages(MethodView):
     def post(self, body, event_id):
         """Write to the event's participants, in one or more languages: mailed to those with a
         confirmed address, shown on every sign-up's page. At most ten a day per event (429)."""
-        with kernel().db.transaction() as session:
+        with kernel().db.transaction(hot=True) as session:
             event = _hosted(session, str(event_id), "write to its participants")
             message = host_messages.send(session, event, current_principal(), body["text"])
         return message, {"Location": url_for("participation.HostMessageById", event_id=event_id,

@@ -7,7 +7,7 @@ from shared.fields import Changes, CountryCode, Email, LanguageCode, Text, TimeZ
 from shared.http.dump import FastSchema
 from shared.http.pagination import page_schema
 
-STATUSES = ["coming", "waiting", "cancelled"]
+STATUSES = ["unconfirmed", "coming", "waiting", "cancelled"]
 
 
 class ParticipantIn(Schema):
@@ -45,7 +45,9 @@ class MessageShown(FastSchema):
 class ParticipationOut(FastSchema):
     id = UUIDString()
     event_id = UUIDString()
-    status = fields.String(validate=validate.OneOf(STATUSES))
+    status = fields.String(validate=validate.OneOf(STATUSES), metadata={
+        "description": "unconfirmed (an address's sign-up, until the link of its e-mail is followed), coming, "
+                       "waiting or cancelled."})
     position = fields.Integer(allow_none=True, metadata={"description": "While waiting: 1 is the next."})
     party_size = fields.Integer()
     name = fields.String(allow_none=True)
@@ -101,7 +103,7 @@ class DoorAction(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["door", "participant"]))
     delta = fields.Integer(load_default=1, validate=validate.OneOf([1, -1]), metadata={
         "description": "door: one more person, or one fewer."})
-    code = fields.String(load_default=None, validate=validate.Length(min=4, max=20), metadata={
+    code = fields.String(load_default=None, validate=validate.Regexp(r"^[A-Za-z0-9 -]{4,20}$"), metadata={
         "description": "participant: the short code (any case, spaces or dashes)."})
     key = fields.String(load_default=None, validate=validate.Length(equal=43), metadata={
         "description": "participant: the private link's key, as its QR code carries it."})

@@ -68,7 +68,7 @@ RESEND_AFTER = timedelta(minutes=15)  # a confirmation is sent again no sooner t
 CONFIRMATIONS_PER_DAY = 5  # to one address, whoever asks: the form is not a way to flood a mailbox
 
 
-def subscribe(session: Session, config: Config, fields: dict) -> Subscription | None:
+def subscribe(session: Session, config: Config, fields: dict, again: bool = False) -> Subscription | None:
     """A pending subscription and its confirmation e-mail. Asking again for the same address
     and scope changes nothing of what was asked first (only the address's owner decides, by
     confirming), sends the confirmation again at most every 15 minutes, and sends nothing once
@@ -79,7 +79,9 @@ def subscribe(session: Session, config: Config, fields: dict) -> Subscription | 
     existing = session.execute(select(Subscription).where(
         Subscription.email == email, Subscription.scope == fields["scope"], Subscription.scope_id == scope_id)
     ).scalars().first()
-    if existing is not None and (existing.status == "confirmed" or
+    # `again`: a sign-up for an event confirms itself by this e-mail even if the address had
+    # subscribed to the event before (so signing up someone else's address tells nothing).
+    if existing is not None and ((existing.status == "confirmed" and not again) or
                                  (existing.confirmation_sent_at or now) > now - RESEND_AFTER):
         return None
     sent_today = session.execute(select(func.count()).select_from(Subscription).where(
@@ -91,7 +93,8 @@ def subscribe(session: Session, config: Config, fields: dict) -> Subscription | 
                                 language=fields["language"], timezone=fields.get("timezone"),
                                 wants=sorted(set(fields["wants"])), status="pending")
         session.add(existing)
-    existing.expires_at = now + timedelta(hours=config.NOTIFY_CONFIRM_HOURS)
+    if existing.status == "pending":
+        existing.expires_at = now + timedelta(hours=config.NOTIFY_CONFIRM_HOURS)
     existing.confirmation_sent_at = now
     session.flush()
     notice = f"confirm:{existing.id}:{int(now.timestamp())}"
@@ -131,9 +134,12 @@ def erase(session: Session, subscription_id: str) -> int:
     what waits to be sent, the delivery log; a count of erasures remains. (The link names a
     subscription, not the address, so no address ever stands in a URL or a log.)"""
     subscription = session.get(Subscription, subscription_id)
-    if subscription is None:
-        return 0
-    ids = list(session.execute(select(Subscription.id).where(Subscription.email == subscription.email)).scalars())
+    return 0 if subscription is None else erase_address(session, subscription.email)
+
+
+def erase_address(session: Session, email: str) -> int:
+    """`erase`, by the address itself (a sign-up's erasure knows it)."""
+    ids = list(session.execute(select(Subscription.id).where(Subscription.email == email)).scalars())
     _forget(session, ids)
     counter = session.get(Erasures, 1)
     if counter is None:

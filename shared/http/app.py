@@ -148,11 +148,17 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     return app
 
 
+SECRET_PATH = re.compile(r"(/(?:participations|p)/)[^/]+")
+
+
 def logged_path() -> str:
     """The request's path for a log: a route argument named `key` is a secret (a private link's
     key) and is written as "…"."""
     key = (request.view_args or {}).get("key")
-    return request.path.replace(key, "…") if isinstance(key, str) and key else request.path
+    if isinstance(key, str) and key:
+        return request.path.replace(key, "…")
+    # No route matched (a 404, a 405): whatever follows a private link's prefix may be a key.
+    return SECRET_PATH.sub(r"\1…", request.path)
 
 
 def _json_only():

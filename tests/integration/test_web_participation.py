@@ -148,6 +148,16 @@ def test_a_sign_up_with_an_address_is_asked_to_confirm_it(api, event):
     html = page.data.decode()
     assert page.status_code == 200 and "Check your inbox" in html and "/p/" not in html
     assert page.headers["Cache-Control"] == "no-store"
+    # The link comes by e-mail; opened before the address is confirmed, it says so and holds nothing.
+    from services.notify.links import Links, link_secret
+    from services.notify.models import Participation
+
+    notify = api.platform.kernels["notify"]
+    with notify.db.transaction() as s:
+        signed_up = s.query(Participation).filter_by(email="reader@example.org").one()
+        key = Links(link_secret(s, notify.config), notify.config).participation_key(signed_up.id)
+    seen = api.get(f"/p/{key}?lang=en").data.decode()
+    assert "Not confirmed yet" in seen and "You are coming." not in seen
 
 
 def test_another_sites_page_cannot_sign_up_or_cancel(api, event):

@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 from alembic import op
 
-from shared.migrations import boolean, integer, json, new_tables, string, table, utc, uuid
+from shared.migrations import boolean, index, integer, json, new_tables, string, table, utc, uuid
 
 revision = "0003"
 down_revision = "0002"
@@ -11,12 +11,13 @@ _create, _drop = new_tables(
           integer("coming", "waiting", "anonymous", "cancelled", "checked_in"), utc("updated_at"),
           primary_key="event_id"),
     table("participations", integer("seq", autoincrement=True), uuid("id", "event_id", "campaign_id?"),
-          string(10, "status"), integer("party_size"), string(100, "name?"), boolean("show_name"),
+          string(12, "status"), integer("party_size"), string(100, "name?"), boolean("show_name"),
           string(320, "email?"), uuid("subscription_id?"), string(8, "language", "code"),
           utc("created_at", "cancelled_at?", "checked_in_at?"), primary_key="seq",
-          unique={"uq_participations_id": ("id",), "uq_participations_event_email": ("event_id", "email"),
-                  "uq_participations_event_code": ("event_id", "code")},
-          indexes={"ix_participations_event": ("event_id", "status", "seq"),
+          unique={"uq_participations_id": ("id",), "uq_participations_event_code": ("event_id", "code")},
+          indexes={"uq_participations_event_email": index("event_id", "email", unique=True,
+                                                          where="status != 'cancelled'"),
+                   "ix_participations_event": ("event_id", "status", "seq"),
                    "ix_participations_subscription": ("subscription_id",)}),
     table("host_messages", uuid("id", "event_id"), string(20, "author_role"), uuid("author_id"), json("text"),
           utc("created_at"), indexes={"ix_host_messages_event": ("event_id", "created_at")}),
