@@ -30,7 +30,7 @@ from bench.baseline_support import bare_flask, decode_cursor, encode_cursor, per
 from services.events.places import public_point
 
 PREFIX = "/api/events"
-COLUMNS = ("id", "campaign_id", "organisation_id", "title", "description", "languages", "activity_type", "city",
+COLUMNS = ("id", "campaign_id", "organisation_id", "co_hosts", "title", "description", "languages", "activity_type", "city",
            "country", "venue", "address", "latitude", "longitude", "timezone", "starts_local", "ends_local",
            "starts_at", "ends_at", "online_url", "expected_participants", "visibility", "address_public",
            "address_public_hours", "status", "outside_window", "created_at", "updated_at")
@@ -74,7 +74,7 @@ def _item(row: tuple, wanted: list[str], now: datetime, secret: bytes) -> dict:
         e["address_public"] == "before" and bool(e["address_public_hours"])
         and now >= starts_at - timedelta(hours=e["address_public_hours"]))
     item = {"id": e["id"], "campaign_id": e["campaign_id"], "organisation_id": e["organisation_id"],
-            "language": language, "title": titles.get(language, ""), "description": descriptions.get(language, ""),
+            "co_hosts": json.loads(e["co_hosts"]), "language": language, "title": titles.get(language, ""), "description": descriptions.get(language, ""),
             "titles": titles, "descriptions": descriptions, "languages": languages,
             "activity_type": e["activity_type"], "city": e["city"], "country": e["country"], "venue": e["venue"]}
     if shown:
