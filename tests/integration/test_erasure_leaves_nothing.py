@@ -157,3 +157,41 @@ def test_erasure_leaves_no_copy_of_the_addresses_anywhere(api, coordinator, sett
     log = log_file.read_text()
     assert "sent" in log and "e-mails" in log  # the log was written to
     assert "cleaning up after an erasure failed" not in log and "could not be truncated" not in log
+
+
+def test_a_participants_erasure_leaves_no_copy_of_their_address_or_name(api, coordinator, organisations, log_file,
+                                                                       tmp_path, request):
+    """Someone who signed up with an address and a name, confirmed it, was written to by the
+    hosts, then pressed "erase everything about me": no file under the data directory and (on
+    PostgreSQL) no page of any table holds the address or the name afterwards."""
+    from tests.integration.test_campaigns_api import CAMPAIGNS
+    from tests.integration.test_local_events_api import EVENTS, event
+    from tests.integration.test_participation import FUTURE_CAMPAIGN, notify_knows
+
+    var, tag = tmp_path / "var", uuid.uuid4().hex[:10]
+    address, name = f"participant-{tag}@example.org", f"Parisa{tag}"
+    campaign = api.post(CAMPAIGNS, token=coordinator, json=FUTURE_CAMPAIGN).json
+    owner = api.organisation_token(coordinator, organisations[0]["id"])[1]
+    made = api.post(f"{CAMPAIGNS}/{campaign['id']}/events", token=owner, json=event(
+        start="2027-05-01T17:00:00", end="2027-05-01T19:00:00")).json
+    api.post(f"{EVENTS}/{made['id']}/approval", token=coordinator)
+    wait_until(lambda: notify_knows(api, made["id"]), message="notify to know the event")
+    assert api.post(f"/api/notify/events/{made['id']}/participants", json={
+        "email": address, "name": name, "show_name": True, "language": "en"}).status_code == 202
+    wait_until(lambda: mails_to(var, address), message="the confirmation e-mail")
+    assert api.post(link_in(mails_to(var, address)[0], "subscriptions/confirmation")).status_code == 200
+    api.post(f"/api/notify/events/{made['id']}/messages", token=owner, json={"text": {"en": "Bring water."}})
+    wait_until(lambda: len(mails_to(var, address)) == 2, message="the hosts' message")
+    wait_until(lambda: unsent(api) == 0, message="every e-mail sent")
+    postgres = request.node.callspec.params["api"] == "postgres"
+    before = "\n".join(holders(var, [address, name]) + (pg_holders(api.platform.kernels, [address, name])
+                                                        if postgres else []))
+    assert f"holds {address}" in before and f"holds {name}" in before  # the grep finds what is there
+
+    text_of_mail = mails_to(var, address)[0].get_body(("plain",)).get_content()
+    key = next(w for w in text_of_mail.split() if "doa.test/p/" in w).rsplit("/", 1)[1]
+    assert api.delete(f"/api/notify/participations/{key}").status_code == 204
+    counts = api.get(f"/api/notify/events/{made['id']}/participation", token=owner).json
+    assert counts["coming"] == 0 and counts["cancelled"] == 1  # the count of it stays
+    left = holders(var, [address, name]) + (pg_holders(api.platform.kernels, [address, name]) if postgres else [])
+    assert not left, "an erased participant is still written down:\n" + "\n".join(left)
