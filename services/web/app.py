@@ -17,8 +17,10 @@ from services.web import (
     api_keys,
     client,
     dashboard,
+    door,
     formats,
     forms,
+    hosting,
     organisation,
     participation,
     public,
@@ -36,7 +38,7 @@ from shared.http.app import install_request_id_and_problems
 
 # In this order: the site's form limits come before any form is read (the account's CSRF check).
 BLUEPRINTS = (site.bp, public.bp, participation.bp, account.bp, organisation.bp, dashboard.bp, dashboard.record.bp,
-              security.bp, uploads.bp, api_keys.bp)
+              security.bp, uploads.bp, api_keys.bp, hosting.bp, door.bp)
 
 
 def create_app(config: Config, api: Api) -> Flask:

@@ -67,6 +67,8 @@ PAGES: dict[str, Page] = {
     "record": Page("/me/record", who="coordinator"),                     # the audit log: a wide table
     "participation": Page("/p/{participation}"),                         # a private link's page (issue 15)
     "participation-erase": Page("/p/{participation}/erasure"),           # the step before erasing
+    "hosting": Page("/me/events/{own_event}/hosting", who="organisation"),      # the hosts' view (issue 15)
+    "door": Page("/me/events/{own_event}/hosting/door", who="organisation"),    # the door's page for a phone
 }
 LANGUAGES = {"en": "ltr", "fa": "rtl", "de": "ltr"}
 SCREENS = {
@@ -211,6 +213,9 @@ def participation_seed(http: Http, host: str, ids: dict) -> str:
     signed = http.call("POST", f"/api/notify/events/{ids['berlin']}/participants", json={
         "party_size": 3, "name": "Shirin K.", "show_name": True, "language": "fa"})
     assert signed.status_code == 201, signed.text
+    written = http.call("POST", f"/api/notify/events/{ids['berlin']}/messages", token=host, json={"text": {
+        "fa": "محل تجمع به درِ شمالی منتقل شد.", "de": "Der Treffpunkt ist jetzt am Nordtor."}})
+    assert written.status_code == 201, written.text
     return signed.json()["key"]
 
 
@@ -481,3 +486,39 @@ def test_ill_come_on_a_phone(browser, site, lang):
     finally:
         page.context.close()
     assert not problems, "\n- ".join(problems)
+
+
+# --- the door's page, offline (issue 15) ----------------------------------------------------------
+
+def test_the_door_keeps_taps_made_offline_and_counts_each_once(browser, site):
+    """On a phone at the door the connection goes: three taps on +1 wait on the phone (their ids
+    made when tapped), and when it is back they are sent and the count, the API's, reaches 3 —
+    the same batch sent again counts nothing more."""
+    from playwright.sync_api import expect
+
+    page = new_page(browser, site, 390, "en", "organisation")
+    door = f"{site.base}/me/events/{site.ids['hamburg']}/hosting/door?lang=en"
+    sent: list[dict] = []
+    page.on("request", lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/door/actions") else None)
+    try:
+        page.goto(door)
+        assert page.locator("#door-count").inner_text() == "0"
+        page.context.set_offline(True)
+        for _ in range(3):
+            page.click("button.door-plus")
+        assert page.locator("#door-queue li").count() == 3 and page.locator("#door-offline").is_visible()
+        assert page.locator("#door-count").inner_text() == "0" and page.url == door  # no form was posted
+        page.screenshot(path=str(SHOTS / "door-offline-en-390.png"), full_page=True)
+        page.context.set_offline(False)
+        expect(page.locator("#door-count")).to_have_text("3", timeout=20000)
+        assert page.locator("#door-queue li").count() == 0 and page.locator("#door-none").is_visible()
+        ids = [action["id"] for batch in sent for action in batch["actions"]]
+        assert len(ids) >= 3 and len(set(ids)) == 3, sent
+        again = page.evaluate("""batch => fetch(document.getElementById('door').dataset.actions, {method: 'POST',
+            headers: {'Content-Type': 'application/json', 'X-CSRF-Token': document.getElementById('door').dataset.csrf},
+            body: JSON.stringify(batch)}).then(r => r.json())""", sent[-1])
+        assert again["checked_in"] == 3 and again["applied"] == 0, again
+        page.reload()
+        assert page.locator("#door-count").inner_text() == "3"
+    finally:
+        page.context.close()

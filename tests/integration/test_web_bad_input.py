@@ -93,7 +93,9 @@ EXPECTED_ENDPOINTS = {  # what the url_map must hold at least, so an empty sweep
     "dashboard.issue_key", "dashboard.import_organisations",
     "uploads.create", "uploads.upload",
     "participation.sign_up", "participation.link_page", "participation.calendar", "participation.cancel",
-    "participation.erasure", "participation.erase"}
+    "participation.erasure", "participation.erase",
+    "hosting.event_page", "hosting.set_places", "hosting.send_message", "hosting.invite", "hosting.accept",
+    "hosting.remove", "door.door", "door.count", "door.actions"}
 ARGUMENT = re.compile(r"<(?:(\w+)(?:\([^)]*\))?:)?(\w+)>")
 
 
