@@ -97,22 +97,21 @@ class HostMessages(MethodView):
         with kernel().db.transaction(hot=True) as session:
             event = _hosted(session, str(event_id), "write to its participants")
             message = host_messages.send(session, event, current_principal(), body["text"])
-        return message, {"Location": url_for("participation.HostMessageById", event_id=event_id,
+        return message, {"Location": url_for("participation.host_message", event_id=event_id,
                                              message_id=message.id)}
 
 
-@places_blp.route("/<uuid:event_id>/messages/<uuid:message_id>")
-class HostMessageById(MethodView):
-    @requires("organisation", "coordinator")
-    @places_blp.response(200, schemas.HostMessageOut)
-    def get(self, event_id, message_id):
-        """One of the hosts' messages."""
-        with kernel().db.transaction() as session:
-            _hosted(session, str(event_id), "read its messages")
-            message = session.get(HostMessage, str(message_id))
-            if message is None or message.event_id != str(event_id):
-                raise NotFound("The event has no message of this id.")
-            return message
+@places_blp.route("/<uuid:event_id>/messages/<uuid:message_id>", methods=["GET"])
+@requires("organisation", "coordinator")
+@places_blp.response(200, schemas.HostMessageOut)
+def host_message(event_id, message_id):
+    """One of the hosts' messages."""
+    with kernel().db.transaction() as session:
+        _hosted(session, str(event_id), "read its messages")
+        message = session.get(HostMessage, str(message_id))
+        if message is None or message.event_id != str(event_id):
+            raise NotFound("The event has no message of this id.")
+        return message
 
 
 def _hosted(session, event_id: str, to_do: str) -> KnownEvent:
