@@ -16,7 +16,7 @@ from tests.integration import test_web_participation
 from tests.integration.conftest import ApiClient
 from tests.integration.test_coarse_places import DAY_2030, WHEN
 from tests.integration.test_finding_events import approved
-from tests.integration.test_web_account import csrf_of, sign_in
+from tests.integration.test_web_account import csrf_of, office_browser, sign_in
 from tests.integration.test_web_dashboard import BROWSER, form, text_of
 
 CAMPAIGNS = "/api/events/campaigns"
@@ -67,6 +67,8 @@ def test_a_host_sees_the_counts_and_shown_names_and_sets_the_places(api, event, 
     assert page.status_code == 200, seen
     assert "Coming 6" in seen and "Waiting list 0" in seen and "Cancelled 0" in seen and "Checked in 0" in seen
     assert "Places left no limit" in seen and "Amina (2 people)" in seen and "Hidden Person" not in seen
+    office = text_of(office_browser(api).get(f"{hosting(event['id'])}?lang=en").data.decode())
+    assert "Coming 6" in office and "Amina (2 people)" in office  # a coordinator sees it too
 
     wrong = form(owner, f"{hosting(event['id'])}/places?lang=fa", page, capacity="many", anonymous_limit="-1")
     shown = wrong.data.decode()
@@ -122,6 +124,9 @@ def test_a_co_host_is_invited_accepts_and_then_sees_the_hosts_page(api, coordina
     assert "You host this event too now." in seen and "Coming 0" in seen
     wait_until(lambda: f'href="{hosting(event["id"])}"' in other.get("/me").data.decode(),
                message="the co-hosted event among the guest's own")
+    guests_home = other.get("/me?lang=en").data.decode()
+    assert "Co-hosted: the event of another organisation" in guests_home
+    assert f'/me/events/{event["id"]}/edit' not in guests_home  # only the owner changes the event
     owners = text_of(owner.get(f"{hosting(event['id'])}?lang=en").data.decode())
     assert f"Co-hosts {guest['name']}" in owners
 
