@@ -22,7 +22,8 @@ SPEC = ServiceSpec(
     name="events", title="dayofaction events", description="Campaigns, the day of action and local events.",
     metadata=metadata, migrations=str(Path(__file__).parent / "migrations"),
     blueprints=lambda: [campaigns_api.blp, events_api.campaign_events_blp, events_api.events_blp,
-                        holds_api.holds_blp, feeds_api.feeds_blp, cohosts_api.hosts_blp], handlers=handles,
+                        holds_api.holds_blp, feeds_api.feeds_blp, cohosts_api.hosts_blp,
+                        cohosts_api.invitations_blp], handlers=handles,
     on_build=_on_build,
 )
 build = SPEC.build

@@ -5,6 +5,7 @@ the event's messages), and the event is listed with its own events. Only the own
 event itself. Each use case takes a session and commits nothing."""
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.events.local_events import event_data, get_event, is_public
@@ -75,3 +76,18 @@ def remove(session: Session, outbox: Outbox, event: LocalEvent, principal: Princ
     if organisation_id in event.co_hosts:
         event.co_hosts = [h for h in event.co_hosts if h != organisation_id]
         _changed(session, outbox, event)
+
+
+def hosts_of(event: LocalEvent, principal: Principal):
+    """The event's invitations as the caller may list them: all for its organisation and
+    coordinators, the accepted ones (its public co-hosts) and the caller's own for others."""
+    stmt = select(EventHost).where(EventHost.event_id == event.id)
+    if not (principal.is_coordinator or principal.owns(event.organisation_id)):
+        stmt = stmt.where((EventHost.status == "accepted") | (EventHost.organisation_id == principal.subject_id))
+    return stmt
+
+
+def invitations_of(organisation_id: str, status: str | None):
+    """An organisation's invitations to host others' events, to list."""
+    stmt = select(EventHost).where(EventHost.organisation_id == organisation_id)
+    return stmt if status is None else stmt.where(EventHost.status == status)

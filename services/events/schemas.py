@@ -274,6 +274,14 @@ class EventHostOut(FastSchema):
     accepted_at = fields.AwareDateTime(format="iso", allow_none=True)
 
 
+EventHostPage = page_schema(EventHostOut, "EventHostPage")
+
+
+class InvitationQuery(PageArgs):
+    status = fields.String(validate=validate.OneOf(["invited", "accepted"]), metadata={
+        "description": "Only invitations still waiting (invited) or accepted."})
+
+
 class HoldIn(Schema):
     reason = Text(required=True, max_length=2000, multiline=True)
 

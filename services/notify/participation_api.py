@@ -21,7 +21,7 @@ from shared.errors import Forbidden, NotFound
 from shared.http.auth import current_principal
 from shared.http.contract import LOCATION, NO_STORE
 from shared.http.dump import json_response
-from shared.http.pagination import PageArgs, keyset_page, page_body
+from shared.http.pagination import keyset_page, lists, page_body
 from shared.http.ratelimit import limiter, participate_limit
 from shared.http.routes import Blueprint, MethodView, kernel, requires
 
@@ -78,8 +78,7 @@ class Places(MethodView):
 @places_blp.route("/<uuid:event_id>/messages")
 class HostMessages(MethodView):
     @requires("organisation", "coordinator")
-    @places_blp.arguments(PageArgs, location="query")
-    @places_blp.response(200, schemas.HostMessagePage)
+    @lists(places_blp, schemas.HostMessagePage)
     def get(self, args, event_id):
         """What the event's hosts wrote to its participants, newest first (the hosts and coordinators)."""
         with kernel().db.transaction() as session:

@@ -8,11 +8,10 @@ from flask import url_for
 
 from services.registry import account_schemas, second_factor, signin_sessions
 from services.registry.models import Coordinator, Organisation, Passkey, SignInSession
-from services.registry.schemas import lists
 from shared.auth import Principal
 from shared.errors import Forbidden
 from shared.http.contract import LOCATION, NO_STORE
-from shared.http.pagination import keyset_page, page_body
+from shared.http.pagination import keyset_page, lists, page_body
 from shared.http.routes import Blueprint, MethodView, kernel, record, require_principal, requires
 from shared.kernel import dependency
 

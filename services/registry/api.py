@@ -11,7 +11,7 @@ from services.registry.models import Organisation, OrganisationRename
 from shared.errors import Invalid
 from shared.http.app import PROBLEM_JSON, accepts_any_body, csv_body
 from shared.http.contract import LOCATION
-from shared.http.pagination import keyset_page, page_body
+from shared.http.pagination import keyset_page, lists, page_body
 from shared.http.routes import Blueprint, MethodView, current_principal, kernel, record, requires
 
 organisations = Blueprint("organisations", __name__, url_prefix="/organisations",
@@ -27,7 +27,7 @@ def conflict(blp: Blueprint, schema=schemas.ConflictProblem, description: str = 
 
 @organisations.route("")
 class Organisations(MethodView):
-    @schemas.lists(organisations, schemas.OrganisationPage, schemas.OrganisationQuery)
+    @lists(organisations, schemas.OrganisationPage, schemas.OrganisationQuery)
     def get(self, args):
         """List organisations (public fields; contact fields for coordinators)."""
         stmt = select(Organisation.__table__)  # rows, not ORM objects: this list is hot
@@ -114,7 +114,7 @@ class OrganisationById(MethodView):
 @organisations.route("/renames")
 class Renames(MethodView):
     @requires("coordinator")
-    @schemas.lists(organisations, schemas.RenamePage, schemas.RenameQuery)
+    @lists(organisations, schemas.RenamePage, schemas.RenameQuery)
     def get(self, args):
         """Renames organisations asked for (`?status=pending`, the default, oldest first), each with
         what to look at before accepting it: words that mix scripts, a look-alike (coordinators)."""

@@ -12,9 +12,8 @@ from sqlalchemy import select
 
 from services.registry import audit
 from services.registry.models import AuditEntry
-from services.registry.schemas import lists
 from shared.fields import Text, UUIDString
-from shared.http.pagination import PageArgs, keyset_page, page_body, page_schema
+from shared.http.pagination import PageArgs, keyset_page, lists, page_body, page_schema
 from shared.http.routes import Blueprint, MethodView, kernel, requires
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit",

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from services.registry import schemas, service
 from services.registry.models import ApiKey, Coordinator
 from shared.http.contract import LOCATION, NO_STORE
-from shared.http.pagination import keyset_page, page_body
+from shared.http.pagination import keyset_page, lists, page_body
 from shared.http.routes import Blueprint, MethodView, current_principal, kernel, record, requires
 
 coordinators = Blueprint("coordinators", __name__, url_prefix="/coordinators",
@@ -18,7 +18,7 @@ coordinators = Blueprint("coordinators", __name__, url_prefix="/coordinators",
 @coordinators.route("")
 class Coordinators(MethodView):
     @requires("coordinator")
-    @schemas.lists(coordinators, schemas.CoordinatorPage)
+    @lists(coordinators, schemas.CoordinatorPage)
     def get(self, args):
         """List coordinators (coordinators)."""
         with kernel().db.transaction() as session:
@@ -58,7 +58,7 @@ def key_routes(blp: Blueprint, kind: str, owner_arg: str, access, whose: str) ->
 
     class Keys(MethodView):
         @access
-        @schemas.lists(blp, schemas.KeyPage)
+        @lists(blp, schemas.KeyPage)
         def get(self, args, **view_args):
             with kernel().db.transaction() as session:
                 stmt = select(ApiKey).where(ApiKey.owner_kind == kind, ApiKey.owner_id == owner_of(session, view_args))

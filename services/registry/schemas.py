@@ -14,13 +14,6 @@ from shared.http.problems import FieldError, ProblemSchema
 STATUSES = ("active", "suspended")
 
 
-def lists(blp, page: type[Schema], query: type[Schema] = PageArgs):
-    """A collection's GET: `limit`, `cursor` (and the filters of `query`) in, `page` out."""
-    def decorate(view):
-        return blp.arguments(query, location="query")(blp.response(200, page)(view))
-    return decorate
-
-
 class OrganisationIn(Schema):
     abbreviation = Text(required=True, max_length=40)
     name = Text(required=True, max_length=300, metadata={"description": "As the organisation writes it, in any script."})

@@ -116,3 +116,10 @@ def page_schema(item: type[Schema], name: str | None = None) -> type[Schema]:
         "items": fields.List(fields.Nested(item)),
         "next": fields.String(allow_none=True, metadata={"description": "The next page's URL; null on the last."}),
     }, name=name or f"{item.__name__.removesuffix('Out')}Page")
+
+
+def lists(blp, page: type[Schema], query: type[Schema] = PageArgs):
+    """A collection's GET: `limit`, `cursor` (and the filters of `query`) in, `page` out."""
+    def decorate(view):
+        return blp.arguments(query, location="query")(blp.response(200, page)(view))
+    return decorate

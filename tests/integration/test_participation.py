@@ -452,11 +452,17 @@ def test_a_co_host_shares_the_hosts_view_once_it_accepts_and_lists_the_event_wit
     invited = api.post(f"{EVENTS}/{event_id}/hosts", token=hosted["owner"], json={"organisation_id": partner})
     assert invited.status_code == 201 and invited.json["status"] == "invited", invited.json
     assert api.get(invited.headers["Location"], token=partner_token).json["status"] == "invited"
+    waiting = api.get("/api/events/hosting-invitations", token=partner_token, query_string={"status": "invited"})
+    assert [(i["event_id"], i["status"]) for i in waiting.json["items"]] == [(event_id, "invited")]
+    owners_list = api.get(f"{EVENTS}/{event_id}/hosts", token=hosted["owner"]).json
+    assert [(h["organisation_id"], h["status"]) for h in owners_list["items"]] == [(partner, "invited")]
     assert api.get(places_path(event_id), token=partner_token).json.get("names") is None  # not yet a host
     assert api.post(f"{EVENTS}/{event_id}/hosts/{partner}/acceptance", token=hosted["owner"]).status_code == 403
     accepted = api.post(f"{EVENTS}/{event_id}/hosts/{partner}/acceptance", token=partner_token)
     assert accepted.status_code == 200 and accepted.json["status"] == "accepted"
     assert api.get(f"{EVENTS}/{event_id}").json["co_hosts"] == [partner]
+    assert api.get("/api/events/hosting-invitations", token=partner_token,
+                   query_string={"status": "invited"}).json["items"] == []
     listed = api.get(EVENTS, query_string={"organisation_id": partner}).json["items"]
     assert [e["id"] for e in listed] == [event_id]
 
