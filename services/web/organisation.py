@@ -204,7 +204,21 @@ def page(api: Api, token: str, organisation_id: str) -> dict:
     language = reader_language()
     changed_fields = {e["id"]: event_changes.changed_labels(e.get("pending_change") or e.get("rejected_change") or {},
                                                             language) for e in events["items"]}
-    return {"events": events["items"], "campaigns": campaigns, "signed": signed, "changed_fields": changed_fields}
+    return {"events": events["items"], "campaigns": campaigns, "signed": signed, "changed_fields": changed_fields,
+            "invitations": hosting_invitations(api, token, language)}
+
+
+def hosting_invitations(api: Api, token: str, language: str) -> list[dict]:
+    """Invitations to host another organisation's event too, still waiting for an answer: each
+    with the event as the public sees it (an event not public yet is left out until it is)."""
+    waiting = optional(lambda: api.get("/api/events/hosting-invitations", params={"status": "invited", "limit": 50},
+                                       token=token)["items"], default=[])
+    shown = []
+    for invitation in waiting:
+        event = optional(lambda i=invitation: api.get(f"/api/events/events/{i['event_id']}", lang=language), default={})
+        if event:
+            shown.append({**invitation, "event": event})
+    return shown
 
 
 def reports_page(api: Api, token: str, organisation_id: str) -> dict:

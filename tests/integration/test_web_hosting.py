@@ -114,6 +114,8 @@ def test_a_co_host_is_invited_accepts_and_then_sees_the_hosts_page(api, coordina
     invited = form(owner, f"{hosting(event['id'])}/hosts", page, organisation_id=guest["id"])
     assert invited.status_code == 303
 
+    waiting = other.get("/me?lang=en").data.decode()  # the invited organisation finds it on its home
+    assert "Invitations to host an event" in waiting and f'href="{hosting(event["id"])}"' in waiting
     invitation = other.get(f"{hosting(event['id'])}?lang=en")
     html = invitation.data.decode()
     assert invitation.status_code == 200 and "Invitation to host" in html and "Coming" not in text_of(html)
@@ -126,6 +128,7 @@ def test_a_co_host_is_invited_accepts_and_then_sees_the_hosts_page(api, coordina
                message="the co-hosted event among the guest's own")
     guests_home = other.get("/me?lang=en").data.decode()
     assert "Co-hosted: the event of another organisation" in guests_home
+    assert "Invitations to host an event" not in guests_home  # answered
     assert f'/me/events/{event["id"]}/edit' not in guests_home  # only the owner changes the event
     owners = text_of(owner.get(f"{hosting(event['id'])}?lang=en").data.decode())
     assert f"Co-hosts {guest['name']}" in owners
