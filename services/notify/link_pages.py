@@ -38,11 +38,11 @@ REFUSED = "The link is not valid (cut or changed): an HTML page. An unknown quer
 
 
 def links(session) -> Links:
-    """The service's links, made once per process (the secret never changes while it runs)."""
+    """The service's links; their secret read once per process (it never changes while it runs)."""
     known = kernel().dependencies
-    if "links" not in known:
-        known["links"] = Links(link_secret(session, kernel().config), kernel().config)
-    return known["links"]
+    if "link_secret" not in known:
+        known["link_secret"] = link_secret(session, kernel().config)
+    return Links(known["link_secret"], kernel().config)
 
 
 def link_page(view):
