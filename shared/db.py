@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from sqlalchemy import create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -42,6 +43,12 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+def insert_for(session: Session, table):
+    """An INSERT in the session's database's own dialect, which knows ON CONFLICT (PostgreSQL's
+    and SQLite's are written alike but are different statements)."""
+    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(table)
 
 
 def make_engine(url: str) -> Engine:

@@ -5,21 +5,18 @@ one sent twice is counted once, and a participant checked in from two phones cou
 from __future__ import annotations
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.notify import participation as places
 from services.notify.models import CheckIn, KnownEvent, Participation
 from shared.bus.outbox import Outbox
-from shared.db import utcnow
+from shared.db import insert_for, utcnow
 
 
 def _recorded(session: Session, event_id: str, action: dict, kind: str, delta: int) -> bool:
     """Keep the action by its id; False if it was kept before (sent again)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = CheckIn.__table__
-    return session.execute(insert(table).values(
+    return session.execute(insert_for(session, table).values(
         id=action["id"], event_id=event_id, kind=kind, delta=delta, at=action.get("at") or utcnow(),
         received_at=utcnow()).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)).first() is not None
 

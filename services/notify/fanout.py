@@ -4,12 +4,11 @@ unique key per (notice, recipient), so a message delivered twice is told once.""
 from __future__ import annotations
 
 from sqlalchemy import String, cast, func, literal, or_, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.notify import wakeups
 from services.notify.models import Contact, KnownEvent, Notice, Notification, Subscription
-from shared.db import utcnow
+from shared.db import insert_for, utcnow
 
 WANTS = ("new_events", "changes", "reminders", "reports")
 
@@ -23,17 +22,13 @@ def add_notice(session: Session, notice_id: str, kind: str, context: dict) -> bo
     return True
 
 
-def _insert(session: Session):
-    return (postgresql if session.get_bind().dialect.name == "postgresql" else sqlite).insert(Notification)
-
-
 def to_recipients(session: Session, notice_id: str, recipients: select) -> int:
     """Queue the notice for every recipient key the select yields (one column)."""
     now = utcnow()
     # WHERE true: SQLite cannot otherwise tell the upsert's ON from a join's.
     query = select(literal(notice_id), recipients.subquery().c[0], literal("pending"), literal(0),
                    literal(now)).where(true())
-    stmt = _insert(session).from_select(["notice_id", "recipient", "status", "attempts", "next_at"], query)
+    stmt = insert_for(session, Notification).from_select(["notice_id", "recipient", "status", "attempts", "next_at"], query)
     count = session.execute(stmt.on_conflict_do_nothing()).rowcount or 0
     wakeups.after_commit(session, wakeups.MAIL)  # the e-mail loop looks at once (it also polls)
     return count

@@ -10,12 +10,11 @@ import secrets
 import uuid
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.notify.models import LinkKey
 from shared.config import Config
+from shared.db import insert_for
 from shared.errors import DomainError
 
 PURPOSES = ("confirm", "unsubscribe", "erase")
@@ -35,8 +34,7 @@ def link_secret(session: Session, config: Config) -> str:
         return config.NOTIFY_LINK_SECRET
     key = session.get(LinkKey, 1)
     if key is None:  # the first to ask makes it; two at once keep the one stored first
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        session.execute(insert(LinkKey.__table__).values(id=1, secret=secrets.token_urlsafe(48))
+        session.execute(insert_for(session, LinkKey.__table__).values(id=1, secret=secrets.token_urlsafe(48))
                         .on_conflict_do_nothing(index_elements=["id"]))
         key = session.get(LinkKey, 1, populate_existing=True)
     return key.secret

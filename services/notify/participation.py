@@ -13,8 +13,6 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select, union_all, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from services.notify import subscriptions as subs
@@ -23,7 +21,7 @@ from services.notify.models import EventPlaces, KnownEvent, Participation, Subsc
 from shared.bus.outbox import Outbox
 from shared.config import Config
 from shared.country_holds import held_countries
-from shared.db import forget_after_commit, utcnow
+from shared.db import forget_after_commit, insert_for, utcnow
 from shared.errors import Conflict, DomainError, NotFound
 from shared.ids import refuse_unknown
 
@@ -64,8 +62,7 @@ def open_event(session: Session, event_id: str) -> KnownEvent:
 def ensure_places(session: Session, event_id: str) -> None:
     """The event's counters exist (made by the first sign-up or setting; a write, so on
     SQLite the transaction holds the write lock from here on)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(PLACES).values(event_id=event_id, coming=0, waiting=0, anonymous=0, cancelled=0,
+    session.execute(insert_for(session, PLACES).values(event_id=event_id, coming=0, waiting=0, anonymous=0, cancelled=0,
                                           checked_in=0, updated_at=utcnow()).on_conflict_do_nothing(index_elements=["event_id"]))
 
 
