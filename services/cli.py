@@ -281,14 +281,15 @@ def export_audit(format_: str) -> None:
 
 @main.command()
 def demo() -> None:
-    """Load the demo: the 29 signatories of 2022, the 2022 campaign and sample events."""
+    """Load the demo: the 29 signatories of 2022, the 2022 campaign and sample events, and a day
+    of action four weeks ahead whose events take sign-ups."""
     from services import demo as demo_data
     from services.platform import build_kernels
 
     kernels = build_kernels(_config())
-    workers = [kernels[name].worker().start() for name in ("registry", "events")]
+    workers = [kernels[name].worker().start() for name in ("registry", "events", "notify")]
     try:
-        demo_data.load(kernels["registry"], kernels["events"], click.echo)
+        demo_data.load(kernels["registry"], kernels["events"], click.echo, notify=kernels["notify"])
     finally:
         for worker in workers:
             worker.stop()
@@ -302,8 +303,8 @@ def _load_demo_if_empty(platform) -> None:
     with registry.db.transaction() as session:
         count = session.execute(select(func.count()).select_from(Organisation)).scalar_one()
     if count == 0:
-        click.echo("Loading the demo data (the 2022 campaign)…")
-        demo_data.load(registry, platform.kernels["events"], click.echo)
+        click.echo("Loading the demo data (the 2022 campaign and one to come)…")
+        demo_data.load(registry, platform.kernels["events"], click.echo, notify=platform.kernels["notify"])
 
 
 if __name__ == "__main__":

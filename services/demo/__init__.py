@@ -1,5 +1,6 @@
 """Demo data: the 29 signatories of the 2022 campaign (a copy of the reference list), the
-campaign itself with its signatory list, and sample events from Kiritimati to Lima.
+campaign itself with its signatory list, and sample events from Kiritimati to Lima; and a day
+of action to come, four weeks ahead, whose events take sign-ups (services/demo/upcoming.py).
 
 This module sits above the services, like the CLI: it drives the registry and the events
 service through their own use cases, and waits for the bus to carry the organisations from
@@ -46,11 +47,11 @@ SAMPLE_EVENTS = [
 ]
 
 
-def load(registry, events, say: Callable[[str], None] = print, timeout: float = 60) -> None:
-    """Load the demo into the registry and events kernels (their bus workers must run)."""
-    from services.events import campaigns, local_events
+def load(registry, events, say: Callable[[str], None] = print, timeout: float = 60, notify=None) -> None:
+    """Load the demo into the registry and events kernels (their bus workers must run), and,
+    given notify's kernel (its worker running too), the places of the upcoming events."""
+    from services.demo import upcoming
     from services.events.models import Campaign, KnownOrganisation
-    from services.events.rules import DEFAULT_ACTIVITY_TYPES
     from services.registry.importer import ImportReport, import_rows, parse
 
     rows, errors = parse(SIGNATORIES_CSV.read_text(encoding="utf-8"))
@@ -72,29 +73,55 @@ def load(registry, events, say: Callable[[str], None] = print, timeout: float = 
         time.sleep(0.2)
 
     with events.db.transaction() as session:
+        ids = dict(session.execute(select(KnownOrganisation.abbreviation, KnownOrganisation.id)).all())
         if session.execute(select(Campaign.id).where(Campaign.name == CAMPAIGN_NAME)).first():
             say("the 2022 campaign is there already")
-            return
-        ids = dict(session.execute(select(KnownOrganisation.abbreviation, KnownOrganisation.id)).all())
-        campaign = campaigns.create_campaign(session, events.outbox, {
-            "name": CAMPAIGN_NAME, "description": "Demo: the worldwide day of action of the 2022 campaign.",
-            "languages": list(LANGUAGES), "day_of_action": date(2022, 12, 1),
-            "window_start": date(2022, 11, 25), "window_end": date(2022, 12, 10), "list_date": LIST_DATE,
-            "activity_types": list(DEFAULT_ACTIVITY_TYPES), "status": "open", "adoption_threshold": None})
-        for number, (_, fields) in enumerate(rows, start=1):
-            endorsement, _ = campaigns.endorse(session, events.outbox, campaign, ids[fields["abbreviation"]])
-            # As in 2022: 28 signed by the list date, the last one after it.
-            signed = datetime(2022, 11, 20, tzinfo=timezone.utc) + timedelta(hours=number)
-            endorsement.endorsed_at = signed if number < len(rows) else datetime(2022, 12, 5, tzinfo=timezone.utc)
-        for abbreviation, city, country, zone, start, kind, place in SAMPLE_EVENTS:
-            begins = datetime.fromisoformat(f"2022-12-01T{start}")
-            event = local_events.submit(session, events.outbox, campaign, ids[abbreviation], {
-                "title": {"en": f"{kind.replace('_', ' ').capitalize()} in {city}"}, "description": {},
-                "languages": ["en"], "activity_type": kind, "city": city, "country": country, "venue": None,
-                "address": f"{city}, central square" if place else None,
-                "latitude": place[0] if place else None, "longitude": place[1] if place else None,
-                "timezone": zone, "start": begins, "end": begins + timedelta(hours=2), "online_url": None,
-                "expected_participants": 50 + 25 * len(city), "visibility": "public",
-                "address_public": "now" if place else "never", "address_public_hours": None})
-            local_events.decide(session, events.outbox, event, True, None)
+        else:
+            _load_2022(session, events.outbox, ids, rows, say)
+        places = upcoming.load(session, events.outbox, ids, date.today(), say)
+    if notify is not None and places:
+        _set_places(notify, places, deadline=time.monotonic() + timeout)
+
+
+def _load_2022(session, outbox, ids: dict[str, str], rows, say: Callable[[str], None]) -> None:
+    from services.events import campaigns, local_events
+    from services.events.rules import DEFAULT_ACTIVITY_TYPES
+
+    campaign = campaigns.create_campaign(session, outbox, {
+        "name": CAMPAIGN_NAME, "description": "Demo: the worldwide day of action of the 2022 campaign.",
+        "languages": list(LANGUAGES), "day_of_action": date(2022, 12, 1),
+        "window_start": date(2022, 11, 25), "window_end": date(2022, 12, 10), "list_date": LIST_DATE,
+        "activity_types": list(DEFAULT_ACTIVITY_TYPES), "status": "open", "adoption_threshold": None})
+    for number, (_, fields) in enumerate(rows, start=1):
+        endorsement, _ = campaigns.endorse(session, outbox, campaign, ids[fields["abbreviation"]])
+        # As in 2022: 28 signed by the list date, the last one after it.
+        signed = datetime(2022, 11, 20, tzinfo=timezone.utc) + timedelta(hours=number)
+        endorsement.endorsed_at = signed if number < len(rows) else datetime(2022, 12, 5, tzinfo=timezone.utc)
+    for abbreviation, city, country, zone, start, kind, place in SAMPLE_EVENTS:
+        begins = datetime.fromisoformat(f"2022-12-01T{start}")
+        event = local_events.submit(session, outbox, campaign, ids[abbreviation], {
+            "title": {"en": f"{kind.replace('_', ' ').capitalize()} in {city}"}, "description": {},
+            "languages": ["en"], "activity_type": kind, "city": city, "country": country, "venue": None,
+            "address": f"{city}, central square" if place else None,
+            "latitude": place[0] if place else None, "longitude": place[1] if place else None,
+            "timezone": zone, "start": begins, "end": begins + timedelta(hours=2), "online_url": None,
+            "expected_participants": 50 + 25 * len(city), "visibility": "public",
+            "address_public": "now" if place else "never", "address_public_hours": None})
+        local_events.decide(session, outbox, event, True, None)
     say(f"the 2022 campaign: {len(rows)} signatories, {len(SAMPLE_EVENTS)} approved events")
+
+
+def _set_places(notify, places: list[tuple[str, int]], deadline: float) -> None:
+    """The hosts' capacities, once the approved events have reached notify over the bus."""
+    from services.notify import participation
+    from services.notify.models import KnownEvent
+
+    for event_id, capacity in places:
+        while True:
+            with notify.db.transaction() as session:
+                if session.get(KnownEvent, event_id) is not None:
+                    participation.set_places(session, notify.outbox, event_id, {"capacity": capacity})
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError("notify does not know the demo's events: is its bus worker running?")
+            time.sleep(0.2)

@@ -2,15 +2,18 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
 from services.cli import main
+from services.notify.models import EventPlaces, KnownEvent
 from services.registry import app as registry_app
 from services.registry.models import Organisation
 from shared.config import Config
+from shared.db import Database
 
 HEADER = "number,abbreviation,name,name_en,country,timezone,languages,list\n"
 GOOD = ("1,CPK,Communist Party of Kenya,Communist Party of Kenya,KE,Africa/Nairobi,sw en,initial\n"
@@ -72,15 +75,25 @@ def test_a_file_that_is_not_utf8_is_refused_clearly(runner, tmp_path):
     assert result.exit_code != 0 and "not UTF-8" in result.output
 
 
-def test_demo_loads_the_29_signatories_and_the_2022_campaign_once(runner, tmp_path):
+def test_demo_loads_the_29_signatories_the_2022_campaign_and_one_to_come_once(runner, tmp_path):
     first = runner.invoke(main, ["demo"])
     assert first.exit_code == 0, first.output
     assert "29 signatories, 20 approved events" in first.output
+    day = date.today() + timedelta(days=28)
+    assert f"the upcoming campaign on {day.isoformat()}: 5 approved events to sign up for" in first.output
     again = runner.invoke(main, ["demo"])
-    assert again.exit_code == 0 and "there already" in again.output
+    assert again.exit_code == 0
+    assert "2022 campaign is there already" in again.output and "upcoming demo campaign is there" in again.output
     orgs = organisations(tmp_path)
     assert len(orgs) == 29 and len({o.country for o in orgs}) >= 20
     assert outbox_types(tmp_path).count("organisation.registered") == 29
+    # A newcomer can say "I'll come": notify knows the upcoming events, two of them with places.
+    notify = Database(Config(environ={}, DOA_VAR_DIR=str(tmp_path / "var")).database_url("notify"))
+    with notify.transaction() as s:
+        upcoming = s.execute(select(KnownEvent).where(KnownEvent.starts_at > datetime.now(timezone.utc))).scalars()
+        assert sorted(e.city for e in upcoming if e.status == "approved") == [
+            "Berlin", "Bogotá", "Istanbul", "Nairobi", "Sydney"]
+        assert sorted(s.execute(select(EventPlaces.capacity)).scalars()) == [30, 40]
 
 
 def test_create_coordinator_prints_a_key_that_gets_a_token(runner, tmp_path):
