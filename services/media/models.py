@@ -49,6 +49,16 @@ EVENTS = Copy(
                                                        updates())})
 KnownEvent = EVENTS.model
 
+# People counted at each event's door (notify's check-in), the figure its turnout takes where
+# there is one. A table of its own, not a column of KnownEvent: its messages come from another
+# service, and newer-wins on one row would let a count drop an event's older change.
+CHECK_INS = Copy(
+    Base, "event_check_ins", model="EventCheckIns", key={"event_id": None},
+    doc="How many were counted at an event's door, from notify's event.participation_changed.",
+    columns={"campaign_id": String(36), "checked_in": Integer()},
+    feeds={"event.participation_changed": copied("campaign_id", "checked_in")})
+EventCheckIns = CHECK_INS.model
+
 
 class Blob(Base):
     """Stored content, named by its SHA-256: the same bytes are stored once."""

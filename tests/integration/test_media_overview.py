@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 
+from services.media.models import EventCheckIns
 from tests.conftest import wait_until
 from tests.integration.test_finding_events import approved
 from tests.integration.test_media_materials import coordinator_upload, wait_processed
 from tests.integration.test_media_reports import REPORTS, known_to_media, send, uploaded
+from tests.integration.test_participation import notify_knows
 
 
 def overview(api, campaign_id: str, **kwargs):
@@ -128,3 +130,38 @@ def test_several_reports_of_one_event_count_its_turnout_once_the_latest_figure(a
     countries = api.get(f"/api/media/campaigns/{media_campaign}/turnout").json
     assert countries["countries"] == [{"country": "KE", "reports": 4, "turnout": 1500}]
     assert countries["total"] == 1500
+
+
+def counted_at_door(api, token, event_id: str, people: int) -> None:
+    """The hosts count `people` at the event's door (notify's check-in), and media hears of it."""
+    doors = [{"id": str(uuid.uuid4()), "kind": "door", "delta": 1} for _ in range(people)]
+    counted = api.post(f"/api/notify/events/{event_id}/check-ins", token=token, json={"actions": doors})
+    assert counted.status_code == 200, counted.json
+
+    def heard():
+        with api.platform.kernels["media"].db.transaction() as s:
+            row = s.get(EventCheckIns, event_id)
+            return row is not None and row.checked_in == people
+
+    wait_until(heard, message="media to hear the door count")
+
+
+def test_the_door_count_is_an_events_turnout_where_there_is_one(api, coordinator, setting, media_campaign):
+    """One figure per event: the people counted at its door where the hosts checked anyone in,
+    else its latest reported figure."""
+    kenya = setting["tokens"][0]
+    rally = known_to_media(api, approved(api, coordinator, setting)["id"])
+    unreported = known_to_media(api, approved(api, coordinator, setting, city="Mombasa")["id"])
+    wait_until(lambda: all(notify_knows(api, e) for e in (rally, unreported)),
+               message="notify to know the events")
+    published(api, coordinator, kenya, event_id=rally, turnout=800)  # the host's estimate
+    published(api, coordinator, kenya, campaign_id=media_campaign, country="KE", turnout=300)  # no event
+    turnout = f"/api/media/campaigns/{media_campaign}/turnout"
+    assert api.get(turnout).json["countries"] == [{"country": "KE", "reports": 2, "turnout": 1100}]
+
+    counted_at_door(api, kenya, rally, 3)
+    counted_at_door(api, kenya, unreported, 5)
+    body = api.get(turnout).json
+    assert body["countries"] == [{"country": "KE", "reports": 2, "turnout": 3 + 5 + 300}]
+    assert body["total"] == 308
+    assert overview(api, media_campaign).json["turnout"] == body["countries"]
