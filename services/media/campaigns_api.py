@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from services.media import atom, materials, reports
+from services.media import atom, materials, reports, turnout
 from services.media.models import KnownCampaign, Report
 from services.media.presenting import material_out, public_campaign, public_revision
 from services.media.reports_api import reports_page
@@ -67,7 +67,7 @@ def campaign_turnout(campaign_id):
     """Turnout from the published reports, per country."""
     with kernel().db.transaction() as session:
         campaign = public_campaign(session, campaign_id)
-        countries = reports.turnout(session, campaign.id)
+        countries = turnout.per_country(session, campaign.id)
     return {"campaign_id": campaign.id, "countries": countries, "total": sum(c["turnout"] for c in countries)}
 
 
@@ -96,7 +96,7 @@ def _overview(campaign_id: str, wanted: tuple[str, ...]):
         newest, _ = reports_page(session, {"campaign_id": campaign.id, "limit": OVERVIEW_REPORTS}, None, wanted)
         current = session.execute(materials.current_statement(campaign.id, None)).scalars().all()
         body = MediaOverview().dump({"reports": newest, "materials": [material_out(m) for m in current],
-                                     "turnout": reports.turnout(session, campaign.id)})
+                                     "turnout": turnout.per_country(session, campaign.id)})
         changes_at = reports.next_public_change(session, campaign.id, utcnow())
     return current_app.json.response(body).get_data(), changes_at
 
