@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -65,7 +66,8 @@ class Kernel:
     def delivery(self) -> Delivery:
         c = self.config
         return Delivery(self.name, self.db, self.tables["inbox"], self.outbox, self.handlers,
-                        c.BUS_EXCHANGE, max_attempts=c.BUS_MAX_ATTEMPTS, retry_base=c.BUS_RETRY_BASE_SECONDS)
+                        c.BUS_EXCHANGE, max_attempts=c.BUS_MAX_ATTEMPTS, retry_base=c.BUS_RETRY_BASE_SECONDS,
+                        inbox_keep=timedelta(days=c.BUS_INBOX_KEEP_DAYS))
 
     def worker(self) -> BusWorker:
         c = self.config

@@ -13,16 +13,17 @@ from typing import Callable
 
 from kombu.mixins import ConsumerMixin
 from marshmallow import ValidationError
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from shared.bus.catalogue import UnknownMessageType, validate_incoming
-from shared.bus.connection import declare_topology
+from shared.bus.connection import FOREIGN, declare_topology, keep_invisible
 from shared.bus.envelope import EnvelopeSchema
 from shared.bus.outbox import Outbox
 from shared.bus.topology import Topology, dead_letter_queue_name, queue_name
 from shared.db import Database, utcnow
+from shared.heartbeat import Heartbeat
 
 log = logging.getLogger("doa.bus.consumer")
 
@@ -49,7 +50,7 @@ class Delivery:
 
     def __init__(self, service: str, db: Database, inbox: Table, outbox: Outbox,
                  handlers: dict[str, Handler], exchange_name: str, max_attempts: int = 5,
-                 retry_base: float = 1.0):
+                 retry_base: float = 1.0, inbox_keep: timedelta = timedelta(days=7)):
         self.service = service
         self.exchange_name = exchange_name
         self.db = db
@@ -58,6 +59,7 @@ class Delivery:
         self.handlers = handlers
         self.max_attempts = max_attempts
         self.retry_base = retry_base
+        self.inbox_keep = inbox_keep
         self._remember = insert(inbox)  # built once: this runs for every message
 
     def handle(self, body, headers: dict | None) -> str:
@@ -94,6 +96,22 @@ class Delivery:
         return Message(id=env["id"], type=env["type"], version=env["version"],
                        occurred_at=env["occurred_at"], source=env["source"],
                        correlation_id=env["correlation_id"], data=data)
+
+    def prune_inbox(self, batch: int = 1000, pause: Callable[[], bool] = lambda: False) -> int:
+        """Forget the ids of messages handled longer ago than `inbox_keep` (a redelivery comes
+        within seconds or minutes; this is days). A batch at a time, each its own short
+        transaction, so writers never wait long; `pause()` between batches answers True to stop
+        (the worker is stopping). Answer how many went."""
+        inbox = self.inbox
+        cutoff = utcnow() - self.inbox_keep
+        removed = 0
+        while True:
+            with self.db.transaction() as session:
+                ids = select(inbox.c.message_id).where(inbox.c.handled_at < cutoff).limit(batch).scalar_subquery()
+                gone = session.execute(delete(inbox).where(inbox.c.message_id.in_(ids))).rowcount
+            removed += gone
+            if gone < batch or pause():
+                return removed
 
     def _already_handled(self, message_id: str) -> bool:
         with self.db.transaction() as session:
@@ -138,14 +156,21 @@ def _as_envelope(body) -> dict:
 
 
 class ServiceConsumer(ConsumerMixin):
-    """A kombu worker that feeds a service's queue (as `topology` binds it) to its Delivery."""
+    """A kombu worker that feeds a service's queue (as `topology` binds it) to its Delivery.
 
-    def __init__(self, connection, delivery: Delivery, topology: Topology, prefetch: int = 50):
+    Nothing a queue holds stops it: what is not a message is parked with the reason, and an
+    unexpected error is logged and consuming goes on (the message it was on comes back). While
+    a message is handled a heartbeat keeps it from being handed to another consumer on Redis,
+    so the visibility timeout can be short."""
+
+    def __init__(self, connection, delivery: Delivery, topology: Topology, prefetch: int = 50,
+                 heartbeat: Heartbeat | None = None):
         self.connection = connection
         self.delivery = delivery
         self.topology = topology
         self.exchange_name = delivery.exchange_name
         self.prefetch = prefetch
+        self.heartbeat = heartbeat
         self.outcomes: dict[str, int] = {}
 
     def get_consumers(self, Consumer, channel):  # noqa: N803 - kombu's signature
@@ -154,9 +179,22 @@ class ServiceConsumer(ConsumerMixin):
                          callbacks=[self.on_message], accept=["json"],
                          prefetch_count=self.prefetch)]
 
+    def run(self, _tokens: int = 1, **kwargs) -> None:
+        while not self.should_stop:
+            try:
+                super().run(_tokens, **kwargs)
+            except Exception:  # not the connection (kombu reconnects itself): log, pause, go on
+                log.exception("the consumer of %s failed; consuming again in a second", self.delivery.service)
+                self._count("consumer_error")
+                time.sleep(1)
+
     def on_message(self, body, message) -> None:
         try:
-            outcome = self.delivery.handle(body, message.headers)
+            if self.heartbeat is None:
+                outcome = self.delivery.handle(body, message.headers)
+            else:
+                with self.heartbeat.keep(lambda: keep_invisible(message)):
+                    outcome = self.delivery.handle(body, message.headers)
         except (OperationalError, InterfaceError):
             # Even the retry could not be written (the database is away): give it back
             # and pause, rather than spin through the queue.
@@ -164,17 +202,24 @@ class ServiceConsumer(ConsumerMixin):
             time.sleep(1)
             message.requeue()
             return
-        except Exception:
-            # A message that breaks even parking (it cannot be stored as it is): log it
-            # whole and drop it, rather than let it block the queue for ever.
-            log.exception("dropping a message that cannot be handled nor parked: %r", body)
-            outcome = "dropped"
-        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        except Exception as exc:
+            # Something no handler path expected (odd headers…): park what can be kept of it.
+            log.exception("a message could not be handled; parking it")
+            outcome = self.delivery.park({"type": "?", "id": "?", "raw": repr(body)[:10000]}, 1,
+                                         f"unhandled: {type(exc).__name__}: {exc}"[:2000])
+        self._count(outcome)
         message.ack()  # only now: the effect, or the retry, is committed
 
     def on_decode_error(self, message, exc) -> None:
-        # Not JSON (or a content type we refuse): park it rather than lose it.
+        # Not JSON, a content type we refuse, or not a message at all: park it rather than lose it.
         raw = message.body.decode("utf-8", "replace") if isinstance(message.body, bytes) else message.body
-        self.delivery.park({"type": "?", "id": "?", "raw": str(raw)[:10000]}, 1,
-                           f"undecodable message: {exc}")
+        if message.content_type == FOREIGN:
+            reason = f"not a message: {(message.headers or {}).get('x-foreign-reason', '?')}"
+        else:
+            reason = f"undecodable message: {exc}"
+        self.delivery.park({"type": "?", "id": "?", "raw": str(raw)[:10000]}, 1, reason)
+        self._count("dead")
         message.ack()
+
+    def _count(self, outcome: str) -> None:
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.bus.connection import connect
-from shared.bus.topology import dead_letter_queue, dead_letter_queue_name, queue_name
+from shared.bus.topology import dead_letter_queue, dead_letter_queue_name, exchange, queue_name
 
 
 @dataclass
@@ -43,6 +43,24 @@ def _publish(conn, queue: str, parked: Parked, headers: dict) -> None:
                                           serializer="json", delivery_mode=2)
 
 
+def _send_back(conn, exchange_name: str, parked: Parked) -> bool:
+    """Where a parked message came from: the service that parked it, or (an outbox row the relay
+    could not send as it was) the queue or the routing key it was going to. Answer False for
+    one that has nowhere to go (unroutable)."""
+    headers = parked.headers
+    if parked.service:
+        _publish(conn, queue_name(exchange_name, parked.service), parked, {})
+    elif headers.get("x-dead-queue"):
+        _publish(conn, str(headers["x-dead-queue"]), parked, {})
+    elif headers.get("x-dead-routing-key"):
+        conn.Producer(conn.channel()).publish(parked.body, exchange=exchange(exchange_name),
+                                              routing_key=str(headers["x-dead-routing-key"]),
+                                              serializer="json", delivery_mode=2)
+    else:
+        return False
+    return True
+
+
 def list_parked(url: str, exchange_name: str) -> list[Parked]:
     with connect(url) as conn:
         taken = _take_all(conn, exchange_name)
@@ -58,8 +76,7 @@ def replay(url: str, exchange_name: str, ids: set[str] | None = None) -> list[Pa
     replayed = []
     with connect(url) as conn:
         for parked, message in _take_all(conn, exchange_name):
-            if parked.service and (ids is None or parked.id in ids):
-                _publish(conn, queue_name(exchange_name, parked.service), parked, {})
+            if (ids is None or parked.id in ids) and _send_back(conn, exchange_name, parked):
                 replayed.append(parked)
             else:
                 _publish(conn, dead_letter_queue_name(exchange_name), parked, parked.headers)

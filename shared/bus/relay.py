@@ -1,11 +1,13 @@
 """The outbox relay: publishes committed outbox rows, then marks them sent."""
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from datetime import timedelta
 
-from sqlalchemy import Table, delete, event, select, update
+from kombu.exceptions import OperationalError as KombuOperationalError
+from sqlalchemy import Table, Text, cast, delete, event, select, update
 
 from shared.bus.connection import connect, declare_topology
 from shared.bus.outbox import OUTBOX_DIRTY
@@ -16,6 +18,22 @@ log = logging.getLogger("doa.bus.relay")
 
 RETRY_POLICY = {"max_retries": 2, "interval_start": 0.2, "interval_step": 0.5, "interval_max": 1}
 KEEP_SENT = timedelta(days=1)
+
+
+class BadRow(ValueError):
+    """An outbox row that cannot be sent as it is (its headers cannot be read)."""
+
+
+def _headers(text: str | None) -> dict:
+    try:
+        headers = json.loads(text) if text else {}
+    except ValueError as exc:
+        raise BadRow(f"has unreadable headers ({exc})") from None
+    if headers is None:
+        return {}
+    if not isinstance(headers, dict):
+        raise BadRow(f"has headers that are not an object ({type(headers).__name__})")
+    return headers
 
 
 class Relay:
@@ -67,11 +85,13 @@ class Relay:
         self._connection = self._producer = None
 
     def run_once(self) -> int:
-        """Publish one batch of due rows; answer how many were published."""
+        """Publish one batch of due rows; answer how many were published (parked rows count)."""
         t = self.table
         with self.db.transaction() as session:
+            # The headers come as text and are read row by row: one row that cannot be read
+            # must not fail the whole batch, and every batch after it.
             rows = session.execute(
-                select(t.c.seq, t.c.routing_key, t.c.queue, t.c.body, t.c.headers)
+                select(t.c.seq, t.c.routing_key, t.c.queue, t.c.body, cast(t.c.headers, Text).label("headers"))
                 .where(t.c.sent_at.is_(None), t.c.available_at <= utcnow())
                 .order_by(t.c.seq).limit(self.batch)
                 .with_for_update(skip_locked=True)
@@ -83,7 +103,14 @@ class Relay:
             failure: Exception | None = None
             try:
                 for row in rows:
-                    self._publish(producer, row)
+                    try:
+                        self._publish(producer, row)
+                    except BadRow as exc:
+                        self._park(producer, row, str(exc))
+                    except Exception as exc:
+                        if self._bus_trouble(exc):
+                            raise
+                        self._park(producer, row, f"cannot be published: {type(exc).__name__}: {exc}")
                     sent.append(row.seq)
             except Exception as exc:  # keep what went out marked, then report the failure
                 failure = exc
@@ -95,10 +122,16 @@ class Relay:
         self._purge_sent()
         return len(sent)
 
+    def _bus_trouble(self, exc: Exception) -> bool:
+        """The broker is away (try the row again later), rather than the row being bad."""
+        conn = self._connection
+        errors = (OSError, TimeoutError, KombuOperationalError) + (tuple(conn.connection_errors) + tuple(conn.channel_errors) if conn else ())
+        return isinstance(exc, errors)
+
     def _publish(self, producer, row) -> None:
         common = dict(content_type="application/json", content_encoding="utf-8",
                       delivery_mode=2, retry=True, retry_policy=RETRY_POLICY)
-        headers = dict(row.headers or {})
+        headers = _headers(row.headers)
         if row.queue:
             producer.publish(row.body, exchange="", routing_key=row.queue, headers=headers, **common)
         elif self.topology.consumers_of(row.routing_key):
@@ -110,6 +143,22 @@ class Relay:
                             "x-attempts": 0})
             producer.publish(row.body, exchange="", routing_key=dead_letter_queue_name(self.exchange_name),
                              headers=headers, **common)
+
+    def _park(self, producer, row, why: str) -> None:
+        """A row that cannot be sent as it is goes to the dead-letter queue, with why and where it
+        was going (so `doa bus replay` can send it on once fixed), and the rows behind it flow on.
+        If even that fails, the broker is in trouble: the row stays and is tried again."""
+        reason = f"outbox row {row.seq} {why}"[:2000]
+        log.error("outbox row parked in the dead-letter queue", extra={"seq": row.seq, "reason": reason})
+        headers = {"x-dead-reason": reason, "x-attempts": 0, "x-dead-at": utcnow().isoformat(),
+                   "x-dead-headers": str(row.headers)[:2000]}
+        if row.queue:
+            headers["x-dead-queue"] = row.queue
+        else:
+            headers["x-dead-routing-key"] = row.routing_key
+        producer.publish(row.body, exchange="", routing_key=dead_letter_queue_name(self.exchange_name),
+                         headers=headers, content_type="application/json", content_encoding="utf-8",
+                         delivery_mode=2, retry=True, retry_policy=RETRY_POLICY)
 
     def _purge_sent(self) -> None:
         now = utcnow()
