@@ -11,7 +11,9 @@ RUN groupadd --system --gid 10001 doa \
     && useradd --system --uid 10001 --gid doa --home-dir /app --no-create-home --shell /usr/sbin/nologin doa
 
 WORKDIR /app
-ENV DOA_VAR_DIR=/app/var PYTHONUNBUFFERED=1
+# XDG_RUNTIME_DIR: where gunicorn (≥ 27) puts its control socket; the default, the user's home
+# (/app), is not the user's to write.
+ENV DOA_VAR_DIR=/app/var PYTHONUNBUFFERED=1 XDG_RUNTIME_DIR=/tmp
 
 COPY pyproject.toml README.md ./
 COPY shared/ shared/
