@@ -9,22 +9,35 @@ from sqlalchemy.orm import Session
 from services.notify import participation
 from services.notify import subscriptions as subs
 from services.notify.links import BadLink, ExpiredLink, Links, link_secret
+from services.notify.mail.messages import message
+from services.notify.mail.render import supported_language
+from services.notify.models import Subscription
 from shared.http.app import accepts_any_body
 from shared.http.problems import ProblemSchema
 from shared.http.routes import Blueprint, MethodView, kernel
+from shared.languages import DEFAULT, LANGUAGES, RIGHT_TO_LEFT
 
 links_blp = Blueprint("links", __name__, url_prefix="",
                       description="The links in e-mails: confirm, unsubscribe (RFC 8058 one-click), erase.")
 
+# A page for a person on a phone, in the reader's language; buttons big enough for a thumb.
 PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
-<title>{{ title }}</title></head>
-<body style="font-family: sans-serif; max-width: 36rem; margin: 2rem auto; padding: 0 1rem">
-<h1>{{ title }}</h1><p>{{ text }}</p>
+<html lang="{{ lang }}" dir="{{ dir }}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{{ title }}</title>
+<style>
+body { font-family: system-ui, Tahoma, sans-serif; max-width: 36rem; margin: 2rem auto; padding: 0 1rem;
+       line-height: 1.6; color: #1a1a1a; overflow-wrap: anywhere; }
+button, .button { display: inline-block; box-sizing: border-box; min-height: 44px; padding: .6rem 1.4rem;
+                  font: inherit; font-weight: 600; border-radius: .4rem; border: 2px solid #7a1015;
+                  background: #a3151b; color: #fff; text-decoration: none; cursor: pointer; }
+.button { background: #fff; color: #7a1015; }
+</style></head>
+<body><main><h1>{{ title }}</h1><p>{{ text }}</p>
 {% if action %}<form method="post" action="{{ action }}">
 <input type="hidden" name="List-Unsubscribe" value="One-Click">
 <button type="submit">{{ button }}</button></form>{% endif %}
-</body></html>"""
+{% if more %}<p><a class="button" href="{{ more[1] }}">{{ more[0] }}</a></p>{% endif %}
+</main></body></html>"""
 
 # The signed token every link in an e-mail carries (a bad or missing one: an HTML page saying so).
 LINK_TOKEN = {"in": "query", "name": "token", "required": True, "schema": {"type": "string"},
@@ -63,8 +76,26 @@ def link_page(view):
     return view
 
 
-def page(status: int, title: str, text: str, action: str | None = None, button: str | None = None) -> Response:
-    body = render_template_string(PAGE, title=title, text=text, action=action, button=button)
+def reader_language(subscription_id: str | None = None) -> str:
+    """The language of the subscription the link names, else the browser's first we speak."""
+    if subscription_id is not None:
+        with kernel().db.transaction() as session:
+            subscription = session.get(Subscription, subscription_id)
+            if subscription is not None:
+                return supported_language(subscription.language)
+    return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT
+
+
+def page(status: int, language: str, name: str, action: str | None = None,
+         more: tuple[str, str] | None = None) -> Response:
+    """The page `name` (its title, text and button in notify's catalogue, `page.<name>.*`);
+    `more`: a link after it (label, URL)."""
+    def t(part: str) -> str:
+        return message(language, f"page.{name}.{part}")
+
+    body = render_template_string(PAGE, lang=language, dir="rtl" if language in RIGHT_TO_LEFT else "ltr",
+                                  title=t("title"), text=t("text"), action=action,
+                                  button=t("button") if action else None, more=more)
     return Response(body, status=status, content_type="text/html; charset=utf-8",
                     headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
@@ -74,10 +105,10 @@ def _read_link(purpose: str):
     with kernel().db.transaction() as session:
         try:
             return links(session).read(purpose, request.args.get("token")), None
-        except ExpiredLink as exc:
-            return None, page(410, "This link has expired", exc.detail)
-        except BadLink as exc:
-            return None, page(400, "This link is not valid", exc.detail)
+        except ExpiredLink:
+            return None, page(410, reader_language(), "expired")
+        except BadLink:
+            return None, page(400, reader_language(), "invalid")
 
 
 def _action() -> str:
@@ -85,11 +116,11 @@ def _action() -> str:
 
 
 class LinkPage(MethodView):
-    """A page a link opens: GET asks (`ask`: title, text, button), changing nothing; POST
-    `act`s on what the link names."""
+    """A page a link opens: GET asks (the page `ask`, with its button), changing nothing; POST
+    `act`s on what the link names, in the language of the subscription it names."""
 
     purpose: str
-    ask: tuple[str, str, str]
+    ask: str
 
     def get(self):
         return self.answer()
@@ -97,18 +128,21 @@ class LinkPage(MethodView):
     def post(self):
         return self.answer()
 
-    def act(self, session: Session, subscription_id: str) -> Response:
+    def asking(self, session: Session, subscription_id: str) -> str:
+        return self.ask
+
+    def act(self, session: Session, subscription_id: str, language: str) -> Response:
         raise NotImplementedError
 
     def answer(self) -> Response:
         subscription_id, refused = _read_link(self.purpose)
         if refused:
             return refused
-        if request.method == "GET":
-            title, text, button = self.ask
-            return page(200, title, text, _action(), button)
+        language = reader_language(subscription_id)
         with kernel().db.transaction() as session:
-            return self.act(session, subscription_id)
+            if request.method == "GET":
+                return page(200, language, self.asking(session, subscription_id), _action())
+            return self.act(session, subscription_id, language)
 
 
 def link_route(path: str, asks: str, acts: str):
@@ -128,35 +162,44 @@ def link_route(path: str, asks: str, acts: str):
     return register
 
 
-@link_route("/subscriptions/confirmation", "A button that confirms the subscription.\n\nMail scanners follow "
-            "links; only a person presses the button.", "Confirm the subscription.")
+@link_route("/subscriptions/confirmation", "A button that confirms the subscription (or the sign-up behind "
+            "it).\n\nMail scanners follow links; only a person presses the button.", "Confirm the subscription.")
 class Confirmation(LinkPage):
-    purpose, ask = "confirm", ("Confirm your subscription", "Press the button to start receiving e-mails.", "Confirm")
+    purpose, ask = "confirm", "confirm"
 
-    def act(self, session: Session, subscription_id: str) -> Response:
+    def asking(self, session: Session, subscription_id: str) -> str:
+        return "confirm_participation" if subs.sign_up_of(session, subscription_id) else "confirm"
+
+    def act(self, session: Session, subscription_id: str, language: str) -> Response:
         if subs.confirm(session, subscription_id) is None:
-            return page(410, "This subscription is gone", "It was not confirmed in time. Subscribe again.")
+            return page(410, language, "gone")
         participation.confirmed(session, kernel().outbox, subscription_id)  # a sign-up behind it takes its places
-        return page(200, "Subscribed", "You will receive what you asked for. Every e-mail has a link to stop them.")
+        signed_up = subs.sign_up_of(session, subscription_id)
+        if signed_up is None:
+            return page(200, language, "confirmed")
+        return page(200, language, "confirmed_participation",
+                    more=(message(language, "link.participation"), links(session).participation_url(signed_up)))
 
 
 @link_route("/unsubscribe", "A button that unsubscribes.", "Unsubscribe, in one click (RFC 8058).\n\nMail "
             "programs POST `List-Unsubscribe=One-Click` here.")
 class Unsubscribe(LinkPage):
-    purpose, ask = "unsubscribe", ("Unsubscribe", "Press the button and you will receive no more of these e-mails.",
-                                   "Unsubscribe")
+    purpose, ask = "unsubscribe", "unsubscribe"
 
-    def act(self, session: Session, subscription_id: str) -> Response:
+    def act(self, session: Session, subscription_id: str, language: str) -> Response:
         subs.unsubscribe(session, subscription_id)
-        return page(200, "Unsubscribed", "You will receive no more of these e-mails.")
+        return page(200, language, "unsubscribed")
 
 
 @link_route("/erasure", "A button that erases everything held about the address.", "Erase everything held "
-            "about the address.\n\nIts subscriptions, what waits to be sent and the delivery log go.")
+            "about the address.\n\nIts subscriptions and sign-ups, what waits to be sent and the delivery log go.")
 class Erasure(LinkPage):
-    purpose, ask = "erase", ("Erase your address", "Press the button and we erase every subscription of this "
-                                                   "address and every record of e-mails sent to it.", "Erase")
+    purpose, ask = "erase", "erase"
 
-    def act(self, session: Session, subscription_id: str) -> Response:
-        subs.erase(session, subscription_id)
-        return page(200, "Erased", "Nothing about this address is kept any more.")
+    def act(self, session: Session, subscription_id: str, language: str) -> Response:
+        signed_up = subs.sign_ups_of_address(session, subscription_id)
+        if signed_up:  # its sign-ups go too, with everything about the address (their counts stay)
+            participation.erase(session, kernel().outbox, signed_up[0])
+        else:
+            subs.erase(session, subscription_id)
+        return page(200, language, "erased")

@@ -11,7 +11,16 @@ from sqlalchemy.orm import Session
 from services.notify.fanout import CITY_KEY_LENGTH, add_notice, city_key, one, to_recipients
 from services.notify.forgetting import SUBSCRIBER_TABLES, forget_mail
 from services.notify.mail.render import country_name, scope_label
-from services.notify.models import Erasures, KnownCampaign, KnownEvent, Notice, Notification, Reminder, Subscription
+from services.notify.models import (
+    Erasures,
+    KnownCampaign,
+    KnownEvent,
+    Notice,
+    Notification,
+    Participation,
+    Reminder,
+    Subscription,
+)
 from shared.config import Config
 from shared.db import utcnow
 from shared.errors import Invalid
@@ -127,6 +136,21 @@ def unsubscribe(session: Session, subscription_id: str) -> bool:
     found = session.get(Subscription, subscription_id) is not None
     _forget(session, [subscription_id])
     return found
+
+
+def sign_up_of(session: Session, subscription_id: str) -> str | None:
+    """The sign-up ("I'll come" with an address) this subscription was asked for, if any: its
+    confirmation holds the places, and its e-mails carry the sign-up's private link."""
+    return session.execute(select(Participation.id).where(
+        Participation.subscription_id == subscription_id, Participation.status != "cancelled")).scalars().first()
+
+
+def sign_ups_of_address(session: Session, subscription_id: str) -> list[Participation]:
+    """Every sign-up made with the address of this subscription (for its erasure)."""
+    subscription = session.get(Subscription, subscription_id)
+    if subscription is None:
+        return []
+    return list(session.execute(select(Participation).where(Participation.email == subscription.email)).scalars())
 
 
 def erase(session: Session, subscription_id: str) -> int:

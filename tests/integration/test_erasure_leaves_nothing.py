@@ -159,11 +159,13 @@ def test_erasure_leaves_no_copy_of_the_addresses_anywhere(api, coordinator, sett
     assert "cleaning up after an erasure failed" not in log and "could not be truncated" not in log
 
 
+@pytest.mark.parametrize("way", ["link", "mail"])
 def test_a_participants_erasure_leaves_no_copy_of_their_address_or_name(api, coordinator, organisations, log_file,
-                                                                       tmp_path, request):
+                                                                       tmp_path, request, way):
     """Someone who signed up with an address and a name, confirmed it, was written to by the
-    hosts, then pressed "erase everything about me": no file under the data directory and (on
-    PostgreSQL) no page of any table holds the address or the name afterwards."""
+    hosts, then pressed "erase everything about me" — on their sign-up's page, or in an e-mail:
+    no file under the data directory and (on PostgreSQL) no page of any table holds the address
+    or the name afterwards."""
     from tests.integration.test_campaigns_api import CAMPAIGNS
     from tests.integration.test_local_events_api import EVENTS, event
     from tests.integration.test_participation import FUTURE_CAMPAIGN, notify_knows
@@ -190,7 +192,11 @@ def test_a_participants_erasure_leaves_no_copy_of_their_address_or_name(api, coo
 
     text_of_mail = mails_to(var, address)[0].get_body(("plain",)).get_content()
     key = next(w for w in text_of_mail.split() if "doa.test/p/" in w).rsplit("/", 1)[1]
-    assert api.delete(f"/api/notify/participations/{key}").status_code == 204
+    if way == "link":
+        assert api.delete(f"/api/notify/participations/{key}").status_code == 204
+    else:
+        assert api.post(link_in(mails_to(var, address)[-1], "erasure")).status_code == 200
+    assert api.get(f"/api/notify/participations/{key}").status_code == 404
     counts = api.get(f"/api/notify/events/{made['id']}/participation", token=owner).json
     assert counts["coming"] == 0 and counts["cancelled"] == 1  # the count of it stays
     left = holders(var, [address, name]) + (pg_holders(api.platform.kernels, [address, name]) if postgres else [])

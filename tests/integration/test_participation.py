@@ -239,8 +239,14 @@ def test_with_an_address_the_confirmation_brings_the_private_link_and_cancelling
     opened = api.get(f"/api/notify/participations/{link.rsplit('/', 1)[1]}")
     assert opened.status_code == 200 and opened.json["status"] == "unconfirmed" and opened.json["with_email"] is True
     assert api.get(places_path(made["id"])).json["coming"] == 0
-    confirm = next(w for w in text.split() if "/subscriptions/confirmation?token=" in w)
-    assert api.post(confirm.replace("http://doa.test", "")).status_code == 200
+    assert mailbox.to("leyla@example.org")[0]["Subject"] == "لطفاً ثبت‌نام خود را تأیید کنید"  # a sign-up's
+    confirm = next(w for w in text.split() if "/subscriptions/confirmation?token=" in w).replace("http://doa.test", "")
+    asked = api.get(confirm, headers={"Accept-Language": "en"})  # the page speaks the sign-up's language
+    assert asked.status_code == 200 and '<html lang="fa" dir="rtl">' in asked.text
+    assert "ثبت‌نام خود را تأیید کنید" in asked.text and "تأیید ثبت‌نام من</button>" in asked.text
+    done = api.post(confirm)
+    assert done.status_code == 200 and "ثبت‌نام شما تأیید شد" in done.text
+    assert f'href="{link}"' in done.text  # onwards to the sign-up's page
     assert api.get(f"/api/notify/participations/{link.rsplit('/', 1)[1]}").json["status"] == "coming"
     assert api.get(places_path(made["id"])).json["coming"] == 1
     assert "شما همچنین گفتید که می‌آیید" in text  # in the language the participant chose
