@@ -1,6 +1,6 @@
 """`python -m bench [http] [bus] [events] [ical] [feeds] [page] [upload] [photos] [zip] [media] [webhooks]
-[email] [latency] [notify] [participation]`: run the benchmarks (all by default) and print the table. `media` stands for `upload photos zip`,
-`notify` for `webhooks email latency`."""
+[email] [reminders] [latency] [notify] [participation]`: run the benchmarks (all by default) and print the table.
+`media` stands for `upload photos zip`, `notify` for `webhooks email reminders latency`."""
 from __future__ import annotations
 
 import argparse
@@ -10,9 +10,9 @@ import warnings
 
 from bench.common import Result, print_table
 
-BENCHMARKS = ("http", "bus", "events", "ical", "feeds", "page", "upload", "photos", "zip", "webhooks", "email", "latency",
-              "participation")
-GROUPS = {"media": ("upload", "photos", "zip"), "notify": ("webhooks", "email", "latency")}
+BENCHMARKS = ("http", "bus", "events", "ical", "feeds", "page", "upload", "photos", "zip", "webhooks", "email", "reminders",
+              "latency", "participation")
+GROUPS = {"media": ("upload", "photos", "zip"), "notify": ("webhooks", "email", "reminders", "latency")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +74,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench import notify_email
 
             results += notify_email.run()
+        elif name == "reminders":
+            from bench import notify_reminders
+
+            results += notify_reminders.run()
         elif name == "latency":
             from bench import notify_latency
 
