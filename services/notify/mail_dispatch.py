@@ -18,6 +18,7 @@ from sqlalchemy import delete, or_, select, update
 
 from services.notify import participation, reminders, subscriptions, wakeups
 from services.notify.fanout import add_notice, contact_of, event_context, one, to_recipients
+from services.notify.leases import Lease
 from services.notify.links import Links, link_secret
 from services.notify.mail.compose import compose
 from services.notify.mail.files import mail_folder, sweep
@@ -33,7 +34,9 @@ from services.notify.models import (
     Reminder,
     Subscription,
 )
+from services.notify.retention import prune_delivery_logs
 from shared.db import utcnow
+from shared.heartbeat import Heartbeat
 from shared.kernel import Kernel
 
 log = logging.getLogger("doa.notify.mail")
@@ -64,7 +67,9 @@ class MailDispatcher:
         self.quiet = reminders.parse_quiet_hours(c.QUIET_HOURS)
         self._last_housekeeping = float("-inf")
         self._links: Links | None = None
-        self._lease = None
+        self.lease_seconds = c.NOTIFY_CLAIM_LEASE_SECONDS
+        self.heartbeat = Heartbeat(self.lease_seconds / 3, "notify-mail")
+        self._lease: Lease | None = None
 
     def links(self) -> Links:
         if self._links is None:
@@ -83,6 +88,7 @@ class MailDispatcher:
                 sent = 0
             if not sent:
                 wakeups.MAIL.wait(0.5)
+        self.heartbeat.close()
 
     # -- what becomes due -------------------------------------------------------------------
 
@@ -103,6 +109,10 @@ class MailDispatcher:
         with self.kernel.db.transaction() as session:
             purged = subscriptions.purge(session, self.kernel.config, now)
             shredded = participation.shred(session, self.kernel.config, now)
+        pruned = prune_delivery_logs(self.kernel.db, self.kernel.config.DELIVERY_LOG_KEEP_DAYS, now)
+        if any(pruned.values()):
+            log.info("pruned the delivery logs older than %s days: %s", self.kernel.config.DELIVERY_LOG_KEEP_DAYS,
+                     pruned)
         if purged or shredded:
             log.info("purged %d subscriptions (unconfirmed in time, or of campaigns closed long enough) and %d "
                      "sign-ups (of events ended long enough)", purged, shredded)
@@ -158,7 +168,7 @@ class MailDispatcher:
 
     def claim(self) -> list[int]:
         now = utcnow()
-        lease_until = now + timedelta(seconds=self.kernel.config.NOTIFY_CLAIM_LEASE_SECONDS)
+        lease_until = now + timedelta(seconds=self.lease_seconds)
         with self.kernel.db.transaction() as session:
             ids = list(session.execute(
                 select(Notification.id).where(or_(Notification.status == "pending", Notification.status == "sending"),
@@ -168,16 +178,20 @@ class MailDispatcher:
                 return []
             session.execute(update(Notification).where(Notification.id.in_(ids), Notification.next_at <= now)
                             .values(status="sending", next_at=lease_until))
-            self._lease = lease_until
-            return list(session.execute(select(Notification.id).where(
+            claimed = list(session.execute(select(Notification.id).where(
                 Notification.id.in_(ids), Notification.status == "sending",
                 Notification.next_at == lease_until)).scalars())
+        self._lease = Lease(self.kernel.db, Notification, claimed, lease_until, self.lease_seconds)
+        return claimed
 
     def send_batch(self) -> int:
         ids = self.claim()
         if not ids:
             return 0
-        lease = self._lease
+        with self.heartbeat.keep(self._lease.renew):  # ours for as long as we are sending
+            return self._send(ids, self._lease)
+
+    def _send(self, ids: list[int], lease: Lease) -> int:
         messages, gone, broken = [], [], []
         rendered_cache: dict = {}
         with self.kernel.db.transaction() as session:
@@ -202,10 +216,10 @@ class MailDispatcher:
         def before_end(message_id: str) -> None:
             """Record it as sent — if it is still ours to send: not erased or unsubscribed since
             the batch was made, not taken over by another worker after our lease ran out."""
-            with self.kernel.db.engine.begin() as connection:  # one statement: no ORM session needed
+            with lease.lock, self.kernel.db.engine.begin() as connection:  # one statement: no ORM session
                 changed = connection.execute(update(Notification).where(
                     Notification.id == int(message_id[1:]), Notification.status == "sending",
-                    Notification.next_at == lease).values(status="sent", sent_at=utcnow())).rowcount
+                    Notification.next_at == lease.until).values(status="sent", sent_at=utcnow())).rowcount
             if changed != 1:
                 raise NoLongerOurs(message_id)
             recorded.add(message_id)
@@ -220,13 +234,13 @@ class MailDispatcher:
                  len(gone))
         return len(ids)
 
-    def _failed(self, failures, lease, recorded: set[str]) -> None:
+    def _failed(self, failures, lease: Lease, recorded: set[str]) -> None:
         now = utcnow()
-        with self.kernel.db.transaction() as session:
+        with lease.lock, self.kernel.db.transaction() as session:
             for notification_id, result in failures:
                 notification = session.get(Notification, notification_id)
                 ours = notification is not None and (
-                    (notification.status == "sending" and notification.next_at == lease)
+                    (notification.status == "sending" and notification.next_at == lease.until)
                     or f"n{notification_id}" in recorded)  # recorded, then refused at the final "."
                 if not ours:  # erased, or another worker's now
                     continue

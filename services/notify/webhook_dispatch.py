@@ -15,12 +15,14 @@ from sqlalchemy import func, or_, select, update
 
 from services.notify import wakeups
 from services.notify.fanout import add_notice, contact_of, coordinators, to_recipients
+from services.notify.leases import Lease
 from services.notify.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 from services.notify.webhook_endpoints import allow_list
 from services.notify.webhooks import retry, signing
 from services.notify.webhooks.delivery import Attempt, deliver
 from services.notify.webhooks.transport import new_session
 from shared.db import utcnow
+from shared.heartbeat import Heartbeat
 from shared.kernel import Kernel
 
 log = logging.getLogger("doa.notify.webhooks")
@@ -35,6 +37,9 @@ class WebhookDispatcher:
         self.schedule = retry.parse_schedule(config.WEBHOOK_SCHEDULE)
         self.allow = allow_list(config)
         self.local = threading.local()  # one guarded session (connection pool) per sending thread
+        self.lease_seconds = config.NOTIFY_CLAIM_LEASE_SECONDS
+        self.heartbeat = Heartbeat(self.lease_seconds / 3, "notify-webhooks")
+        self._lease: Lease | None = None
 
     def run_forever(self, stop: threading.Event) -> None:
         with ThreadPoolExecutor(max_workers=self.kernel.config.WEBHOOK_CONCURRENCY,
@@ -48,11 +53,12 @@ class WebhookDispatcher:
                     sent = 0
                 if not sent:
                     wakeups.WEBHOOKS.wait(0.5)
+        self.heartbeat.close()
 
     def claim(self) -> list[tuple]:
         now = utcnow()
-        # A claimed delivery whose worker died is taken up again after this.
-        lease_until = now + timedelta(seconds=self.kernel.config.NOTIFY_CLAIM_LEASE_SECONDS)
+        # A claimed delivery whose worker died is taken up again after this (send_due renews it).
+        lease_until = now + timedelta(seconds=self.lease_seconds)
         with self.kernel.db.transaction() as session:
             ids = list(session.execute(
                 select(WebhookDelivery.id).where(or_(WebhookDelivery.status == "pending",
@@ -63,11 +69,14 @@ class WebhookDispatcher:
                 return []
             session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_(ids), WebhookDelivery.next_at <= now)
                             .values(status="sending", next_at=lease_until))
-            return session.execute(
+            claimed = session.execute(
                 select(WebhookDelivery.id, WebhookDelivery.message_id, WebhookDelivery.body, WebhookDelivery.attempts,
                        WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.secret, WebhookEndpoint.status)
                 .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
                 .where(WebhookDelivery.id.in_(ids), WebhookDelivery.next_at == lease_until)).all()
+        self._lease = Lease(self.kernel.db, WebhookDelivery, [row[0] for row in claimed], lease_until,
+                            self.lease_seconds)
+        return claimed
 
     def send_due(self, pool: ThreadPoolExecutor) -> int:
         """Send a claimed batch, writing down what has finished each time something finishes: a
@@ -76,11 +85,12 @@ class WebhookDispatcher:
         claimed = self.claim()
         if not claimed:
             return 0
-        rows = {pool.submit(self._attempt, row): row for row in claimed}
-        pending = set(rows)
-        while pending:
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
-            self._record([rows[f] for f in done], [f.result() for f in done])
+        with self.heartbeat.keep(self._lease.renew):  # ours for as long as we are sending
+            rows = {pool.submit(self._attempt, row): row for row in claimed}
+            pending = set(rows)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                self._record([rows[f] for f in done], [f.result() for f in done])
         return len(claimed)
 
     def _attempt(self, row) -> Attempt:
