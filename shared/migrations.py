@@ -298,3 +298,22 @@ def new_tables(*items: TableOrDeclaration, then: str | None = None) -> tuple[Cal
         drop_tables(*items)
 
     return create, drop
+
+
+def new_columns(table_name: str, *columns: list[Column]) -> tuple[Callable[[], None], Callable[[], None]]:
+    """The upgrade and downgrade of a revision that adds nullable columns (`integer("n?")`) to
+    a table; the downgrade drops them. (Batch mode: SQLite alters a table by copying it.)"""
+    added = [c for group in columns for c in group]
+
+    def add() -> None:
+        with op.batch_alter_table(table_name) as batch_op:
+            for column in added:
+                # A new Column each run: one added to a table belongs to it (tests migrate many databases).
+                batch_op.add_column(Column(column.name, column.type, nullable=column.nullable))
+
+    def drop() -> None:
+        with op.batch_alter_table(table_name) as batch_op:
+            for column in reversed(added):
+                batch_op.drop_column(column.name)
+
+    return add, drop

@@ -18,7 +18,7 @@ from shared.ids import refuse_unknown
 from shared.revisions import status_and_revision
 
 DATES = ("day_of_action", "window_start", "window_end")
-PUBLISHED = ("name", "languages", "list_date", "activity_types", "status")
+PUBLISHED = ("name", "languages", "list_date", "activity_types", "status", "participation_keep_days")
 
 
 def campaign_data(campaign: Campaign) -> dict:

@@ -84,7 +84,7 @@ class CampaignById(MethodView):
 
 
 CAMPAIGN_FACTS = ("name", "description", "languages", "day_of_action", "window_start", "window_end", "list_date",
-                  "activity_types", "status", "adoption_threshold")
+                  "activity_types", "status", "adoption_threshold", "participation_keep_days")
 
 
 def _campaign_facts(campaign: Campaign) -> dict:

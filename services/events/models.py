@@ -48,6 +48,9 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(10), default="draft")
     adoption_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
     adopted_at: Mapped[datetime | None]
+    # Days after each event ends that its participants' sign-ups are kept (notify shreds them);
+    # none: the platform's PARTICIPATION_KEEP_DAYS.
+    participation_keep_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[Timestamp]
     updated_at: Mapped[Timestamp]
 

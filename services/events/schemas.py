@@ -38,6 +38,11 @@ class CampaignIn(Schema):
     status = fields.String(load_default="draft", validate=validate.OneOf(STATUSES))
     adoption_threshold = WholeNumber(load_default=None, allow_none=True,
                                         validate=validate.Range(min=1, max=100000))
+    participation_keep_days = WholeNumber(load_default=None, allow_none=True, validate=validate.Range(min=0, max=365),
+                                          metadata={"description": (
+                                              "Days after each event ends that its participants' sign-ups (names, "
+                                              "addresses) are kept before they are shredded; only counts stay. "
+                                              "null: the platform's PARTICIPATION_KEEP_DAYS.")})
 
 
 class CampaignPatch(CampaignIn, Changes):
@@ -56,6 +61,7 @@ class CampaignOut(FastSchema):
     activity_types = fields.List(fields.String())
     status = fields.String()
     adoption_threshold = fields.Integer(allow_none=True)
+    participation_keep_days = fields.Integer(allow_none=True)
     adopted_at = fields.AwareDateTime(format="iso", allow_none=True)
     endorsements = fields.Integer(metadata={"description": "Organisations endorsing it now."})
     created_at = fields.AwareDateTime(format="iso")

@@ -45,10 +45,13 @@ class LinkKey(Base):
 # Copies of other services' facts, kept from the bus (shared.copies).
 CAMPAIGNS = Copy(
     Base, "known_campaigns", model="KnownCampaign",
-    columns={"name": String(300), "status": String(10), "closed_at": col(UTCDateTime(), nullable=True)},
+    columns={"name": String(300), "status": String(10), "closed_at": col(UTCDateTime(), nullable=True),
+             "participation_keep_days": col(Integer, nullable=True)},
     # When the campaign first closed (its subscribers' data is purged some time after); none while open.
+    # participation_keep_days: its sign-ups' retention (none: PARTICIPATION_KEEP_DAYS).
     feeds=dict.fromkeys(("campaign.created", "campaign.updated", "campaign.rescheduled"), copied(
-        "name", "status", closed_at=lambda m: m.occurred_at if m.data["status"] == "closed" else None)),
+        "name", "status", closed_at=lambda m: m.occurred_at if m.data["status"] == "closed" else None,
+        participation_keep_days=lambda m: m.data.get("participation_keep_days"))),
     merge={"closed_at": lambda row, new: case((new.status == "closed", func.coalesce(row.closed_at, new.closed_at)),
                                               else_=None)})
 KnownCampaign = CAMPAIGNS.model

@@ -50,6 +50,7 @@ def create_app(config: Config, api: Api) -> Flask:
     secret = web_secret(config)
     app.secret_key = secret
     app.config["PUBLIC_URL"] = config.PUBLIC_URL  # a sign-up's private link, as people keep it
+    app.config["PARTICIPATION_KEEP_DAYS"] = config.PARTICIPATION_KEEP_DAYS  # what a campaign's empty field means
     account.session_settings(app, secure=config.PUBLIC_URL.startswith("https://"))
     app.session_interface = SessionOverTls()  # Secure behind a TLS proxy too (PROXY_HOPS)
     app.extensions[client.EXTENSION] = api  # client.api() in every view

@@ -95,6 +95,9 @@ class CampaignData(Schema):
     list_date = fields.Date(required=True, allow_none=True)
     activity_types = fields.List(fields.String(), required=True)
     status = fields.String(required=True, validate=validate.OneOf(["draft", "open", "closed"]))
+    # Days after each event ends that its sign-ups are kept (null: the platform's setting); added
+    # later, so a message without it reads as null.
+    participation_keep_days = fields.Integer(load_default=None, allow_none=True)
 
 
 class CampaignUpdatedData(CampaignData):

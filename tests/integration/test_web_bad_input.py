@@ -76,7 +76,8 @@ FIELDS = ("decision", "reason", "country", "action", "day_of_action", "window_st
           "address_public_hours", "latitude", "longitude", "online_url", "expected_participants", "visibility",
           "key", "email", "turnout", "consent", "blur_faces", "media_ids",
           # the dashboard's campaign and organisation forms
-          "name", "languages", "list_date", "activity_types", "status", "adoption_threshold", "abbreviation",
+          "name", "languages", "list_date", "activity_types", "status", "adoption_threshold", "participation_keep_days",
+          "abbreviation",
           "name_en", "website", "contact_email", "skip_bad",
           # the second factor's and the Security page's
           "code", "passkey", "challenge", "label")

@@ -23,7 +23,7 @@ ORGANISATION = {"abbreviation": "MLKP", "name": "Marksist Leninist Komünist Par
 NEW_CAMPAIGN = {"name": "Day of solidarity 2030", "description": "The call.\n\nSecond paragraph.",
                 "languages": ["en", "fa"], "day_of_action": "2030-05-01", "window_start": "2030-04-25",
                 "window_end": "2030-05-10", "list_date": "", "status": "draft", "adoption_threshold": "",
-                "activity_types": ["demonstration", "rally", "lecture"]}
+                "participation_keep_days": "", "activity_types": ["demonstration", "rally", "lecture"]}
 
 
 def text_of(html: str) -> str:
@@ -145,15 +145,19 @@ def test_a_coordinator_opens_a_campaign_and_edits_it(api, coordinator):
     assert 'name="activity_types" value="strike">' in html  # a default not chosen, offered
     assert '<option value="draft" selected>' in html
     changed = {**NEW_CAMPAIGN, "name": "Day of solidarity 2030 (moved)", "day_of_action": "2030-05-02",
-               "status": "open", "activity_types": ["rally", "strike"], "adoption_threshold": "12"}
+               "status": "open", "activity_types": ["rally", "strike"], "adoption_threshold": "12",
+               "participation_keep_days": "3"}
     refused = form(office, f"/me/campaigns/{campaign['id']}/edit", edit, **{**changed, "adoption_threshold": "a dozen"})
     assert refused.status_code == 422 and 'id="campaign-adoption_threshold-error"' in refused.data.decode()
     saved = form(office, f"/me/campaigns/{campaign['id']}/edit", edit, **changed)
     assert saved.status_code == 303
     assert "The campaign’s changes are saved." in office.get("/me/campaigns").data.decode()
     now = api.get(f"{CAMPAIGNS}/{campaign['id']}").json
-    assert (now["name"], now["day_of_action"], now["status"], now["activity_types"], now["adoption_threshold"]) == (
-        "Day of solidarity 2030 (moved)", "2030-05-02", "open", ["rally", "strike"], 12)
+    assert (now["name"], now["day_of_action"], now["status"], now["activity_types"], now["adoption_threshold"],
+            now["participation_keep_days"]) == ("Day of solidarity 2030 (moved)", "2030-05-02", "open",
+                                                ["rally", "strike"], 12, 3)
+    refused = form(office, f"/me/campaigns/{campaign['id']}/edit", edit, **{**changed, "participation_keep_days": "999"})
+    assert refused.status_code == 422 and 'id="campaign-participation_keep_days-error"' in refused.data.decode()
     assert office.get(f"/me/campaigns/{campaign['id']}/edit?lang=fa").data.decode().count('dir="rtl"') == 1
 
 

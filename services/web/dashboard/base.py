@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlsplit
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, abort, current_app, g, render_template, request
 
 from services.web import formats
 from services.web.client import Api
@@ -48,7 +48,7 @@ def choices() -> dict:
     return {"country_choices": formats.countries(language), "zone_choices": formats.time_zones(language),
             "language_choices": formats.languages(language), "activity_defaults": DEFAULT_ACTIVITY_TYPES,
             "material_kinds": MATERIAL_KINDS,
-            "language_lists": LANGUAGE_CHOICES}
+            "language_lists": LANGUAGE_CHOICES, "keep_days": current_app.config["PARTICIPATION_KEEP_DAYS"]}
 
 
 def every_campaign(api: Api, token: str) -> list[dict]:

@@ -13,7 +13,7 @@ from services.web.i18n import reader_language, translator
 from services.web.pages import optional, signed_in, uuid_or_none
 
 CAMPAIGN_FIELDS = ("name", "description", "day_of_action", "window_start", "window_end", "list_date", "status",
-                   "adoption_threshold")
+                   "adoption_threshold", "participation_keep_days")
 
 
 @bp.get("/me/campaigns", endpoint="campaigns")
@@ -136,4 +136,5 @@ def campaign_body(values: dict) -> dict:
     return {**{k: values[k] for k in ("name", "description", "day_of_action", "window_start", "window_end",
                                       "status", "languages", "activity_types")},
             "list_date": values["list_date"] or None,
-            "adoption_threshold": number_as_sent(values["adoption_threshold"], int)}
+            "adoption_threshold": number_as_sent(values["adoption_threshold"], int),
+            "participation_keep_days": number_as_sent(values["participation_keep_days"], int)}
