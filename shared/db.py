@@ -5,7 +5,7 @@ import json
 import logging
 import threading
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterator
@@ -182,19 +182,40 @@ class Database:
         # SQLite lets one writer in at a time, and one that finds the file locked sleeps in
         # growing steps (up to 100 ms): a hot row's writers in one process take turns instead.
         self._one_writer = threading.Lock() if self.engine.dialect.name == "sqlite" else None
+        self._hot = threading.local()  # this thread's hot transaction: waiting for its first write, or holding
+        if self._one_writer is not None:
+            event.listen(self.engine, "before_cursor_execute", self._queue_at_first_write)
 
     @contextmanager
     def transaction(self, hot: bool = False) -> Iterator[Session]:
         """A session whose work is committed at the end, or rolled back on error. `hot`: it
         writes a row many requests write at once (an event's places); on PostgreSQL the row's
-        lock orders them, on SQLite this process's threads queue for the file's one writer."""
+        lock orders them, on SQLite this process's threads queue for the file's one writer —
+        from the transaction's first write (where SQLite takes its write lock) to its end, so
+        the reads before it run alongside the writer."""
         session = self.sessions()
-        queue = self._one_writer if hot and self._one_writer is not None else nullcontext()
+        queued = hot and self._one_writer is not None and not getattr(self._hot, "pending", False)
+        if queued:
+            self._hot.pending, self._hot.held = True, False
         try:
-            with queue, session.begin():
+            with session.begin():
                 yield session
         finally:
             session.close()
+            if queued:
+                self._hot.pending = False
+                if self._hot.held:
+                    self._hot.held = False
+                    self._one_writer.release()
+
+    def _queue_at_first_write(self, _conn, _cursor, statement: str, *_args) -> None:
+        """Before each statement on SQLite: a hot transaction's first one that is not a SELECT
+        waits for this process's writer lock (a statement wrongly taken for a write only waits
+        sooner: SQLite's own lock and the conditional updates keep the data right either way)."""
+        hot = self._hot
+        if getattr(hot, "pending", False) and not hot.held and statement.lstrip()[:6].upper() != "SELECT":
+            self._one_writer.acquire()
+            hot.held = True
 
     def ping(self) -> None:
         with self.engine.connect() as conn:
