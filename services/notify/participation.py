@@ -12,20 +12,23 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select, union_all, update
+from sqlalchemy import Integer, and_, bindparam, case, func, or_, select, union_all, update
 from sqlalchemy.orm import Session
 
 from services.notify import subscriptions as subs
 from services.notify.fanout import add_notice, event_context, one, to_recipients
-from services.notify.models import EventPlaces, KnownEvent, Participation, Subscription, country_holds
+from services.notify.models import EventPlaces, HostMessage, KnownEvent, Participation, Subscription, country_holds
 from shared.bus.outbox import Outbox
 from shared.config import Config
 from shared.country_holds import held_countries
 from shared.db import forget_after_commit, insert_for, utcnow
 from shared.errors import Conflict, DomainError, NotFound
-from shared.ids import refuse_unknown
+from shared.ids import new_id, refuse_unknown
 
 PLACES = EventPlaces.__table__
+PARTICIPATIONS = Participation.__table__
+EVENTS = KnownEvent.__table__
+MESSAGES = HostMessage.__table__
 # A sign-up's short code, said or typed at the door instead of showing the link's QR code:
 # no 0/O or 1/I/L to confuse; 31^8 codes, so guessing one of an event's is hopeless.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -43,6 +46,10 @@ def public_event(session: Session, event_id: str) -> KnownEvent:
     """The event, if the public may see it: approved, public, its country not held."""
     held = held_countries(country_holds).where(country_holds.c.country == KnownEvent.country).exists()
     found = session.execute(select(KnownEvent, held).where(KnownEvent.id == event_id)).first()  # one query
+    return _public(found, event_id)
+
+
+def _public(found, event_id: str):
     if found is None:
         refuse_unknown(event_id, NotFound("No public event has this id."), "this event")
     event, is_held = found
@@ -53,10 +60,29 @@ def public_event(session: Session, event_id: str) -> KnownEvent:
 
 def open_event(session: Session, event_id: str) -> KnownEvent:
     """The event, if one may sign up for it: public, and not ended."""
-    event = public_event(session, event_id)
+    return _not_ended(public_event(session, event_id))
+
+
+def _not_ended(event):
     if event.ends_at <= utcnow():
         raise Conflict("This event has ended: nobody can sign up any more.")
     return event
+
+
+# The event's row, whether its country is held and whether its hosts wrote to its participants,
+# in one query built once: a sign-up reads the event's columns (its outbox message and its
+# answer's brief), never the ORM object, and reads the hosts' messages only if there are any.
+_EVENT_ROW = select(
+    EVENTS, held_countries(country_holds).where(country_holds.c.country == EVENTS.c.country).exists().label("held"),
+    select(MESSAGES.c.id).where(MESSAGES.c.event_id == EVENTS.c.id).exists().label("has_messages"),
+).where(EVENTS.c.id == bindparam("event_id"))
+
+
+def event_to_sign_up(session: Session, event_id: str):
+    """As `open_event` (the same answers when one may not sign up), the event as a row of
+    known_events' columns (and `has_messages`): what a sign-up reads, before any write."""
+    found = session.connection().execute(_EVENT_ROW, {"event_id": event_id}).first()
+    return _not_ended(_public(None if found is None else (found, found.held), event_id))
 
 
 def ensure_places(session: Session, event_id: str) -> None:
@@ -82,46 +108,64 @@ def _fits(size: int):
 COUNTS = (PLACES.c.capacity, PLACES.c.coming, PLACES.c.waiting, PLACES.c.cancelled, PLACES.c.checked_in)
 
 
-def _take(session: Session, event_id: str, size: int, anonymous: bool):
-    """Places for `size` people if all are free and nobody waits, else a place on the waiting
-    list — each tried in one conditional UPDATE (within the hosts' ceiling on sign-ups without
-    an address). ("coming" | "waiting", the counts after), or None: no counters yet, or the
-    ceiling is reached."""
+def _take_statement(anonymous: bool):
+    """The conditional UPDATE behind `_take`, built once per kind (its values are bound)."""
+    size = bindparam("size", type_=Integer)
+    fits = and_(PLACES.c.waiting == 0, or_(PLACES.c.capacity.is_(None), PLACES.c.coming + size <= PLACES.c.capacity))
     changes = {"anonymous": PLACES.c.anonymous + size} if anonymous else {}
     within = (or_(PLACES.c.anonymous_limit.is_(None), PLACES.c.anonymous + size <= PLACES.c.anonymous_limit),) \
         if anonymous else ()
-    for status, condition in (("coming", (PLACES.c.waiting == 0, _fits(size))), ("waiting", ())):
-        counts = session.execute(update(PLACES).where(PLACES.c.event_id == event_id, *within, *condition).values(
-            **{status: PLACES.c[status] + size}, **changes, updated_at=utcnow()).returning(*COUNTS)).first()
-        if counts is not None:
-            return status, counts
-    return None
+    # SET reads the row as it was: all of the party comes if it fits and nobody waits, else all of it waits.
+    return update(PLACES).where(PLACES.c.event_id == bindparam("places_of"), *within).values(
+        coming=PLACES.c.coming + case((fits, size), else_=0), waiting=PLACES.c.waiting + case((fits, 0), else_=size),
+        **changes, updated_at=bindparam("now")).returning(*COUNTS)
 
 
-def sign_up(session: Session, config: Config, outbox: Outbox, event_id: str, fields: dict) -> Participation:
-    """A sign-up without an address: its places if all are free and nobody waits before it,
-    else the waiting list. With an address: unconfirmed, taking nothing and counted nowhere
-    until the link of the e-mail it gets is followed (`confirmed`), so neither the answer nor
-    the counts tell anyone whether that address had signed up. (Reads come first: the write
-    lock is held from the first UPDATE to the commit only.)"""
-    event = open_event(session, event_id)
+_TAKE = {anonymous: _take_statement(anonymous) for anonymous in (False, True)}
+
+
+def _take(session: Session, event_id: str, size: int, anonymous: bool):
+    """Places for `size` people if all are free and nobody waits, else a place on the waiting
+    list — in one conditional UPDATE (within the hosts' ceiling on sign-ups without an
+    address). ("coming" | "waiting", the counts after), or None: no counters yet, or the
+    ceiling is reached."""
+    counts = session.connection().execute(_TAKE[anonymous], {"places_of": event_id, "size": size, "now": utcnow()}).first()
+    if counts is None:
+        return None
+    # Nobody waits after it exactly when it took places (a party on the waiting list is at least one).
+    return ("coming" if counts.waiting == 0 else "waiting"), counts
+
+
+def sign_up(session: Session, config: Config, outbox: Outbox, event, fields: dict) -> Participation:
+    """A sign-up for `event` (from `event_to_sign_up`) without an address: its places if all
+    are free and nobody waits before it, else the waiting list. With an address: unconfirmed,
+    taking nothing and counted nowhere until the link of the e-mail it gets is followed
+    (`confirmed`), so neither the answer nor the counts tell anyone whether that address had
+    signed up. (Reads come first: the write lock is held from the first UPDATE to the commit
+    only.)"""
     email = (fields.get("email") or "").strip().lower() or None
     if email is not None:
         return _with_address(session, config, event, email, fields)
     size = fields["party_size"]
-    taken = _take(session, event_id, size, anonymous=True)
-    if taken is None and session.get(EventPlaces, event_id) is None:  # the event's first sign-up
-        ensure_places(session, event_id)
-        taken = _take(session, event_id, size, anonymous=True)
+    taken = _take(session, event.id, size, anonymous=True)
+    if taken is None and session.get(EventPlaces, event.id) is None:  # the event's first sign-up
+        ensure_places(session, event.id)
+        taken = _take(session, event.id, size, anonymous=True)
     if taken is None:
         raise AnonymousLimit("This event takes no more sign-ups without an e-mail address: give one, or ask "
                              "the hosts.")
     status, counts = taken
+    # Written as a plain INSERT (no unit of work to flush); the answer is made from the object.
     participation = _new(event, fields, status, None)
-    session.add(participation)
-    session.flush()
+    participation.id, participation.created_at = new_id(), utcnow()
+    participation.seq = session.connection().execute(PARTICIPATIONS.insert(), {
+        column: getattr(participation, column) for column in _INSERTED}).inserted_primary_key[0]
     announce(session, outbox, event, counts)
     return participation
+
+
+_INSERTED = ("id", "event_id", "campaign_id", "status", "party_size", "name", "show_name", "email", "language", "code",
+             "created_at")
 
 
 def _new(event: KnownEvent, fields: dict, status: str, email: str | None) -> Participation:
@@ -188,9 +232,13 @@ def position(session: Session, participation: Participation) -> int | None:
     """Its place on the waiting list (1: the next), or None when not waiting."""
     if participation.status != "waiting":
         return None
-    return 1 + session.execute(select(func.count()).select_from(Participation).where(
-        Participation.event_id == participation.event_id, Participation.status == "waiting",
-        Participation.seq < participation.seq)).scalar_one()
+    return 1 + session.connection().execute(_AHEAD, {"event_id": participation.event_id,
+                                                     "seq": participation.seq}).scalar_one()
+
+
+_AHEAD = select(func.count()).select_from(PARTICIPATIONS).where(
+    PARTICIPATIONS.c.event_id == bindparam("event_id"), PARTICIPATIONS.c.status == "waiting",
+    PARTICIPATIONS.c.seq < bindparam("seq"))
 
 
 def cancel(session: Session, outbox: Outbox, participation: Participation) -> None:

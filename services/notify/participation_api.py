@@ -146,25 +146,32 @@ def sign_up(fields, event_id):
     answer is the same whether the address signed up before or not, and the link comes by mail."""
     try:
         with kernel().db.transaction(hot=True) as session:
-            participation = use.sign_up(session, kernel().config, kernel().outbox, str(event_id), fields)
-            if participation.email is None:
-                made = links(session)
-                key = made.participation_key(participation.id)
-                out = _signup(session, participation) | {"key": key, "url": made.participation_url(participation.id)}
-                return out, {"Location": url_for("participations.Signup", key=key), "Cache-Control": "no-store"}
+            # The reads first (the writer's turn begins at the first write and lasts to the commit).
+            event = use.event_to_sign_up(session, str(event_id))
+            made = links(session)
+            messages = host_messages.for_participant(session, event.id, fields["language"]) \
+                if event.has_messages else []
+            participation = use.sign_up(session, kernel().config, kernel().outbox, event, fields)
+            out = _signup(session, participation, event, messages) if participation.email is None else None
+        if out is not None:
+            key = made.participation_key(participation.id)
+            out |= {"key": key, "url": made.participation_url(participation.id)}
+            return out, {"Location": url_for("participations.Signup", key=key), "Cache-Control": "no-store"}
     except IntegrityError:  # the same address twice at the same moment: one of them counts
         pass
     return json_response(Accepted().dump({"status": "pending", "detail": (
         "Check your inbox: confirm your address, and keep the e-mail: its link opens your sign-up.")}), 202)
 
 
-def _signup(session, participation: Participation) -> dict:
+def _signup(session, participation: Participation, event=None, messages: list | None = None) -> dict:
+    """The sign-up as the API shows it (`event` and `messages`: already read, else read now)."""
     return {column: getattr(participation, column) for column in (
         "id", "event_id", "status", "party_size", "name", "show_name", "language", "created_at", "cancelled_at")} | {
         "with_email": participation.email is not None, "position": use.position(session, participation),
         "code": participation.code, "checked_in": participation.checked_in_at is not None,
-        "messages": host_messages.for_participant(session, participation.event_id, participation.language),
-        "event": session.get(KnownEvent, participation.event_id)}
+        "messages": host_messages.for_participant(session, participation.event_id, participation.language)
+        if messages is None else messages,
+        "event": session.get(KnownEvent, participation.event_id) if event is None else event}
 
 
 def _opened(session, key: str) -> Participation:
