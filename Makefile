@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-unit test-integration test-e2e bench distributed lint config clean
+.PHONY: run test test-unit test-integration test-e2e test-containers bench distributed lint config clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dayofaction needs Python 3.11 or newer")'
@@ -28,6 +28,10 @@ test-integration: $(STAMP)
 
 test-e2e: $(STAMP)
 	$(BIN)/pytest tests/e2e
+
+# Not part of `make test`: tests/containers is collected only with DOA_TEST_CONTAINERS=1.
+test-containers: $(STAMP)  ## mode 3 for real, with podman: build every image, start docker-compose.yml, the end-to-end path and faults through the gateway (docs/containers.md; root)
+	DOA_TEST_CONTAINERS=1 $(BIN)/pytest tests/containers -s --timeout 3600
 
 bench: $(STAMP)  ## speed, as ratios against baselines measured in the same run
 	$(BIN)/python -m bench
