@@ -6,8 +6,10 @@ import json
 import logging
 import re
 import uuid
+from pathlib import Path
 
-from flask import Flask, current_app, g, jsonify, request
+import flask_swagger_ui
+from flask import Flask, current_app, g, jsonify, request, send_from_directory
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
@@ -29,7 +31,11 @@ log = logging.getLogger("doa.http")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 JSON_TYPES = ("application/json",)
 PROBLEM_JSON = "application/problem+json"
-SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/"
+# Swagger UI's files as the flask-swagger-ui package ships them, served by each service itself:
+# the docs pages work without internet, and no visitor's address goes to a third party.
+SWAGGER_DIST = Path(flask_swagger_ui.__file__).parent / "dist"
+SWAGGER_FILES = frozenset({"swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css",
+                           "favicon-32x32.png", "favicon-16x16.png"})
 
 
 class ProblemApi(Api):
@@ -113,7 +119,7 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     app.config.update(
         API_TITLE=title, API_VERSION=version, OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX=prefix, OPENAPI_JSON_PATH="openapi.json",
-        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL=SWAGGER_CDN,
+        OPENAPI_SWAGGER_UI_PATH="docs", OPENAPI_SWAGGER_UI_URL=f"{prefix}/docs/assets/",
         API_SPEC_OPTIONS={"info": {"description": description},
                           "components": {"securitySchemes": {"bearer": {
                               "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}}},
@@ -145,7 +151,16 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
         return response
 
     _add_probes(app, kernel, prefix, migrations)
+    _add_swagger_files(app, prefix)
     return app
+
+
+def _add_swagger_files(app: Flask, prefix: str) -> None:
+    @app.get(f"{prefix}/docs/assets/<name>")
+    def swagger_file(name: str):
+        if name not in SWAGGER_FILES:
+            return problem_response(404, f"No file {name} is part of the API documentation's page.")
+        return send_from_directory(SWAGGER_DIST, name, max_age=86400)
 
 
 SECRET_PATH = re.compile(r"(/(?:participations|p)/)[^/]+")

@@ -522,3 +522,29 @@ def test_the_door_keeps_taps_made_offline_and_counts_each_once(browser, site):
         assert page.locator("#door-count").inner_text() == "3"
     finally:
         page.context.close()
+
+
+@pytest.mark.parametrize("service", ["registry", "events", "media", "notify"])
+def test_the_api_docs_work_with_no_internet_and_tell_no_one(browser, site, service):
+    """Each service's documentation page (Swagger UI) draws its operations from the platform's
+    own files: with every other host unreachable it works, and it asks no other host anything."""
+    page = new_page(browser, site, 1280, "en")
+    elsewhere: list[str] = []
+
+    def only_here(route):
+        if route.request.url.startswith(site.base + "/"):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_here)
+    try:
+        page.goto(f"{site.base}/api/{service}/docs")
+        page.locator(".opblock").first.wait_for(state="visible", timeout=15000)
+        assert page.locator(".opblock").count() >= 3, f"the {service} docs show almost no operation"
+        assert elsewhere == [], f"the docs page asked other hosts: {elsewhere}"
+        if service == "events":
+            page.screenshot(path=str(SHOTS / f"api-docs-{service}-1280.png"))
+    finally:
+        page.context.close()

@@ -251,7 +251,13 @@ def test_every_error_is_problem_json(api):
 def test_docs_health_and_readiness(api):
     spec = api.get("/api/registry/openapi.json").json
     assert "/api/registry/organisations" in spec["paths"] and spec["openapi"].startswith("3.")
-    assert api.get("/api/registry/docs").status_code == 200
+    docs = api.get("/api/registry/docs")
+    assert docs.status_code == 200 and "/api/registry/docs/assets/swagger-ui-bundle.js" in docs.text
+    assert "cdn." not in docs.text  # Swagger UI's files are the platform's own (tests/e2e: no request leaves)
+    script = api.get("/api/registry/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and "javascript" in script.mimetype
+    for other in ("index.html", "VERSION", "..%2F__init__.py"):
+        assert api.get(f"/api/registry/docs/assets/{other}").status_code == 404
     for service in ("registry", "events", "media", "notify"):
         assert api.get(f"/api/{service}/healthz").json["status"] == "alive"
         ready = api.get(f"/api/{service}/readyz")
