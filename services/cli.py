@@ -147,6 +147,28 @@ def replay_dead_letters(message_ids, everything) -> None:
     click.echo(f"replayed {len(replayed)} message(s)")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of the table.")
+@click.option("--stuck-after", default=60.0, show_default=True, help="Seconds after which a waiting message is trouble.")
+def status(as_json, stuck_after) -> None:
+    """Is anything stuck? Unsent bus messages and their age, queue depths, dead letters, e-mail
+    and webhooks waiting or failed, disabled endpoints. Exit status 1 when something is."""
+    import json
+
+    from services.status import status as read_status
+
+    report = read_status(_config(), stuck_after)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False))
+    else:
+        width = max(len(line.what) for line in report.lines)
+        for line in report.lines:
+            value = "-" if line.value is None else line.value
+            click.echo(f"{'!' if line.trouble else ' '} {line.what:<{width}}  {value}")
+        click.echo("all clear" if report.healthy else "needs attention (lines marked !)")
+    raise SystemExit(0 if report.healthy else 1)
+
+
 @main.command("config")
 def show_config() -> None:
     """Print every setting as the README's table."""
