@@ -87,7 +87,7 @@ class ScreeningRedisChannel(kombu_redis.Channel):
 
     - an item that is not a kombu message (plain text, JSON without kombu's envelope) reaches
       the consumer as a FOREIGN message instead of killing the consumer's thread (not JSON)
-      or vanishing (no envelope);
+      or vanishing (no envelope); so does one that the dead-letter reader takes (RPOP);
     - a message is made this queue's own. kombu gives one delivery tag to every copy a topic
       exchange puts in several queues, and keeps unacknowledged messages by that tag: the
       first service to acknowledge its copy removed the others' entries (a consumer that then
@@ -115,7 +115,14 @@ class ScreeningRedisChannel(kombu_redis.Channel):
             properties["delivery_info"] = {**properties["delivery_info"], "exchange": "", "routing_key": queue}
             return dest, dumps(payload)
 
+        def screened_get(response, **options):  # what basic_get takes (the dead-letter reader)
+            if not response:
+                return response
+            payload, why = _as_kombu(response, self)
+            return response if payload is not None else dumps(foreign_payload(response, "", why))
+
         client.set_response_callback("BRPOP", screened)
+        client.set_response_callback("RPOP", screened_get)
         return client
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.bus.connection import connect
+from shared.bus.connection import FOREIGN, connect
 from shared.bus.topology import dead_letter_queue, dead_letter_queue_name, exchange, queue_name
 
 
@@ -34,8 +34,21 @@ def _take_all(conn, exchange_name: str) -> list[tuple[Parked, object]]:
     queue.declare()
     taken: list = []
     while (message := queue.get(no_ack=False, accept=["json"])) is not None:
-        taken.append((Parked(message.decode(), dict(message.headers or {})), message))
+        taken.append((_parked(message), message))
     return taken
+
+
+def _parked(message) -> Parked:
+    """What was parked; something put on the queue by hand that is not a message (or not JSON)
+    is shown, and put back, as a parked message with its text and why."""
+    headers = dict(message.headers or {})
+    try:
+        return Parked(message.decode(), headers)
+    except Exception as exc:
+        raw = message.body.decode("utf-8", "replace") if isinstance(message.body, bytes) else str(message.body)
+        why = headers.get("x-foreign-reason") if message.content_type == FOREIGN else f"{type(exc).__name__}: {exc}"
+        return Parked({"type": "?", "id": "?", "raw": raw[:10000]},
+                      {"x-dead-reason": f"not a message: {why}"[:2000], "x-attempts": 0})
 
 
 def _publish(conn, queue: str, parked: Parked, headers: dict) -> None:

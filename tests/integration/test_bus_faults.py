@@ -178,3 +178,17 @@ def test_a_message_whose_handler_outlasts_the_visibility_timeout_is_not_handed_o
     assert len(calls) == 1 and sorted(map(str, outcomes)) == ["{'handled': 1}", "{}"]
     assert inbox_count(platform) == 1
 
+
+
+def test_what_is_not_a_message_in_the_dead_letter_queue_is_listed_not_a_crash(make_platform, exchange_name):
+    make_platform(bus="redis")
+    url, queue = BUS_URLS["redis"], dead_letter_queue_name(exchange_name)
+    publish_raw(url, exchange_name, queue, json.dumps({"id": "1", "type": "x"}))  # a parked message
+    redis.Redis.from_url(url).lpush(queue, "garbage")  # and something put there by hand
+    listed = list_parked(url, exchange_name)
+    assert [p.body.get("raw") for p in listed] == [None, "garbage"]
+    assert listed[1].headers["x-dead-reason"].startswith("not a message: not JSON")
+    # put back as a parked message of its own: the next listing reads the same
+    again = list_parked(url, exchange_name)
+    assert [(p.body, p.headers.get("x-dead-reason")) for p in again] == \
+        [(p.body, p.headers.get("x-dead-reason")) for p in listed]
