@@ -8,6 +8,7 @@ one. The address is looked up when sending, so an erased one is never written to
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -30,7 +31,6 @@ from services.notify.models import (
     KnownOrganisation,
     Notice,
     Notification,
-    Participation,
     Reminder,
     Subscription,
 )
@@ -269,8 +269,7 @@ class MailDispatcher:
                      "erase_url": links.url("erase", subscription.id)}
             if notice.kind == "confirm_subscription":
                 extra["confirm_url"] = links.url("confirm", subscription.id)
-                signed_up = session.execute(select(Participation.id).where(
-                    Participation.subscription_id == subscription.id, Participation.status != "cancelled")).scalar()
+                signed_up = subscriptions.sign_up_of(session, subscription.id)
                 if signed_up is not None:  # the private link of a sign-up with this address (never stored)
                     extra["participation_url"] = links.participation_url(signed_up)
         else:
@@ -278,8 +277,10 @@ class MailDispatcher:
             if contact is None:
                 return None
             email, language = contact.email, contact.language
-        # One rendering per notice, language and zone; each reader's own links go in after.
-        key = (notice.id, language, timezone_name, tuple(sorted(extra)))
+        # One rendering per notice's content (not its id: the reminders of one event's slot are
+        # a notice each, alike but for the id), language and zone; each reader's own links go in after.
+        content = rendered_cache.get(notice.id) or rendered_cache.setdefault(notice.id, _content_key(notice))
+        key = (notice.kind, content, language, timezone_name, tuple(sorted(extra)))
         if key not in rendered_cache:
             context = self._context(session, notice, language, timezone_name)
             rendered_cache[key] = render(notice.kind, language,
@@ -358,3 +359,8 @@ def _event_for(event: dict, language: str, base: str) -> dict:
             "timezone": event["timezone"], "starts_at": event["starts_at"], "city": event.get("city"),
             "country": event.get("country"), "activity_type": event.get("activity_type"),
             "start_local": event.get("starts_local"), "url": f"{base}/api/events/events/{event['id']}"}
+
+
+def _content_key(notice: Notice) -> str:
+    """What the notice says, as a key: two notices with the same kind and context render alike."""
+    return json.dumps(notice.context, sort_keys=True, default=str)
