@@ -81,10 +81,13 @@ def insert_bad_row(kernel, headers_sql: str) -> None:
                                                        "registry", None)), "at": utcnow() - timedelta(seconds=5)})
 
 
-@pytest.mark.parametrize("db,headers_sql", [("sqlite", "'not json'"), ("sqlite", "'[1, 2]'"),
-                                            ("postgres", "'[1, 2]'")])
-def test_a_bad_outbox_row_is_parked_and_the_rows_behind_it_flow(db, headers_sql, make_platform, exchange_name):
-    platform = make_platform(bus="redis", db=db)
+@pytest.mark.parametrize("bus,db,headers_sql", [
+    ("redis", "sqlite", "'not json'"), ("redis", "sqlite", "'[1, 2]'"), ("redis", "postgres", "'[1, 2]'"),
+    ("amqp", "sqlite", "'[1, 2]'"),
+    # JSON, but a number AMQP's header table cannot carry: the publish fails, the broker is fine
+    ("amqp", "sqlite", "'{\"x-big\": 1180591620717411303424}'")])
+def test_a_bad_outbox_row_is_parked_and_the_rows_behind_it_flow(bus, db, headers_sql, make_platform, exchange_name):
+    platform = make_platform(bus=bus, db=db)
     registry = platform.kernels["registry"]
     insert_bad_row(registry, headers_sql)
     with registry.db.transaction() as session:
@@ -96,9 +99,9 @@ def test_a_bad_outbox_row_is_parked_and_the_rows_behind_it_flow(db, headers_sql,
     with registry.db.transaction() as session:
         outbox = registry.tables["outbox"]
         assert session.execute(select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))).scalar() == 0
-    url = BUS_URLS["redis"]
+    url = BUS_URLS[bus]
     [parked] = list_parked(url, exchange_name)
-    assert parked.headers["x-dead-reason"].startswith("outbox row ") and "headers" in parked.headers["x-dead-reason"]
+    assert parked.headers["x-dead-reason"].startswith("outbox row ")
     assert parked.headers["x-dead-routing-key"] == "organisation.registered"
     # the operator looked, it is a good message after all: replayed, it goes where it was going
     assert [p.id for p in replay(url, exchange_name)] == [parked.id]
