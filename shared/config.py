@@ -55,7 +55,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("REGISTRY_SESSION_HOURS", "12", "How long a sign-in session of the registry (key and second factor) makes fresh tokens; its holder can end it sooner.", int),
     Setting("SUBSCRIBE_RATE_LIMIT", "10/minute", "Subscriptions allowed per client address (`POST /api/notify/subscriptions`): each sends a confirmation e-mail."),
     Setting("PARTICIPATE_RATE_LIMIT", "10/minute", "Sign-ups allowed per client address (`POST /api/notify/events/{id}/participants`), counted in expiring counters: no address is stored."),
-    Setting("PARTICIPATION_KEEP_DAYS", "14", "Days after an event ends that its sign-ups (names, addresses) are kept; then they are shredded and only the counts stay.", int),
+    Setting("PARTICIPATION_KEEP_DAYS", "14", "Days after an event ends that its sign-ups (names, addresses) are kept; then they are shredded and only the counts stay. A campaign may set its own (`participation_keep_days`).", int),
     Setting("MAX_CONTENT_LENGTH", "1048576", "Largest JSON request body in bytes; larger gets 413.", int),
     Setting("MEDIA_STORAGE_URL", "", "Where media files are kept: empty for `<DOA_VAR_DIR>/media`, `file:///path`, or `s3://bucket/prefix` (an S3-compatible store, see `S3_*`)."),
     Setting("S3_ENDPOINT_URL", "", "The S3-compatible store's address (e.g. `http://minio:9000`); empty: AWS."),

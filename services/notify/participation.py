@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 
 from services.notify import subscriptions as subs
 from services.notify.fanout import add_notice, event_context, one, to_recipients
-from services.notify.models import EventPlaces, HostMessage, KnownEvent, Participation, Subscription, country_holds
+from services.notify.models import (
+    EventPlaces,
+    HostMessage,
+    KnownCampaign,
+    KnownEvent,
+    Participation,
+    Subscription,
+    country_holds,
+)
 from shared.bus.outbox import Outbox
 from shared.config import Config
 from shared.country_holds import held_countries
@@ -285,15 +293,26 @@ def _tell_promoted(session: Session, event_id: str, promoted: list[Participation
     to_recipients(session, notice, selects[0] if len(selects) == 1 else union_all(*selects))
 
 
+def kept_long_enough(session: Session, config: Config, now) -> list[str]:
+    """The events whose sign-ups have been kept long enough: ended longer ago than their
+    campaign's `participation_keep_days`, else PARTICIPATION_KEEP_DAYS."""
+    signed_up = select(Participation.id).where(Participation.event_id == KnownEvent.id).exists()
+    ended = session.execute(select(KnownEvent.id, KnownEvent.ends_at, KnownCampaign.participation_keep_days)
+                            .outerjoin(KnownCampaign, KnownCampaign.id == KnownEvent.campaign_id)
+                            .where(KnownEvent.ends_at <= now, signed_up))
+    default = config.PARTICIPATION_KEEP_DAYS
+    return [event_id for event_id, ends_at, days in ended
+            if ends_at <= now - timedelta(days=default if days is None else days)]
+
+
 def shred(session: Session, config: Config, now) -> int:
-    """Sign-ups of events ended longer ago than PARTICIPATION_KEEP_DAYS go, with what their
+    """Sign-ups of events ended long enough ago (`kept_long_enough`) go, with what their
     addresses were told of them (the counts stay), and sign-ups whose address was not confirmed
     in time (they had taken nothing)."""
-    ended = select(KnownEvent.id).where(KnownEvent.ends_at <= now - timedelta(days=config.PARTICIPATION_KEEP_DAYS))
     unconfirmed = (Participation.status == "unconfirmed") & (
         Participation.created_at <= now - timedelta(hours=config.NOTIFY_CONFIRM_HOURS))
     gone = list(session.execute(select(Participation).where(
-        Participation.event_id.in_(ended.scalar_subquery()) | unconfirmed)).scalars())
+        Participation.event_id.in_(kept_long_enough(session, config, now)) | unconfirmed)).scalars())
     subscription_ids = [p.subscription_id for p in gone if p.subscription_id is not None]
     for subscription_id in subscription_ids:
         subs.unsubscribe(session, subscription_id)

@@ -499,3 +499,45 @@ def test_only_the_owner_invites_and_only_another_active_organisation(api, hosted
     assert api.post(path, token=hosted["owner"], json={"organisation_id": organisations[1]["id"]}).status_code == 201
     again = api.post(path, token=hosted["owner"], json={"organisation_id": organisations[1]["id"]})
     assert again.status_code == 409
+
+
+def test_a_campaign_keeps_its_sign_ups_as_long_as_its_coordinators_said(api, hosted):
+    """A campaign's participation_keep_days (events API) reaches notify and decides when its
+    events' sign-ups go: 3 days here, not the platform's 14; back to 14 when set to none."""
+    from datetime import timedelta
+
+    from services.notify import participation
+    from services.notify.models import KnownCampaign
+    from shared.db import utcnow
+
+    campaign_id = hosted["event"]["campaign_id"]
+    changed = api.patch(f"{CAMPAIGNS}/{campaign_id}", token=hosted["coordinator"], json={"participation_keep_days": 3})
+    assert changed.status_code == 200 and changed.json["participation_keep_days"] == 3
+    for wrong in (-1, 366, "a week"):
+        refused = api.patch(f"{CAMPAIGNS}/{campaign_id}", token=hosted["coordinator"],
+                            json={"participation_keep_days": wrong})
+        assert refused.status_code == 422 and refused.json["errors"][0]["field"] == "participation_keep_days"
+    kernel = api.platform.kernels["notify"]
+
+    def told(days):
+        with kernel.db.transaction() as s:
+            return s.get(KnownCampaign, campaign_id).participation_keep_days == days
+
+    wait_until(lambda: told(3), message="notify to hear the campaign's retention")
+    event_id = hosted["event"]["id"]
+    sign_up(api, event_id, name="Darya", show_name=True)
+    with kernel.db.transaction() as s:
+        s.get(KnownEvent, event_id).ends_at = utcnow() - timedelta(days=2)
+    with kernel.db.transaction() as s:
+        assert participation.shred(s, kernel.config, utcnow()) == 0  # ended 2 days ago: kept 3
+    api.patch(f"{CAMPAIGNS}/{campaign_id}", token=hosted["coordinator"], json={"participation_keep_days": None})
+    wait_until(lambda: told(None), message="notify to hear the campaign's retention is the platform's again")
+    with kernel.db.transaction() as s:
+        s.get(KnownEvent, event_id).ends_at = utcnow() - timedelta(days=4)
+    with kernel.db.transaction() as s:
+        assert participation.shred(s, kernel.config, utcnow()) == 0  # 4 days: the platform keeps 14
+    api.patch(f"{CAMPAIGNS}/{campaign_id}", token=hosted["coordinator"], json={"participation_keep_days": 3})
+    wait_until(lambda: told(3), message="notify to hear the campaign's retention again")
+    with kernel.db.transaction() as s:
+        assert participation.shred(s, kernel.config, utcnow()) == 1  # 4 days, kept 3: gone
+    assert api.get(places_path(event_id), token=hosted["owner"]).json["names"] == []
