@@ -124,10 +124,18 @@ def event_page_for(event_id):
     places = places if isinstance(places, dict) else {}
     can_sign_up = found["status"] == "approved" and places.get("open", True)  # not a cancelled event's
     return render_template("event.html", event=found, campaign={"id": found["campaign_id"]}, places=places,
-                           can_sign_up=can_sign_up,
+                           can_sign_up=can_sign_up, hosts=hosts_of(found),
                            your_time=formats.zoned_time(found["starts_at"], reader_zone, language)
                            if reader_zone else None,
                            google_link=google_calendar_link(found), **subscription_form(language))
+
+
+def hosts_of(event: dict) -> list[dict]:
+    """The event's organisation and its co-hosts, as the registry shows them to anyone; one the
+    registry cannot show now is left out (the page goes on)."""
+    ids = [event["organisation_id"], *event.get("co_hosts", [])]
+    found = (optional(lambda i=i: api().get(f"/api/registry/organisations/{i}", timeout=3), {}) for i in ids)
+    return [organisation for organisation in found if organisation]
 
 
 def subscription_form(language: str) -> dict:

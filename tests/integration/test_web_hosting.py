@@ -132,6 +132,10 @@ def test_a_co_host_is_invited_accepts_and_then_sees_the_hosts_page(api, coordina
     assert f'/me/events/{event["id"]}/edit' not in guests_home  # only the owner changes the event
     owners = text_of(owner.get(f"{hosting(event['id'])}?lang=en").data.decode())
     assert f"Co-hosts {guest['name']}" in owners
+    public = text_of(api.get(f"/events/{event['id']}?lang=en").data.decode())  # anyone: every host
+    hosts = setting["orgs"][0]
+    assert (f"Hosted by {hosts['name']} ( {hosts['abbreviation']} ) {guest['name']} ( {guest['abbreviation']} )"
+            in public), public[public.find("Where"):][:500]
 
 
 def count_on(client, event_id: str) -> str:
