@@ -18,8 +18,9 @@ from aiosmtpd.controller import Controller
 from services.notify.webhooks.signing import verify
 from tests.conftest import free_port, wait_until
 from tests.containers.stack import IMAGE, ROOT, Stack, need_root, podman
-from tests.e2e.conftest import Http, an_organisation, find_key
+from tests.e2e.conftest import Http, a_campaign, an_organisation, find_key
 from tests.integration.conftest import Mailbox
+from tests.integration.test_media_uploads import jpeg_with_secrets
 
 PROJECT = "doatest"
 EVENTS_AFTER_FAULTS = 3   # approved while the notify worker is dead, and while Redis is
@@ -166,11 +167,8 @@ def test_the_compose_stack_serves_the_whole_path_and_loses_nothing_when_redis_an
     endpoint = http.call("POST", "/api/notify/webhooks", token=org, json={"url": receiver.url, "types": ["event.approved"]})
     assert endpoint.status_code == 201, endpoint.text
     receiver.secret = endpoint.json()["secret"]
-    campaign = http.call("POST", "/api/events/campaigns", token=office, json={
-        "name": "Global day of action", "description": "The call.", "languages": ["en"], "status": "open",
-        "day_of_action": "2027-05-01", "window_start": "2027-04-25", "window_end": "2027-05-10"})
-    assert campaign.status_code == 201, campaign.text
-    campaign_id = campaign.json()["id"]
+    campaign_id = a_campaign(http, office, name="Global day of action", description="The call.", languages=["en"],
+                             day_of_action="2027-05-01", window_start="2027-04-25", window_end="2027-05-10")
 
     # An organisation submits, the coordinators are told; one approves; the organisation's
     # receiver gets the signed webhook and its office the e-mail.
@@ -187,6 +185,19 @@ def test_the_compose_stack_serves_the_whole_path_and_loses_nothing_when_redis_an
     page = http.call("GET", f"/campaigns/{campaign_id}")
     assert page.status_code == 200 and "Rally at Uhuru Park" in page.text
 
+    # A phone's photo through the gateway: into the S3 store, cleaned by the media worker,
+    # served back without what it said of the phone and the place.
+    sent = http.call("POST", f"/api/media/uploads?campaign_id={campaign_id}&event_id={first}&name=IMG_0042.jpg",
+                     token=org, data=jpeg_with_secrets(), headers={"Content-Type": "application/octet-stream"})
+    assert sent.status_code == 202, sent.text
+    item = wait_until(lambda: (found := http.call("GET", sent.headers["Location"], token=org).json())["status"]
+                      in ("processed", "rejected", "held") and found, timeout=120, interval=1,
+                      message="the media worker to process the photo")
+    assert item["status"] == "processed", item
+    clean = http.call("GET", item["file_url"], token=org)
+    assert clean.status_code == 200 and clean.headers["Content-Type"] == "image/jpeg"
+    assert b"iPhone" not in clean.content and b"Apple" not in clean.content
+
     # The notify worker dies: approvals wait on the bus. Then Redis dies too, at once (its
     # append-only file is written before it answers; `everysec` is when it is fsynced, which
     # matters when the machine dies, not the process): the events service keeps what it
@@ -201,6 +212,7 @@ def test_the_compose_stack_serves_the_whole_path_and_loses_nothing_when_redis_an
         approve(http, office, event_id)
     # Nothing got past the dead worker: the approvals were waiting, not sent by another route.
     assert not set(while_worker_dead) & set(receiver.approvals())
+    restarted = time.monotonic()
     containers.start("redis")
     containers.start("notify-worker")
     containers.wait_healthy(["redis", "notify-worker"], timeout=120)
@@ -210,6 +222,8 @@ def test_the_compose_stack_serves_the_whole_path_and_loses_nothing_when_redis_an
                message="every approval's webhook after the restarts")
     wait_until(lambda: all(mails_about(mailbox, ORGANISATION_MAIL, e) for e in expected), timeout=120, interval=1,
                message="the organisation's e-mail about every approval")
+    stack["figures"]["restart of Redis and the notify worker to every webhook and e-mail"] = \
+        time.monotonic() - restarted
     # Repeats on the wire carry the same webhook-id (receivers drop them): one id per delivery.
     assert all(len(ids) == 1 for ids in receiver.approvals().values()), receiver.approvals()
     assert len(mails_about(mailbox, ORGANISATION_MAIL, first)) == 1
