@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test test-unit test-integration test-e2e test-containers bench distributed lint config clean
+.PHONY: run test test-unit test-integration test-e2e test-containers bench prove distributed lint config clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dayofaction needs Python 3.11 or newer")'
@@ -35,6 +35,9 @@ test-containers: $(STAMP)  ## mode 3 for real, with podman: build every image, s
 
 bench: $(STAMP)  ## speed, as ratios against baselines measured in the same run
 	$(BIN)/python -m bench
+
+prove: $(STAMP)  ## faults on the Procfile topology (private Redis): one table of accepted, delivered, lost, duplicated, p50/p99, recovery (var/prove/table.md)
+	nice -n 10 $(BIN)/python -m bench.prove
 
 distributed: $(STAMP)  ## mode 2: every service under gunicorn, the bus on Redis (see Procfile)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/honcho start -e deploy/distributed.env
