@@ -17,6 +17,7 @@ from services.web.client import ApiError, api
 from services.web.i18n import reader_language, translator
 from services.web.page_cache import RenderedPages
 from services.web.pages import optional, refusal_page, uuid_or_none
+from services.web.sharing import campaign_sharing, event_sharing
 from services.web.site import page_query
 from services.web.worldmap import legend, render_map
 
@@ -109,7 +110,8 @@ def render_campaign(campaign_id: str, language: str, overview: dict, media: dict
 
     world = render_map(page.pop("points"), page.pop("counts"), title=page["campaign"]["name"], lang=language,
                        words=translator(language), focus=focus, highlight=focus, cluster_link=cluster_link)
-    return render_template("campaign.html", **page, world=Markup(world), legend=legend(), **subscription_form(language))
+    return render_template("campaign.html", **page, world=Markup(world), legend=legend(),
+                           sharing=campaign_sharing(page["campaign"], language), **subscription_form(language))
 
 
 def event_page_for(event_id):
@@ -123,8 +125,9 @@ def event_page_for(event_id):
     places = optional(lambda: api().get(f"/api/notify/events/{event_id}/participation", timeout=3), {})
     places = places if isinstance(places, dict) else {}
     can_sign_up = found["status"] == "approved" and places.get("open", True)  # not a cancelled event's
+    hosts = hosts_of(found)
     return render_template("event.html", event=found, campaign={"id": found["campaign_id"]}, places=places,
-                           can_sign_up=can_sign_up, hosts=hosts_of(found),
+                           can_sign_up=can_sign_up, hosts=hosts, sharing=event_sharing(found, hosts, language),
                            your_time=formats.zoned_time(found["starts_at"], reader_zone, language)
                            if reader_zone else None,
                            google_link=google_calendar_link(found), **subscription_form(language))
