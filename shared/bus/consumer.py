@@ -172,6 +172,9 @@ class ServiceConsumer(ConsumerMixin):
         self.prefetch = prefetch
         self.heartbeat = heartbeat
         self.outcomes: dict[str, int] = {}
+        # Whether the broker answers: false from a connection error until kombu has consumed
+        # again (the worker's health file says so: a worker cut off from its queue is not well).
+        self.broker_ok = False
 
     def get_consumers(self, Consumer, channel):  # noqa: N803 - kombu's signature
         declare_topology(channel, self.exchange_name, self.topology)
@@ -187,6 +190,13 @@ class ServiceConsumer(ConsumerMixin):
                 log.exception("the consumer of %s failed; consuming again in a second", self.delivery.service)
                 self._count("consumer_error")
                 time.sleep(1)
+
+    def on_consume_ready(self, connection, channel, consumers, **kwargs) -> None:
+        self.broker_ok = True
+
+    def on_connection_error(self, exc, interval) -> None:
+        self.broker_ok = False
+        super().on_connection_error(exc, interval)
 
     def on_message(self, body, message) -> None:
         try:

@@ -88,14 +88,19 @@ class BusWorker:
         if self.heartbeat is not None:
             self.heartbeat.close()
 
+    def healthy(self) -> bool:
+        """Every thread lives, and the consumer (if any) reaches its broker."""
+        return all(t.is_alive() for t in self.threads) and (self.consumer is None or self.consumer.broker_ok)
+
     def wait(self, heartbeat: Path | None = None) -> None:
-        """Block until `request_stop` (a signal handler calls it), touching `heartbeat`
-        every two seconds while every thread lives; then stop."""
+        """Block until `request_stop` (a signal handler calls it), touching `heartbeat` every
+        two seconds while the worker is `healthy` (a health check reads its age: a worker cut
+        off from its broker shows as unhealthy within the check's window); then stop."""
         try:
             while not self.stop_event.wait(2):
                 if not all(t.is_alive() for t in self.threads):
                     raise RuntimeError("a bus thread died")
-                if heartbeat is not None:
+                if heartbeat is not None and self.healthy():
                     heartbeat.touch()
         finally:
             self.stop()

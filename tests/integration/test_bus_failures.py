@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -94,6 +95,31 @@ def test_writes_succeed_while_the_bus_is_down_and_every_message_arrives_after(ma
     private_redis.start()
     wait_until(lambda: count(platform, "known") == 13, 45, message="every message after the bus came back")
     assert count(platform, "inbox") == 13
+
+
+def test_a_worker_cut_off_from_its_broker_stops_its_health_file_and_starts_it_again(make_platform, private_redis,
+                                                                                   tmp_path):
+    """`doa worker`'s health file (the containers' health check reads its age) is touched only
+    while the worker reaches its broker: with Redis gone it goes stale; back, it is fresh again."""
+    import threading
+
+    platform = make_platform(bus="redis", BUS_URL=private_redis.url)
+    worker = platform.kernels["notify"].worker().start()
+    health = tmp_path / "heartbeat"
+    waiting = threading.Thread(target=worker.wait, args=(health,), daemon=True)
+    waiting.start()
+    try:
+        wait_until(health.exists, 15, message="the first heartbeat")
+        private_redis.kill()
+        wait_until(lambda: not worker.healthy(), 15, message="the worker to notice its broker is gone")
+        before = health.stat().st_mtime
+        time.sleep(4.5)  # two of wait()'s rounds: no touch while cut off
+        assert health.stat().st_mtime == before
+        private_redis.start()
+        wait_until(lambda: health.stat().st_mtime > before, 45, message="the heartbeat after the broker came back")
+    finally:
+        worker.request_stop()
+        waiting.join(15)
 
 
 @pytest.mark.parametrize("others_running", [False, True])
