@@ -25,7 +25,7 @@ webhook delivery pending or being sent for it (or QUIET_TIMEOUT passes). Counted
 - dead letters: parked messages added during the scenario (`doa bus dead-letters`).
 
 Prints the table (markdown), writes it to var/prove/table.md, exits 1 if anything was lost.
-Settings: PROVE_RATE (15/s), PROVE_SECONDS (20), PROVE_ONLY (comma-separated scenario names).
+Settings: PROVE_RATE (10/s), PROVE_SECONDS (20), PROVE_ONLY (comma-separated scenario names).
 """
 from __future__ import annotations
 
@@ -62,9 +62,9 @@ from bench.notify_latency import (
     event_body,
 )
 
-RATE = float(os.environ.get("PROVE_RATE", "15"))
+RATE = float(os.environ.get("PROVE_RATE", "10"))
 SECONDS = float(os.environ.get("PROVE_SECONDS", "20"))
-QUIET_TIMEOUT = float(os.environ.get("PROVE_QUIET_TIMEOUT", "75"))
+QUIET_TIMEOUT = float(os.environ.get("PROVE_QUIET_TIMEOUT", "60"))
 AMQP_URL = os.environ.get("PROVE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 CLIENTS = 4
 SLOW_S = 5.0
@@ -228,6 +228,21 @@ class Platform:
                       "SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'sending') AND endpoint_id "
                       "IN (SELECT id FROM webhook_endpoints WHERE url = ?)", self.receiver.url("healthy"))
 
+    def trace(self, event_id: str) -> str:
+        """Where an approval's webhook got to: its outbox row at events, its delivery row at notify."""
+        like = f'%"{event_id}"%'
+        sent = _count(self.var_dir / "events.db", "SELECT count(*) FROM bus_outbox WHERE routing_key = "
+                      "'event.approved' AND body LIKE ? AND sent_at IS NOT NULL", like)
+        unsent = _count(self.var_dir / "events.db", "SELECT count(*) FROM bus_outbox WHERE routing_key = "
+                        "'event.approved' AND body LIKE ? AND sent_at IS NULL", like)
+        deliveries = [f"{status}: {_count(self.var_dir / 'notify.db', sql, like, status)}"
+                      for status in ("pending", "sending", "delivered", "failed")
+                      for sql in ["SELECT count(*) FROM webhook_deliveries WHERE body LIKE ? AND status = ? AND "
+                                  "endpoint_id IN (SELECT id FROM webhook_endpoints WHERE url = "
+                                  f"'{self.receiver.url('healthy')}')"]]
+        return (f"event {event_id}: outbox sent {sent} / unsent {unsent}; healthy delivery rows "
+                f"{', '.join(deliveries)}")
+
     def dead_letters(self) -> tuple[int, str]:
         """(how many messages are parked, `doa bus dead-letters`' output)."""
         out = subprocess.run([str(BIN / "doa"), "bus", "dead-letters"], cwd=REPO, env=self.env, capture_output=True,
@@ -356,10 +371,14 @@ def measure(platform: Platform, name: str, fault: Callable[[], None] | None = No
     for hit in sorted(hits, key=lambda h: h.ns):
         if hit.webhook_id in seen:
             row.duplicated += 1
+            again = (hit.ns - min(h.ns for h in hits if h.webhook_id == hit.webhook_id)) / 1e9
+            row.notes.append(f"webhook-id {hit.webhook_id} again {again:.1f} s after its first arrival")
         seen.add(hit.webhook_id)
         first.setdefault(hit.event_id, hit.ns)
     row.delivered = len(wanted & set(first))
     row.lost = row.accepted - row.delivered
+    for event_id in sorted(wanted - set(first))[:3]:
+        row.notes.append("lost " + platform.trace(event_id))
     extra_delivered = len(set(first) - wanted)
     if extra_delivered:
         row.notes.append(f"{extra_delivered} webhook(s) for approvals whose request failed (committed, answer lost)")
