@@ -293,9 +293,10 @@ def test_the_workers_are_alive_while_their_heartbeat_is_fresh(compose_services, 
     for name in SERVICES:
         worker = f"{name}-worker"
         c = container(found[worker])
-        shell, flag, script = c["livenessProbe"]["exec"]["command"]
-        assert (shell, flag) == ("sh", "-c")
-        assert script == interpolate(healthcheck_text(compose_services[worker])), worker
+        for probe in ("startupProbe", "livenessProbe"):
+            shell, flag, script = c[probe]["exec"]["command"]
+            assert (shell, flag) == ("sh", "-c")
+            assert script == interpolate(healthcheck_text(compose_services[worker])), (worker, probe)
         assert env_sources(found[worker], resources)["WORKER_HEARTBEAT_FILE"] == ("value", "/tmp/worker-heartbeat")
         assert "readinessProbe" not in c and is_worker(worker) and base_service(worker) == name
 
