@@ -90,6 +90,18 @@ class EndpointOut(Schema):
     status = fields.String()
     disabled_reason = fields.String(allow_none=True)
     created_at = fields.AwareDateTime(format="iso")
+    held = fields.Integer(metadata={
+        "description": "Messages held while the endpoint is switched off (at most WEBHOOK_HELD_MAX, for "
+                       "WEBHOOK_HELD_DAYS): a reactivation with `backfill` sends them."})
+
+
+class ReactivationIn(Schema):
+    backfill = fields.Boolean(load_default=False, metadata={
+        "description": "Also send, in their order, the messages held while it was off; without, they are dropped."})
+
+
+class ReactivationOut(EndpointOut):
+    backfilled = fields.Integer(metadata={"description": "Held messages queued to be sent now."})
 
 
 class EndpointCreated(EndpointOut):
@@ -123,7 +135,7 @@ DeliveryPage = page_schema(DeliveryOut, "DeliveryPage")
 
 
 class DeliveryQuery(PageArgs):
-    status = fields.String(load_default=None, validate=validate.OneOf(["pending", "delivered", "failed"]))
+    status = fields.String(load_default=None, validate=validate.OneOf(["pending", "delivered", "failed", "held"]))
 
 
 class WebhookProblemOut(Schema):

@@ -1,7 +1,9 @@
 """The notify worker's webhook loop: due deliveries are claimed, sent concurrently (each signed
 as the Standard Webhooks spec says, through the SSRF guard), logged attempt by attempt, and
 retried on the configured schedule. An endpoint that keeps failing past the schedule, or
-answers 410 Gone, is disabled and its owner told."""
+answers 410 Gone, is disabled and its owner told; what it has not been sent yet is then held
+(kept unsent, within WEBHOOK_HELD_MAX and WEBHOOK_HELD_DAYS) for a backfill when it is switched
+on again."""
 from __future__ import annotations
 
 import logging
@@ -20,6 +22,7 @@ from services.notify.models import DeliveryAttempt, WebhookDelivery, WebhookEndp
 from services.notify.webhook_endpoints import allow_list
 from services.notify.webhooks import retry, signing
 from services.notify.webhooks.delivery import Attempt, deliver
+from services.notify.webhooks.queue import drop_held, held_limits
 from services.notify.webhooks.transport import new_session
 from shared.db import utcnow
 from shared.heartbeat import Heartbeat
@@ -28,6 +31,7 @@ from shared.kernel import Kernel
 log = logging.getLogger("doa.notify.webhooks")
 
 BATCH = 200
+HELD_SWEEP_SECONDS = 60.0  # how often held deliveries past their time or their number are dropped
 
 
 class WebhookDispatcher:
@@ -40,6 +44,7 @@ class WebhookDispatcher:
         self.lease_seconds = config.NOTIFY_CLAIM_LEASE_SECONDS
         self.heartbeat = Heartbeat(self.lease_seconds / 3, "notify-webhooks")
         self._lease: Lease | None = None
+        self._last_sweep = float("-inf")
 
     def run_forever(self, stop: threading.Event) -> None:
         with ThreadPoolExecutor(max_workers=self.kernel.config.WEBHOOK_CONCURRENCY,
@@ -47,6 +52,7 @@ class WebhookDispatcher:
             while not stop.is_set():
                 wakeups.WEBHOOKS.clear()
                 try:
+                    self.sweep_held()
                     sent = self.send_due(pool)
                 except Exception:
                     log.exception("webhook deliveries failed; trying again shortly")
@@ -74,6 +80,8 @@ class WebhookDispatcher:
                        WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.secret, WebhookEndpoint.status)
                 .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
                 .where(WebhookDelivery.id.in_(ids), WebhookDelivery.next_at == lease_until)).all()
+        order = {id_: n for n, id_ in enumerate(ids)}  # sent in the order they fell due
+        claimed.sort(key=lambda row: order[row[0]])
         self._lease = Lease(self.kernel.db, WebhookDelivery, [row[0] for row in claimed], lease_until,
                             self.lease_seconds)
         return claimed
@@ -93,10 +101,22 @@ class WebhookDispatcher:
                 self._record([rows[f] for f in done], [f.result() for f in done])
         return len(claimed)
 
-    def _attempt(self, row) -> Attempt:
+    def sweep_held(self, force: bool = False) -> int:
+        """Held deliveries past WEBHOOK_HELD_DAYS, or beyond WEBHOOK_HELD_MAX of an endpoint
+        (the oldest), go; once a minute is often enough."""
+        if not force and time.monotonic() - self._last_sweep < HELD_SWEEP_SECONDS:
+            return 0
+        self._last_sweep = time.monotonic()
+        with self.kernel.db.transaction() as session:
+            dropped = drop_held(session, None, *held_limits(self.kernel.config), now=utcnow())
+        if dropped:
+            log.info("dropped %d held webhook deliveries (too old, or too many for their endpoint)", dropped)
+        return dropped
+
+    def _attempt(self, row) -> Attempt | None:
         _, message_id, body, _, _, url, secret, status = row
         if status != "active":
-            return Attempt(None, 0.0, "the endpoint is disabled", None, "")
+            return None  # switched off meanwhile: held, not tried
         if not hasattr(self.local, "session"):
             self.local.session = new_session(self.allow)
         data = body.encode()
@@ -122,6 +142,9 @@ class WebhookDispatcher:
                 delivery, endpoint = deliveries.get(row[0]), endpoints.get(row[4])
                 if delivery is None or endpoint is None:  # removed meanwhile
                     continue
+                if attempt is None:
+                    delivery.status = "held"
+                    continue
                 session.add(DeliveryAttempt(delivery_id=delivery.id, number=(numbers.get(delivery.id) or 0) + 1,
                                             at=now, status_code=attempt.status_code, latency_ms=attempt.latency_ms,
                                             error=attempt.error))
@@ -129,8 +152,8 @@ class WebhookDispatcher:
                 if attempt.ok:
                     delivery.status, delivery.delivered_at = "delivered", now
                     continue
-                if endpoint.status != "active":
-                    delivery.status = "failed"
+                if endpoint.status != "active":  # disabled while this was on its way: sent on a backfill
+                    delivery.status = "held"
                     continue
                 if retry.disables_at_once(attempt.status_code):
                     delivery.status = "failed"
@@ -156,7 +179,13 @@ class WebhookDispatcher:
             WebhookDelivery.delivered_at >= since).limit(1)).first() is not None
 
     def _disable(self, session, endpoint: WebhookEndpoint, reason: str) -> None:
+        """Switch the endpoint off, hold what it has not been sent yet, and tell its owner (and
+        the coordinators) once."""
         endpoint.status, endpoint.disabled_reason = "disabled", reason
+        session.flush()
+        session.execute(update(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id,
+                                                      WebhookDelivery.status.in_(("pending", "sending")))
+                        .values(status="held"), execution_options={"synchronize_session": False})
         log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
         notice = f"webhook-disabled:{endpoint.id}:{int(utcnow().timestamp())}"
         # Only where it points: a URL's path or query often holds the receiver's own secret.

@@ -1,11 +1,15 @@
 """Webhook endpoints of organisations and coordinators: registered with a URL that passes the
-SSRF guard, a secret shown once, the message types picked; a delivery log; redelivery."""
+SSRF guard, a secret shown once, the message types picked; a delivery log; redelivery; switched
+on again after being disabled, with or without a backfill of what it missed."""
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from datetime import timedelta
+
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from services.notify.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
+from services.notify.webhooks.queue import drop_held, held_limits
 from services.notify.webhooks.safety import UnsafeURL, check_url
 from services.notify.webhooks.signing import new_secret
 from shared.auth import Principal
@@ -78,7 +82,38 @@ def change(session: Session, config: Config, endpoint: WebhookEndpoint, changes:
     if "types" in changes:
         endpoint.types = sorted(set(changes["types"]))
     if changes.get("status") == "active":
-        endpoint.status, endpoint.disabled_reason = "active", None
+        reactivate(session, config, endpoint, backfill=False)
+
+
+def with_held(session: Session, endpoints: list[WebhookEndpoint]) -> list["With"]:
+    """The endpoints, each with how many messages are held for it (what it missed while it was
+    switched off), counted in one query."""
+    counts = dict(session.execute(
+        select(WebhookDelivery.endpoint_id, func.count()).where(
+            WebhookDelivery.endpoint_id.in_([e.id for e in endpoints]), WebhookDelivery.status == "held")
+        .group_by(WebhookDelivery.endpoint_id)).all()) if endpoints else {}
+    return [With(e, held=counts.get(e.id, 0)) for e in endpoints]
+
+
+def reactivate(session: Session, config: Config, endpoint: WebhookEndpoint, backfill: bool) -> int:
+    """Switch the endpoint on again. With `backfill`, the messages held for it while it was off
+    (within WEBHOOK_HELD_MAX and WEBHOOK_HELD_DAYS) are queued in the order they came, a
+    millisecond apart so the worker takes them in that order; without, they are dropped. Answers
+    how many were queued. An endpoint already on is left as it is (and nothing is held for it)."""
+    if endpoint.status == "active":
+        return 0
+    endpoint.status, endpoint.disabled_reason = "active", None
+    keep, days = held_limits(config)
+    now = utcnow()
+    drop_held(session, endpoint.id, keep if backfill else 0, days, now=now)
+    if not backfill:
+        return 0
+    waiting = list(session.execute(select(WebhookDelivery).where(
+        WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == "held")
+        .order_by(WebhookDelivery.created_at, WebhookDelivery.id)).scalars())
+    for n, delivery in enumerate(waiting):  # from the start of the schedule, as a redelivery
+        delivery.status, delivery.attempts, delivery.next_at = "pending", 0, now + timedelta(milliseconds=n)
+    return len(waiting)
 
 
 def remove(session: Session, endpoint: WebhookEndpoint) -> None:
@@ -98,6 +133,16 @@ def redeliver(session: Session, endpoint: WebhookEndpoint, delivery_id: str) -> 
     # From the start of the schedule again; the log keeps every earlier attempt.
     delivery.status, delivery.next_at, delivery.attempts = "pending", utcnow(), 0
     return delivery
+
+
+class With:
+    """An endpoint with figures beside it (how many are held, how many were backfilled)."""
+
+    def __init__(self, endpoint: WebhookEndpoint, **figures: int):
+        self.endpoint, self.figures = endpoint, figures
+
+    def __getattr__(self, name):
+        return self.figures[name] if name in self.figures else getattr(self.endpoint, name)
 
 
 class LoggedDelivery:

@@ -1,5 +1,6 @@
 """Webhook endpoints over HTTP, under /api/notify/webhooks: registered by organisations and
-coordinators, each with its delivery log and redelivery."""
+coordinators, each with its delivery log and redelivery, and switched on again after being
+disabled, with a backfill of what it missed if its owner wants one."""
 from __future__ import annotations
 
 from flask import url_for
@@ -29,7 +30,7 @@ class Webhooks(MethodView):
         does not resolve is refused (422 `unsafe-url`)."""
         principal = require_principal(*ROLES)
         with kernel().db.transaction() as session:
-            endpoint = endpoints.register(session, kernel().config, principal, fields)
+            endpoint = endpoints.With(endpoints.register(session, kernel().config, principal, fields), held=0)
         return endpoint, 201, {"Location": url_for("webhooks.WebhookById", endpoint_id=endpoint.id)}
 
     @requires(*ROLES)
@@ -40,7 +41,7 @@ class Webhooks(MethodView):
         with kernel().db.transaction() as session:
             rows, next_url = keyset_page(session, endpoints.owned_by(require_principal(*ROLES)),
                                          [WebhookEndpoint.created_at, WebhookEndpoint.id], args)
-        return page_body(rows, next_url)
+            return page_body(endpoints.with_held(session, rows), next_url)
 
 
 @webhooks_blp.route("/<uuid:endpoint_id>")
@@ -48,18 +49,23 @@ class WebhookById(MethodView):
     @requires(*ROLES)
     @webhooks_blp.response(200, schemas.EndpointOut)
     def get(self, endpoint_id):
+        """The endpoint, with how many messages are held for it while it is switched off."""
         with kernel().db.transaction() as session:
-            return endpoints.get(session, str(endpoint_id), require_principal(*ROLES))
+            endpoint = endpoints.get(session, str(endpoint_id), require_principal(*ROLES))
+            [shown] = endpoints.with_held(session, [endpoint])
+            return shown
 
     @requires(*ROLES)
     @webhooks_blp.arguments(schemas.EndpointPatch)
     @webhooks_blp.response(200, schemas.EndpointOut)
     def patch(self, changes, endpoint_id):
-        """Change the URL or the types, or switch a disabled endpoint on again."""
+        """Change the URL or the types, or switch a disabled endpoint on again (`status` `active`:
+        the messages held while it was off are dropped; `POST …/reactivation` can send them)."""
         with kernel().db.transaction() as session:
             endpoint = endpoints.get(session, str(endpoint_id), require_principal(*ROLES))
             endpoints.change(session, kernel().config, endpoint, changes)
-        return endpoint
+            [shown] = endpoints.with_held(session, [endpoint])
+            return shown
 
     @requires(*ROLES)
     @webhooks_blp.response(204)
@@ -67,6 +73,22 @@ class WebhookById(MethodView):
         with kernel().db.transaction() as session:
             endpoints.remove(session, endpoints.get(session, str(endpoint_id), require_principal(*ROLES)))
         return ""
+
+
+@webhooks_blp.route("/<uuid:endpoint_id>/reactivation", methods=["POST"])
+@requires(*ROLES)
+@webhooks_blp.arguments(schemas.ReactivationIn)
+@webhooks_blp.response(200, schemas.ReactivationOut)
+def reactivate(fields, endpoint_id):
+    """Switch a disabled endpoint on again. With `{"backfill": true}` the messages held for it
+    while it was off are sent, in the order they came; without, they are dropped. An endpoint
+    that is on already is left as it is (`backfilled` 0)."""
+    with kernel().db.transaction() as session:
+        endpoint = endpoints.get(session, str(endpoint_id), require_principal(*ROLES))
+        backfilled = endpoints.reactivate(session, kernel().config, endpoint, fields["backfill"])
+        if backfilled:
+            wakeups.after_commit(session, wakeups.WEBHOOKS)
+        return endpoints.With(endpoint, held=0, backfilled=backfilled)
 
 
 @webhooks_blp.route("/<uuid:endpoint_id>/deliveries")
