@@ -20,6 +20,7 @@ from shared.errors import DomainError, Invalid
 from shared.http import caller
 from shared.http.auth import WWW_AUTH
 from shared.http.contract import install_contract, meaningful_headers
+from shared.http.metrics import install_metrics
 from shared.http.openapi import DocumentingPlugin, install_converters
 from shared.http.problems import ProblemSchema, from_http_exception, problem_response
 from shared.http.ratelimit import init_rate_limits
@@ -130,6 +131,7 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     app.json.sort_keys = False  # fields in the order the schemas declare them (id first)
     app.extensions["doa"] = kernel
     trust_proxies(app, kernel.config.PROXY_HOPS)
+    install_metrics(app, kernel, prefix)  # first: its clock starts before, and stops after, every other hook
     app.after_request(meaningful_headers)  # before the limiter's hook, so it has the last word
     init_rate_limits(app, kernel.config.RATE_LIMIT_STORAGE_URL)
     api = ProblemApi(app, spec_kwargs={"marshmallow_plugin": DocumentingPlugin()})

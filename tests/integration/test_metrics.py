@@ -1,0 +1,78 @@
+"""Each service's /api/<service>/metrics, as Prometheus reads it."""
+from __future__ import annotations
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.integration.conftest import ApiClient
+
+
+def scrape(api: ApiClient, service: str) -> dict[str, list]:
+    """The metrics a scrape of `service` answers: name → its samples."""
+    response = api.get(f"/api/{service}/metrics")
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    found: dict[str, list] = {}
+    for family in text_string_to_metric_families(response.get_data(as_text=True)):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append(sample)
+    return found
+
+
+def value(samples: dict, name: str, **labels) -> float:
+    matching = [s.value for s in samples.get(name, []) if all(s.labels.get(k) == v for k, v in labels.items())]
+    assert len(matching) == 1, (name, labels, samples.get(name))
+    return matching[0]
+
+
+def test_requests_are_counted_by_route_template_and_the_outbox_gauge_moves(make_platform):
+    api = ApiClient(make_platform())  # no workers: what is written stays in the outbox
+    before = scrape(api, "registry")
+    assert value(before, "doa_outbox_due", service="registry") == 0
+    assert value(before, "doa_outbox_oldest_due_seconds", service="registry") == 0
+
+    coordinator = api.coordinator_token()
+    organisation = api.register(coordinator)
+    for _ in range(3):
+        assert api.get(f"/api/registry/organisations/{organisation['id']}", token=coordinator).status_code == 200
+    assert api.get("/api/registry/organisations/00000000-0000-4000-8000-000000000000",
+                   token=coordinator).status_code == 404
+    assert api.get("/api/registry/no-such-thing/1234567").status_code == 404
+
+    after = scrape(api, "registry")
+    one = "/api/registry/organisations/<uuid:organisation_id>"
+    assert value(after, "doa_http_request_seconds_count", service="registry", route=one, method="GET",
+                 status="2xx") == 3
+    assert value(after, "doa_http_request_seconds_count", service="registry", route=one, method="GET",
+                 status="4xx") == 1
+    assert value(after, "doa_http_request_seconds_count", service="registry", route="/api/registry/organisations",
+                 method="POST", status="2xx") == 1
+    assert value(after, "doa_http_request_seconds_count", service="registry", route="unmatched",
+                 method="GET", status="4xx") == 1
+    labels = {v for samples in after.values() for s in samples for v in s.labels.values()}
+    assert not [v for v in labels if organisation["id"] in v or "1234567" in v or "00000000" in v]
+
+    # The organisation's registration waits in the outbox (no relay runs here).
+    assert value(after, "doa_outbox_due", service="registry") >= 1
+    assert value(after, "doa_outbox_oldest_due_seconds", service="registry") >= 0
+    assert value(after, "doa_tables_readable", service="registry") == 1
+    # Each app has its own registry: events saw none of registry's requests.
+    assert not [s for s in scrape(api, "events").get("doa_http_request_seconds_count", [])
+                if s.labels["service"] != "events"]
+
+
+def test_notify_counts_its_deliveries_by_status(make_platform):
+    api = ApiClient(make_platform())
+    samples = scrape(api, "notify")
+    assert value(samples, "doa_inbox_messages", service="notify") == 0
+    assert "doa_outbox_due" in samples
+    families = {f.name for f in text_string_to_metric_families(api.get("/api/notify/metrics").get_data(as_text=True))}
+    assert {"doa_notify_notifications", "doa_notify_webhook_deliveries"} <= families
+    assert "doa_notify_notifications" not in {f.name for f in text_string_to_metric_families(
+        api.get("/api/events/metrics").get_data(as_text=True))}
+
+
+def test_metrics_are_not_part_of_the_api_document(make_platform):
+    api = ApiClient(make_platform())
+    for service in ("registry", "notify"):
+        paths = api.get(f"/api/{service}/openapi.json").json["paths"]
+        assert not [p for p in paths if p.endswith("/metrics")]
