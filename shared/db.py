@@ -205,12 +205,12 @@ class Database:
             with session.begin():
                 yield session
         finally:
-            session.close()
-            if queued:
+            if queued:  # committed or rolled back: the next writer's turn (before the session's cleanup)
                 self._hot.pending = False
                 if self._hot.held:
                     self._hot.held = False
                     self._one_writer.release()
+            session.close()
 
     def _queue_at_first_write(self, _conn, _cursor, statement: str, *_args) -> None:
         """Before each statement on SQLite: a hot transaction's first one that is not a SELECT

@@ -152,10 +152,11 @@ def sign_up(fields, event_id):
             messages = host_messages.for_participant(session, event.id, fields["language"]) \
                 if event.has_messages else []
             participation = use.sign_up(session, kernel().config, kernel().outbox, event, fields)
-            out = _signup(session, participation, event, messages) if participation.email is None else None
-        if out is not None:
+            position = use.position(session, participation)  # the rest of the answer is made after the commit
+        if participation.email is None:
             key = made.participation_key(participation.id)
-            out |= {"key": key, "url": made.participation_url(participation.id)}
+            out = _signup(None, participation, event, messages, position) | {
+                "key": key, "url": made.participation_url(participation.id)}
             return out, {"Location": url_for("participations.Signup", key=key), "Cache-Control": "no-store"}
     except IntegrityError:  # the same address twice at the same moment: one of them counts
         pass
@@ -163,11 +164,14 @@ def sign_up(fields, event_id):
         "Check your inbox: confirm your address, and keep the e-mail: its link opens your sign-up.")}), 202)
 
 
-def _signup(session, participation: Participation, event=None, messages: list | None = None) -> dict:
-    """The sign-up as the API shows it (`event` and `messages`: already read, else read now)."""
+def _signup(session, participation: Participation, event=None, messages: list | None = None,
+            position: int | None = None) -> dict:
+    """The sign-up as the API shows it (`event`, `messages` and `position`: already read, else
+    read now with `session`)."""
     return {column: getattr(participation, column) for column in (
         "id", "event_id", "status", "party_size", "name", "show_name", "language", "created_at", "cancelled_at")} | {
-        "with_email": participation.email is not None, "position": use.position(session, participation),
+        "with_email": participation.email is not None,
+        "position": use.position(session, participation) if session is not None else position,
         "code": participation.code, "checked_in": participation.checked_in_at is not None,
         "messages": host_messages.for_participant(session, participation.event_id, participation.language)
         if messages is None else messages,
