@@ -167,7 +167,7 @@ def add_webhook():
 def webhook(endpoint_id):
     """An endpoint's delivery log, newest first, every attempt with its answer and latency."""
     base = f"/api/notify/webhooks/{endpoint_id}"
-    status = request.args.get("status") if request.args.get("status") in ("pending", "delivered", "failed") \
+    status = request.args.get("status") if request.args.get("status") in ("pending", "delivered", "failed", "held") \
         else None
     endpoint = api().get(base, token=g.token)  # a refusal (404…) is shown by the app's handler
     log = api().get(f"{base}/deliveries", token=g.token, params={"limit": 50, "status": status})
@@ -184,8 +184,10 @@ def redeliver(endpoint_id, delivery_id):
 @bp.post("/me/webhooks/<uuid:endpoint_id>/activation")
 @signed_in
 def reactivate(endpoint_id):
-    return act(lambda: api().request("PATCH", f"/api/notify/webhooks/{endpoint_id}", json={"status": "active"},
-                                     token=g.token), to=f"/me/webhooks/{endpoint_id}")
+    """Switch it on again; the box ticked, the messages held while it was off are sent too."""
+    backfill = request.form.get("backfill") == "on"
+    return act(lambda: api().post(f"/api/notify/webhooks/{endpoint_id}/reactivation", json={"backfill": backfill},
+                                  token=g.token), to=f"/me/webhooks/{endpoint_id}")
 
 
 @bp.post("/me/webhooks/<uuid:endpoint_id>/removal")

@@ -19,6 +19,7 @@ from tests.conftest import wait_until
 from tests.integration.conftest import ApiClient
 from tests.integration.test_finding_events import approved
 from tests.integration.test_notify import count, receiver  # noqa: F401 - a fixture
+from tests.integration.test_web_account import form, sign_in
 
 HOOKS = "/api/notify/webhooks"
 OWNER = "owner@example.org"
@@ -154,3 +155,20 @@ def test_a_reactivation_with_bad_input_is_refused(api, coordinator, setting, rec
     assert shown(api, token, endpoint)["status"] == "disabled" and shown(api, token, endpoint)["held"] == 1
     other = api.post(f"{HOOKS}/{endpoint['id']}/reactivation", token=setting["tokens"][1], json={"backfill": True})
     assert other.status_code == 404
+
+
+def test_the_organisation_area_offers_the_backfill_when_switching_on(api, coordinator, setting, receiver):  # noqa: F811
+    token, endpoint = gone_endpoint(api, coordinator, setting, receiver)
+    later = missed(api, coordinator, setting, token, endpoint, 2)
+    org_key, _ = api.organisation_token(coordinator, setting["orgs"][0]["id"])
+    sign_in(api, org_key)
+    path = f"/me/webhooks/{endpoint['id']}"
+    page = api.get(path)
+    html = page.data.decode()
+    assert 'name="backfill"' in html and "Also send the messages it missed while it was off (2)" in html
+    assert "held" in api.get(f"{path}?status=held").data.decode()
+    switched = form(api, f"{path}/activation", page, backfill="on")
+    assert switched.status_code == 303
+    wait_until(lambda: len(receiver.requests) == 3, message="the two missed messages")
+    assert event_ids(receiver.requests) == [endpoint["first"], *later]
+    assert 'name="backfill"' not in api.get(path).data.decode()  # on again: nothing to offer
