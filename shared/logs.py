@@ -1,4 +1,5 @@
-"""JSON logs, one object a line, carrying the request id of the request that caused them,
+"""JSON logs, one object a line, carrying the request id of the request that caused them (and
+the trace id of the W3C trace it belongs to, which bus messages carry on: shared.tracing),
 and never an e-mail or IP address (a library's line that names one has it replaced)."""
 from __future__ import annotations
 
@@ -9,8 +10,13 @@ import sys
 
 from pythonjsonlogger.json import JsonFormatter
 
+from shared.tracing import current_trace_id
+
 
 class RequestIdFilter(logging.Filter):
+    """Names the request (its X-Request-ID) and the trace (W3C trace id, shared.tracing: the
+    request's, or the bus message's being handled) a line was written for."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             try:
@@ -19,6 +25,11 @@ class RequestIdFilter(logging.Filter):
                 record.request_id = g.get("request_id") if has_request_context() else None
             except Exception:  # logging must never fail because of Flask
                 record.request_id = None
+        if not hasattr(record, "trace_id"):
+            try:
+                record.trace_id = current_trace_id()
+            except Exception:  # nor because of tracing
+                record.trace_id = None
         return True
 
 
@@ -74,7 +85,7 @@ class RedactFilter(logging.Filter):
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
-        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(trace_id)s",
                                            rename_fields={"asctime": "time", "levelname": "level",
                                                           "name": "logger"}))
     else:

@@ -17,6 +17,7 @@ from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from shared import tracing
 from shared.bus.catalogue import UnknownMessageType, validate_incoming
 from shared.bus.connection import FOREIGN, declare_topology, keep_invisible
 from shared.bus.envelope import EnvelopeSchema
@@ -63,7 +64,12 @@ class Delivery:
         self._remember = insert(inbox)  # built once: this runs for every message
 
     def handle(self, body, headers: dict | None) -> str:
-        """Answer one of: handled, duplicate, ignored, retry, dead."""
+        """Answer one of: handled, duplicate, ignored, retry, dead. Logged, and what the handler
+        adds to the outbox sent on, in the trace the message's `traceparent` names."""
+        with tracing.handling(headers):
+            return self._handle(body, headers)
+
+    def _handle(self, body, headers: dict | None) -> str:
         attempt = _attempt(headers)
         try:
             message = self._parse(body)
@@ -80,6 +86,7 @@ class Delivery:
                                                  "handled_at": utcnow()})
                 session.flush()
                 handler(session, message)
+            log.info("handled %s %s", message.type, message.id, extra={"service": self.service})
             return "handled"
         except IntegrityError as exc:
             if self._already_handled(message.id):
@@ -128,7 +135,7 @@ class Delivery:
                     extra={"service": self.service, "reason": reason})
         with self.db.transaction() as session:
             self.outbox.add_to_queue(session, queue_name(self.exchange_name, self.service), _as_envelope(body),
-                                     {"x-attempts": attempt, "x-last-error": reason},
+                                     {"x-attempts": attempt, "x-last-error": reason, **tracing.outgoing()},
                                      utcnow() + timedelta(seconds=delay))
         return "retry"
 
@@ -139,7 +146,7 @@ class Delivery:
         with self.db.transaction() as session:
             self.outbox.add_to_queue(session, dead_letter_queue_name(self.exchange_name), _as_envelope(body), {
                 "x-attempts": attempt, "x-dead-reason": reason, "x-dead-service": self.service,
-                "x-dead-at": utcnow().isoformat()}, utcnow())
+                "x-dead-at": utcnow().isoformat(), **tracing.outgoing()}, utcnow())
         return "dead"
 
 

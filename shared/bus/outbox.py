@@ -8,6 +8,7 @@ from typing import Callable
 from sqlalchemy import Table
 from sqlalchemy.orm import Session
 
+from shared import tracing
 from shared.bus.catalogue import dump, message_type, validate_outgoing
 from shared.bus.envelope import make_envelope
 from shared.db import utcnow
@@ -46,7 +47,8 @@ class Outbox:
         kind = message_type(type_)
         clean = dump(type_, validate_outgoing(type_, data))
         envelope = make_envelope(type_, kind.version, clean, self.source, self.correlation_id())
-        self._insert(session, envelope["id"], type_, None, envelope, {}, utcnow())
+        # The trace of the request, or of the message being handled, goes on with the message.
+        self._insert(session, envelope["id"], type_, None, envelope, tracing.outgoing(), utcnow())
         return envelope
 
     def add_to_queue(self, session: Session, queue: str, envelope: dict, headers: dict,

@@ -15,6 +15,7 @@ from flask_smorest.utils import prepare_response
 from werkzeug.exceptions import HTTPException, InternalServerError, UnsupportedMediaType
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from shared import tracing
 from shared.bus.connection import connect
 from shared.errors import DomainError, Invalid
 from shared.http import caller
@@ -83,12 +84,14 @@ def csv_body() -> str:
 
 
 def install_request_id_and_problems(app: Flask) -> None:
-    """X-Request-ID in and out, and every error as problem+json: for any Flask app here."""
+    """X-Request-ID in and out, the request's W3C trace (shared.tracing), and every error as
+    problem+json: for any Flask app here."""
 
     @app.before_request
     def _request_id():
         given = request.headers.get("X-Request-ID", "")
         g.request_id = given if REQUEST_ID.match(given) else str(uuid.uuid4())
+        g.traceparent = tracing.continued(request.headers.get(tracing.HEADER))
 
     @app.after_request
     def _echo_request_id(response):
