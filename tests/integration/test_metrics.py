@@ -60,15 +60,23 @@ def test_requests_are_counted_by_route_template_and_the_outbox_gauge_moves(make_
                 if s.labels["service"] != "events"]
 
 
-def test_notify_counts_its_deliveries_by_status(make_platform):
+def test_notify_counts_its_emails_by_status(make_platform):
+    from services.notify.models import Notice, Notification
+    from shared.db import utcnow
+
     api = ApiClient(make_platform())
+    assert not scrape(api, "notify").get("doa_notify_notifications")  # none yet: no series
+    with api.platform.kernels["notify"].db.transaction() as session:
+        session.add(Notice(id="m-1", kind="event.approved", context={}))
+        session.flush()
+        for n, status in enumerate(("pending", "pending", "failed", "sent")):
+            session.add(Notification(notice_id="m-1", recipient=f"subscription:{n}", status=status,
+                                     next_at=utcnow()))
     samples = scrape(api, "notify")
-    assert value(samples, "doa_inbox_messages", service="notify") == 0
-    assert "doa_outbox_due" in samples
-    families = {f.name for f in text_string_to_metric_families(api.get("/api/notify/metrics").get_data(as_text=True))}
-    assert {"doa_notify_notifications", "doa_notify_webhook_deliveries"} <= families
-    assert "doa_notify_notifications" not in {f.name for f in text_string_to_metric_families(
-        api.get("/api/events/metrics").get_data(as_text=True))}
+    assert value(samples, "doa_notify_notifications", service="notify", status="pending") == 2
+    assert value(samples, "doa_notify_notifications", service="notify", status="failed") == 1
+    assert value(samples, "doa_notify_notifications", service="notify", status="sent") == 1
+    assert "doa_notify_notifications" not in scrape(api, "events")  # notify's alone
 
 
 def test_metrics_are_not_part_of_the_api_document(make_platform):
