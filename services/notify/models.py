@@ -271,7 +271,7 @@ class WebhookDelivery(Base):
     message_id: Mapped[Ref]
     type: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)  # the envelope as JSON, signed as it is
-    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending | delivered | failed
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending | sending | delivered | failed | held
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_at: Mapped[Timestamp]
     created_at: Mapped[Timestamp]

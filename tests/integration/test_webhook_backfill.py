@@ -79,6 +79,7 @@ def test_a_gone_endpoint_tells_its_owner_and_a_backfill_sends_what_it_missed(
     [mail] = told(mailbox)
     text = mail.get_body(("plain",)).get_content()
     assert "disabled" in mail["Subject"].lower() and "410 Gone" in text
+    assert "switch it on again, you can choose to have it sent" in " ".join(text.split())
     assert shown(api, token, endpoint)["disabled_reason"] == "The endpoint answered 410 Gone."
 
     later = missed(api, coordinator, setting, token, endpoint, 5)

@@ -100,6 +100,8 @@ MESSAGES = {
     "delivery_failing.failing": "Zustellungen an diesen Endpunkt schlagen fehl.",
     "delivery_failing.disabled": ("Zustellungen an diesen Endpunkt sind wiederholt fehlgeschlagen, daher wurde er "
                                   "deaktiviert. Bis er wieder aktiviert wird, wird nichts mehr an ihn gesendet."),
+    "delivery_failing.held": ("Was er in der Zwischenzeit erhalten hätte, wird einige Tage aufbewahrt: Wenn Sie"
+                              " ihn wieder einschalten, können Sie es nachsenden lassen."),
     # A sign-up's confirmation e-mail, and the pages the links in e-mails open.
     'link.confirm_participation': 'Meine Anmeldung bestätigen',
     'confirm_participation.subject': 'Bitte bestätigen Sie Ihre Anmeldung',

@@ -117,6 +117,8 @@ MESSAGES = {
     "delivery_failing.failing": "Deliveries to this endpoint are failing.",
     "delivery_failing.disabled": ("Deliveries to this endpoint kept failing, so it has been disabled. "
                                   "Nothing more is sent to it until it is enabled again."),
+    "delivery_failing.held": ("What it would have received meanwhile is kept for a few days: when you switch it"
+                              " on again, you can choose to have it sent."),
     # A sign-up's confirmation e-mail, and the pages the links in e-mails open.
     'link.confirm_participation': 'Confirm my sign-up',
     'confirm_participation.subject': 'Please confirm your sign-up',

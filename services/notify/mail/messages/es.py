@@ -99,6 +99,8 @@ MESSAGES = {
     "delivery_failing.failing": "Los envíos a este punto de conexión están fallando.",
     "delivery_failing.disabled": ("Los envíos a este punto de conexión fallaron repetidamente, así que se ha "
                                   "desactivado. No se le enviará nada más hasta que se vuelva a activar."),
+    "delivery_failing.held": ("Lo que habría recibido mientras tanto se guarda unos días: al volver a "
+                              "activarlo, puede elegir que se envíe."),
     # A sign-up's confirmation e-mail, and the pages the links in e-mails open.
     'link.confirm_participation': 'Confirmar mi inscripción',
     'confirm_participation.subject': 'Confirma tu inscripción, por favor',

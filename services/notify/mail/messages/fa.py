@@ -99,6 +99,8 @@ MESSAGES = {
     "delivery_failing.failing": "ارسال به این نشانی مقصد ناموفق است.",
     "delivery_failing.disabled": ("ارسال به این نشانی مقصد بارها ناموفق بود، بنابراین غیرفعال شد. تا زمانی که "
                                   "دوباره فعال نشود، چیزی به آن فرستاده نمی‌شود."),
+    "delivery_failing.held": ("آنچه در این مدت باید دریافت می‌کرد چند روز نگه داشته می‌شود: وقتی دوباره روشنش "
+                              "کنید، می‌توانید بخواهید که فرستاده شود."),
     # A sign-up's confirmation e-mail, and the pages the links in e-mails open.
     'link.confirm_participation': 'تأیید ثبت\u200cنام من',
     'confirm_participation.subject': 'لطفاً ثبت\u200cنام خود را تأیید کنید',

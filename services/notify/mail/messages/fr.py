@@ -100,6 +100,8 @@ MESSAGES = {
     "delivery_failing.failing": "Les envois vers ce point de terminaison échouent.",
     "delivery_failing.disabled": ("Les envois vers ce point de terminaison ont échoué à répétition ; il a donc été "
                                   "désactivé. Plus rien ne lui sera envoyé tant qu’il n’aura pas été réactivé."),
+    "delivery_failing.held": ("Ce qu’il aurait reçu entre-temps est conservé quelques jours : en le réactivant,"
+                              " vous pourrez choisir de le faire envoyer."),
     # A sign-up's confirmation e-mail, and the pages the links in e-mails open.
     'link.confirm_participation': 'Confirmer mon inscription',
     'confirm_participation.subject': 'Merci de confirmer votre inscription',

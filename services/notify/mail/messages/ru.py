@@ -99,6 +99,8 @@ MESSAGES = {
     "delivery_failing.failing": "Доставка на этот адрес не удаётся.",
     "delivery_failing.disabled": ("Доставка на этот адрес постоянно не удавалась, поэтому он отключён. Пока его "
                                   "снова не включат, туда ничего не будет отправляться."),
+    "delivery_failing.held": ("То, что он получил бы за это время, хранится несколько дней: включив его снова, "
+                              "вы можете отправить это."),
     # A sign-up's confirmation e-mail, and the pages the links in e-mails open.
     'link.confirm_participation': 'Подтвердить мою запись',
     'confirm_participation.subject': 'Пожалуйста, подтвердите запись',

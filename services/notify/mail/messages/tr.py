@@ -98,6 +98,8 @@ MESSAGES = {
     "delivery_failing.failing": "Bu uç noktaya gönderimler başarısız oluyor.",
     "delivery_failing.disabled": ("Bu uç noktaya gönderimler defalarca başarısız olduğu için uç nokta devre dışı "
                                   "bırakıldı. Yeniden etkinleştirilene kadar ona hiçbir şey gönderilmeyecek."),
+    "delivery_failing.held": ("Bu arada alacağı mesajlar birkaç gün saklanır: yeniden açtığınızda "
+                              "gönderilmelerini seçebilirsiniz."),
     # A sign-up's confirmation e-mail, and the pages the links in e-mails open.
     'link.confirm_participation': 'Kaydımı onayla',
     'confirm_participation.subject': 'Lütfen kaydınızı onaylayın',
