@@ -84,3 +84,21 @@ def test_metrics_are_not_part_of_the_api_document(make_platform):
     for service in ("registry", "notify"):
         paths = api.get(f"/api/{service}/openapi.json").json["paths"]
         assert not [p for p in paths if p.endswith("/metrics")]
+
+
+def test_the_gateway_does_not_serve_metrics_to_the_public():
+    """deploy/nginx.conf: a regex location (it wins over the /api/<service>/ prefixes) answers
+    404 for every service's metrics path, and for no API path besides."""
+    import re
+    from pathlib import Path
+
+    from shared.config import SERVICES
+    from tests.unit.test_compose_file import parse_nginx
+
+    conf = (Path(__file__).parents[2] / "deploy" / "nginx.conf").read_text()
+    (server,) = [children for name, _, children in parse_nginx(conf) if name == "server"]
+    blocked = [re.compile(args[1]) for name, args, children in server
+               if name == "location" and args[0] == "~" and ("return", ["404"], None) in children]
+    for service in SERVICES:
+        assert any(r.match(f"/api/{service}/metrics") for r in blocked), service
+    assert not any(r.match("/api/events/events") or r.match("/api/notify/subscriptions") for r in blocked)
