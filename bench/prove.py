@@ -4,8 +4,9 @@ The topology is the one `bench/notify_latency.py` starts (its `Processes`, `_pre
 gunicorn with `deploy/gunicorn.conf.py` for the registry, events and notify apps (events with two
 gunicorn workers, the others one) and `doa worker registry|events|notify`, SQLite files in a
 temporary folder. The bus is a private `redis-server` on a free port (append-only file, fsync on
-every write, as a Redis that must not lose messages is run), so killing it harms nobody else; with
-PROVE_AMQP=1 a last scenario runs the same topology again over RabbitMQ (PROVE_AMQP_URL).
+every write, as a Redis that must not lose messages is run), so killing it harms nobody else;
+a last scenario runs the same topology again over RabbitMQ (PROVE_AMQP_URL; left out when no
+broker answers there, or with PROVE_AMQP=0).
 
 The receiver is in this process: a threaded HTTP server that records, for every request, its
 arrival (`time.monotonic_ns()`), its path (which endpoint), its `webhook-id` header and the
@@ -35,6 +36,8 @@ import os
 import re
 import shutil
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -45,7 +48,9 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlsplit
 
+import redis as redis_client
 import requests
 
 from bench.common import REPO, clean_environ, free_port, temp_dir
@@ -240,8 +245,31 @@ class Platform:
                       for sql in ["SELECT count(*) FROM webhook_deliveries WHERE body LIKE ? AND status = ? AND "
                                   "endpoint_id IN (SELECT id FROM webhook_endpoints WHERE url = "
                                   f"'{self.receiver.url('healthy')}')"]]
-        return (f"event {event_id}: outbox sent {sent} / unsent {unsent}; healthy delivery rows "
-                f"{', '.join(deliveries)}")
+        message_ids = self._strings(self.var_dir / "events.db", "SELECT message_id FROM bus_outbox WHERE "
+                                    "routing_key = 'event.approved' AND body LIKE ?", like)
+        handled = sum(_count(self.var_dir / "notify.db", "SELECT count(*) FROM bus_inbox WHERE message_id = ?", m)
+                      for m in message_ids)
+        return (f"event {event_id}: outbox sent {sent} / unsent {unsent} (message {', '.join(message_ids)}); in "
+                f"notify's inbox {handled}; healthy delivery rows {', '.join(deliveries)}; {self.bus_state()}")
+
+    @staticmethod
+    def _strings(db: Path, sql: str, *args) -> list[str]:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+        try:
+            return [str(r[0]) for r in conn.execute(sql, args)]
+        finally:
+            conn.close()
+
+    def bus_state(self) -> str:
+        """On Redis: the depth of notify's queue and the messages taken but not acknowledged."""
+        if not self.env["BUS_URL"].startswith("redis://"):
+            return ""
+        client = redis_client.Redis.from_url(self.env["BUS_URL"])
+        try:
+            queue = f"{self.env['BUS_EXCHANGE']}.notify"
+            return f"Redis: {queue} holds {client.llen(queue)}, unacked {client.hlen('unacked')}"
+        finally:
+            client.close()
 
     def dead_letters(self) -> tuple[int, str]:
         """(how many messages are parked, `doa bus dead-letters`' output)."""
@@ -292,6 +320,7 @@ class Row:
     recover: float | None = None
     dead: int = 0
     notes: list[str] = field(default_factory=list)
+    lost_ids: dict[str, int] = field(default_factory=dict)  # event id -> when its approval was sent
 
 
 def rank(values: list[float], q: float) -> float:
@@ -377,6 +406,7 @@ def measure(platform: Platform, name: str, fault: Callable[[], None] | None = No
         first.setdefault(hit.event_id, hit.ns)
     row.delivered = len(wanted & set(first))
     row.lost = row.accepted - row.delivered
+    row.lost_ids = {e: accepted[e].sent_ns for e in wanted - set(first)}
     for event_id in sorted(wanted - set(first))[:3]:
         row.notes.append("lost " + platform.trace(event_id))
     extra_delivered = len(set(first) - wanted)
@@ -498,6 +528,15 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def late_arrivals(rows: list[Row], receiver: Receiver) -> None:
+    """A lost webhook that came after all, later in the run, is noted with how late."""
+    for row in rows:
+        for hit in receiver.healthy(set(row.lost_ids)):
+            if hit.event_id in row.lost_ids:
+                row.notes.append(f"the webhook for {hit.event_id} came after all, "
+                                 f"{(hit.ns - row.lost_ids.pop(hit.event_id)) / 1e9:.0f} s after its approval")
+
+
 def run_on(bus: str, only: set[str] | None, receiver: Receiver) -> list[Row]:
     rows: list[Row] = []
     with temp_dir(f"prove-{bus}") as var_dir:
@@ -518,6 +557,7 @@ def run_on(bus: str, only: set[str] | None, receiver: Receiver) -> list[Row]:
                     row.name += " — bus on RabbitMQ"
                 rows.append(row)
                 print(f"prove: {row.name}: {time.monotonic() - t0:.0f}s\n{table([row])}", file=sys.stderr)
+            late_arrivals(rows, receiver)
         finally:
             if platform is not None:
                 platform.stop()
@@ -526,14 +566,27 @@ def run_on(bus: str, only: set[str] | None, receiver: Receiver) -> list[Row]:
     return rows
 
 
+def broker_answers(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), timeout=2).close()
+        return True
+    except OSError:
+        return False
+
+
 def main() -> int:
     only = set(filter(None, os.environ.get("PROVE_ONLY", "").split(","))) or None
     receiver = Receiver()
     started = time.monotonic()
     try:
         rows = run_on("redis", only, receiver)
-        if os.environ.get("PROVE_AMQP") == "1":
-            rows += run_on("amqp", only, receiver)
+        if os.environ.get("PROVE_AMQP", "1") == "1":
+            if broker_answers(AMQP_URL):
+                rows += run_on("amqp", only, receiver)
+            else:
+                print(f"prove: no RabbitMQ at {AMQP_URL}: its scenario is left out (PROVE_AMQP=0 to say so)",
+                      file=sys.stderr)
     finally:
         receiver.close()
     text = (f"{table(rows)}\n\n{RATE:g} approvals/s for {SECONDS:g} s per scenario, the fault at {SECONDS / 2:g} s; "
