@@ -119,7 +119,7 @@ COUNTS = (PLACES.c.capacity, PLACES.c.coming, PLACES.c.waiting, PLACES.c.cancell
 def _take_statement(anonymous: bool):
     """The conditional UPDATE behind `_take`, built once per kind (its values are bound)."""
     size = bindparam("size", type_=Integer)
-    fits = and_(PLACES.c.waiting == 0, or_(PLACES.c.capacity.is_(None), PLACES.c.coming + size <= PLACES.c.capacity))
+    fits = and_(PLACES.c.waiting == 0, _fits(size))
     changes = {"anonymous": PLACES.c.anonymous + size} if anonymous else {}
     within = (or_(PLACES.c.anonymous_limit.is_(None), PLACES.c.anonymous + size <= PLACES.c.anonymous_limit),) \
         if anonymous else ()
