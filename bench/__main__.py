@@ -1,5 +1,5 @@
 """`python -m bench [http] [bus] [events] [ical] [feeds] [page] [upload] [photos] [zip] [media] [webhooks]
-[email] [reminders] [latency] [notify] [participation]`: run the benchmarks (all by default) and print the table.
+[email] [reminders] [latency] [notify] [participation] [export]`: run the benchmarks (all by default) and print the table.
 `media` stands for `upload photos zip`, `notify` for `webhooks email reminders latency`."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import warnings
 from bench.common import Result, print_table
 
 BENCHMARKS = ("http", "bus", "events", "ical", "feeds", "page", "upload", "photos", "zip", "webhooks", "email", "reminders",
-              "latency", "participation")
+              "latency", "participation", "export")
 GROUPS = {"media": ("upload", "photos", "zip"), "notify": ("webhooks", "email", "reminders", "latency")}
 
 
@@ -90,6 +90,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench import participation
 
             results += participation.run()
+        elif name == "export":
+            from bench import exports
+
+            results += exports.run()
     print()
     print_table(results)
     print()

@@ -5,7 +5,7 @@ from flask import url_for
 from sqlalchemy import select
 
 from services.events import campaigns as use
-from services.events import finding, schemas
+from services.events import exports, finding, schemas
 from services.events.api_common import (
     in_campaign_for,
     public_campaign_revision,
@@ -14,6 +14,7 @@ from services.events.api_common import (
 from services.events.models import Campaign, LocalEvent
 from shared.audit import changes
 from shared.db import utcnow
+from shared.exports import export_doc, export_response
 from shared.http.dump import json_response
 from shared.http.pagination import keyset_page, page_body
 from shared.http.rendered import documented_rendering, rendered_response
@@ -108,6 +109,19 @@ def endorse(body, campaign_id):
     return (_endorsement(endorsement, number), 201,
             {"Location": url_for("campaigns.EndorsementByOrganisation", campaign_id=campaign_id,
                                  organisation_id=organisation_id)})
+
+
+@blp.route("/<uuid:campaign_id>/endorsements/export")
+@requires("coordinator")
+@blp.arguments(exports.ExportFormat(), location="query")
+@blp.doc(responses=export_doc("Every endorsement of the campaign, withdrawn ones with when, in the order they came: "
+                              "CSV or .xlsx."))
+def export_endorsements(args, campaign_id):
+    """Export a campaign's endorsements (coordinators), as CSV or .xlsx."""
+    with kernel().db.transaction() as session:
+        campaign = use.get_campaign(session, str(campaign_id), current_principal())
+    rows = exports.endorsement_rows(kernel().db, campaign.id)
+    return export_response("endorsements", args["format"], exports.ENDORSEMENT_COLUMNS, rows)
 
 
 @blp.route("/<uuid:campaign_id>/endorsements/<uuid:organisation_id>")

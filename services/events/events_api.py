@@ -5,7 +5,7 @@ from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from services.events import bulk, event_changes, schemas
+from services.events import bulk, event_changes, exports, schemas
 from services.events import local_events as events
 from services.events.api_common import (
     event_response,
@@ -15,6 +15,7 @@ from services.events.api_common import (
 from services.events.models import EventChange, LocalEvent
 from shared.db import utcnow
 from shared.errors import Conflict
+from shared.exports import export_doc, export_response
 from shared.http.app import accepts_any_body, csv_body
 from shared.http.pagination import keyset_page, page_body
 from shared.http.routes import Blueprint, MethodView, current_principal, kernel, record, require_principal, requires
@@ -74,6 +75,18 @@ class LocalEvents(MethodView):
                 for item in items:
                     item.update(told.get(item["id"], {}))
         return page_body(items, next_url)
+
+
+@events_blp.route("/export")
+@requires("coordinator")
+@events_blp.arguments(exports.EventExportQuery(), location="query")
+@events_blp.doc(responses=export_doc("Every event the filters select, oldest first, with what a coordinator sees "
+                                     "(addresses included): CSV or .xlsx."))
+def export_events(args):
+    """Export events (coordinators): the list's filters, every row, as CSV (streamed) or .xlsx."""
+    format_ = args.pop("format")
+    header = [name for name, _ in exports.EVENT_COLUMNS]
+    return export_response("events", format_, header, exports.event_rows(kernel().db, args, require_principal()))
 
 
 @events_blp.route("/changes")

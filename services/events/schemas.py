@@ -241,7 +241,9 @@ class LocalEventOut(FastSchema):
 LocalEventPage = page_schema(LocalEventOut, "LocalEventPage")
 
 
-class LocalEventQuery(PageArgs):
+class EventFilters(Schema):
+    """What the events list and its export filter by."""
+
     campaign_id = UUIDString()
     country = CountryCode()
     organisation_id = UUIDString()
@@ -253,6 +255,10 @@ class LocalEventQuery(PageArgs):
     starts_before = fields.AwareDateTime(metadata={"description": "Starting before this instant."})
     q = Text(max_length=200, metadata={"description": "Free text in titles, descriptions and cities."})
     lang = LanguageCode(metadata={"description": "The language to answer in (else Accept-Language)."})
+
+
+class LocalEventQuery(EventFilters, PageArgs):
+    pass
 
 
 class EventChangeQuery(PageArgs):

@@ -57,7 +57,10 @@ def _problem(response) -> tuple[str, str]:
     try:
         body = response.json()
     except Exception:  # not JSON: the content-type check reports it
-        return "", response.text[:120] if hasattr(response, "text") else ""
+        try:
+            return "", response.text[:120] if hasattr(response, "text") else ""
+        except UnicodeDecodeError:  # a file (an .xlsx export)
+            return "", ""
     if not isinstance(body, dict):
         return "", ""
     return str(body.get("type", "")).rsplit(":", 1)[-1], str(body.get("detail", ""))[:160]
