@@ -84,6 +84,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SMTP_BATCH", "100", "E-mails sent over one SMTP connection before it is renewed.", int),
     Setting("NOTIFY_CLAIM_LEASE_SECONDS", "30", "An e-mail or webhook delivery taken by a worker that then died is taken up again after this many seconds; a live worker renews its claims every third of this while it sends.", int),
     Setting("DELIVERY_LOG_KEEP_DAYS", "30", "Days a finished webhook delivery (delivered or failed, with its attempts) and a sent or failed e-mail's record are kept; notify's worker prunes older ones.", float),
+    Setting("WEBHOOK_HELD_MAX", "1000", "Messages held per disabled webhook endpoint for a backfill when it is switched on again; beyond this the oldest are dropped.", int),
+    Setting("WEBHOOK_HELD_DAYS", "7", "Days a message is held for a disabled webhook endpoint (keep it below DELIVERY_LOG_KEEP_DAYS).", float),
     Setting("REMINDERS", "-1d@11:00,-2h", "When subscribers to an event are reminded, in the event's zone: `-1d@11:00` the day before at 11:00, `-2h` two hours before."),
     Setting("QUIET_HOURS", "22:00-08:00", "No reminder but the last reaches a subscriber in these hours of their own zone."),
     Setting("WEBHOOK_SCHEDULE", "0,5,300,1800,7200,18000,36000,50400,72000,86400", "Seconds before each webhook attempt (Standard Webhooks' schedule; jitter is added); after the last, the endpoint is disabled.", str),

@@ -12,7 +12,6 @@ from sqlalchemy import select, update
 
 from services.notify.models import Notification, WebhookDelivery
 from services.notify.webhook_dispatch import WebhookDispatcher
-from services.notify.webhooks import queue
 from services.notify.webhooks.signing import verify
 from shared.db import utcnow
 from tests.conftest import wait_until
@@ -124,8 +123,9 @@ def test_switching_on_by_patch_drops_what_was_held_too(api, coordinator, setting
     assert (after["status"], after["held"], after["disabled_reason"]) == ("active", 0, None)
 
 
-def test_held_messages_are_bounded_in_number_and_time(api, coordinator, setting, receiver, monkeypatch):  # noqa: F811
-    monkeypatch.setattr(queue, "HELD_MAX", 2)
+def test_held_messages_are_bounded_in_number_and_time(api, coordinator, setting, receiver):  # noqa: F811
+    kernel = api.platform.kernels["notify"]
+    kernel.config = kernel.config.replace(WEBHOOK_HELD_MAX=2)
     token, endpoint = gone_endpoint(api, coordinator, setting, receiver)
     later = missed(api, coordinator, setting, token, endpoint, 4)
     dispatcher = WebhookDispatcher(api.platform.kernels["notify"])
@@ -133,7 +133,7 @@ def test_held_messages_are_bounded_in_number_and_time(api, coordinator, setting,
     assert shown(api, token, endpoint)["held"] == 2
     with api.platform.kernels["notify"].db.transaction() as s:  # the older of the two, past WEBHOOK_HELD_DAYS
         s.execute(update(WebhookDelivery).where(WebhookDelivery.message_id == _message_of(s, later[2]))
-                  .values(created_at=utcnow() - timedelta(days=queue.HELD_DAYS + 1)))
+                  .values(created_at=utcnow() - timedelta(days=kernel.config.WEBHOOK_HELD_DAYS + 1)))
     assert dispatcher.sweep_held(force=True) == 1
     answer = reactivate(api, token, endpoint, backfill=True)
     assert answer.status_code == 200 and answer.json["backfilled"] == 1

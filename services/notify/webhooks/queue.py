@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import String, cast, delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from services.notify.models import (
@@ -19,10 +18,8 @@ from services.notify.models import (
 )
 from shared.bus.consumer import Message
 from shared.country_holds import held_countries
-from shared.db import utcnow
+from shared.db import insert_for, utcnow
 from shared.ids import new_id
-
-HELD_MAX, HELD_DAYS = 1000, 7.0  # WEBHOOK_HELD_MAX, WEBHOOK_HELD_DAYS
 
 # Messages anyone may know of (their data is public by the catalogue's design), campaigns once
 # out of draft. (`campaign.rescheduled` is not: it names every organisation's events outside
@@ -80,14 +77,13 @@ def queue_deliveries(session: Session, message: Message, body: str) -> int:
             if e.role == "coordinator" or visible_to_organisation(session, message.type, message.data, e.owner_id)]
     if not rows:
         return 0
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    session.execute(dialect.insert(WebhookDelivery).values(rows).on_conflict_do_nothing())
+    session.execute(insert_for(session, WebhookDelivery).values(rows).on_conflict_do_nothing())
     return sum(row["status"] == "pending" for row in rows)
 
 
 def held_limits(config) -> tuple[int, float]:
-    """WEBHOOK_HELD_MAX and WEBHOOK_HELD_DAYS, or their defaults where the settings are not declared."""
-    return (int(getattr(config, "WEBHOOK_HELD_MAX", HELD_MAX)), float(getattr(config, "WEBHOOK_HELD_DAYS", HELD_DAYS)))
+    """WEBHOOK_HELD_MAX and WEBHOOK_HELD_DAYS."""
+    return config.WEBHOOK_HELD_MAX, config.WEBHOOK_HELD_DAYS
 
 
 def drop_held(session: Session, endpoint_id: str | None, keep: int, days: float, now: datetime) -> int:
