@@ -78,16 +78,11 @@ class MailDispatcher:
         return self._links
 
     def run_forever(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            wakeups.MAIL.clear()
-            try:
-                self.housekeeping()
-                sent = self.send_batch()
-            except Exception:
-                log.exception("sending e-mail failed; trying again shortly")
-                sent = 0
-            if not sent:
-                wakeups.MAIL.wait(0.5)
+        def step() -> int:
+            self.housekeeping()
+            return self.send_batch()
+
+        wakeups.run_loop(stop, wakeups.MAIL, step, "sending e-mail failed; trying again shortly")
         self.heartbeat.close()
 
     # -- what becomes due -------------------------------------------------------------------

@@ -2,7 +2,9 @@
 commits, never before (a loop woken early finds nothing yet and goes back to sleep)."""
 from __future__ import annotations
 
+import logging
 import threading
+from typing import Callable
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -31,3 +33,17 @@ def _committed(session: Session) -> None:
 
 def _rolled_back(session: Session, _previous) -> None:
     session.info.pop(_KEY, None)
+
+
+def run_loop(stop: threading.Event, loop: threading.Event, step: Callable[[], int], failing: str) -> None:
+    """Run `step` until `stop`: at once again while it finds work, else when `loop` is woken (or
+    after half a second); a failing step is logged as `failing` and tried again shortly."""
+    while not stop.is_set():
+        loop.clear()
+        try:
+            done = step()
+        except Exception:
+            logging.getLogger("doa.notify").exception(failing)
+            done = 0
+        if not done:
+            loop.wait(0.5)

@@ -49,16 +49,11 @@ class WebhookDispatcher:
     def run_forever(self, stop: threading.Event) -> None:
         with ThreadPoolExecutor(max_workers=self.kernel.config.WEBHOOK_CONCURRENCY,
                                 thread_name_prefix="webhook") as pool:
-            while not stop.is_set():
-                wakeups.WEBHOOKS.clear()
-                try:
-                    self.sweep_held()
-                    sent = self.send_due(pool)
-                except Exception:
-                    log.exception("webhook deliveries failed; trying again shortly")
-                    sent = 0
-                if not sent:
-                    wakeups.WEBHOOKS.wait(0.5)
+            def step() -> int:
+                self.sweep_held()
+                return self.send_due(pool)
+
+            wakeups.run_loop(stop, wakeups.WEBHOOKS, step, "webhook deliveries failed; trying again shortly")
         self.heartbeat.close()
 
     def claim(self) -> list[tuple]:
