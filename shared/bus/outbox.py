@@ -41,6 +41,7 @@ class Outbox:
         self.table = table
         self.source = source
         self.correlation_id = correlation_id
+        self._statement = table.insert()  # built once: one per message cost more than the row's write
 
     def add(self, session: Session, type_: str, data: dict) -> dict:
         """Validate and queue one message; it is published only if `session` commits."""
@@ -59,11 +60,11 @@ class Outbox:
                      _clean(str(envelope.get("type", "?")))[:200], queue, envelope, headers, available_at)
 
     def _insert(self, session, message_id, routing_key, queue, envelope, headers, available_at):
-        session.execute(self.table.insert().values(
-            message_id=message_id, routing_key=routing_key, queue=queue,
+        session.execute(self._statement, {
+            "message_id": message_id, "routing_key": routing_key, "queue": queue,
             # ASCII escapes keep even a broken string (a lone surrogate) storable; repr()
             # stands in for what JSON cannot hold (bytes a hostile publisher smuggled in).
-            body=json.dumps(envelope, default=repr), headers=_jsonable(headers),
-            available_at=available_at, sent_at=None,
-        ))
+            "body": json.dumps(envelope, default=repr), "headers": _jsonable(headers),
+            "available_at": available_at, "sent_at": None,
+        })
         session.info[OUTBOX_DIRTY] = True
