@@ -5,8 +5,10 @@ gunicorn with `deploy/gunicorn.conf.py` for the registry, events and notify apps
 gunicorn workers, the others one) and `doa worker registry|events|notify`, SQLite files in a
 temporary folder. The bus is a private `redis-server` on a free port (append-only file, fsync on
 every write, as a Redis that must not lose messages is run), so killing it harms nobody else;
-a last scenario runs the same topology again over RabbitMQ (PROVE_AMQP_URL; left out when no
-broker answers there, or with PROVE_AMQP=0).
+then one scenario on the same topology with notify's database on PostgreSQL (a fresh database at
+PROVE_PG_URL's server, dropped afterwards; PROVE_PG=0 leaves it out), whose connections are all
+terminated mid-run; and a last one over RabbitMQ (PROVE_AMQP_URL; left out when no broker answers
+there, or with PROVE_AMQP=0).
 
 The receiver is in this process: a threaded HTTP server that records, for every request, its
 arrival (`time.monotonic_ns()`), its path (which endpoint), its `webhook-id` header and the
@@ -43,15 +45,18 @@ import sys
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 import redis as redis_client
 import requests
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 from bench.common import REPO, clean_environ, free_port, temp_dir
 from bench.notify_latency import (
@@ -70,6 +75,7 @@ from bench.notify_latency import (
 RATE = float(os.environ.get("PROVE_RATE", "10"))
 SECONDS = float(os.environ.get("PROVE_SECONDS", "20"))
 QUIET_TIMEOUT = float(os.environ.get("PROVE_QUIET_TIMEOUT", "60"))
+PG_ADMIN_URL = os.environ.get("PROVE_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 AMQP_URL = os.environ.get("PROVE_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 CLIENTS = 4
 SLOW_S = 5.0
@@ -171,10 +177,11 @@ class Platform:
     an operator and an organisation would: a coordinator, an organisation, a campaign, a webhook
     endpoint for `event.approved` at the receiver's healthy path."""
 
-    def __init__(self, var_dir: Path, bus_url: str, receiver: Receiver):
-        self.var_dir, self.receiver = var_dir, receiver
+    def __init__(self, var_dir: Path, bus_url: str, receiver: Receiver, notify_db: str = ""):
+        self.var_dir, self.receiver, self.notify_db = var_dir, receiver, notify_db
         self.ports = {name: free_port() for name in SERVICES}
         self.env = clean_environ(
+            **({"NOTIFY_DATABASE_URL": notify_db} if notify_db else {}),
             DOA_VAR_DIR=str(var_dir), BUS_URL=bus_url, BUS_EXCHANGE=f"prove-{uuid.uuid4().hex[:10]}",
             JWKS_URL=f"http://127.0.0.1:{self.ports['registry']}/api/registry/.well-known/jwks.json",
             WEBHOOK_ALLOW="127.0.0.0/8", LOG_LEVEL="WARNING", LOG_FORMAT="text", WEB_CONCURRENCY="1",
@@ -193,12 +200,23 @@ class Platform:
             "abbreviation": "CPK", "name": "Communist Party of Kenya", "name_en": "Communist Party of Kenya",
             "country": "KE", "timezone": "Africa/Nairobi", "languages": ["sw", "en"],
             "contact_email": "office@cpk.example"})
-        _wait_until(lambda: _count(var_dir / "events.db", "SELECT count(*) FROM known_organisations WHERE id = ?",
+        _wait_until(lambda: self.count("events", "SELECT count(*) FROM known_organisations WHERE id = ?",
                                    org["id"]) == 1, "events to know the organisation", 60, self.processes)
         self.org_key = self.registry.call("POST", f"/api/registry/organisations/{org['id']}/keys", token=office,
                                           expect=201, json={})["key"]
         self.campaign = self.events.call("POST", "/api/events/campaigns", token=office, expect=201, json=CAMPAIGN)["id"]
         self.endpoint(office, "healthy")
+
+    def count(self, service: str, sql: str, *args) -> int:
+        """A count in a service's database (SQLite file, or notify's PostgreSQL database)."""
+        if service == "notify" and self.notify_db:
+            engine = create_engine(self.notify_db, poolclass=NullPool)
+            try:
+                with engine.connect() as conn:
+                    return conn.exec_driver_sql(sql.replace("?", "%s"), tuple(args)).scalar() or 0
+            finally:
+                engine.dispose()
+        return _count(self.var_dir / f"{service}.db", sql, *args)
 
     def start_web(self, name: str) -> None:
         # events with two gunicorn workers, so one can be killed while the other serves
@@ -220,34 +238,34 @@ class Platform:
     def submit(self, count: int) -> list[str]:
         """`count` events submitted by the organisation; answers their ids once notify took them all."""
         token = self.registry.call("POST", "/api/registry/tokens", token=self.org_key)["access_token"]
-        before = _count(self.var_dir / "notify.db", "SELECT count(*) FROM bus_inbox WHERE type = ?", "event.submitted")
+        before = self.count("notify", "SELECT count(*) FROM bus_inbox WHERE type = ?", "event.submitted")
         ids = [self.events.call("POST", f"/api/events/campaigns/{self.campaign}/events", token=token, expect=201,
                                 json=event_body(i))["id"] for i in range(count)]
-        _wait_until(lambda: _count(self.var_dir / "notify.db", "SELECT count(*) FROM bus_inbox WHERE type = ?",
+        _wait_until(lambda: self.count("notify", "SELECT count(*) FROM bus_inbox WHERE type = ?",
                                    "event.submitted") >= before + count, "notify to take the submissions", 120,
                     self.processes)
         return ids
 
     def pending_deliveries(self) -> int:
-        return _count(self.var_dir / "notify.db",
-                      "SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'sending') AND endpoint_id "
+        return self.count("notify",
+                          "SELECT count(*) FROM webhook_deliveries WHERE status IN ('pending', 'sending') AND endpoint_id "
                       "IN (SELECT id FROM webhook_endpoints WHERE url = ?)", self.receiver.url("healthy"))
 
     def trace(self, event_id: str) -> str:
         """Where an approval's webhook got to: its outbox row at events, its delivery row at notify."""
         like = f'%"{event_id}"%'
-        sent = _count(self.var_dir / "events.db", "SELECT count(*) FROM bus_outbox WHERE routing_key = "
+        sent = self.count("events", "SELECT count(*) FROM bus_outbox WHERE routing_key = "
                       "'event.approved' AND body LIKE ? AND sent_at IS NOT NULL", like)
-        unsent = _count(self.var_dir / "events.db", "SELECT count(*) FROM bus_outbox WHERE routing_key = "
+        unsent = self.count("events", "SELECT count(*) FROM bus_outbox WHERE routing_key = "
                         "'event.approved' AND body LIKE ? AND sent_at IS NULL", like)
-        deliveries = [f"{status}: {_count(self.var_dir / 'notify.db', sql, like, status)}"
+        deliveries = [f"{status}: {self.count('notify', sql, like, status)}"
                       for status in ("pending", "sending", "delivered", "failed")
                       for sql in ["SELECT count(*) FROM webhook_deliveries WHERE body LIKE ? AND status = ? AND "
                                   "endpoint_id IN (SELECT id FROM webhook_endpoints WHERE url = "
                                   f"'{self.receiver.url('healthy')}')"]]
         message_ids = self._strings(self.var_dir / "events.db", "SELECT message_id FROM bus_outbox WHERE "
                                     "routing_key = 'event.approved' AND body LIKE ?", like)
-        handled = sum(_count(self.var_dir / "notify.db", "SELECT count(*) FROM bus_inbox WHERE message_id = ?", m)
+        handled = sum(self.count("notify", "SELECT count(*) FROM bus_inbox WHERE message_id = ?", m)
                       for m in message_ids)
         return (f"event {event_id}: outbox sent {sent} / unsent {unsent} (message {', '.join(message_ids)}); in "
                 f"notify's inbox {handled}; healthy delivery rows {', '.join(deliveries)}; {self.bus_state()}")
@@ -506,6 +524,20 @@ def scenarios(platform: Platform, redis: Redis | None) -> list[tuple[str, Callab
             row.notes.append(f"dead-lettered: {row.dead}; workers still running: {', '.join(alive) or 'none'}")
         return measure(platform, "junk on notify's queue + a bad outbox row", fault, check)
 
+    def database() -> Row:
+        def fault() -> None:
+            engine = create_engine(PG_ADMIN_URL, poolclass=NullPool)
+            try:
+                with engine.connect() as conn:
+                    conn.exec_driver_sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                                         "AND pid <> pg_backend_pid()", (platform.notify_db.rsplit("/", 1)[1],))
+                    conn.commit()
+            finally:
+                engine.dispose()
+        return measure(platform, "notify's PostgreSQL connections dropped (pg_terminate_backend)", fault)
+
+    if platform.notify_db:
+        return [("database", database)]
     chosen = []
     for name, run in (("baseline", baseline), ("notify-worker", notify_worker), ("redis", redis_kill),
                       ("gunicorn", gunicorn_worker), ("endpoints", bad_endpoints), ("junk", junk)):
@@ -537,14 +569,34 @@ def late_arrivals(rows: list[Row], receiver: Receiver) -> None:
                                  f"{(hit.ns - row.lost_ids.pop(hit.event_id)) / 1e9:.0f} s after its approval")
 
 
+@contextmanager
+def postgres_database(wanted: bool) -> Iterator[str]:
+    """A fresh PostgreSQL database for notify (dropped afterwards), or "" when not wanted."""
+    if not wanted:
+        yield ""
+        return
+    name = f"prove_{uuid.uuid4().hex[:10]}_notify"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
 def run_on(bus: str, only: set[str] | None, receiver: Receiver) -> list[Row]:
+    """`bus`: redis (every scenario), amqp (the notify worker kill), postgres (Redis, notify's
+    database on PostgreSQL: its connections dropped)."""
     rows: list[Row] = []
-    with temp_dir(f"prove-{bus}") as var_dir:
-        redis = Redis(var_dir / "redis") if bus == "redis" else None
+    with temp_dir(f"prove-{bus}") as var_dir, postgres_database(bus == "postgres") as notify_db:
+        redis = Redis(var_dir / "redis") if bus in ("redis", "postgres") else None
         platform = None
         try:
             started = time.monotonic()
-            platform = Platform(var_dir, redis.url if redis else AMQP_URL, receiver)
+            platform = Platform(var_dir, redis.url if redis else AMQP_URL, receiver, notify_db)
             print(f"prove: {bus}: topology up in {time.monotonic() - started:.0f}s", file=sys.stderr)
             for name, scenario in scenarios(platform, redis):
                 if bus == "amqp" and name != "notify-worker":
@@ -566,10 +618,10 @@ def run_on(bus: str, only: set[str] | None, receiver: Receiver) -> list[Row]:
     return rows
 
 
-def broker_answers(url: str) -> bool:
+def broker_answers(url: str, default_port: int = 5672) -> bool:
     parts = urlsplit(url)
     try:
-        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), timeout=2).close()
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=2).close()
         return True
     except OSError:
         return False
@@ -580,7 +632,12 @@ def main() -> int:
     receiver = Receiver()
     started = time.monotonic()
     try:
-        rows = run_on("redis", only, receiver)
+        rows = run_on("redis", only, receiver) if not only or only - {"database"} else []
+        if os.environ.get("PROVE_PG", "1") == "1" and (not only or "database" in only):
+            if broker_answers(PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), 5432):
+                rows += run_on("postgres", only, receiver)
+            else:
+                print(f"prove: no PostgreSQL at {PG_ADMIN_URL}: its scenario is left out", file=sys.stderr)
         if os.environ.get("PROVE_AMQP", "1") == "1":
             if broker_answers(AMQP_URL):
                 rows += run_on("amqp", only, receiver)
