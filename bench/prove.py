@@ -587,10 +587,19 @@ def postgres_database(wanted: bool) -> Iterator[str]:
         admin.dispose()
 
 
-def run_on(bus: str, only: set[str] | None, receiver: Receiver) -> list[Row]:
-    """`bus`: redis (every scenario), amqp (the notify worker kill), postgres (Redis, notify's
-    database on PostgreSQL: its connections dropped)."""
-    rows: list[Row] = []
+def run_on(bus: str, only: set[str] | None, receiver: Receiver, rows: list[Row]) -> None:
+    """Adds to `rows`. `bus`: redis (every scenario), amqp (the notify worker kill), postgres
+    (Redis, notify's database on PostgreSQL: its connections dropped). A run that breaks (the
+    topology does not start) is a row of its own, and the next run goes on."""
+    try:
+        _run_on(bus, only, receiver, rows)
+    except Exception as exc:  # noqa: BLE001 - reported in the table, not hidden
+        print(f"prove: {bus}: {exc!r}", file=sys.stderr)
+        rows.append(Row(f"({bus} run broke off)", notes=[f"{type(exc).__name__}: {str(exc)[:300]}"]))
+
+
+def _run_on(bus: str, only: set[str] | None, receiver: Receiver, rows: list[Row]) -> None:
+    start_at = len(rows)
     with temp_dir(f"prove-{bus}") as var_dir, postgres_database(bus == "postgres") as notify_db:
         redis = Redis(var_dir / "redis") if bus in ("redis", "postgres") else None
         platform = None
@@ -609,13 +618,12 @@ def run_on(bus: str, only: set[str] | None, receiver: Receiver) -> list[Row]:
                     row.name += " — bus on RabbitMQ"
                 rows.append(row)
                 print(f"prove: {row.name}: {time.monotonic() - t0:.0f}s\n{table([row])}", file=sys.stderr)
-            late_arrivals(rows, receiver)
+            late_arrivals(rows[start_at:], receiver)
         finally:
             if platform is not None:
                 platform.stop()
             if redis is not None:
                 redis.kill()
-    return rows
 
 
 def broker_answers(url: str, default_port: int = 5672) -> bool:
@@ -632,15 +640,17 @@ def main() -> int:
     receiver = Receiver()
     started = time.monotonic()
     try:
-        rows = run_on("redis", only, receiver) if not only or only - {"database"} else []
+        rows: list[Row] = []
+        if not only or only - {"database"}:
+            run_on("redis", only, receiver, rows)
         if os.environ.get("PROVE_PG", "1") == "1" and (not only or "database" in only):
             if broker_answers(PG_ADMIN_URL.replace("postgresql+psycopg", "postgresql"), 5432):
-                rows += run_on("postgres", only, receiver)
+                run_on("postgres", only, receiver, rows)
             else:
                 print(f"prove: no PostgreSQL at {PG_ADMIN_URL}: its scenario is left out", file=sys.stderr)
         if os.environ.get("PROVE_AMQP", "1") == "1":
             if broker_answers(AMQP_URL):
-                rows += run_on("amqp", only, receiver)
+                run_on("amqp", only, receiver, rows)
             else:
                 print(f"prove: no RabbitMQ at {AMQP_URL}: its scenario is left out (PROVE_AMQP=0 to say so)",
                       file=sys.stderr)
@@ -651,7 +661,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "table.md").write_text(text)
     print(text)
-    return 1 if any(r.lost for r in rows) else 0
+    return 1 if any(r.lost for r in rows) or any(r.name.endswith("broke off)") for r in rows) else 0
 
 
 if __name__ == "__main__":
