@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Callable
 
 from sqlalchemy import MetaData
@@ -95,7 +95,8 @@ def build_kernel(name: str, config: Config, metadata: MetaData, migrations: str,
     if config.AUTO_MIGRATE:
         upgrade(db, migrations)
     tables = {key: metadata.tables[f] for key, f in
-              (("outbox", "bus_outbox"), ("inbox", "bus_inbox"), ("revocations", "access_revocations"))}
+              (("outbox", "bus_outbox"), ("inbox", "bus_inbox"), ("revocations", "access_revocations"),
+               ("idempotency", "idempotency_keys"))}
     if jwks is None:
         if not config.JWKS_URL:
             raise RuntimeError(f"{name}: set JWKS_URL so the service can verify tokens")

@@ -229,6 +229,7 @@ PINNED = {
     "access_revocations": "9a95ccb07ce5f77c",
     "country_holds": "82decb8cbba4b5fd",
     "public_revisions": "3339a17ce8ad98fd",
+    "idempotency_keys": "e94ad05fa659dd74",
 }
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.bus.tables import add_kernel_tables
+from shared.bus.tables import add_idempotency_table, add_kernel_tables
 from shared.columns import COLUMN_TYPES, AwaitingDecision, NewId, NewTimeOrderedId, Ref, Timestamp
 from shared.copies import Copy, col, copied, updates
 from shared.revisions import add_public_revisions_table
@@ -189,6 +189,7 @@ class PlaceKey(Base):
 
 
 add_kernel_tables(Base.metadata)
+add_idempotency_table(Base.metadata)  # added later, by its own migration
 # How often what the public sees of each campaign has changed (kept by `revisions`).
 public_revisions = add_public_revisions_table(Base.metadata)
 metadata = Base.metadata

@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.bus.tables import add_kernel_tables
+from shared.bus.tables import add_idempotency_table, add_kernel_tables
 from shared.columns import COLUMN_TYPES, NewId, Ref, Timestamp
 from shared.copies import Copy, col, copied, updates
 from shared.country_holds import country_holds_copy
@@ -187,6 +187,7 @@ class Material(Base):
 
 
 add_kernel_tables(Base.metadata)
+add_idempotency_table(Base.metadata)  # added later, by its own migration
 COUNTRY_HOLDS = country_holds_copy(Base.metadata)
 country_holds = COUNTRY_HOLDS.table
 # How often what the public sees of each campaign has changed (kept by `revisions`).

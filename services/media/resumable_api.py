@@ -96,7 +96,7 @@ class ResumableUploads(MethodView):
         TUS_RESUMABLE, _header("Upload-Length", "The whole upload's length in bytes.", True, **BYTES),
         _header("Upload-Metadata", "Comma-separated `key base64(value)` pairs: the options a plain upload "
                                    "takes in its query (campaign_id, event_id, organisation_id, consent, "
-                                   "blur_faces, name); other keys are ignored.")])
+                                   "blur_faces, name); other keys are ignored.", format="tus-metadata")])
     @resumable_blp.response(201, headers={**STATE, "Location": {
         "description": "The upload's URL (HEAD, PATCH, DELETE).", "schema": {"type": "string"}}})
     def post(self):

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.bus.tables import add_kernel_tables
+from shared.bus.tables import add_idempotency_table, add_kernel_tables
 from shared.columns import COLUMN_TYPES, NewId, Ref, Timestamp
 from shared.copies import Copy, col, copied
 from shared.country_holds import country_holds_copy
@@ -295,6 +295,7 @@ class DeliveryAttempt(Base):
 
 
 add_kernel_tables(Base.metadata)
+add_idempotency_table(Base.metadata)  # added later, by its own migration
 COUNTRY_HOLDS = country_holds_copy(Base.metadata)
 country_holds = COUNTRY_HOLDS.table
 metadata = Base.metadata

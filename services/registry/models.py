@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.bus.tables import add_kernel_tables
+from shared.bus.tables import add_idempotency_table, add_kernel_tables
 from shared.columns import COLUMN_TYPES, AwaitingDecision, NewId, NewTimeOrderedId, Ref, Timestamp
 
 
@@ -211,4 +211,5 @@ class SignInSession(Base):
 
 
 add_kernel_tables(Base.metadata)
+add_idempotency_table(Base.metadata)  # added later, by its own migration
 metadata = Base.metadata

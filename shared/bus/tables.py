@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, MetaData, String, Table, Text, text
 
 from shared.db import UTCDateTime
 from shared.revocations import add_revocations_table
@@ -38,3 +38,18 @@ def add_kernel_tables(metadata: MetaData) -> dict[str, Table]:
     )
     revocations = add_revocations_table(metadata)
     return {"outbox": outbox, "inbox": inbox, "revocations": revocations}
+
+
+def add_idempotency_table(metadata: MetaData) -> Table:
+    """POSTs sent again with the same Idempotency-Key get their first answer (shared.http.idempotency)."""
+    return Table(
+        "idempotency_keys", metadata,
+        Column("scope", String(120), primary_key=True),  # the caller: role and subject
+        Column("key", String(255), primary_key=True),
+        Column("fingerprint", String(64), nullable=False),  # the request: method, path, query, body
+        Column("status", Integer, nullable=True),  # none while it is being answered
+        Column("headers", Text, nullable=True),
+        Column("body", LargeBinary, nullable=True),
+        Column("created_at", UTCDateTime(), nullable=False),
+        Index("ix_idempotency_keys_created", "created_at"),
+    )

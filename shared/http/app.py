@@ -18,7 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from shared import tracing
 from shared.bus.connection import connect
 from shared.errors import DomainError, Invalid
-from shared.http import caller
+from shared.http import caller, idempotency
 from shared.http.auth import WWW_AUTH
 from shared.http.contract import install_contract, meaningful_headers
 from shared.http.metrics import install_metrics
@@ -145,6 +145,7 @@ def create_service_app(kernel: Kernel, blueprints: list, *, title: str, version:
     install_request_id_and_problems(app)
     app.before_request(_json_only)
     install_contract(app, api)
+    idempotency.install(app, kernel.tables["idempotency"])
 
     @app.after_request
     def _after(response):

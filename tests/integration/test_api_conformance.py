@@ -11,6 +11,7 @@ so the list is the to-do. `CONFORMANCE_EXAMPLES` sets requests per operation and
 """
 from __future__ import annotations
 
+import base64
 import os
 from collections import Counter
 from datetime import datetime
@@ -48,6 +49,12 @@ def _printable(multiline: bool):
 # The string formats docs/api.md defines: printable text, on one line or several.
 schemathesis.openapi.format("text", _printable(False))
 schemathesis.openapi.format("multiline-text", _printable(True))
+# tus's Upload-Metadata: `key base64(UTF-8 value)` pairs (keys no option uses: their values are
+# the options' own rules, checked elsewhere), as the resumable upload's document says.
+schemathesis.openapi.format("tus-metadata", st.lists(st.tuples(
+    st.from_regex(r"x_[a-z]{1,8}", fullmatch=True),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)), max_size=3).map(
+    lambda pairs: ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in pairs)))
 # A wall-clock time with no offset (an event's local start and end).
 schemathesis.openapi.format("local-date-time", st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(
     2200, 1, 1)).map(lambda moment: moment.replace(microsecond=0).isoformat()))
