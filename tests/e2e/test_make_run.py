@@ -40,7 +40,13 @@ def test_make_run_starts_everything_and_a_newcomer_can_act_at_once(tmp_path):
         # The demo data is there on first start.
         demo = http.call("GET", "/api/registry/organisations?country=KE").json()["items"]
         assert [o["abbreviation"] for o in demo] == ["CPK"]
-        [campaign] = http.call("GET", "/api/events/campaigns").json()["items"]
+        campaigns = http.call("GET", "/api/events/campaigns").json()["items"]
+        [campaign] = [c for c in campaigns if c["day_of_action"] == "2022-12-01"]
+        [upcoming] = [c for c in campaigns if c is not campaign]  # and a day of action to come
+        events = http.call("GET", f"/api/events/events?campaign_id={upcoming['id']}").json()["items"]
+        assert len(events) == 5 and all(e["starts_at"] > time.strftime("%Y-%m-%d") for e in events)
+        places = http.call("GET", f"/api/notify/events/{events[0]['id']}/participation").json()
+        assert places["open"] is True  # a newcomer can say "I'll come" at once
         signatories = http.call("GET", f"/api/events/campaigns/{campaign['id']}/signatories").json()
         assert (len(signatories["initial"]), len(signatories["subsequent"])) == (28, 1)
         timeline = http.call("GET", f"/api/events/campaigns/{campaign['id']}/timeline?limit=200").json()["items"]
