@@ -24,6 +24,7 @@ class ExportFormat(Schema):
 class EventExportQuery(EventFilters, ExportFormat):
     pass
 
+
 # (column, how a row gives it): what a coordinator sees of an event, addresses and hidden ones included.
 EVENT_COLUMNS: list[tuple[str, Callable]] = [
     ("id", lambda e: e.id), ("status", lambda e: e.status), ("campaign_id", lambda e: e.campaign_id),
