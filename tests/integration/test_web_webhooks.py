@@ -60,7 +60,8 @@ def test_failing_deliveries_show_on_the_dashboard(api, coordinator, setting, rec
         html = office.get("/me/deliveries").data.decode()
         return html[html.index('id="deliveries"'):html.index("</main>")]
 
-    wait_until(lambda: "switched off" in deliveries_section(), message="the failing endpoint to show, switched off")
+    # Through every retry of the schedule until it is switched off: 30 s, as a full CI run once took over 10.
+    wait_until(lambda: "switched off" in deliveries_section(), 30, message="the failing endpoint to show, switched off")
     shown = deliveries_section()
     assert setting["orgs"][0]["abbreviation"] in shown and "HTTP 500" in shown, shown
     assert receiver.url.rsplit("/", 1)[0] in shown and receiver.url not in shown  # its path may hold a secret
