@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import MetaData, func, select
 from sqlalchemy.engine import make_url
 
+from shared.bus.outbox import backlog
 from shared.bus.tables import add_kernel_tables
 from shared.bus.topology import dead_letter_queue_name, queue_name
 from shared.config import Config
@@ -69,8 +70,7 @@ def outbox(report: Report, config: Config, service: str, stuck_seconds: float) -
     now = utcnow()
     try:
         with db.transaction() as session:
-            unsent, oldest = session.execute(select(func.count(), func.min(table.c.available_at)).where(
-                table.c.sent_at.is_(None), table.c.available_at <= now)).one()
+            unsent, oldest = backlog(session, table, now)
     finally:
         db.dispose()
     age = _age(oldest, now)

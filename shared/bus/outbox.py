@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 from typing import Callable
 
-from sqlalchemy import Table
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from shared import tracing
@@ -68,3 +68,10 @@ class Outbox:
             "available_at": available_at, "sent_at": None,
         })
         session.info[OUTBOX_DIRTY] = True
+
+
+def backlog(session: Session, table: Table, now: datetime) -> tuple[int, datetime | None]:
+    """How many of an outbox's messages are due and not yet on the bus, and since when the
+    oldest of them is due (None: none is): what `doa status` and the metrics report."""
+    return tuple(session.execute(select(func.count(), func.min(table.c.available_at)).where(
+        table.c.sent_at.is_(None), table.c.available_at <= now)).one())

@@ -24,6 +24,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram,
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func, select
 
+from shared.bus.outbox import backlog
 from shared.bus.topology import dead_letter_queue_name
 from shared.db import utcnow
 from shared.kernel import Kernel
@@ -85,8 +86,7 @@ class TableCollector:
         out, inbox = self.outbox, self.inbox
         dead_queue = dead_letter_queue_name(self.kernel.config.BUS_EXCHANGE)
         with self.kernel.db.transaction() as session:
-            due, oldest = session.execute(select(func.count(), func.min(out.c.available_at)).where(
-                out.c.sent_at.is_(None), out.c.available_at <= now)).one()
+            due, oldest = backlog(session, out, now)
             dead = session.execute(select(func.count()).where(out.c.queue == dead_queue)).scalar_one()
             handled, last = session.execute(select(func.count(), func.max(inbox.c.handled_at))).one()
             by_status = {metric: session.execute(select(t.c.status, func.count()).group_by(t.c.status)).all()
