@@ -76,13 +76,11 @@ def link_page(view):
     return view
 
 
-def reader_language(subscription_id: str | None = None) -> str:
+def reader_language(session: Session | None = None, subscription_id: str | None = None) -> str:
     """The language of the subscription the link names, else the browser's first we speak."""
-    if subscription_id is not None:
-        with kernel().db.transaction() as session:
-            subscription = session.get(Subscription, subscription_id)
-            if subscription is not None:
-                return supported_language(subscription.language)
+    subscription = session.get(Subscription, subscription_id) if session and subscription_id else None
+    if subscription is not None:
+        return supported_language(subscription.language)
     return request.accept_languages.best_match(list(LANGUAGES)) or DEFAULT
 
 
@@ -138,8 +136,8 @@ class LinkPage(MethodView):
         subscription_id, refused = _read_link(self.purpose)
         if refused:
             return refused
-        language = reader_language(subscription_id)
         with kernel().db.transaction() as session:
+            language = reader_language(session, subscription_id)
             if request.method == "GET":
                 return page(200, language, self.asking(session, subscription_id), _action())
             return self.act(session, subscription_id, language)
@@ -197,9 +195,9 @@ class Erasure(LinkPage):
     purpose, ask = "erase", "erase"
 
     def act(self, session: Session, subscription_id: str, language: str) -> Response:
-        signed_up = subs.sign_ups_of_address(session, subscription_id)
-        if signed_up:  # its sign-ups go too, with everything about the address (their counts stay)
-            participation.erase(session, kernel().outbox, signed_up[0])
+        signed_up = subs.a_sign_up_of_address(session, subscription_id)
+        if signed_up is not None:  # its sign-ups go too, with everything about the address (their counts stay)
+            participation.erase(session, kernel().outbox, signed_up)
         else:
             subs.erase(session, subscription_id)
         return page(200, language, "erased")

@@ -274,8 +274,7 @@ class MailDispatcher:
             email, language = contact.email, contact.language
         # One rendering per notice's content (not its id: the reminders of one event's slot are
         # a notice each, alike but for the id), language and zone; each reader's own links go in after.
-        content = rendered_cache.get(notice.id) or rendered_cache.setdefault(notice.id, _content_key(notice))
-        key = (notice.kind, content, language, timezone_name, tuple(sorted(extra)))
+        key = (notice.kind, _content_key(notice), language, timezone_name, tuple(sorted(extra)))
         if key not in rendered_cache:
             context = self._context(session, notice, language, timezone_name)
             rendered_cache[key] = render(notice.kind, language,

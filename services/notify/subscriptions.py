@@ -145,12 +145,13 @@ def sign_up_of(session: Session, subscription_id: str) -> str | None:
         Participation.subscription_id == subscription_id, Participation.status != "cancelled")).scalars().first()
 
 
-def sign_ups_of_address(session: Session, subscription_id: str) -> list[Participation]:
-    """Every sign-up made with the address of this subscription (for its erasure)."""
+def a_sign_up_of_address(session: Session, subscription_id: str) -> Participation | None:
+    """One sign-up made with the address of this subscription, if any (its erasure erases
+    every other of the address with it: participation.erase)."""
     subscription = session.get(Subscription, subscription_id)
     if subscription is None:
-        return []
-    return list(session.execute(select(Participation).where(Participation.email == subscription.email)).scalars())
+        return None
+    return session.execute(select(Participation).where(Participation.email == subscription.email)).scalars().first()
 
 
 def erase(session: Session, subscription_id: str) -> int:
