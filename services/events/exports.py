@@ -12,6 +12,7 @@ from services.events import local_events
 from services.events.models import Endorsement, KnownOrganisation, LocalEvent
 from services.events.schemas import EventFilters
 from shared.db import Database
+from shared.languages import pick_language
 
 BATCH = 1000
 
@@ -31,7 +32,7 @@ EVENT_COLUMNS: list[tuple[str, Callable]] = [
     ("organisation_id", lambda e: e.organisation_id),
     ("organisation", lambda e: e.organisation_abbreviation or ""),
     ("co_hosts", lambda e: e.co_hosts or []),
-    ("title", lambda e: _original(e.title, e.languages)), ("languages", lambda e: e.languages),
+    ("title", lambda e: _title(e)), ("languages", lambda e: e.languages),
     ("activity_type", lambda e: e.activity_type), ("country", lambda e: e.country),
     ("city", lambda e: e.city), ("venue", lambda e: e.venue), ("address", lambda e: e.address),
     ("latitude", lambda e: e.latitude), ("longitude", lambda e: e.longitude),
@@ -52,12 +53,10 @@ ENDORSEMENT_COLUMNS = ["campaign_id", "organisation_id", "organisation", "name",
                        "withdrawn_at"]
 
 
-def _original(texts: dict, languages: list) -> str:
-    """The text in the event's first language (its original), else any."""
-    for code in languages or []:
-        if texts.get(code):
-            return texts[code]
-    return next(iter(texts.values()), "") if texts else ""
+def _title(event) -> str:
+    """The title in the event's original language (the list's fallback, shared.languages)."""
+    texts = event.title or {}
+    return texts.get(pick_language(texts, event.languages, ()), "")
 
 
 def event_rows(db: Database, args: dict, principal) -> Iterator[list]:
