@@ -65,6 +65,7 @@ PAGES: dict[str, Page] = {
     "security-organisation": Page("/me/security", who="organisation"),   # a factor optional: none yet
     "totp-enrol": Page("/me/security/app", who="organisation"),          # the QR code and the secret
     "record": Page("/me/record", who="coordinator"),                     # the audit log: a wide table
+    "campaigns": Page("/me/campaigns", who="coordinator"),               # the campaign form (its retention)
     "participation": Page("/p/{participation}"),                         # a private link's page (issue 15)
     "participation-erase": Page("/p/{participation}/erasure"),           # the step before erasing
     "hosting": Page("/me/events/{own_event}/hosting", who="organisation"),      # the hosts' view (issue 15)
